@@ -1,0 +1,170 @@
+//! Errors on the wire: the codes both sides agree on, the HTTP problem body
+//! (RFC 9457), and [`DecodeError`] for untrusted input. Decoding never panics;
+//! every failure says what was wrong in words a developer can act on.
+
+use crate::live::{ClientFrame, ServerFrame};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Machine-readable reason, shared by HTTP problems and WebSocket error frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The client's protocol version is older than the server supports.
+    UpgradeRequired,
+    /// Not JSON, or not the JSON shape expected.
+    Malformed,
+    /// A frame or body `type` this server does not know.
+    UnknownType,
+    /// Well-formed but refused: a field out of range, an empty message.
+    Invalid,
+    /// Over the size limit.
+    TooLarge,
+    /// No credentials, or credentials that are not valid.
+    Unauthorized,
+    /// The access token expired: refresh it and retry.
+    TokenExpired,
+    /// A refresh token was used twice; the session chain is revoked.
+    TokenReused,
+    /// Signed in, but not allowed to do this.
+    Forbidden,
+    NotFound,
+    /// Too many requests; see `retry_after_ms`.
+    RateLimited,
+    /// The host muted this user in this room; see `retry_after_ms`.
+    Muted,
+    /// The message contains a word the room does not allow.
+    Filtered,
+    /// The state changed under the request (e.g. room already ended).
+    Conflict,
+    Internal,
+    /// A code this build does not know (sent by a newer peer).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UpgradeRequired => "upgrade_required",
+            Self::Malformed => "malformed",
+            Self::UnknownType => "unknown_type",
+            Self::Invalid => "invalid",
+            Self::TooLarge => "too_large",
+            Self::Unauthorized => "unauthorized",
+            Self::TokenExpired => "token_expired",
+            Self::TokenReused => "token_reused",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::RateLimited => "rate_limited",
+            Self::Muted => "muted",
+            Self::Filtered => "filtered",
+            Self::Conflict => "conflict",
+            Self::Internal => "internal",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// An HTTP error body, `application/problem+json` (RFC 9457).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// `/problems/<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: ErrorCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// For `upgrade_required`: the oldest protocol version accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_protocol_version: Option<u32>,
+}
+
+impl Problem {
+    pub fn new(status: u16, code: ErrorCode, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("/problems/{}", code.as_str()),
+            title: title.to_owned(),
+            status,
+            detail: detail.into(),
+            code,
+            retry_after_ms: None,
+            min_protocol_version: None,
+        }
+    }
+}
+
+/// Why untrusted input could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("message is {size} bytes; the limit is {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("not valid JSON: {0}")]
+    Malformed(String),
+    #[error("missing \"type\" field")]
+    MissingType,
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+    #[error("invalid {kind:?} message: {reason}")]
+    Invalid { kind: String, reason: String },
+}
+
+impl DecodeError {
+    /// The wire code to report this error with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::TooLarge { .. } => ErrorCode::TooLarge,
+            Self::Malformed(_) | Self::MissingType => ErrorCode::Malformed,
+            Self::UnknownType(_) => ErrorCode::UnknownType,
+            Self::Invalid { .. } => ErrorCode::Invalid,
+        }
+    }
+}
+
+/// Frame types a client may send.
+pub const CLIENT_FRAME_TYPES: &[&str] = &["chat", "like", "ping", "auth"];
+
+/// Frame types a server may send.
+pub const SERVER_FRAME_TYPES: &[&str] =
+    &["welcome", "snapshot", "event", "error", "pong", "authenticated"];
+
+/// Decodes a frame from a client, enforcing the size limit first.
+pub fn decode_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, DecodeError> {
+    decode_tagged(text, max_bytes, CLIENT_FRAME_TYPES)
+}
+
+/// Decodes a frame from the server (no size limit beyond the socket's own).
+pub fn decode_server_frame(text: &str) -> Result<ServerFrame, DecodeError> {
+    decode_tagged(text, usize::MAX, SERVER_FRAME_TYPES)
+}
+
+/// Decodes a `"type"`-tagged JSON message. The happy path parses once; only a
+/// failure pays for a second look to say precisely what was wrong.
+fn decode_tagged<T: DeserializeOwned>(
+    text: &str,
+    max_bytes: usize,
+    known: &[&str],
+) -> Result<T, DecodeError> {
+    if text.len() > max_bytes {
+        return Err(DecodeError::TooLarge { size: text.len(), max: max_bytes });
+    }
+    match serde_json::from_str::<T>(text) {
+        Ok(v) => Ok(v),
+        Err(err) => Err(diagnose(text, &err, known)),
+    }
+}
+
+fn diagnose(text: &str, err: &serde_json::Error, known: &[&str]) -> DecodeError {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(syntax) => return DecodeError::Malformed(syntax.to_string()),
+    };
+    match value.get("type").and_then(serde_json::Value::as_str) {
+        None => DecodeError::MissingType,
+        Some(t) if !known.contains(&t) => DecodeError::UnknownType(t.chars().take(64).collect()),
+        Some(t) => DecodeError::Invalid { kind: t.to_owned(), reason: err.to_string() },
+    }
+}
