@@ -1,1 +1,115 @@
-//! server
+//! livecart-server: the live-room server the app talks to, embeddable in the
+//! app (`serve`) or run on its own (`livecart-server`).
+//!
+//! Layout:
+//! - [`config`]: settings from defaults, a TOML file and `LIVECART_*` env.
+//! - [`api`]: the HTTP router and REST handlers; [`ws`]: the room WebSocket.
+//! - [`room`]: one room's state and numbered event log; [`rooms`]: the
+//!   registry, loading from the database, and the ticker pacing likes/viewers.
+//! - [`bus`]: the fan-out seam (in-process now, NATS when scaled out).
+//! - [`host`]: host operations shared by the host API and the demo scripts.
+//! - [`auth`]: sign-in, access and refresh tokens; [`chat`]: chat rules.
+//! - [`db`]: SQLite (migrations, row mapping); `demo`: the seeded demo world.
+
+pub mod api;
+pub mod auth;
+pub mod bus;
+pub mod chat;
+pub mod config;
+pub mod db;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod error;
+pub mod host;
+pub mod room;
+pub mod rooms;
+pub mod state;
+pub mod ws;
+
+pub use config::ServerConfig;
+pub use state::AppState;
+
+use anyhow::Context;
+use std::net::SocketAddr;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A running server. Dropping it does not stop it; call [`ServerHandle::shutdown`].
+pub struct ServerHandle {
+    pub addr: SocketAddr,
+    /// e.g. `http://127.0.0.1:8787`.
+    pub base_url: String,
+    pub state: AppState,
+    server: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// Closes every socket with "going away", stops background tasks, waits
+    /// for in-flight requests, and closes the database.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.state.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after `shutdown` or a fatal error).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let served = self.server.await.context("server task")?;
+        for t in self.background {
+            t.abort();
+            let _ = t.await;
+        }
+        self.state.db.close().await;
+        served.context("serving")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+}
+
+/// Opens the database, seeds the demo world if configured, loads the rooms,
+/// binds the listener and starts serving.
+pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let base_url = config.public_url.clone().map_or_else(|| format!("http://{addr}"), |u| u.trim_end_matches('/').to_owned());
+    let db = db::open(&config).await?;
+    let bus = bus::LocalBus::new(config.ws.send_queue);
+    let state = AppState::new(state::Inner {
+        tokens: auth::TokenKeys::new(config.token_secret.as_deref()),
+        chat: chat::ChatRules::new(&config.chat),
+        rooms: rooms::Rooms::default(),
+        bus,
+        db,
+        base_url: base_url.clone(),
+        shutdown: CancellationToken::new(),
+        config,
+    });
+
+    #[cfg(feature = "demo")]
+    if state.config.demo.enabled {
+        demo::seed_if_empty(&state).await.context("seeding the demo world")?;
+    }
+    rooms::load_all(&state).await.context("loading rooms")?;
+
+    let mut background = vec![rooms::spawn_ticker(state.clone())];
+    #[cfg(feature = "demo")]
+    if state.config.demo.enabled {
+        background.extend(demo::start(&state).await?);
+    }
+
+    let token = state.shutdown.clone();
+    let router = api::app(state.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).with_graceful_shutdown(token.cancelled_owned()).await
+    });
+    tracing::info!(%addr, %base_url, "livecart server listening");
+    Ok(ServerHandle { addr, base_url, state, server, background })
+}

@@ -1,0 +1,386 @@
+//! Sessions. Access tokens are short-lived, self-contained and HMAC-signed
+//! (any server node can check them without a database read); refresh tokens
+//! are random, stored only as SHA-256 hashes, and rotate on every use — a
+//! refresh token presented twice revokes its whole chain (theft detection).
+//! Tokens are never logged: types holding them redact `Debug`.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use jiff::{SignedDuration, Timestamp};
+use livecart_protocol::rest::{Profile, Role, SessionResponse, UserRef};
+use livecart_protocol::UserId;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::SqlitePool;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What an access token says about its bearer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: UserId,
+    pub name: String,
+    pub role: Role,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+}
+
+impl Claims {
+    pub fn user_ref(&self) -> UserRef {
+        UserRef { id: self.sub, name: self.name.clone() }
+    }
+}
+
+/// Signs and checks access tokens.
+pub struct TokenKeys {
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKeys(<redacted>)")
+    }
+}
+
+const ACCESS_PREFIX: &str = "lca1";
+
+impl TokenKeys {
+    pub fn new(secret: Option<&str>) -> Self {
+        let secret = match secret {
+            Some(s) => s.as_bytes().to_vec(),
+            None => {
+                let mut b = vec![0u8; 32];
+                rand::rng().fill_bytes(&mut b);
+                b
+            }
+        };
+        Self { secret }
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        // HMAC accepts keys of any length.
+        HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length")
+    }
+
+    pub fn mint(&self, claims: &Claims) -> String {
+        let payload = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        let sig = B64.encode(mac.finalize().into_bytes());
+        format!("{ACCESS_PREFIX}.{payload}.{sig}")
+    }
+
+    pub fn verify(&self, token: &str, now: Timestamp) -> ApiResult<Claims> {
+        const BAD: ApiError = ApiError::Unauthorized("the access token is not valid");
+        let mut parts = token.splitn(3, '.');
+        let (Some(ACCESS_PREFIX), Some(payload), Some(sig)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(BAD);
+        };
+        let sig = B64.decode(sig).map_err(|_| BAD)?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&sig).map_err(|_| BAD)?;
+        let claims: Claims =
+            serde_json::from_slice(&B64.decode(payload).map_err(|_| BAD)?).map_err(|_| BAD)?;
+        if claims.exp <= now.as_second() {
+            return Err(ApiError::TokenExpired);
+        }
+        Ok(claims)
+    }
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let mut raw = [0u8; 16];
+    rand::rng().fill_bytes(&mut raw);
+    let salt = SaltString::encode_b64(&raw).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+fn hash_token(token: &str) -> String {
+    B64.encode(Sha256::digest(token.as_bytes()))
+}
+
+fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    format!("lcr1.{}", B64.encode(b))
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    username: String,
+    display_name: String,
+    role: String,
+    password_hash: String,
+}
+
+fn parse_role(s: &str) -> Role {
+    match s {
+        "host" => Role::Host,
+        "admin" => Role::Admin,
+        _ => Role::Viewer,
+    }
+}
+
+pub fn role_str(r: Role) -> &'static str {
+    match r {
+        Role::Viewer => "viewer",
+        Role::Host => "host",
+        Role::Admin => "admin",
+    }
+}
+
+impl UserRow {
+    fn profile(&self) -> ApiResult<Profile> {
+        Ok(Profile {
+            id: self.id.parse().map_err(|e| ApiError::Internal(anyhow::anyhow!("bad user id: {e}")))?,
+            username: self.username.clone(),
+            name: self.display_name.clone(),
+            role: parse_role(&self.role),
+        })
+    }
+}
+
+/// Checks a username and password and opens a new session chain.
+pub async fn sign_in(state: &AppState, username: &str, password: &str) -> ApiResult<SessionResponse> {
+    const BAD: ApiError = ApiError::Unauthorized("unknown username or wrong password");
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT id, username, display_name, role, password_hash FROM users WHERE username = ?",
+    )
+    .bind(username)
+    .fetch_optional(&state.db)
+    .await?;
+    let row = row.ok_or(BAD)?;
+    let phc = row.password_hash.clone();
+    let pw = password.to_owned();
+    // Argon2 is deliberately slow: keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    if !ok {
+        return Err(BAD);
+    }
+    issue(state, row.profile()?, &UserId::new().to_string()).await
+}
+
+/// Trades a refresh token for a new pair, rotating it.
+pub async fn refresh(state: &AppState, token: &str) -> ApiResult<SessionResponse> {
+    const BAD: ApiError = ApiError::Unauthorized("the refresh token is not valid; sign in again");
+    let hash = hash_token(token);
+    let now = Timestamp::now();
+    let mut tx = state.db.begin().await?;
+    let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT family_id, user_id, expires_at, used_at, revoked FROM refresh_tokens WHERE token_hash = ?",
+    )
+    .bind(&hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (family, user_id, expires_at, used_at, revoked) = row.ok_or(BAD)?;
+    if revoked != 0 {
+        return Err(BAD);
+    }
+    if used_at.is_some() {
+        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?")
+            .bind(&family)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::warn!(%user_id, "refresh token reuse: session chain revoked");
+        return Err(ApiError::TokenReused);
+    }
+    if expires_at.parse::<Timestamp>().map_or(true, |t| t <= now) {
+        return Err(ApiError::Unauthorized("the session expired; sign in again"));
+    }
+    // Only the first of two concurrent refreshes wins the row.
+    let claimed = sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
+        .bind(now.to_string())
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+    if claimed.rows_affected() != 1 {
+        return Err(BAD);
+    }
+    let user: UserRow = sqlx::query_as(
+        "SELECT id, username, display_name, role, password_hash FROM users WHERE id = ?",
+    )
+    .bind(&user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    issue(state, user.profile()?, &family).await
+}
+
+async fn issue(state: &AppState, user: Profile, family: &str) -> ApiResult<SessionResponse> {
+    let now = Timestamp::now();
+    let access_exp = now + SignedDuration::from_secs(state.config.access_token_ttl_s as i64);
+    let refresh_exp = now + SignedDuration::from_secs(state.config.refresh_token_ttl_s as i64);
+    let claims = Claims {
+        sub: user.id,
+        name: user.name.clone(),
+        role: user.role,
+        exp: access_exp.as_second(),
+    };
+    let refresh_token = random_token();
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at) VALUES (?, ?, ?, ?)")
+        .bind(hash_token(&refresh_token))
+        .bind(family)
+        .bind(user.id.to_string())
+        .bind(refresh_exp.to_string())
+        .execute(&state.db)
+        .await?;
+    Ok(SessionResponse {
+        access_token: state.tokens.mint(&claims),
+        access_expires_at: access_exp,
+        refresh_token,
+        refresh_expires_at: refresh_exp,
+        user,
+    })
+}
+
+/// Creates an account (demo seeding and the `user add` command).
+pub async fn create_user(
+    db: &SqlitePool,
+    id: UserId,
+    username: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> anyhow::Result<()> {
+    let hash = hash_password(password)?;
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(username)
+    .bind(name)
+    .bind(role_str(role))
+    .bind(hash)
+    .bind(Timestamp::now().to_string())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The bearer of a request: `None` for anonymous viewers. A token that is
+/// present but wrong is an error, never silently anonymous.
+#[derive(Debug, Clone)]
+pub struct Viewer(pub Option<Claims>);
+
+/// A request that must come from a signed-in user.
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub Claims);
+
+/// Who may use the host API: the admin token, or a host's access token.
+#[derive(Debug, Clone)]
+pub enum HostCaller {
+    Admin,
+    Host(Claims),
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match bearer(parts) {
+            None => Ok(Self(None)),
+            Some(t) => state.tokens.verify(t, Timestamp::now()).map(|c| Self(Some(c))),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Viewer::from_request_parts(parts, state).await? {
+            Viewer(Some(c)) => Ok(Self(c)),
+            Viewer(None) => Err(ApiError::Unauthorized("sign in to do this")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for HostCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized("the host API needs a bearer token"))?;
+        if let Some(admin) = state.config.admin_token.as_deref() {
+            if constant_time_eq(admin.as_bytes(), token.as_bytes()) {
+                return Ok(Self::Admin);
+            }
+        }
+        let claims = state.tokens.verify(token, Timestamp::now())?;
+        match claims.role {
+            Role::Host => Ok(Self::Host(claims)),
+            Role::Admin => Ok(Self::Admin),
+            Role::Viewer => Err(ApiError::Forbidden("only hosts may use the host API")),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    // Length leaks, content does not.
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims { sub: UserId::new(), name: "Ava".into(), role: Role::Viewer, exp }
+    }
+
+    #[test]
+    fn tokens_verify_and_expire() {
+        let keys = TokenKeys::new(Some("k"));
+        let now = Timestamp::now();
+        let c = claims(now.as_second() + 60);
+        let t = keys.mint(&c);
+        assert_eq!(keys.verify(&t, now).expect("valid"), c);
+        let later = now + SignedDuration::from_secs(61);
+        assert!(matches!(keys.verify(&t, later), Err(ApiError::TokenExpired)));
+    }
+
+    #[test]
+    fn forged_or_foreign_tokens_are_refused() {
+        let keys = TokenKeys::new(Some("k"));
+        let other = TokenKeys::new(Some("other"));
+        let now = Timestamp::now();
+        let t = other.mint(&claims(now.as_second() + 60));
+        assert!(matches!(keys.verify(&t, now), Err(ApiError::Unauthorized(_))));
+        // A tampered payload (role raised to admin) fails the signature.
+        let mut admin = claims(now.as_second() + 60);
+        admin.role = Role::Admin;
+        let forged_payload = B64.encode(serde_json::to_vec(&admin).expect("json"));
+        let real = keys.mint(&claims(now.as_second() + 60));
+        let sig = real.rsplit('.').next().expect("sig");
+        let forged = format!("{ACCESS_PREFIX}.{forged_payload}.{sig}");
+        assert!(matches!(keys.verify(&forged, now), Err(ApiError::Unauthorized(_))));
+        assert!(matches!(keys.verify("garbage", now), Err(ApiError::Unauthorized(_))));
+    }
+}

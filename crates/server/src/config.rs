@@ -1,0 +1,137 @@
+//! Server configuration: built-in defaults, then a TOML file, then
+//! `LIVECART_*` environment variables (nested keys with `__`, e.g.
+//! `LIVECART_CHAT__RATE_COUNT=5`). Later sources win.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free one.
+    pub bind: SocketAddr,
+    /// Where the SQLite database lives.
+    pub data_dir: PathBuf,
+    /// The URL clients reach this server at; derived from `bind` when unset.
+    pub public_url: Option<String>,
+    /// Secret that signs access tokens. Unset: a random one per process, so
+    /// access tokens die with the process (refresh tokens survive).
+    pub token_secret: Option<String>,
+    /// Bearer token for the host/admin API with full rights; unset disables it
+    /// (hosts can still manage their own rooms with their access tokens).
+    pub admin_token: Option<String>,
+    pub access_token_ttl_s: u64,
+    pub refresh_token_ttl_s: u64,
+    /// Events kept per room for resuming clients (at least 1,000).
+    pub history_len: usize,
+    pub chat: ChatConfig,
+    pub ws: WsConfig,
+    pub demo: DemoConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChatConfig {
+    pub max_chars: usize,
+    /// Messages allowed per user per window.
+    pub rate_count: u32,
+    pub rate_window_s: u64,
+    /// Case-insensitive words a message may not contain.
+    pub blocked_words: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WsConfig {
+    /// Client frames above this many bytes get a `too_large` error frame.
+    pub max_frame_bytes: usize,
+    /// Frames above this are not read at all: the socket closes with 1009.
+    pub hard_max_frame_bytes: usize,
+    pub heartbeat_ms: u64,
+    /// Frames a connection may fall behind the room before it is dropped.
+    pub send_queue: usize,
+    /// How long one write may block before the client is deemed stuck.
+    pub write_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DemoConfig {
+    /// Seed the demo world on an empty database and run its host scripts.
+    pub enabled: bool,
+    pub seed: u64,
+    /// Run the scripted hosts and bot viewers (pins, sales, chat, gifts).
+    pub scripts: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            data_dir: PathBuf::from("livecart-data"),
+            public_url: None,
+            token_secret: None,
+            admin_token: None,
+            access_token_ttl_s: 15 * 60,
+            refresh_token_ttl_s: 30 * 24 * 3600,
+            history_len: 4096,
+            chat: ChatConfig::default(),
+            ws: WsConfig::default(),
+            demo: DemoConfig::default(),
+        }
+    }
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            max_chars: livecart_protocol::MAX_CHAT_CHARS,
+            rate_count: 20,
+            rate_window_s: 30,
+            blocked_words: vec!["scam".into(), "fake".into()],
+        }
+    }
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: livecart_protocol::MAX_CLIENT_FRAME_BYTES,
+            hard_max_frame_bytes: 64 * 1024,
+            heartbeat_ms: 15_000,
+            send_queue: 1024,
+            write_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self { enabled: cfg!(feature = "demo"), seed: 42, scripts: true }
+    }
+}
+
+impl ServerConfig {
+    /// Defaults, then `file` (if given and present), then `LIVECART_*`.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Self::default()));
+        if let Some(file) = file {
+            fig = fig.merge(Toml::file(file));
+        }
+        fig.merge(Env::prefixed("LIVECART_").split("__"))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.ws.heartbeat_ms)
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("livecart.sqlite3")
+    }
+}

@@ -1,0 +1,83 @@
+//! One error type for every handler. It maps to an RFC 9457 problem response
+//! with a stable [`ErrorCode`]; internal details are logged, never sent.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use livecart_protocol::{ErrorCode, Problem, MIN_PROTOCOL_VERSION};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Malformed(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("client protocol {0} is too old; the server needs at least {MIN_PROTOCOL_VERSION}")]
+    UpgradeRequired(u32),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("the access token expired; refresh it")]
+    TokenExpired,
+    #[error("this refresh token was already used; sign in again")]
+    TokenReused,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl ApiError {
+    pub fn problem(&self) -> Problem {
+        let (status, code, title) = match self {
+            Self::BadRequest(_) => (400, ErrorCode::Invalid, "Invalid request"),
+            Self::Malformed(_) => (400, ErrorCode::Malformed, "Malformed request"),
+            Self::TooLarge(_) => (413, ErrorCode::TooLarge, "Request too large"),
+            Self::UpgradeRequired(_) => (426, ErrorCode::UpgradeRequired, "Please update the app"),
+            Self::Unauthorized(_) => (401, ErrorCode::Unauthorized, "Sign in required"),
+            Self::TokenExpired => (401, ErrorCode::TokenExpired, "Session expired"),
+            Self::TokenReused => (401, ErrorCode::TokenReused, "Session revoked"),
+            Self::Forbidden(_) => (403, ErrorCode::Forbidden, "Not allowed"),
+            Self::NotFound(_) => (404, ErrorCode::NotFound, "Not found"),
+            Self::Conflict(_) => (409, ErrorCode::Conflict, "Conflict"),
+            Self::Internal(_) => (500, ErrorCode::Internal, "Something went wrong"),
+        };
+        let mut p = Problem::new(status, code, title, self.to_string());
+        if let Self::UpgradeRequired(_) = self {
+            p.min_protocol_version = Some(MIN_PROTOCOL_VERSION);
+        }
+        p
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(e) = &self {
+            tracing::error!(error = %e, "request failed");
+        }
+        problem_response(&self.problem())
+    }
+}
+
+pub fn problem_response(p: &Problem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(p).unwrap_or_default();
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

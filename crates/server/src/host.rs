@@ -1,0 +1,323 @@
+//! Host operations: create, start and end rooms, fill their product bags, pin
+//! products, run flash sales, moderate chat. The REST host API and the demo
+//! world's scripted hosts both go through these functions, so a scripted
+//! show exercises exactly what a real host's tools do.
+//!
+//! Every change is written to the database first, then published to the room,
+//! so a snapshot taken after a crash never shows what was not stored.
+
+use crate::auth::HostCaller;
+use crate::db::{self, sale_state_str, status_str};
+use crate::error::{ApiError, ApiResult};
+use crate::room::Room;
+use crate::rooms;
+use crate::state::AppState;
+use jiff::{SignedDuration, Timestamp};
+use livecart_protocol::live::FlashSalePhase;
+use livecart_protocol::rest::{
+    AddProductRequest, CreateRoomRequest, FlashSale, FlashSaleState, MuteRequest, Pin, PinRequest,
+    Product, Role, RoomStatus, RoomSummary, StartFlashSaleRequest, UnpinRequest,
+};
+use livecart_protocol::{FlashSaleId, MessageId, ProductId, RoomEvent, RoomId, SkuId, UserId};
+use std::sync::Arc;
+
+/// The room, if the caller may manage it. Someone else's room is "not found":
+/// its existence is not the caller's business.
+pub fn authorize(state: &AppState, caller: &HostCaller, room: RoomId) -> ApiResult<Arc<Room>> {
+    let r = state.rooms.get(room).ok_or(ApiError::NotFound("room"))?;
+    match caller {
+        HostCaller::Admin => Ok(r),
+        HostCaller::Host(c) if r.read(|st| st.summary.host.id) == c.sub => Ok(r),
+        HostCaller::Host(_) => Err(ApiError::NotFound("room")),
+    }
+}
+
+pub async fn create_room(state: &AppState, caller: &HostCaller, req: CreateRoomRequest) -> ApiResult<RoomSummary> {
+    let host = match (caller, req.host_id) {
+        (HostCaller::Host(c), None) => c.sub,
+        (HostCaller::Host(c), Some(h)) if h == c.sub => c.sub,
+        (HostCaller::Host(_), Some(_)) => return Err(ApiError::Forbidden("hosts create rooms for themselves")),
+        (HostCaller::Admin, Some(h)) => h,
+        (HostCaller::Admin, None) => return Err(ApiError::BadRequest("admins must name the room's host_id".into())),
+    };
+    let title = req.title.trim();
+    if title.is_empty() || title.chars().count() > 80 {
+        return Err(ApiError::BadRequest("title must be 1 to 80 characters".into()));
+    }
+    for url in &req.stream_urls {
+        if !url.contains("://") || url.len() > 2048 {
+            return Err(ApiError::BadRequest(format!("{url:?} is not a stream URL")));
+        }
+    }
+    let role: Option<(String,)> = sqlx::query_as("SELECT role FROM users WHERE id = ?")
+        .bind(host.to_string())
+        .fetch_optional(&state.db)
+        .await?;
+    match role.as_ref().map(|r| r.0.as_str()) {
+        Some("host" | "admin") => {}
+        Some(_) => return Err(ApiError::BadRequest("that user is not a host".into())),
+        None => return Err(ApiError::NotFound("host")),
+    }
+    let id = RoomId::new();
+    let position: (i64,) = sqlx::query_as("SELECT COALESCE(MAX(position), 0) + 1 FROM rooms")
+        .fetch_one(&state.db)
+        .await?;
+    sqlx::query(
+        "INSERT INTO rooms (id, host_id, title, category, stream_urls, status, position, created_at) \
+         VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(host.to_string())
+    .bind(title)
+    .bind(req.category.as_deref().unwrap_or("other"))
+    .bind(serde_json::to_string(&req.stream_urls).map_err(anyhow::Error::from)?)
+    .bind(position.0)
+    .bind(Timestamp::now().to_string())
+    .execute(&state.db)
+    .await?;
+    let room = rooms::load_room(&state.db, &state.base_url, state.bus.clone(), id, state.config.history_len).await?;
+    let summary = room.summary();
+    state.rooms.insert(room);
+    tracing::info!(room = %id, %host, "room created");
+    Ok(summary)
+}
+
+pub async fn set_status(state: &AppState, caller: &HostCaller, room: RoomId, status: RoomStatus) -> ApiResult<RoomSummary> {
+    let r = authorize(state, caller, room)?;
+    let current = r.read(|st| st.summary.status);
+    match (current, status) {
+        (RoomStatus::Ended, _) => return Err(ApiError::Conflict("the room has ended".into())),
+        (a, b) if a == b => return Ok(r.summary()),
+        _ => {}
+    }
+    sqlx::query("UPDATE rooms SET status = ? WHERE id = ?")
+        .bind(status_str(status))
+        .bind(room.to_string())
+        .execute(&state.db)
+        .await?;
+    r.publish(RoomEvent::Status { status });
+    Ok(r.summary())
+}
+
+pub async fn add_product(state: &AppState, caller: &HostCaller, room: RoomId, req: AddProductRequest) -> ApiResult<Product> {
+    let r = authorize(state, caller, room)?;
+    if req.name.trim().is_empty() || req.skus.is_empty() {
+        return Err(ApiError::BadRequest("a product needs a name and at least one SKU".into()));
+    }
+    if req.skus.iter().any(|s| s.price.amount_minor < 0) {
+        return Err(ApiError::BadRequest("prices cannot be negative".into()));
+    }
+    let id = ProductId::new();
+    let mut tx = state.db.begin().await?;
+    let pos: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM products WHERE room_id = ?")
+        .bind(room.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO products (id, room_id, name, description, position) VALUES (?, ?, ?, ?, ?)")
+        .bind(id.to_string())
+        .bind(room.to_string())
+        .bind(req.name.trim())
+        .bind(&req.description)
+        .bind(pos.0)
+        .execute(&mut *tx)
+        .await?;
+    for (i, sku) in req.skus.iter().enumerate() {
+        sqlx::query("INSERT INTO skus (id, product_id, name, price_minor, currency, stock, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(SkuId::new().to_string())
+            .bind(id.to_string())
+            .bind(&sku.name)
+            .bind(sku.price.amount_minor)
+            .bind(sku.price.currency.as_str())
+            .bind(i64::from(sku.stock))
+            .bind(i as i64)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let products = db::load_products(&state.db, &state.base_url, room).await?;
+    let product = products.iter().find(|p| p.id == id).cloned().ok_or(ApiError::NotFound("product"))?;
+    r.write(|st| st.products = products);
+    Ok(product)
+}
+
+pub async fn pin(state: &AppState, caller: &HostCaller, room: RoomId, req: PinRequest) -> ApiResult<Pin> {
+    let r = authorize(state, caller, room)?;
+    if !r.read(|st| st.products.iter().any(|p| p.id == req.product_id)) {
+        return Err(ApiError::NotFound("product"));
+    }
+    let now = Timestamp::now();
+    let pin = Pin { product_id: req.product_id, pinned_at: now, stream_time: req.stream_time.unwrap_or(now) };
+    sqlx::query("UPDATE rooms SET pinned_product_id = ?, pinned_at = ?, pinned_stream_time = ? WHERE id = ?")
+        .bind(pin.product_id.to_string())
+        .bind(pin.pinned_at.to_string())
+        .bind(pin.stream_time.to_string())
+        .bind(room.to_string())
+        .execute(&state.db)
+        .await?;
+    r.publish(RoomEvent::Pin { pin: pin.clone() });
+    Ok(pin)
+}
+
+pub async fn unpin(state: &AppState, caller: &HostCaller, room: RoomId, req: UnpinRequest) -> ApiResult<()> {
+    let r = authorize(state, caller, room)?;
+    let Some(product_id) = r.read(|st| st.pinned.as_ref().map(|p| p.product_id)) else {
+        return Ok(());
+    };
+    let now = Timestamp::now();
+    sqlx::query("UPDATE rooms SET pinned_product_id = NULL, pinned_at = NULL, pinned_stream_time = NULL WHERE id = ?")
+        .bind(room.to_string())
+        .execute(&state.db)
+        .await?;
+    r.publish(RoomEvent::Unpin { product_id, unpinned_at: now, stream_time: req.stream_time.unwrap_or(now) });
+    Ok(())
+}
+
+pub async fn start_flash_sale(state: &AppState, caller: &HostCaller, room: RoomId, req: StartFlashSaleRequest) -> ApiResult<FlashSale> {
+    let r = authorize(state, caller, room)?;
+    if r.read(|st| st.flash_sale.as_ref().is_some_and(|s| s.state == FlashSaleState::Active)) {
+        return Err(ApiError::Conflict("a flash sale is already running in this room".into()));
+    }
+    let original = r
+        .read(|st| {
+            st.products.iter().filter(|p| p.id == req.product_id).flat_map(|p| &p.skus).find(|s| s.id == req.sku_id).map(|s| s.price)
+        })
+        .ok_or(ApiError::NotFound("sku"))?;
+    if req.price.currency != original.currency || req.price.amount_minor < 0 {
+        return Err(ApiError::BadRequest(format!("the sale price must be a non-negative amount in {}", original.currency)));
+    }
+    if req.stock == 0 || !(5..=3600).contains(&req.duration_s) {
+        return Err(ApiError::BadRequest("a flash sale needs stock and lasts 5 to 3600 s".into()));
+    }
+    let now = Timestamp::now();
+    let sale = FlashSale {
+        id: FlashSaleId::new(),
+        product_id: req.product_id,
+        sku_id: req.sku_id,
+        price: req.price,
+        original_price: original,
+        total_stock: req.stock,
+        remaining_stock: req.stock,
+        starts_at: now,
+        deadline: now + SignedDuration::from_secs(i64::from(req.duration_s)),
+        state: FlashSaleState::Active,
+    };
+    sqlx::query(
+        "INSERT INTO flash_sales (id, room_id, product_id, sku_id, price_minor, currency, total_stock, remaining_stock, starts_at, deadline, state) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')",
+    )
+    .bind(sale.id.to_string())
+    .bind(room.to_string())
+    .bind(sale.product_id.to_string())
+    .bind(sale.sku_id.to_string())
+    .bind(sale.price.amount_minor)
+    .bind(sale.price.currency.as_str())
+    .bind(i64::from(sale.total_stock))
+    .bind(i64::from(sale.remaining_stock))
+    .bind(sale.starts_at.to_string())
+    .bind(sale.deadline.to_string())
+    .execute(&state.db)
+    .await?;
+    r.publish(RoomEvent::FlashSale { phase: FlashSalePhase::Started, sale: sale.clone() });
+    Ok(sale)
+}
+
+/// Takes `qty` from an active sale's stock, atomically in the database (it
+/// refuses to go below zero); ends the sale as sold out at zero.
+pub async fn take_flash_stock(state: &AppState, room: &Room, sale_id: FlashSaleId, qty: u32) -> ApiResult<FlashSale> {
+    let now = Timestamp::now().to_string();
+    let done = sqlx::query(
+        "UPDATE flash_sales SET remaining_stock = remaining_stock - ? \
+         WHERE id = ? AND state = 'active' AND remaining_stock >= ? AND deadline > ?",
+    )
+    .bind(i64::from(qty))
+    .bind(sale_id.to_string())
+    .bind(i64::from(qty))
+    .bind(&now)
+    .execute(&state.db)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::Conflict("the flash sale has ended or has too little stock left".into()));
+    }
+    let (remaining,): (i64,) = sqlx::query_as("SELECT remaining_stock FROM flash_sales WHERE id = ?")
+        .bind(sale_id.to_string())
+        .fetch_one(&state.db)
+        .await?;
+    let mut sale = room.read(|st| st.flash_sale.clone()).filter(|s| s.id == sale_id).ok_or(ApiError::NotFound("flash sale"))?;
+    sale.remaining_stock = u32::try_from(remaining).unwrap_or(0);
+    if sale.remaining_stock == 0 {
+        return end_flash_sale(state, room, sale_id, FlashSaleState::SoldOut).await;
+    }
+    room.publish(RoomEvent::FlashSale { phase: FlashSalePhase::Stock, sale: sale.clone() });
+    Ok(sale)
+}
+
+pub async fn end_flash_sale(state: &AppState, room: &Room, sale_id: FlashSaleId, end: FlashSaleState) -> ApiResult<FlashSale> {
+    let done = sqlx::query("UPDATE flash_sales SET state = ? WHERE id = ? AND state = 'active'")
+        .bind(sale_state_str(end))
+        .bind(sale_id.to_string())
+        .execute(&state.db)
+        .await?;
+    let mut sale = room.read(|st| st.flash_sale.clone()).filter(|s| s.id == sale_id).ok_or(ApiError::NotFound("flash sale"))?;
+    if done.rows_affected() == 0 {
+        return Ok(sale);
+    }
+    if end == FlashSaleState::SoldOut {
+        sale.remaining_stock = 0;
+    }
+    sale.state = end;
+    room.publish(RoomEvent::FlashSale { phase: FlashSalePhase::Ended, sale: sale.clone() });
+    Ok(sale)
+}
+
+pub async fn mute(state: &AppState, caller: &HostCaller, room: RoomId, req: MuteRequest) -> ApiResult<Timestamp> {
+    let r = authorize(state, caller, room)?;
+    if req.duration_s == 0 || req.duration_s > 30 * 24 * 3600 {
+        return Err(ApiError::BadRequest("mute for 1 s to 30 days".into()));
+    }
+    let until = Timestamp::now() + SignedDuration::from_secs(i64::from(req.duration_s));
+    sqlx::query("INSERT INTO mutes (room_id, user_id, until) VALUES (?, ?, ?) ON CONFLICT(room_id, user_id) DO UPDATE SET until = excluded.until")
+        .bind(room.to_string())
+        .bind(req.user_id.to_string())
+        .bind(until.to_string())
+        .execute(&state.db)
+        .await?;
+    r.write(|st| st.mutes.insert(req.user_id, until));
+    Ok(until)
+}
+
+pub fn remove_message(state: &AppState, caller: &HostCaller, room: RoomId, message_id: MessageId) -> ApiResult<()> {
+    let r = authorize(state, caller, room)?;
+    r.publish(RoomEvent::ChatRemoved { message_id });
+    Ok(())
+}
+
+pub fn notice(state: &AppState, caller: &HostCaller, room: RoomId, text: &str) -> ApiResult<()> {
+    let r = authorize(state, caller, room)?;
+    let text = crate::chat::sanitize(text);
+    if text.is_empty() || text.chars().count() > 280 {
+        return Err(ApiError::BadRequest("a notice is 1 to 280 characters".into()));
+    }
+    r.publish(RoomEvent::Notice { text });
+    Ok(())
+}
+
+/// The host's own rooms (all rooms for the admin).
+pub fn list(state: &AppState, caller: &HostCaller) -> Vec<RoomSummary> {
+    let mut rooms: Vec<RoomSummary> = state
+        .rooms
+        .all()
+        .iter()
+        .map(|r| r.summary())
+        .filter(|s| match caller {
+            HostCaller::Admin => true,
+            HostCaller::Host(c) => s.host.id == c.sub,
+        })
+        .collect();
+    rooms.sort_by_key(|s| s.id);
+    rooms
+}
+
+/// A caller acting as a given host, for in-process scripts.
+pub fn as_host(id: UserId, name: &str) -> HostCaller {
+    HostCaller::Host(crate::auth::Claims { sub: id, name: name.to_owned(), role: Role::Host, exp: i64::MAX })
+}

@@ -1,0 +1,272 @@
+//! A live room's in-memory state and its numbered event log.
+//!
+//! Invariants: `publish` holds the room lock while it assigns the next `seq`,
+//! applies the event to the state, appends it to the kept history and hands
+//! it to the bus — so history, state and the bus agree on order. `join`
+//! subscribes under the same lock, so a joiner's catch-up (history or
+//! snapshot) and its live stream meet exactly: no gap, no duplicate.
+
+use crate::bus::{Bus, Frame};
+use jiff::Timestamp;
+use livecart_protocol::live::FlashSalePhase;
+use livecart_protocol::rest::{ChatMessage, FlashSale, Pin, Product, RoomSnapshot, RoomSummary};
+use livecart_protocol::{Epoch, RoomEvent, RoomId, ServerFrame, UserId};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast;
+
+/// Chat lines a snapshot carries.
+pub const SNAPSHOT_CHAT: usize = 50;
+
+pub struct RoomState {
+    pub epoch: Epoch,
+    pub seq: u64,
+    history: VecDeque<Frame>,
+    history_len: usize,
+    pub summary: RoomSummary,
+    pub products: Vec<Product>,
+    pub pinned: Option<Pin>,
+    pub flash_sale: Option<FlashSale>,
+    pub chat: VecDeque<ChatMessage>,
+    pub like_count: u64,
+    /// Simulated audience of the demo world, added to real connections.
+    pub bot_viewers: u64,
+    /// The viewer count last broadcast, to send `viewers` only on change.
+    last_viewers: u64,
+    pub mutes: HashMap<UserId, Timestamp>,
+    /// Place in the feed, smallest first.
+    pub position: i64,
+}
+
+impl RoomState {
+    pub fn new(summary: RoomSummary, products: Vec<Product>, history_len: usize) -> Self {
+        Self {
+            epoch: Epoch::new(),
+            seq: 0,
+            history: VecDeque::with_capacity(history_len.min(8192)),
+            history_len: history_len.max(1000),
+            summary,
+            products,
+            pinned: None,
+            flash_sale: None,
+            chat: VecDeque::with_capacity(SNAPSHOT_CHAT + 1),
+            like_count: 0,
+            bot_viewers: 0,
+            last_viewers: 0,
+            mutes: HashMap::new(),
+            position: 0,
+        }
+    }
+
+    /// Applies an event to the state: the same fold a client performs.
+    fn apply(&mut self, event: &RoomEvent) {
+        match event {
+            RoomEvent::Chat { message } => {
+                self.chat.push_back(message.clone());
+                while self.chat.len() > SNAPSHOT_CHAT {
+                    self.chat.pop_front();
+                }
+            }
+            RoomEvent::ChatRemoved { message_id } => self.chat.retain(|m| m.id != *message_id),
+            RoomEvent::Likes { total, .. } => self.like_count = *total,
+            RoomEvent::Viewers { count } => self.last_viewers = *count,
+            RoomEvent::Pin { pin } => self.pinned = Some(pin.clone()),
+            RoomEvent::Unpin { product_id, .. } => {
+                if self.pinned.as_ref().is_some_and(|p| p.product_id == *product_id) {
+                    self.pinned = None;
+                }
+            }
+            RoomEvent::FlashSale { phase, sale } => {
+                self.flash_sale = (*phase != FlashSalePhase::Ended).then(|| sale.clone());
+            }
+            RoomEvent::Stock { product_id, sku_id, stock } => {
+                if let Some(sku) = self
+                    .products
+                    .iter_mut()
+                    .filter(|p| p.id == *product_id)
+                    .flat_map(|p| p.skus.iter_mut())
+                    .find(|s| s.id == *sku_id)
+                {
+                    sku.stock = *stock;
+                }
+            }
+            RoomEvent::Status { status } => self.summary.status = *status,
+            RoomEvent::Gift(_) | RoomEvent::Notice { .. } => {}
+        }
+    }
+}
+
+/// What a joining socket starts from.
+pub enum CatchUp {
+    /// The missed events, in order (possibly none).
+    Events(Vec<Frame>),
+    Snapshot(Box<RoomSnapshot>),
+}
+
+pub struct Join {
+    pub epoch: Epoch,
+    pub seq: u64,
+    pub catch_up: CatchUp,
+    pub live: broadcast::Receiver<Frame>,
+}
+
+pub struct Room {
+    pub id: RoomId,
+    state: Mutex<RoomState>,
+    bus: Arc<dyn Bus>,
+    /// Sockets open on this room (this node).
+    pub connected: AtomicU64,
+    /// Likes received since the last `likes` event.
+    pending_likes: AtomicU64,
+}
+
+impl Room {
+    pub fn new(id: RoomId, state: RoomState, bus: Arc<dyn Bus>) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            state: Mutex::new(state),
+            bus,
+            connected: AtomicU64::new(0),
+            pending_likes: AtomicU64::new(0),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, RoomState> {
+        // A panic while holding the lock leaves a consistent state: every
+        // mutation happens in `apply`, after serialisation succeeded.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn read<R>(&self, f: impl FnOnce(&RoomState) -> R) -> R {
+        f(&self.lock())
+    }
+
+    pub fn write<R>(&self, f: impl FnOnce(&mut RoomState) -> R) -> R {
+        f(&mut self.lock())
+    }
+
+    /// Numbers, applies, records and broadcasts one event; returns its seq.
+    pub fn publish(&self, event: RoomEvent) -> u64 {
+        let mut st = self.lock();
+        Self::publish_locked(&mut st, self.id, self.bus.as_ref(), event)
+    }
+
+    fn publish_locked(st: &mut RoomState, room: RoomId, bus: &dyn Bus, event: RoomEvent) -> u64 {
+        let seq = st.seq + 1;
+        let frame = ServerFrame::Event { seq, epoch: st.epoch, at: Timestamp::now(), event };
+        let text = match serde_json::to_string(&frame) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, %room, "event did not serialise; dropped");
+                return st.seq;
+            }
+        };
+        let ServerFrame::Event { event, .. } = frame else { unreachable!() };
+        st.apply(&event);
+        st.seq = seq;
+        let frame = Frame { seq, text: text.into() };
+        if st.history.len() == st.history_len {
+            st.history.pop_front();
+        }
+        st.history.push_back(frame.clone());
+        bus.publish(room, frame);
+        seq
+    }
+
+    pub fn viewer_count_locked(&self, st: &RoomState) -> u64 {
+        st.bot_viewers + self.connected.load(Ordering::Relaxed)
+    }
+
+    pub fn summary(&self) -> RoomSummary {
+        let st = self.lock();
+        let mut s = st.summary.clone();
+        s.viewer_count = self.viewer_count_locked(&st);
+        s
+    }
+
+    fn snapshot_locked(&self, st: &RoomState) -> RoomSnapshot {
+        let viewer_count = self.viewer_count_locked(st);
+        let mut room = st.summary.clone();
+        room.viewer_count = viewer_count;
+        RoomSnapshot {
+            room,
+            pinned: st.pinned.clone(),
+            products: st.products.clone(),
+            flash_sale: st.flash_sale.clone(),
+            chat: st.chat.iter().cloned().collect(),
+            viewer_count,
+            like_count: st.like_count,
+            seq: st.seq,
+            epoch: st.epoch,
+            server_time: Timestamp::now(),
+        }
+    }
+
+    pub fn snapshot(&self) -> RoomSnapshot {
+        let st = self.lock();
+        self.snapshot_locked(&st)
+    }
+
+    /// Subscribes a socket. `resume` is the `(since, epoch)` the client holds.
+    pub fn join(&self, resume: Option<(u64, Epoch)>) -> Join {
+        let st = self.lock();
+        let live = self.bus.subscribe(self.id);
+        let catch_up = match resume {
+            Some((since, epoch)) if epoch == st.epoch => match missed(&st, since) {
+                Some(frames) => CatchUp::Events(frames),
+                None => CatchUp::Snapshot(Box::new(self.snapshot_locked(&st))),
+            },
+            _ => CatchUp::Snapshot(Box::new(self.snapshot_locked(&st))),
+        };
+        Join { epoch: st.epoch, seq: st.seq, catch_up, live }
+    }
+
+    pub fn add_likes(&self, n: u64) {
+        self.pending_likes.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Sends the aggregated likes, if any. Called at most four times a second.
+    pub fn flush_likes(&self) {
+        let added = self.pending_likes.swap(0, Ordering::Relaxed);
+        if added > 0 {
+            let mut st = self.lock();
+            let total = st.like_count.saturating_add(added);
+            Self::publish_locked(&mut st, self.id, self.bus.as_ref(), RoomEvent::Likes { added, total });
+        }
+    }
+
+    /// Sends the viewer count if it changed. Called at most once a second.
+    pub fn flush_viewers(&self) {
+        let mut st = self.lock();
+        let count = self.viewer_count_locked(&st);
+        if count != st.last_viewers {
+            Self::publish_locked(&mut st, self.id, self.bus.as_ref(), RoomEvent::Viewers { count });
+        }
+    }
+
+    /// Starts a new epoch: history is forgotten, so every resuming client
+    /// gets a snapshot. Used when the room's continuity cannot be vouched for.
+    pub fn new_epoch(&self) -> Epoch {
+        let mut st = self.lock();
+        st.epoch = Epoch::new();
+        st.history.clear();
+        st.epoch
+    }
+}
+
+/// The frames after `since`, if the kept history still holds all of them.
+fn missed(st: &RoomState, since: u64) -> Option<Vec<Frame>> {
+    if since > st.seq {
+        return None;
+    }
+    if since == st.seq {
+        return Some(Vec::new());
+    }
+    let first = st.history.front()?.seq;
+    if since + 1 < first {
+        return None;
+    }
+    let skip = (since + 1 - first) as usize;
+    Some(st.history.iter().skip(skip).cloned().collect())
+}

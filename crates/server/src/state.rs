@@ -1,0 +1,41 @@
+//! Shared server state, handed to every handler. Cheap to clone.
+
+use crate::auth::TokenKeys;
+use crate::bus::Bus;
+use crate::chat::ChatRules;
+use crate::config::ServerConfig;
+use crate::rooms::Rooms;
+use sqlx::SqlitePool;
+use std::ops::Deref;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: ServerConfig,
+    pub db: SqlitePool,
+    pub tokens: TokenKeys,
+    pub rooms: Rooms,
+    pub bus: Arc<dyn Bus>,
+    pub chat: ChatRules,
+    /// Where clients reach us, without a trailing slash; prefixes every URL
+    /// the API hands out (images, streams).
+    pub base_url: String,
+    /// Cancelled on shutdown: sockets close with "going away", tasks end.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,293 @@
+//! The room WebSocket. One task per connection: it forwards the room's shared
+//! frames (batched into one flush when several are waiting), answers client
+//! frames, pings, and closes idle, slow or shut-down connections with a
+//! reason. A client frame that is refused gets an `error` frame and the
+//! connection stays open; only frames too large to read safely close it.
+
+use crate::auth::Claims;
+use crate::bus::Frame;
+use crate::error::{ApiError, ApiResult};
+use crate::room::{CatchUp, Room};
+use crate::state::AppState;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use jiff::Timestamp;
+use livecart_protocol::error::decode_client_frame;
+use livecart_protocol::live::{close, LiveQuery};
+use livecart_protocol::{ClientFrame, ErrorCode, RoomEvent, ServerFrame, PROTOCOL_VERSION};
+use livecart_protocol::rest::ChatMessage;
+use livecart_protocol::MessageId;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::time::{timeout, Instant};
+
+/// Frames forwarded per flush at most, so one busy room cannot starve the
+/// connection's other duties (reading, heartbeats).
+const MAX_BATCH: usize = 256;
+
+pub fn upgrade(
+    ws: WebSocketUpgrade,
+    state: AppState,
+    room: Arc<Room>,
+    user: Option<Claims>,
+    q: LiveQuery,
+) -> ApiResult<axum::response::Response> {
+    let resume = match (q.since, q.epoch) {
+        (Some(s), Some(e)) => Some((s, e)),
+        (None, None) => None,
+        _ => return Err(ApiError::BadRequest("give both since and epoch, or neither".into())),
+    };
+    let hard_max = state.config.ws.hard_max_frame_bytes;
+    Ok(ws
+        .max_message_size(hard_max)
+        .max_frame_size(hard_max)
+        .on_upgrade(move |socket| async move {
+            Connection::new(state, room, user).run(socket, resume).await;
+        }))
+}
+
+struct Connection {
+    state: AppState,
+    room: Arc<Room>,
+    user: Option<Claims>,
+    write_timeout: Duration,
+}
+
+type Tx = SplitSink<WebSocket, Message>;
+type Rx = SplitStream<WebSocket>;
+
+/// Why the loop ended, and what to tell the client.
+enum End {
+    Close(u16, &'static str),
+    Gone,
+}
+
+/// Keeps the room's connection count right however the task ends.
+struct Counted(Arc<Room>);
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Connection {
+    fn new(state: AppState, room: Arc<Room>, user: Option<Claims>) -> Self {
+        let write_timeout = Duration::from_millis(state.config.ws.write_timeout_ms);
+        Self { state, room, user, write_timeout }
+    }
+
+    async fn run(mut self, socket: WebSocket, resume: Option<(u64, livecart_protocol::Epoch)>) {
+        self.room.connected.fetch_add(1, Ordering::Relaxed);
+        let _counted = Counted(self.room.clone());
+        let (mut tx, mut rx) = socket.split();
+        let end = self.serve(&mut tx, &mut rx, resume).await;
+        if let End::Close(code, reason) = end {
+            let close = Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }));
+            let _ = timeout(Duration::from_millis(200), tx.send(close)).await;
+        }
+    }
+
+    async fn serve(&mut self, tx: &mut Tx, rx: &mut Rx, resume: Option<(u64, livecart_protocol::Epoch)>) -> End {
+        let join = self.room.join(resume);
+        let welcome = ServerFrame::Welcome {
+            protocol_version: PROTOCOL_VERSION,
+            room_id: self.room.id,
+            epoch: join.epoch,
+            seq: join.seq,
+            server_time: Timestamp::now(),
+            heartbeat_ms: self.state.config.ws.heartbeat_ms,
+            resumed: matches!(join.catch_up, CatchUp::Events(_)),
+            user: self.user.as_ref().map(Claims::user_ref),
+        };
+        if self.feed_json(tx, &welcome).await.is_err() {
+            return End::Gone;
+        }
+        match join.catch_up {
+            CatchUp::Events(frames) => {
+                for f in frames {
+                    if self.feed(tx, f.text).await.is_err() {
+                        return End::Gone;
+                    }
+                }
+            }
+            CatchUp::Snapshot(snapshot) => {
+                if self.feed_json(tx, &ServerFrame::Snapshot { snapshot }).await.is_err() {
+                    return End::Gone;
+                }
+            }
+        }
+        if self.flush(tx).await.is_err() {
+            return End::Gone;
+        }
+
+        let mut last_seq = join.seq;
+        let mut live = join.live;
+        let hb = self.state.config.heartbeat();
+        let mut ticker = tokio::time::interval_at(Instant::now() + hb, hb);
+        let mut last_heard = Instant::now();
+        let shutdown = self.state.shutdown.clone();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return End::Close(close::GOING_AWAY, "server shutting down"),
+                r = live.recv() => match r {
+                    Ok(f) => match self.forward(tx, &mut live, f, &mut last_seq).await {
+                        Ok(()) => {}
+                        Err(end) => return end,
+                    },
+                    Err(RecvError::Lagged(_)) => {
+                        return End::Close(close::SLOW_CONSUMER, "too slow: reconnect with since to catch up");
+                    }
+                    Err(RecvError::Closed) => return End::Close(close::ROOM_ENDED, "room closed"),
+                },
+                m = rx.next() => match m {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return End::Gone,
+                    Some(Ok(msg)) => {
+                        last_heard = Instant::now();
+                        if let Some(reply) = self.on_message(msg) {
+                            if self.feed_json(tx, &reply).await.is_err() || self.flush(tx).await.is_err() {
+                                return End::Gone;
+                            }
+                        }
+                    }
+                },
+                _ = ticker.tick() => {
+                    if last_heard.elapsed() > hb * 3 {
+                        return End::Close(close::IDLE_TIMEOUT, "no heartbeat from client");
+                    }
+                    if tx.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
+                        return End::Gone;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `first` and whatever else is already waiting, in one flush.
+    async fn forward(
+        &self,
+        tx: &mut Tx,
+        live: &mut tokio::sync::broadcast::Receiver<Frame>,
+        first: Frame,
+        last_seq: &mut u64,
+    ) -> Result<(), End> {
+        let mut next = Some(first);
+        let mut n = 0;
+        while let Some(f) = next.take() {
+            // Frames already delivered by the catch-up are skipped.
+            if f.seq > *last_seq {
+                *last_seq = f.seq;
+                self.feed(tx, f.text).await.map_err(|()| stuck())?;
+                n += 1;
+            }
+            if n < MAX_BATCH {
+                next = match live.try_recv() {
+                    Ok(f) => Some(f),
+                    Err(TryRecvError::Empty | TryRecvError::Closed) => None,
+                    Err(TryRecvError::Lagged(_)) => {
+                        return Err(End::Close(close::SLOW_CONSUMER, "too slow: reconnect with since to catch up"));
+                    }
+                };
+            }
+        }
+        self.flush(tx).await.map_err(|()| stuck())
+    }
+
+    async fn feed(&self, tx: &mut Tx, text: Utf8Bytes) -> Result<(), ()> {
+        match timeout(self.write_timeout, tx.feed(Message::Text(text))).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(()),
+        }
+    }
+
+    async fn feed_json(&self, tx: &mut Tx, frame: &ServerFrame) -> Result<(), ()> {
+        let text = serde_json::to_string(frame).map_err(|_| ())?;
+        self.feed(tx, text.into()).await
+    }
+
+    async fn flush(&self, tx: &mut Tx) -> Result<(), ()> {
+        match timeout(self.write_timeout, tx.flush()).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(()),
+        }
+    }
+
+    /// Handles one client message; returns the reply, if any.
+    fn on_message(&mut self, msg: Message) -> Option<ServerFrame> {
+        let text = match msg {
+            Message::Text(t) => t,
+            Message::Binary(_) => {
+                return Some(error(ErrorCode::Malformed, "binary frames are not supported; send JSON text"));
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return None,
+        };
+        let frame = match decode_client_frame(text.as_str(), self.state.config.ws.max_frame_bytes) {
+            Ok(f) => f,
+            Err(e) => return Some(error(e.code(), &e.to_string())),
+        };
+        match frame {
+            ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce, server_time: Timestamp::now() }),
+            ClientFrame::Auth { access_token } => match self.state.tokens.verify(&access_token, Timestamp::now()) {
+                Ok(claims) => {
+                    let user = claims.user_ref();
+                    self.user = Some(claims);
+                    Some(ServerFrame::Authenticated { user })
+                }
+                Err(e) => Some(error(e.problem().code, &e.to_string())),
+            },
+            ClientFrame::Like { count } => {
+                if let Err(reply) = self.signed_in("sign in to like") {
+                    return Some(reply);
+                }
+                if count == 0 || count > 1000 {
+                    return Some(error(ErrorCode::Invalid, "like count must be 1 to 1000"));
+                }
+                self.room.add_likes(u64::from(count));
+                None
+            }
+            ClientFrame::Chat { text, client_id } => self.chat(&text, client_id),
+        }
+    }
+
+    fn signed_in(&self, what: &str) -> Result<&Claims, ServerFrame> {
+        let Some(user) = self.user.as_ref() else {
+            return Err(error(ErrorCode::Unauthorized, what));
+        };
+        if user.exp <= Timestamp::now().as_second() {
+            return Err(error(ErrorCode::TokenExpired, "your session expired: refresh and send auth"));
+        }
+        Ok(user)
+    }
+
+    fn chat(&self, text: &str, client_id: Option<uuid::Uuid>) -> Option<ServerFrame> {
+        let user = match self.signed_in("sign in to chat") {
+            Ok(u) => u,
+            Err(reply) => return Some(reply),
+        };
+        let muted_until = self.room.read(|st| st.mutes.get(&user.sub).copied());
+        match self.state.chat.check(user, text, muted_until) {
+            Ok(text) => {
+                let message = ChatMessage {
+                    id: MessageId::new(),
+                    user: user.user_ref(),
+                    text,
+                    sent_at: Timestamp::now(),
+                    client_id,
+                };
+                self.room.publish(RoomEvent::Chat { message });
+                None
+            }
+            Err(r) => Some(ServerFrame::Error { code: r.code, message: r.message, retry_after_ms: r.retry_after_ms }),
+        }
+    }
+}
+
+fn stuck() -> End {
+    End::Close(close::SLOW_CONSUMER, "too slow: reconnect with since to catch up")
+}
+
+fn error(code: ErrorCode, message: &str) -> ServerFrame {
+    ServerFrame::Error { code, message: message.to_owned(), retry_after_ms: None }
+}

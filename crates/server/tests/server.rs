@@ -1,0 +1,13 @@
+//! Integration tests: a real server on 127.0.0.1:0 with a real SQLite file,
+//! driven by real HTTP and tokio-tungstenite WebSocket clients.
+// A test crate's root resolves modules beside itself; ours live in server/.
+
+#[path = "server/support.rs"]
+mod support;
+
+#[path = "server/host.rs"]
+mod host;
+#[path = "server/live.rs"]
+mod live;
+#[path = "server/rest.rs"]
+mod rest;
