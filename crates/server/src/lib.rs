@@ -107,6 +107,12 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
 
     let token = state.shutdown.clone();
     let router = api::app(state.clone());
+    // Live frames are small and latency-bound: never let Nagle hold them back.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY");
+        }
+    });
     let server = tokio::spawn(async move {
         axum::serve(listener, router).with_graceful_shutdown(token.cancelled_owned()).await
     });

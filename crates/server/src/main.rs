@@ -10,6 +10,11 @@ use livecart_protocol::{Money, ProductId, RoomId, SkuId, UserId, PROTOCOL_HEADER
 use livecart_server::ServerConfig;
 use std::path::PathBuf;
 
+// Thousands of sockets allocate and free small buffers on every frame across
+// threads; mimalloc beat glibc malloc there (docs/fanout.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "livecart-server", version, about = "The livecart live-room server")]
 struct Cli {

@@ -42,6 +42,9 @@ pub fn upgrade(
     };
     let hard_max = state.config.ws.hard_max_frame_bytes;
     Ok(ws
+        // Client frames are small; tungstenite's 128 KiB default read buffer
+        // would dominate a connection's memory.
+        .read_buffer_size(4 * 1024)
         .max_message_size(hard_max)
         .max_frame_size(hard_max)
         .on_upgrade(move |socket| async move {
@@ -137,9 +140,7 @@ impl Connection {
                         Ok(()) => {}
                         Err(end) => return end,
                     },
-                    Err(RecvError::Lagged(_)) => {
-                        return End::Close(close::SLOW_CONSUMER, "too slow: reconnect with since to catch up");
-                    }
+                    Err(RecvError::Lagged(_)) => return slow(),
                     Err(RecvError::Closed) => return End::Close(close::ROOM_ENDED, "room closed"),
                 },
                 m = rx.next() => match m {
@@ -165,7 +166,8 @@ impl Connection {
         }
     }
 
-    /// Sends `first` and whatever else is already waiting, in one flush.
+    /// Sends `first` and whatever else is already waiting, in one flush,
+    /// under one write deadline (a timer per frame cost more than the frame).
     async fn forward(
         &self,
         tx: &mut Tx,
@@ -173,26 +175,27 @@ impl Connection {
         first: Frame,
         last_seq: &mut u64,
     ) -> Result<(), End> {
-        let mut next = Some(first);
-        let mut n = 0;
-        while let Some(f) = next.take() {
-            // Frames already delivered by the catch-up are skipped.
-            if f.seq > *last_seq {
-                *last_seq = f.seq;
-                self.feed(tx, f.text).await.map_err(|()| stuck())?;
-                n += 1;
+        let batch = async {
+            let mut next = Some(first);
+            let mut n = 0;
+            while let Some(f) = next.take() {
+                // Frames already delivered by the catch-up are skipped.
+                if f.seq > *last_seq {
+                    *last_seq = f.seq;
+                    tx.feed(Message::Text(f.text)).await.map_err(|_| End::Gone)?;
+                    n += 1;
+                }
+                if n < MAX_BATCH {
+                    next = match live.try_recv() {
+                        Ok(f) => Some(f),
+                        Err(TryRecvError::Empty | TryRecvError::Closed) => None,
+                        Err(TryRecvError::Lagged(_)) => return Err(slow()),
+                    };
+                }
             }
-            if n < MAX_BATCH {
-                next = match live.try_recv() {
-                    Ok(f) => Some(f),
-                    Err(TryRecvError::Empty | TryRecvError::Closed) => None,
-                    Err(TryRecvError::Lagged(_)) => {
-                        return Err(End::Close(close::SLOW_CONSUMER, "too slow: reconnect with since to catch up"));
-                    }
-                };
-            }
-        }
-        self.flush(tx).await.map_err(|()| stuck())
+            tx.flush().await.map_err(|_| End::Gone)
+        };
+        timeout(self.write_timeout, batch).await.unwrap_or_else(|_| Err(slow()))
     }
 
     async fn feed(&self, tx: &mut Tx, text: Utf8Bytes) -> Result<(), ()> {
@@ -284,7 +287,7 @@ impl Connection {
     }
 }
 
-fn stuck() -> End {
+fn slow() -> End {
     End::Close(close::SLOW_CONSUMER, "too slow: reconnect with since to catch up")
 }
 
