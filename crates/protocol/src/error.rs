@@ -128,8 +128,14 @@ impl DecodeError {
 pub const CLIENT_FRAME_TYPES: &[&str] = &["chat", "like", "ping", "auth"];
 
 /// Frame types a server may send.
-pub const SERVER_FRAME_TYPES: &[&str] =
-    &["welcome", "snapshot", "event", "error", "pong", "authenticated"];
+pub const SERVER_FRAME_TYPES: &[&str] = &[
+    "welcome",
+    "snapshot",
+    "event",
+    "error",
+    "pong",
+    "authenticated",
+];
 
 /// Decodes a frame from a client, enforcing the size limit first.
 pub fn decode_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, DecodeError> {
@@ -149,7 +155,10 @@ fn decode_tagged<T: DeserializeOwned>(
     known: &[&str],
 ) -> Result<T, DecodeError> {
     if text.len() > max_bytes {
-        return Err(DecodeError::TooLarge { size: text.len(), max: max_bytes });
+        return Err(DecodeError::TooLarge {
+            size: text.len(),
+            max: max_bytes,
+        });
     }
     match serde_json::from_str::<T>(text) {
         Ok(v) => Ok(v),
@@ -165,6 +174,9 @@ fn diagnose(text: &str, err: &serde_json::Error, known: &[&str]) -> DecodeError 
     match value.get("type").and_then(serde_json::Value::as_str) {
         None => DecodeError::MissingType,
         Some(t) if !known.contains(&t) => DecodeError::UnknownType(t.chars().take(64).collect()),
-        Some(t) => DecodeError::Invalid { kind: t.to_owned(), reason: err.to_string() },
+        Some(t) => DecodeError::Invalid {
+            kind: t.to_owned(),
+            reason: err.to_string(),
+        },
     }
 }

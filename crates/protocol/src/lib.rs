@@ -18,7 +18,7 @@ pub mod live;
 pub mod money;
 pub mod rest;
 
-pub use error::{decode_client_frame, decode_server_frame, DecodeError, ErrorCode, Problem};
+pub use error::{DecodeError, ErrorCode, Problem, decode_client_frame, decode_server_frame};
 pub use ids::{
     ComboId, Epoch, FlashSaleId, GiftId, ImageId, MessageId, ProductId, RoomId, SkuId, UserId,
 };

@@ -6,9 +6,9 @@
 //! and strictly increasing: a client that applies them in order, after the
 //! snapshot whose `seq` they follow, holds the room's live state.
 
+use crate::ErrorCode;
 use crate::ids::{ComboId, Epoch, GiftId, MessageId, ProductId, RoomId, SkuId};
 use crate::rest::{ChatMessage, FlashSale, Pin, RoomSnapshot, RoomStatus, UserRef};
-use crate::ErrorCode;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +57,9 @@ pub enum ServerFrame {
     },
     /// The whole room state; sent on a fresh join, and on a resume the kept
     /// history cannot cover or whose epoch is gone.
-    Snapshot { snapshot: Box<RoomSnapshot> },
+    Snapshot {
+        snapshot: Box<RoomSnapshot>,
+    },
     /// A room event, numbered.
     Event {
         seq: u64,
@@ -74,32 +76,59 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after_ms: Option<u64>,
     },
-    Pong { nonce: u64, server_time: Timestamp },
+    Pong {
+        nonce: u64,
+        server_time: Timestamp,
+    },
     /// Confirms an `auth` frame.
-    Authenticated { user: UserRef },
+    Authenticated {
+        user: UserRef,
+    },
 }
 
 /// Something that happened in a room, in `seq` order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RoomEvent {
-    Chat { message: ChatMessage },
-    ChatRemoved { message_id: MessageId },
+    Chat {
+        message: ChatMessage,
+    },
+    ChatRemoved {
+        message_id: MessageId,
+    },
     Gift(GiftEvent),
     /// Aggregated likes (at most four events a second).
-    Likes { added: u64, total: u64 },
+    Likes {
+        added: u64,
+        total: u64,
+    },
     /// At most one a second, only when the count changed.
-    Viewers { count: u64 },
-    Pin { pin: Pin },
+    Viewers {
+        count: u64,
+    },
+    Pin {
+        pin: Pin,
+    },
     Unpin {
         product_id: ProductId,
         unpinned_at: Timestamp,
         stream_time: Timestamp,
     },
-    FlashSale { phase: FlashSalePhase, sale: FlashSale },
-    Stock { product_id: ProductId, sku_id: SkuId, stock: u32 },
-    Notice { text: String },
-    Status { status: RoomStatus },
+    FlashSale {
+        phase: FlashSalePhase,
+        sale: FlashSale,
+    },
+    Stock {
+        product_id: ProductId,
+        sku_id: SkuId,
+        stock: u32,
+    },
+    Notice {
+        text: String,
+    },
+    Status {
+        status: RoomStatus,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -90,7 +90,10 @@ pub enum MoneyError {
 
 impl Money {
     pub const fn new(amount_minor: i64, currency: Currency) -> Self {
-        Self { amount_minor, currency }
+        Self {
+            amount_minor,
+            currency,
+        }
     }
 
     pub fn checked_add(self, other: Self) -> Result<Self, MoneyError> {
@@ -158,7 +161,13 @@ mod tests {
         assert!(serde_json::from_str::<Money>(r#"{"amount_minor":1,"currency":"U$D"}"#).is_err());
         assert!(serde_json::from_str::<Money>(r#"{"amount_minor":1.5,"currency":"USD"}"#).is_err());
         let err = Money::new(1, Currency::USD).checked_add(Money::new(1, Currency::EUR));
-        assert_eq!(err, Err(MoneyError::CurrencyMismatch(Currency::USD, Currency::EUR)));
-        assert_eq!(Money::new(i64::MAX, Currency::USD).checked_mul(2), Err(MoneyError::Overflow));
+        assert_eq!(
+            err,
+            Err(MoneyError::CurrencyMismatch(Currency::USD, Currency::EUR))
+        );
+        assert_eq!(
+            Money::new(i64::MAX, Currency::USD).checked_mul(2),
+            Err(MoneyError::Overflow)
+        );
     }
 }

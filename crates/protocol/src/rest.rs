@@ -2,9 +2,9 @@
 //! not be silently ignored); responses tolerate them (an older client must keep
 //! working against a newer server).
 
+use crate::Epoch;
 use crate::ids::{FlashSaleId, GiftId, ImageId, MessageId, ProductId, RoomId, SkuId, UserId};
 use crate::money::Money;
-use crate::Epoch;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +63,8 @@ pub enum StreamProtocol {
 
 impl StreamProtocol {
     /// Guesses the protocol from a URL's scheme and path.
+    // The comparisons run on a lower-cased copy.
+    #[allow(clippy::case_sensitive_file_extension_comparisons)]
     pub fn detect(url: &str) -> Self {
         let lower = url.to_ascii_lowercase();
         let path = lower.split(['?', '#']).next().unwrap_or("");

@@ -12,24 +12,25 @@
 
 use futures_util::StreamExt;
 use livecart_protocol::rest::{ChatMessage, UserRef};
-use livecart_protocol::{MessageId, RoomEvent, Timestamp, UserId, PROTOCOL_VERSION};
+use livecart_protocol::{MessageId, PROTOCOL_VERSION, RoomEvent, Timestamp, UserId};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const RATE: u64 = 100;
 /// Hard cap on a load generator's life, whatever happens.
-const LOADGEN_DEADLINE: Duration = Duration::from_secs(240);
+const LOADGEN_DEADLINE: Duration = Duration::from_mins(4);
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,7 +41,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(dir) = arg("--seed-into") {
         // Seeding generates pictures; doing it in another process keeps its
         // freed memory from masking the server's per-connection RSS.
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         return rt.block_on(async {
             let server = livecart_server::serve(bench_config(std::path::Path::new(&dir))?).await?;
             server.shutdown().await
@@ -53,9 +56,15 @@ fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let secs: u64 = arg("--secs").map_or(Ok(10), |s| s.parse())?;
     let dir = tempfile::tempdir()?;
-    let status = Command::new(std::env::current_exe()?).arg("--seed-into").arg(dir.path()).status()?;
+    let status = Command::new(std::env::current_exe()?)
+        .arg("--seed-into")
+        .arg(dir.path())
+        .status()?;
     anyhow::ensure!(status.success(), "seeding failed");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let mut results = Vec::new();
     for n in counts {
         let r = rt.block_on(run(dir.path(), n, secs))?;
@@ -81,7 +90,11 @@ struct Row {
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -97,16 +110,37 @@ fn bench_config(dir: &std::path::Path) -> anyhow::Result<livecart_server::Server
 async fn run(dir: &std::path::Path, n: usize, secs: u64) -> anyhow::Result<Row> {
     let server = livecart_server::serve(bench_config(dir)?).await?;
     let room_id = server.state.rooms.feed()[0].id;
-    let room = server.state.rooms.get(room_id).ok_or_else(|| anyhow::anyhow!("no room"))?;
-    let url = format!("ws://127.0.0.1:{}/v1/rooms/{room_id}/live?v={PROTOCOL_VERSION}", server.addr.port());
+    let room = server
+        .state
+        .rooms
+        .get(room_id)
+        .ok_or_else(|| anyhow::anyhow!("no room"))?;
+    let url = format!(
+        "ws://127.0.0.1:{}/v1/rooms/{room_id}/live?v={PROTOCOL_VERSION}",
+        server.addr.port()
+    );
 
     let rss_before = rss_kib();
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["--loadgen", "--url", &url, "--clients", &n.to_string(), "--secs", &secs.to_string()])
+        .args([
+            "--loadgen",
+            "--url",
+            &url,
+            "--clients",
+            &n.to_string(),
+            "--secs",
+            &secs.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stdin(Stdio::piped())
         .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("stdout"))?).lines();
+    let mut lines = BufReader::new(
+        child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("stdout"))?,
+    )
+    .lines();
     let mut stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("stdin"))?;
 
     // Wait (off the runtime) until every client has joined.
@@ -118,25 +152,39 @@ async fn run(dir: &std::path::Path, n: usize, secs: u64) -> anyhow::Result<Row> 
 
     // Publish at RATE msg/s for `secs` seconds.
     writeln!(stdin, "go")?;
-    let sender = UserRef { id: UserId::new(), name: "bench".into() };
+    let sender = UserRef {
+        id: UserId::new(),
+        name: "bench".into(),
+    };
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let start = Instant::now();
     let total = RATE * secs;
     for i in 0..total {
         tick.tick().await;
-        let message = ChatMessage { id: MessageId::new(), user: sender.clone(), text: format!("flash sale in {i}!"), sent_at: Timestamp::now(), client_id: None };
+        let message = ChatMessage {
+            id: MessageId::new(),
+            user: sender.clone(),
+            text: format!("flash sale in {i}!"),
+            sent_at: Timestamp::now(),
+            client_id: None,
+        };
         room.publish(RoomEvent::Chat { message });
     }
     let publish_secs = start.elapsed().as_secs_f64();
     writeln!(stdin, "done {total}")?;
-    let report = tokio::task::spawn_blocking(move || lines.next()).await?.ok_or_else(|| anyhow::anyhow!("no report"))??;
+    let report = tokio::task::spawn_blocking(move || lines.next())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no report"))??;
     let _ = child.wait();
     server.shutdown().await?;
 
     let v: serde_json::Value = serde_json::from_str(&report)?;
     let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
-    anyhow::ensure!(connected as usize >= n, "only {connected} of {n} clients connected");
+    anyhow::ensure!(
+        connected as usize >= n,
+        "only {connected} of {n} clients connected"
+    );
     Ok(Row {
         clients: n,
         delivered_per_s: f("delivered") / publish_secs,
@@ -152,19 +200,47 @@ async fn run(dir: &std::path::Path, n: usize, secs: u64) -> anyhow::Result<Row> 
 fn print_table(rows: &[Row]) {
     let base = rows[0];
     println!();
-    println!("fan-out, one room, {RATE} msg/s (ratios against the {}-client run)", base.clients);
-    println!("{:>8} {:>13} {:>13} {:>8} {:>8} {:>8} {:>8} {:>10} {:>9} {:>9}", "clients", "delivered/s", "expected/s", "p50_ms", "p95_ms", "p99_ms", "max_ms", "rss_KiB/c", "p99×base", "rss×base");
+    println!(
+        "fan-out, one room, {RATE} msg/s (ratios against the {}-client run)",
+        base.clients
+    );
+    println!(
+        "{:>8} {:>13} {:>13} {:>8} {:>8} {:>8} {:>8} {:>10} {:>9} {:>9}",
+        "clients",
+        "delivered/s",
+        "expected/s",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "max_ms",
+        "rss_KiB/c",
+        "p99×base",
+        "rss×base"
+    );
     for r in rows {
         println!(
             "{:>8} {:>13.0} {:>13.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>10.1} {:>9.2} {:>9.2}",
-            r.clients, r.delivered_per_s, r.expected_per_s, r.p50_ms, r.p95_ms, r.p99_ms, r.max_ms, r.rss_kib_per_conn,
-            r.p99_ms / base.p99_ms, r.rss_kib_per_conn / base.rss_kib_per_conn
+            r.clients,
+            r.delivered_per_s,
+            r.expected_per_s,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.max_ms,
+            r.rss_kib_per_conn,
+            r.p99_ms / base.p99_ms,
+            r.rss_kib_per_conn / base.rss_kib_per_conn
         );
     }
     let last = rows[rows.len() - 1];
     println!(
         "fanout clients={} rate={RATE} delivered_per_s={:.0} p50_ms={:.1} p95_ms={:.1} p99_ms={:.1} rss_kib_per_conn={:.1}",
-        last.clients, last.delivered_per_s, last.p50_ms, last.p95_ms, last.p99_ms, last.rss_kib_per_conn
+        last.clients,
+        last.delivered_per_s,
+        last.p50_ms,
+        last.p95_ms,
+        last.p99_ms,
+        last.rss_kib_per_conn
     );
 }
 
@@ -172,15 +248,23 @@ fn print_table(rows: &[Row]) {
 
 fn loadgen() -> anyhow::Result<()> {
     let url = arg("--url").ok_or_else(|| anyhow::anyhow!("--url"))?;
-    let n: usize = arg("--clients").ok_or_else(|| anyhow::anyhow!("--clients"))?.parse()?;
-    anyhow::ensure!(url.starts_with("ws://127.0.0.1:"), "the load generator only targets 127.0.0.1");
+    let n: usize = arg("--clients")
+        .ok_or_else(|| anyhow::anyhow!("--clients"))?
+        .parse()?;
+    anyhow::ensure!(
+        url.starts_with("ws://127.0.0.1:"),
+        "the load generator only targets 127.0.0.1"
+    );
     anyhow::ensure!(n <= 15_000, "at most 15,000 clients per process");
     // Whatever happens, this process ends.
     std::thread::spawn(|| {
         std::thread::sleep(LOADGEN_DEADLINE);
         std::process::exit(3);
     });
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(loadgen_async(url, n))
 }
 
@@ -190,15 +274,29 @@ struct Stats {
 }
 
 async fn loadgen_async(url: String, n: usize) -> anyhow::Result<()> {
-    let port: u16 = url["ws://127.0.0.1:".len()..].split('/').next().unwrap_or("0").parse()?;
-    let stats = Arc::new(Stats { delivered: AtomicU64::new(0), latencies_us: std::sync::Mutex::new(Vec::new()) });
+    let port: u16 = url["ws://127.0.0.1:".len()..]
+        .split('/')
+        .next()
+        .unwrap_or("0")
+        .parse()?;
+    let stats = Arc::new(Stats {
+        delivered: AtomicU64::new(0),
+        latencies_us: std::sync::Mutex::new(Vec::new()),
+    });
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop = tokio_util::sync::CancellationToken::new();
     let joined = Arc::new(tokio::sync::Semaphore::new(0));
     let gate = Arc::new(tokio::sync::Semaphore::new(256)); // connects in flight
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
-        let (url, stats, measuring, joined, gate, stop) = (url.clone(), stats.clone(), measuring.clone(), joined.clone(), gate.clone(), stop.clone());
+        let (url, stats, measuring, joined, gate, stop) = (
+            url.clone(),
+            stats.clone(),
+            measuring.clone(),
+            joined.clone(),
+            gate.clone(),
+            stop.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await;
             let src = std::net::SocketAddr::from(([127, 0, 0, 2 + (i % 50) as u8], 0));
@@ -208,8 +306,11 @@ async fn loadgen_async(url: String, n: usize) -> anyhow::Result<()> {
             stream.set_nodelay(true)?;
             // A small read buffer: tungstenite's 128 KiB default is zero-filled
             // on every refill, which made memset this process's top symbol.
-            let ws_config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
-            let (mut ws, _) = tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(ws_config)).await?;
+            let ws_config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                .read_buffer_size(4096);
+            let (mut ws, _) =
+                tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(ws_config))
+                    .await?;
             // Every client counts deliveries; one in ten also measures latency,
             // so measuring does not eat the CPU the server is being timed on.
             let sampled = i % 10 == 0;
@@ -217,7 +318,9 @@ async fn loadgen_async(url: String, n: usize) -> anyhow::Result<()> {
             drop(permit);
             // welcome + snapshot
             for _ in 0..2 {
-                ws.next().await.ok_or_else(|| anyhow::anyhow!("closed while joining"))??;
+                ws.next()
+                    .await
+                    .ok_or_else(|| anyhow::anyhow!("closed while joining"))??;
             }
             joined.add_permits(1);
             let mut local = Vec::with_capacity(4096);
@@ -227,7 +330,9 @@ async fn loadgen_async(url: String, n: usize) -> anyhow::Result<()> {
                     () = stop.cancelled() => break,
                     m = ws.next() => match m { Some(m) => m, None => break },
                 };
-                let Ok(tokio_tungstenite::tungstenite::Message::Text(t)) = msg else { continue };
+                let Ok(tokio_tungstenite::tungstenite::Message::Text(t)) = msg else {
+                    continue;
+                };
                 let t = t.as_str();
                 if !measuring.load(Ordering::Relaxed) || chat.find(t.as_bytes()).is_none() {
                     continue;
@@ -236,16 +341,28 @@ async fn loadgen_async(url: String, n: usize) -> anyhow::Result<()> {
                 if !sampled {
                     continue;
                 }
-                if let Some(at) = t.split_once(r#""at":""#).and_then(|(_, r)| r.split_once('"')).and_then(|(ts, _)| ts.parse::<Timestamp>().ok()) {
+                if let Some(at) = t
+                    .split_once(r#""at":""#)
+                    .and_then(|(_, r)| r.split_once('"'))
+                    .and_then(|(ts, _)| ts.parse::<Timestamp>().ok())
+                {
                     let lat = Timestamp::now().duration_since(at).as_micros().max(0) as u32;
                     local.push(lat);
                 }
                 if local.len() == local.capacity() {
-                    stats.latencies_us.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(local.drain(..));
+                    stats
+                        .latencies_us
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .extend(local.drain(..));
                 }
             }
             stats.delivered.fetch_add(delivered, Ordering::Relaxed);
-            stats.latencies_us.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(local);
+            stats
+                .latencies_us
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(local);
             anyhow::Ok(())
         }));
     }
@@ -264,7 +381,11 @@ async fn loadgen_async(url: String, n: usize) -> anyhow::Result<()> {
     let mut last = u64::MAX;
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let l = stats.latencies_us.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len() as u64;
+        let l = stats
+            .latencies_us
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len() as u64;
         if l == last || tokio::time::Instant::now() > deadline {
             break;
         }
@@ -276,9 +397,17 @@ async fn loadgen_async(url: String, n: usize) -> anyhow::Result<()> {
             eprintln!("client failed: {e}");
         }
     }
-    let mut lat = std::mem::take(&mut *stats.latencies_us.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let mut lat = std::mem::take(
+        &mut *stats
+            .latencies_us
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).map_or(f64::NAN, |&us| f64::from(us) / 1000.0);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(f64::NAN, |&us| f64::from(us) / 1000.0)
+    };
     let report = serde_json::json!({
         "delivered": stats.delivered.load(Ordering::Relaxed),
         "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99), "max_ms": pct(1.0),

@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -20,7 +20,7 @@ use livecart_protocol::rest::{
     MuteRequest, NoticeRequest, PinRequest, Profile, RefreshRequest, RoomStatus, SignInRequest,
     StartFlashSaleRequest, UnpinRequest,
 };
-use livecart_protocol::{ImageId, MessageId, RoomId, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER};
+use livecart_protocol::{ImageId, MIN_PROTOCOL_VERSION, MessageId, PROTOCOL_HEADER, RoomId};
 use serde::de::DeserializeOwned;
 use std::str::FromStr;
 use tower_http::trace::TraceLayer;
@@ -60,15 +60,21 @@ pub fn app(state: AppState) -> Router {
 
 /// Refuses clients whose protocol is too old, before anything else runs.
 async fn check_version(req: Request, next: Next) -> Response {
-    let header_v = req.headers().get(PROTOCOL_HEADER).map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok()));
+    let header_v = req
+        .headers()
+        .get(PROTOCOL_HEADER)
+        .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok()));
     let query_v = req.uri().query().and_then(|q| {
-        q.split('&').find_map(|kv| kv.strip_prefix("v=")).map(|v| v.parse::<u32>().ok())
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("v="))
+            .map(|v| v.parse::<u32>().ok())
     });
     // Absent means "current": curl and browsers may look without it.
     match header_v.or(query_v) {
-        Some(None) => {
-            ApiError::BadRequest(format!("{PROTOCOL_HEADER} must be a protocol version number")).into_response()
-        }
+        Some(None) => ApiError::BadRequest(format!(
+            "{PROTOCOL_HEADER} must be a protocol version number"
+        ))
+        .into_response(),
         Some(Some(v)) if v < MIN_PROTOCOL_VERSION => ApiError::UpgradeRequired(v).into_response(),
         _ => next.run(req).await,
     }
@@ -83,10 +89,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::BadRequest(e.body_text())),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(ApiError::Malformed("send the body as application/json".into()))
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::Malformed(
+                "send the body as application/json".into(),
+            )),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge(e.body_text()))
             }
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::TooLarge(e.body_text())),
             Err(e) => Err(ApiError::Malformed(e.body_text())),
         }
     }
@@ -97,13 +105,22 @@ fn parse_id<T: FromStr>(s: &str, what: &'static str) -> ApiResult<T> {
 }
 
 async fn feed(State(state): State<AppState>) -> Json<FeedResponse> {
-    Json(FeedResponse { rooms: state.rooms.feed() })
+    Json(FeedResponse {
+        rooms: state.rooms.feed(),
+    })
 }
 
-async fn room_snapshot(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let room = state.rooms.get(parse_id(&id, "room")?).ok_or(ApiError::NotFound("room"))?;
+async fn room_snapshot(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let room = state
+        .rooms
+        .get(parse_id(&id, "room")?)
+        .ok_or(ApiError::NotFound("room"))?;
     let mut res = Json(room.snapshot()).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }
 
@@ -115,7 +132,10 @@ async fn room_live(
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let room = state.rooms.get(parse_id(&id, "room")?).ok_or(ApiError::NotFound("room"))?;
+    let room = state
+        .rooms
+        .get(parse_id(&id, "room")?)
+        .ok_or(ApiError::NotFound("room"))?;
     crate::ws::upgrade(ws, state, room, user, q)
 }
 
@@ -127,61 +147,116 @@ async fn gifts(State(state): State<AppState>) -> ApiResult<Response> {
     let gifts = rows
         .into_iter()
         .map(|(id, name, coins, animation)| {
-            Ok(Gift { id: crate::db::parse(&id, "gift id")?, name, coins: u32::try_from(coins).unwrap_or(0), animation })
+            Ok(Gift {
+                id: crate::db::parse(&id, "gift id")?,
+                name,
+                coins: u32::try_from(coins).unwrap_or(0),
+                animation,
+            })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut res = Json(GiftCatalog { gifts }).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     Ok(res)
 }
 
-async fn sign_in(State(state): State<AppState>, Body(req): Body<SignInRequest>) -> ApiResult<Response> {
+async fn sign_in(
+    State(state): State<AppState>,
+    Body(req): Body<SignInRequest>,
+) -> ApiResult<Response> {
     let session = auth::sign_in(&state, &req.username, &req.password).await?;
     tracing::info!(user = %session.user.id, "signed in");
     Ok(no_store(Json(session)))
 }
 
-async fn refresh(State(state): State<AppState>, Body(req): Body<RefreshRequest>) -> ApiResult<Response> {
-    Ok(no_store(Json(auth::refresh(&state, &req.refresh_token).await?)))
+async fn refresh(
+    State(state): State<AppState>,
+    Body(req): Body<RefreshRequest>,
+) -> ApiResult<Response> {
+    Ok(no_store(Json(
+        auth::refresh(&state, &req.refresh_token).await?,
+    )))
 }
 
 fn no_store(body: impl IntoResponse) -> Response {
     let mut res = body.into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
 async fn me(State(state): State<AppState>, SignedIn(claims): SignedIn) -> ApiResult<Json<Profile>> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT username, display_name FROM users WHERE id = ?")
-        .bind(claims.sub.to_string())
-        .fetch_optional(&state.db)
-        .await?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT username, display_name FROM users WHERE id = ?")
+            .bind(claims.sub.to_string())
+            .fetch_optional(&state.db)
+            .await?;
     let (username, name) = row.ok_or(ApiError::NotFound("user"))?;
-    Ok(Json(Profile { id: claims.sub, username, name, role: claims.role }))
+    Ok(Json(Profile {
+        id: claims.sub,
+        username,
+        name,
+        role: claims.role,
+    }))
 }
 
-async fn image_full(State(state): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
-    let id = file.strip_suffix(".jpg").ok_or(ApiError::NotFound("image"))?;
+async fn image_full(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = file
+        .strip_suffix(".jpg")
+        .ok_or(ApiError::NotFound("image"))?;
     image(&state, parse_id(id, "image")?, false, &headers).await
 }
 
-async fn image_thumb(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+async fn image_thumb(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     image(&state, parse_id(&id, "image")?, true, &headers).await
 }
 
 /// Images never change under an id, so they are cached for a year and
 /// revalidation is a cheap ETag match.
-async fn image(state: &AppState, id: ImageId, thumb: bool, headers: &HeaderMap) -> ApiResult<Response> {
+async fn image(
+    state: &AppState,
+    id: ImageId,
+    thumb: bool,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
     let etag = format!("\"{id}{}\"", if thumb { "-t" } else { "" });
     let cache = [
-        (header::ETAG, HeaderValue::from_str(&etag).map_err(anyhow::Error::from)?),
-        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).map_err(anyhow::Error::from)?,
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ),
     ];
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    let sql = if thumb { "SELECT content_type, thumb FROM images WHERE id = ?" } else { "SELECT content_type, full FROM images WHERE id = ?" };
-    let row: Option<(String, Vec<u8>)> = sqlx::query_as(sql).bind(id.to_string()).fetch_optional(&state.db).await?;
+    let sql = if thumb {
+        "SELECT content_type, thumb FROM images WHERE id = ?"
+    } else {
+        "SELECT content_type, full FROM images WHERE id = ?"
+    };
+    let row: Option<(String, Vec<u8>)> = sqlx::query_as(sql)
+        .bind(id.to_string())
+        .fetch_optional(&state.db)
+        .await?;
     let (ct, bytes) = row.ok_or(ApiError::NotFound("image"))?;
     let ct = HeaderValue::from_str(&ct).map_err(anyhow::Error::from)?;
     Ok((cache, [(header::CONTENT_TYPE, ct)], bytes).into_response())
@@ -190,32 +265,67 @@ async fn image(state: &AppState, id: ImageId, thumb: bool, headers: &HeaderMap) 
 // ---- host API ----
 
 async fn host_list(State(state): State<AppState>, caller: HostCaller) -> Json<HostRoomsResponse> {
-    Json(HostRoomsResponse { rooms: host::list(&state, &caller) })
+    Json(HostRoomsResponse {
+        rooms: host::list(&state, &caller),
+    })
 }
 
-async fn host_create(State(state): State<AppState>, caller: HostCaller, Body(req): Body<CreateRoomRequest>) -> ApiResult<Response> {
+async fn host_create(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Body(req): Body<CreateRoomRequest>,
+) -> ApiResult<Response> {
     let room = host::create_room(&state, &caller, req).await?;
     Ok((StatusCode::CREATED, Json(room)).into_response())
 }
 
-async fn host_start(State(state): State<AppState>, caller: HostCaller, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(Json(host::set_status(&state, &caller, parse_id(&id, "room")?, RoomStatus::Live).await?).into_response())
+async fn host_start(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(
+        Json(host::set_status(&state, &caller, parse_id(&id, "room")?, RoomStatus::Live).await?)
+            .into_response(),
+    )
 }
 
-async fn host_end(State(state): State<AppState>, caller: HostCaller, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(Json(host::set_status(&state, &caller, parse_id(&id, "room")?, RoomStatus::Ended).await?).into_response())
+async fn host_end(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(
+        Json(host::set_status(&state, &caller, parse_id(&id, "room")?, RoomStatus::Ended).await?)
+            .into_response(),
+    )
 }
 
-async fn host_add_product(State(state): State<AppState>, caller: HostCaller, Path(id): Path<String>, Body(req): Body<AddProductRequest>) -> ApiResult<Response> {
+async fn host_add_product(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path(id): Path<String>,
+    Body(req): Body<AddProductRequest>,
+) -> ApiResult<Response> {
     let p = host::add_product(&state, &caller, parse_id(&id, "room")?, req).await?;
     Ok((StatusCode::CREATED, Json(p)).into_response())
 }
 
-async fn host_pin(State(state): State<AppState>, caller: HostCaller, Path(id): Path<String>, Body(req): Body<PinRequest>) -> ApiResult<Response> {
+async fn host_pin(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path(id): Path<String>,
+    Body(req): Body<PinRequest>,
+) -> ApiResult<Response> {
     Ok(Json(host::pin(&state, &caller, parse_id(&id, "room")?, req).await?).into_response())
 }
 
-async fn host_unpin(State(state): State<AppState>, caller: HostCaller, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<StatusCode> {
+async fn host_unpin(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
     // The body is optional: an empty one unpins at the server's clock.
     let req: UnpinRequest = if body.is_empty() {
         UnpinRequest::default()
@@ -226,22 +336,41 @@ async fn host_unpin(State(state): State<AppState>, caller: HostCaller, Path(id):
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn host_flash_sale(State(state): State<AppState>, caller: HostCaller, Path(id): Path<String>, Body(req): Body<StartFlashSaleRequest>) -> ApiResult<Response> {
+async fn host_flash_sale(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path(id): Path<String>,
+    Body(req): Body<StartFlashSaleRequest>,
+) -> ApiResult<Response> {
     let sale = host::start_flash_sale(&state, &caller, parse_id(&id, "room")?, req).await?;
     Ok((StatusCode::CREATED, Json(sale)).into_response())
 }
 
-async fn host_mute(State(state): State<AppState>, caller: HostCaller, Path(id): Path<String>, Body(req): Body<MuteRequest>) -> ApiResult<Response> {
+async fn host_mute(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path(id): Path<String>,
+    Body(req): Body<MuteRequest>,
+) -> ApiResult<Response> {
     let until = host::mute(&state, &caller, parse_id(&id, "room")?, req).await?;
     Ok(Json(serde_json::json!({ "until": until })).into_response())
 }
 
-async fn host_notice(State(state): State<AppState>, caller: HostCaller, Path(id): Path<String>, Body(req): Body<NoticeRequest>) -> ApiResult<StatusCode> {
+async fn host_notice(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path(id): Path<String>,
+    Body(req): Body<NoticeRequest>,
+) -> ApiResult<StatusCode> {
     host::notice(&state, &caller, parse_id(&id, "room")?, &req.text)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn host_remove_message(State(state): State<AppState>, caller: HostCaller, Path((id, message)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn host_remove_message(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path((id, message)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let room: RoomId = parse_id(&id, "room")?;
     let message: MessageId = parse_id(&message, "message")?;
     host::remove_message(&state, &caller, room, message)?;

@@ -6,16 +6,16 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
-use livecart_protocol::rest::{Profile, Role, SessionResponse, UserRef};
 use livecart_protocol::UserId;
+use livecart_protocol::rest::{Profile, Role, SessionResponse, UserRef};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -35,7 +35,10 @@ pub struct Claims {
 
 impl Claims {
     pub fn user_ref(&self) -> UserRef {
-        UserRef { id: self.sub, name: self.name.clone() }
+        UserRef {
+            id: self.sub,
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -54,13 +57,12 @@ const ACCESS_PREFIX: &str = "lca1";
 
 impl TokenKeys {
     pub fn new(secret: Option<&str>) -> Self {
-        let secret = match secret {
-            Some(s) => s.as_bytes().to_vec(),
-            None => {
-                let mut b = vec![0u8; 32];
-                rand::rng().fill_bytes(&mut b);
-                b
-            }
+        let secret = if let Some(s) = secret {
+            s.as_bytes().to_vec()
+        } else {
+            let mut b = vec![0u8; 32];
+            rand::rng().fill_bytes(&mut b);
+            b
         };
         Self { secret }
     }
@@ -81,7 +83,8 @@ impl TokenKeys {
     pub fn verify(&self, token: &str, now: Timestamp) -> ApiResult<Claims> {
         const BAD: ApiError = ApiError::Unauthorized("the access token is not valid");
         let mut parts = token.splitn(3, '.');
-        let (Some(ACCESS_PREFIX), Some(payload), Some(sig)) = (parts.next(), parts.next(), parts.next())
+        let (Some(ACCESS_PREFIX), Some(payload), Some(sig)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             return Err(BAD);
         };
@@ -109,8 +112,11 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 fn hash_token(token: &str) -> String {
@@ -151,7 +157,10 @@ pub fn role_str(r: Role) -> &'static str {
 impl UserRow {
     fn profile(&self) -> ApiResult<Profile> {
         Ok(Profile {
-            id: self.id.parse().map_err(|e| ApiError::Internal(anyhow::anyhow!("bad user id: {e}")))?,
+            id: self
+                .id
+                .parse()
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("bad user id: {e}")))?,
             username: self.username.clone(),
             name: self.display_name.clone(),
             role: parse_role(&self.role),
@@ -160,7 +169,11 @@ impl UserRow {
 }
 
 /// Checks a username and password and opens a new session chain.
-pub async fn sign_in(state: &AppState, username: &str, password: &str) -> ApiResult<SessionResponse> {
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> ApiResult<SessionResponse> {
     const BAD: ApiError = ApiError::Unauthorized("unknown username or wrong password");
     let row: Option<UserRow> = sqlx::query_as(
         "SELECT id, username, display_name, role, password_hash FROM users WHERE username = ?",
@@ -210,11 +223,13 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<SessionResponse
         return Err(ApiError::Unauthorized("the session expired; sign in again"));
     }
     // Only the first of two concurrent refreshes wins the row.
-    let claimed = sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
-        .bind(now.to_string())
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
+    let claimed = sqlx::query(
+        "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+    )
+    .bind(now.to_string())
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await?;
     if claimed.rows_affected() != 1 {
         return Err(BAD);
     }
@@ -306,17 +321,26 @@ fn bearer(parts: &Parts) -> Option<&str> {
 
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match bearer(parts) {
             None => Ok(Self(None)),
-            Some(t) => state.tokens.verify(t, Timestamp::now()).map(|c| Self(Some(c))),
+            Some(t) => state
+                .tokens
+                .verify(t, Timestamp::now())
+                .map(|c| Self(Some(c))),
         }
     }
 }
 
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match Viewer::from_request_parts(parts, state).await? {
             Viewer(Some(c)) => Ok(Self(c)),
             Viewer(None) => Err(ApiError::Unauthorized("sign in to do this")),
@@ -326,12 +350,16 @@ impl FromRequestParts<AppState> for SignedIn {
 
 impl FromRequestParts<AppState> for HostCaller {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or(ApiError::Unauthorized("the host API needs a bearer token"))?;
-        if let Some(admin) = state.config.admin_token.as_deref() {
-            if constant_time_eq(admin.as_bytes(), token.as_bytes()) {
-                return Ok(Self::Admin);
-            }
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token =
+            bearer(parts).ok_or(ApiError::Unauthorized("the host API needs a bearer token"))?;
+        if let Some(admin) = state.config.admin_token.as_deref()
+            && constant_time_eq(admin.as_bytes(), token.as_bytes())
+        {
+            return Ok(Self::Admin);
         }
         let claims = state.tokens.verify(token, Timestamp::now())?;
         match claims.role {
@@ -352,7 +380,12 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims { sub: UserId::new(), name: "Ava".into(), role: Role::Viewer, exp }
+        Claims {
+            sub: UserId::new(),
+            name: "Ava".into(),
+            role: Role::Viewer,
+            exp,
+        }
     }
 
     #[test]
@@ -363,7 +396,10 @@ mod tests {
         let t = keys.mint(&c);
         assert_eq!(keys.verify(&t, now).expect("valid"), c);
         let later = now + SignedDuration::from_secs(61);
-        assert!(matches!(keys.verify(&t, later), Err(ApiError::TokenExpired)));
+        assert!(matches!(
+            keys.verify(&t, later),
+            Err(ApiError::TokenExpired)
+        ));
     }
 
     #[test]
@@ -372,7 +408,10 @@ mod tests {
         let other = TokenKeys::new(Some("other"));
         let now = Timestamp::now();
         let t = other.mint(&claims(now.as_second() + 60));
-        assert!(matches!(keys.verify(&t, now), Err(ApiError::Unauthorized(_))));
+        assert!(matches!(
+            keys.verify(&t, now),
+            Err(ApiError::Unauthorized(_))
+        ));
         // A tampered payload (role raised to admin) fails the signature.
         let mut admin = claims(now.as_second() + 60);
         admin.role = Role::Admin;
@@ -380,7 +419,13 @@ mod tests {
         let real = keys.mint(&claims(now.as_second() + 60));
         let sig = real.rsplit('.').next().expect("sig");
         let forged = format!("{ACCESS_PREFIX}.{forged_payload}.{sig}");
-        assert!(matches!(keys.verify(&forged, now), Err(ApiError::Unauthorized(_))));
-        assert!(matches!(keys.verify("garbage", now), Err(ApiError::Unauthorized(_))));
+        assert!(matches!(
+            keys.verify(&forged, now),
+            Err(ApiError::Unauthorized(_))
+        ));
+        assert!(matches!(
+            keys.verify("garbage", now),
+            Err(ApiError::Unauthorized(_))
+        ));
     }
 }

@@ -35,12 +35,21 @@ pub struct LocalBus {
 
 impl LocalBus {
     pub fn new(capacity: usize) -> Arc<Self> {
-        Arc::new(Self { capacity: capacity.max(16), rooms: Mutex::default() })
+        Arc::new(Self {
+            capacity: capacity.max(16),
+            rooms: Mutex::default(),
+        })
     }
 
     fn sender(&self, room: RoomId) -> broadcast::Sender<Frame> {
-        let mut rooms = self.rooms.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        rooms.entry(room).or_insert_with(|| broadcast::channel(self.capacity).0).clone()
+        let mut rooms = self
+            .rooms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        rooms
+            .entry(room)
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .clone()
     }
 }
 

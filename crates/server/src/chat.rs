@@ -29,20 +29,30 @@ pub struct Refusal {
 
 impl Refusal {
     fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after_ms: None }
+        Self {
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
     }
 }
 
 impl ChatRules {
     pub fn new(cfg: &ChatConfig) -> Self {
         let count = NonZeroU32::new(cfg.rate_count.max(1)).unwrap_or(NonZeroU32::MIN);
-        let period = Duration::from_millis(cfg.rate_window_s.max(1) * 1000 / u64::from(count.get()));
+        let period =
+            Duration::from_millis(cfg.rate_window_s.max(1) * 1000 / u64::from(count.get()));
         let quota = Quota::with_period(period.max(Duration::from_millis(1)))
             .unwrap_or_else(|| Quota::per_second(count))
             .allow_burst(count);
         Self {
             max_chars: cfg.max_chars,
-            blocked: cfg.blocked_words.iter().map(|w| w.to_lowercase()).filter(|w| !w.is_empty()).collect(),
+            blocked: cfg
+                .blocked_words
+                .iter()
+                .map(|w| w.to_lowercase())
+                .filter(|w| !w.is_empty())
+                .collect(),
             limiter: RateLimiter::keyed(quota),
             clock: DefaultClock::default(),
         }
@@ -50,7 +60,12 @@ impl ChatRules {
 
     /// Returns the text to post, or why not. `muted_until` is the user's mute
     /// in this room, if any.
-    pub fn check(&self, user: &Claims, text: &str, muted_until: Option<Timestamp>) -> Result<String, Refusal> {
+    pub fn check(
+        &self,
+        user: &Claims,
+        text: &str,
+        muted_until: Option<Timestamp>,
+    ) -> Result<String, Refusal> {
         let text = sanitize(text);
         if text.is_empty() {
             return Err(Refusal::new(ErrorCode::Invalid, "the message is empty"));
@@ -59,12 +74,18 @@ impl ChatRules {
         if chars > self.max_chars {
             return Err(Refusal::new(
                 ErrorCode::Invalid,
-                format!("the message has {chars} characters; the limit is {}", self.max_chars),
+                format!(
+                    "the message has {chars} characters; the limit is {}",
+                    self.max_chars
+                ),
             ));
         }
         let lower = text.to_lowercase();
         if let Some(word) = self.blocked.iter().find(|w| lower.contains(w.as_str())) {
-            return Err(Refusal::new(ErrorCode::Filtered, format!("\"{word}\" is not allowed in this room")));
+            return Err(Refusal::new(
+                ErrorCode::Filtered,
+                format!("\"{word}\" is not allowed in this room"),
+            ));
         }
         if let Some(until) = muted_until {
             let left = until.duration_since(Timestamp::now());
@@ -72,7 +93,10 @@ impl ChatRules {
                 let ms = left.as_millis().max(1) as u64;
                 return Err(Refusal {
                     code: ErrorCode::Muted,
-                    message: format!("the host muted you; you can chat again in {} s", ms.div_ceil(1000)),
+                    message: format!(
+                        "the host muted you; you can chat again in {} s",
+                        ms.div_ceil(1000)
+                    ),
                     retry_after_ms: Some(ms),
                 });
             }
@@ -93,7 +117,11 @@ impl ChatRules {
 /// Removes control characters (newlines included: chat is one line) and
 /// trims surrounding whitespace.
 pub fn sanitize(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_owned()
+    text.chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -102,41 +130,64 @@ mod tests {
     use livecart_protocol::rest::Role;
 
     fn user() -> Claims {
-        Claims { sub: UserId::new(), name: "Ava".into(), role: Role::Viewer, exp: i64::MAX }
+        Claims {
+            sub: UserId::new(),
+            name: "Ava".into(),
+            role: Role::Viewer,
+            exp: i64::MAX,
+        }
     }
 
     fn rules(count: u32) -> ChatRules {
-        ChatRules::new(&ChatConfig { rate_count: count, ..ChatConfig::default() })
+        ChatRules::new(&ChatConfig {
+            rate_count: count,
+            ..ChatConfig::default()
+        })
     }
 
     #[test]
     fn strips_control_characters_and_refuses_empty() {
         let r = rules(20);
-        assert_eq!(r.check(&user(), "  hi\u{0007}\nthere\u{001b} ", None), Ok("hithere".into()));
-        assert_eq!(r.check(&user(), "\u{0000}\t ", None).map_err(|e| e.code), Err(ErrorCode::Invalid));
+        assert_eq!(
+            r.check(&user(), "  hi\u{0007}\nthere\u{001b} ", None),
+            Ok("hithere".into())
+        );
+        assert_eq!(
+            r.check(&user(), "\u{0000}\t ", None).map_err(|e| e.code),
+            Err(ErrorCode::Invalid)
+        );
     }
 
     #[test]
     fn caps_length_in_characters_not_bytes() {
         let r = rules(20);
         assert!(r.check(&user(), &"é".repeat(200), None).is_ok());
-        let err = r.check(&user(), &"é".repeat(201), None).expect_err("too long");
+        let err = r
+            .check(&user(), &"é".repeat(201), None)
+            .expect_err("too long");
         assert_eq!(err.code, ErrorCode::Invalid);
         assert!(err.message.contains("201"), "{}", err.message);
     }
 
     #[test]
     fn refuses_blocked_words_case_insensitively() {
-        let err = rules(20).check(&user(), "this is a SCAM!", None).expect_err("filtered");
+        let err = rules(20)
+            .check(&user(), "this is a SCAM!", None)
+            .expect_err("filtered");
         assert_eq!(err.code, ErrorCode::Filtered);
     }
 
     #[test]
     fn muted_users_are_told_when_they_can_talk() {
         let until = Timestamp::now() + jiff::SignedDuration::from_secs(30);
-        let err = rules(20).check(&user(), "hello", Some(until)).expect_err("muted");
+        let err = rules(20)
+            .check(&user(), "hello", Some(until))
+            .expect_err("muted");
         assert_eq!(err.code, ErrorCode::Muted);
-        assert!(err.retry_after_ms.is_some_and(|ms| ms > 28_000 && ms <= 30_000));
+        assert!(
+            err.retry_after_ms
+                .is_some_and(|ms| ms > 28_000 && ms <= 30_000)
+        );
         let past = Timestamp::now() - jiff::SignedDuration::from_secs(1);
         assert!(rules(20).check(&user(), "hello", Some(past)).is_ok());
     }
@@ -151,7 +202,10 @@ mod tests {
         let err = r.check(&u, "hi", None).expect_err("21st refused");
         assert_eq!(err.code, ErrorCode::RateLimited);
         // 20 per 30 s refills one message every 1.5 s.
-        assert!(err.retry_after_ms.is_some_and(|ms| ms > 1000 && ms <= 1500), "{err:?}");
+        assert!(
+            err.retry_after_ms.is_some_and(|ms| ms > 1000 && ms <= 1500),
+            "{err:?}"
+        );
         // Another user is not affected.
         assert!(r.check(&user(), "hi", None).is_ok());
     }

@@ -2,8 +2,8 @@
 //! `LIVECART_*` environment variables (nested keys with `__`, e.g.
 //! `LIVECART_CHAT__RATE_COUNT=5`). Later sources win.
 
-use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -111,7 +111,11 @@ impl Default for WsConfig {
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        Self { enabled: cfg!(feature = "demo"), seed: 42, scripts: true }
+        Self {
+            enabled: cfg!(feature = "demo"),
+            seed: 42,
+            scripts: true,
+        }
     }
 }
 

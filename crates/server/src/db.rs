@@ -4,10 +4,13 @@
 
 use crate::config::ServerConfig;
 use anyhow::Context;
-use livecart_protocol::rest::{FlashSale, FlashSaleState, HostInfo, ImageRef, Product, RoomStatus, RoomSummary, Sku, StreamProtocol, StreamUrl};
+use livecart_protocol::rest::{
+    FlashSale, FlashSaleState, HostInfo, ImageRef, Product, RoomStatus, RoomSummary, Sku,
+    StreamProtocol, StreamUrl,
+};
 use livecart_protocol::{Currency, ImageId, Money, RoomId};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -36,7 +39,8 @@ pub fn parse<T: FromStr>(s: &str, what: &str) -> anyhow::Result<T>
 where
     T::Err: std::fmt::Display,
 {
-    s.parse().map_err(|e| anyhow::anyhow!("bad {what} {s:?} in database: {e}"))
+    s.parse()
+        .map_err(|e| anyhow::anyhow!("bad {what} {s:?} in database: {e}"))
 }
 
 pub fn image_ref(base: &str, id: ImageId) -> ImageRef {
@@ -105,10 +109,16 @@ impl RoomRow {
         let id: RoomId = parse(&self.id, "room id")?;
         let urls: Vec<String> = serde_json::from_str(&self.stream_urls).context("stream_urls")?;
         let streams = if urls.is_empty() {
-            vec![StreamUrl { protocol: StreamProtocol::HttpFlv, url: format!("{base}/live/{id}.flv") }]
+            vec![StreamUrl {
+                protocol: StreamProtocol::HttpFlv,
+                url: format!("{base}/live/{id}.flv"),
+            }]
         } else {
             urls.into_iter()
-                .map(|url| StreamUrl { protocol: StreamProtocol::detect(&url), url })
+                .map(|url| StreamUrl {
+                    protocol: StreamProtocol::detect(&url),
+                    url,
+                })
                 .collect()
         };
         Ok(RoomSummary {
@@ -128,7 +138,11 @@ impl RoomRow {
     }
 }
 
-pub async fn load_products(db: &SqlitePool, base: &str, room: RoomId) -> anyhow::Result<Vec<Product>> {
+pub async fn load_products(
+    db: &SqlitePool,
+    base: &str,
+    room: RoomId,
+) -> anyhow::Result<Vec<Product>> {
     let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
         "SELECT id, name, description, image_id FROM products WHERE room_id = ? ORDER BY position, id",
     )

@@ -12,11 +12,17 @@ use tokio::task::JoinHandle;
 
 /// Seeds the world unless the database already has rooms.
 pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
-    let (rooms,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM rooms").fetch_one(&state.db).await?;
+    let (rooms,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM rooms")
+        .fetch_one(&state.db)
+        .await?;
     if rooms == 0 {
         let started = std::time::Instant::now();
         world::seed(&state.db, state.config.demo.seed).await?;
-        tracing::info!(seed = state.config.demo.seed, ms = started.elapsed().as_millis() as u64, "demo world seeded");
+        tracing::info!(
+            seed = state.config.demo.seed,
+            ms = started.elapsed().as_millis() as u64,
+            "demo world seeded"
+        );
     }
     Ok(())
 }
@@ -27,8 +33,12 @@ pub async fn start(state: &AppState) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let gifts = script::gift_catalog(state).await?;
     let mut tasks = Vec::new();
     for room in state.rooms.all() {
-        let (category, host) = room.read(|st| (st.summary.category.clone(), st.summary.host.name.clone()));
-        let demo_room = world::ROOMS.iter().enumerate().find(|(_, d)| d.category == category && d.host_name == host);
+        let (category, host) =
+            room.read(|st| (st.summary.category.clone(), st.summary.host.name.clone()));
+        let demo_room = world::ROOMS
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.category == category && d.host_name == host);
         let Some((i, def)) = demo_room else {
             continue;
         };
@@ -36,7 +46,13 @@ pub async fn start(state: &AppState) -> anyhow::Result<Vec<JoinHandle<()>>> {
         if !state.config.demo.scripts {
             continue;
         }
-        tasks.push(tokio::spawn(script::run(state.clone(), room, i, def, gifts.clone())));
+        tasks.push(tokio::spawn(script::run(
+            state.clone(),
+            room,
+            i,
+            def,
+            gifts.clone(),
+        )));
     }
     Ok(tasks)
 }

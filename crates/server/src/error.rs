@@ -1,9 +1,9 @@
 //! One error type for every handler. It maps to an RFC 9457 problem response
 //! with a stable [`ErrorCode`]; internal details are logged, never sent.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use livecart_protocol::{ErrorCode, Problem, MIN_PROTOCOL_VERSION};
+use livecart_protocol::{ErrorCode, MIN_PROTOCOL_VERSION, Problem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

@@ -32,17 +32,29 @@ pub fn authorize(state: &AppState, caller: &HostCaller, room: RoomId) -> ApiResu
     }
 }
 
-pub async fn create_room(state: &AppState, caller: &HostCaller, req: CreateRoomRequest) -> ApiResult<RoomSummary> {
+pub async fn create_room(
+    state: &AppState,
+    caller: &HostCaller,
+    req: CreateRoomRequest,
+) -> ApiResult<RoomSummary> {
     let host = match (caller, req.host_id) {
         (HostCaller::Host(c), None) => c.sub,
         (HostCaller::Host(c), Some(h)) if h == c.sub => c.sub,
-        (HostCaller::Host(_), Some(_)) => return Err(ApiError::Forbidden("hosts create rooms for themselves")),
+        (HostCaller::Host(_), Some(_)) => {
+            return Err(ApiError::Forbidden("hosts create rooms for themselves"));
+        }
         (HostCaller::Admin, Some(h)) => h,
-        (HostCaller::Admin, None) => return Err(ApiError::BadRequest("admins must name the room's host_id".into())),
+        (HostCaller::Admin, None) => {
+            return Err(ApiError::BadRequest(
+                "admins must name the room's host_id".into(),
+            ));
+        }
     };
     let title = req.title.trim();
     if title.is_empty() || title.chars().count() > 80 {
-        return Err(ApiError::BadRequest("title must be 1 to 80 characters".into()));
+        return Err(ApiError::BadRequest(
+            "title must be 1 to 80 characters".into(),
+        ));
     }
     for url in &req.stream_urls {
         if !url.contains("://") || url.len() > 2048 {
@@ -75,14 +87,26 @@ pub async fn create_room(state: &AppState, caller: &HostCaller, req: CreateRoomR
     .bind(Timestamp::now().to_string())
     .execute(&state.db)
     .await?;
-    let room = rooms::load_room(&state.db, &state.base_url, state.bus.clone(), id, state.config.history_len).await?;
+    let room = rooms::load_room(
+        &state.db,
+        &state.base_url,
+        state.bus.clone(),
+        id,
+        state.config.history_len,
+    )
+    .await?;
     let summary = room.summary();
     state.rooms.insert(room);
     tracing::info!(room = %id, %host, "room created");
     Ok(summary)
 }
 
-pub async fn set_status(state: &AppState, caller: &HostCaller, room: RoomId, status: RoomStatus) -> ApiResult<RoomSummary> {
+pub async fn set_status(
+    state: &AppState,
+    caller: &HostCaller,
+    room: RoomId,
+    status: RoomStatus,
+) -> ApiResult<RoomSummary> {
     let r = authorize(state, caller, room)?;
     let current = r.read(|st| st.summary.status);
     match (current, status) {
@@ -99,10 +123,17 @@ pub async fn set_status(state: &AppState, caller: &HostCaller, room: RoomId, sta
     Ok(r.summary())
 }
 
-pub async fn add_product(state: &AppState, caller: &HostCaller, room: RoomId, req: AddProductRequest) -> ApiResult<Product> {
+pub async fn add_product(
+    state: &AppState,
+    caller: &HostCaller,
+    room: RoomId,
+    req: AddProductRequest,
+) -> ApiResult<Product> {
     let r = authorize(state, caller, room)?;
     if req.name.trim().is_empty() || req.skus.is_empty() {
-        return Err(ApiError::BadRequest("a product needs a name and at least one SKU".into()));
+        return Err(ApiError::BadRequest(
+            "a product needs a name and at least one SKU".into(),
+        ));
     }
     if req.skus.iter().any(|s| s.price.amount_minor < 0) {
         return Err(ApiError::BadRequest("prices cannot be negative".into()));
@@ -113,14 +144,16 @@ pub async fn add_product(state: &AppState, caller: &HostCaller, room: RoomId, re
         .bind(room.to_string())
         .fetch_one(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO products (id, room_id, name, description, position) VALUES (?, ?, ?, ?, ?)")
-        .bind(id.to_string())
-        .bind(room.to_string())
-        .bind(req.name.trim())
-        .bind(&req.description)
-        .bind(pos.0)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO products (id, room_id, name, description, position) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(room.to_string())
+    .bind(req.name.trim())
+    .bind(&req.description)
+    .bind(pos.0)
+    .execute(&mut *tx)
+    .await?;
     for (i, sku) in req.skus.iter().enumerate() {
         sqlx::query("INSERT INTO skus (id, product_id, name, price_minor, currency, stock, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(SkuId::new().to_string())
@@ -135,18 +168,31 @@ pub async fn add_product(state: &AppState, caller: &HostCaller, room: RoomId, re
     }
     tx.commit().await?;
     let products = db::load_products(&state.db, &state.base_url, room).await?;
-    let product = products.iter().find(|p| p.id == id).cloned().ok_or(ApiError::NotFound("product"))?;
+    let product = products
+        .iter()
+        .find(|p| p.id == id)
+        .cloned()
+        .ok_or(ApiError::NotFound("product"))?;
     r.write(|st| st.products = products);
     Ok(product)
 }
 
-pub async fn pin(state: &AppState, caller: &HostCaller, room: RoomId, req: PinRequest) -> ApiResult<Pin> {
+pub async fn pin(
+    state: &AppState,
+    caller: &HostCaller,
+    room: RoomId,
+    req: PinRequest,
+) -> ApiResult<Pin> {
     let r = authorize(state, caller, room)?;
     if !r.read(|st| st.products.iter().any(|p| p.id == req.product_id)) {
         return Err(ApiError::NotFound("product"));
     }
     let now = Timestamp::now();
-    let pin = Pin { product_id: req.product_id, pinned_at: now, stream_time: req.stream_time.unwrap_or(now) };
+    let pin = Pin {
+        product_id: req.product_id,
+        pinned_at: now,
+        stream_time: req.stream_time.unwrap_or(now),
+    };
     sqlx::query("UPDATE rooms SET pinned_product_id = ?, pinned_at = ?, pinned_stream_time = ? WHERE id = ?")
         .bind(pin.product_id.to_string())
         .bind(pin.pinned_at.to_string())
@@ -158,7 +204,12 @@ pub async fn pin(state: &AppState, caller: &HostCaller, room: RoomId, req: PinRe
     Ok(pin)
 }
 
-pub async fn unpin(state: &AppState, caller: &HostCaller, room: RoomId, req: UnpinRequest) -> ApiResult<()> {
+pub async fn unpin(
+    state: &AppState,
+    caller: &HostCaller,
+    room: RoomId,
+    req: UnpinRequest,
+) -> ApiResult<()> {
     let r = authorize(state, caller, room)?;
     let Some(product_id) = r.read(|st| st.pinned.as_ref().map(|p| p.product_id)) else {
         return Ok(());
@@ -168,25 +219,50 @@ pub async fn unpin(state: &AppState, caller: &HostCaller, room: RoomId, req: Unp
         .bind(room.to_string())
         .execute(&state.db)
         .await?;
-    r.publish(RoomEvent::Unpin { product_id, unpinned_at: now, stream_time: req.stream_time.unwrap_or(now) });
+    r.publish(RoomEvent::Unpin {
+        product_id,
+        unpinned_at: now,
+        stream_time: req.stream_time.unwrap_or(now),
+    });
     Ok(())
 }
 
-pub async fn start_flash_sale(state: &AppState, caller: &HostCaller, room: RoomId, req: StartFlashSaleRequest) -> ApiResult<FlashSale> {
+pub async fn start_flash_sale(
+    state: &AppState,
+    caller: &HostCaller,
+    room: RoomId,
+    req: StartFlashSaleRequest,
+) -> ApiResult<FlashSale> {
     let r = authorize(state, caller, room)?;
-    if r.read(|st| st.flash_sale.as_ref().is_some_and(|s| s.state == FlashSaleState::Active)) {
-        return Err(ApiError::Conflict("a flash sale is already running in this room".into()));
+    if r.read(|st| {
+        st.flash_sale
+            .as_ref()
+            .is_some_and(|s| s.state == FlashSaleState::Active)
+    }) {
+        return Err(ApiError::Conflict(
+            "a flash sale is already running in this room".into(),
+        ));
     }
     let original = r
         .read(|st| {
-            st.products.iter().filter(|p| p.id == req.product_id).flat_map(|p| &p.skus).find(|s| s.id == req.sku_id).map(|s| s.price)
+            st.products
+                .iter()
+                .filter(|p| p.id == req.product_id)
+                .flat_map(|p| &p.skus)
+                .find(|s| s.id == req.sku_id)
+                .map(|s| s.price)
         })
         .ok_or(ApiError::NotFound("sku"))?;
     if req.price.currency != original.currency || req.price.amount_minor < 0 {
-        return Err(ApiError::BadRequest(format!("the sale price must be a non-negative amount in {}", original.currency)));
+        return Err(ApiError::BadRequest(format!(
+            "the sale price must be a non-negative amount in {}",
+            original.currency
+        )));
     }
     if req.stock == 0 || !(5..=3600).contains(&req.duration_s) {
-        return Err(ApiError::BadRequest("a flash sale needs stock and lasts 5 to 3600 s".into()));
+        return Err(ApiError::BadRequest(
+            "a flash sale needs stock and lasts 5 to 3600 s".into(),
+        ));
     }
     let now = Timestamp::now();
     let sale = FlashSale {
@@ -217,13 +293,21 @@ pub async fn start_flash_sale(state: &AppState, caller: &HostCaller, room: RoomI
     .bind(sale.deadline.to_string())
     .execute(&state.db)
     .await?;
-    r.publish(RoomEvent::FlashSale { phase: FlashSalePhase::Started, sale: sale.clone() });
+    r.publish(RoomEvent::FlashSale {
+        phase: FlashSalePhase::Started,
+        sale: sale.clone(),
+    });
     Ok(sale)
 }
 
 /// Takes `qty` from an active sale's stock, atomically in the database (it
 /// refuses to go below zero); ends the sale as sold out at zero.
-pub async fn take_flash_stock(state: &AppState, room: &Room, sale_id: FlashSaleId, qty: u32) -> ApiResult<FlashSale> {
+pub async fn take_flash_stock(
+    state: &AppState,
+    room: &Room,
+    sale_id: FlashSaleId,
+    qty: u32,
+) -> ApiResult<FlashSale> {
     let now = Timestamp::now().to_string();
     let done = sqlx::query(
         "UPDATE flash_sales SET remaining_stock = remaining_stock - ? \
@@ -236,28 +320,45 @@ pub async fn take_flash_stock(state: &AppState, room: &Room, sale_id: FlashSaleI
     .execute(&state.db)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(ApiError::Conflict("the flash sale has ended or has too little stock left".into()));
+        return Err(ApiError::Conflict(
+            "the flash sale has ended or has too little stock left".into(),
+        ));
     }
-    let (remaining,): (i64,) = sqlx::query_as("SELECT remaining_stock FROM flash_sales WHERE id = ?")
-        .bind(sale_id.to_string())
-        .fetch_one(&state.db)
-        .await?;
-    let mut sale = room.read(|st| st.flash_sale.clone()).filter(|s| s.id == sale_id).ok_or(ApiError::NotFound("flash sale"))?;
+    let (remaining,): (i64,) =
+        sqlx::query_as("SELECT remaining_stock FROM flash_sales WHERE id = ?")
+            .bind(sale_id.to_string())
+            .fetch_one(&state.db)
+            .await?;
+    let mut sale = room
+        .read(|st| st.flash_sale.clone())
+        .filter(|s| s.id == sale_id)
+        .ok_or(ApiError::NotFound("flash sale"))?;
     sale.remaining_stock = u32::try_from(remaining).unwrap_or(0);
     if sale.remaining_stock == 0 {
         return end_flash_sale(state, room, sale_id, FlashSaleState::SoldOut).await;
     }
-    room.publish(RoomEvent::FlashSale { phase: FlashSalePhase::Stock, sale: sale.clone() });
+    room.publish(RoomEvent::FlashSale {
+        phase: FlashSalePhase::Stock,
+        sale: sale.clone(),
+    });
     Ok(sale)
 }
 
-pub async fn end_flash_sale(state: &AppState, room: &Room, sale_id: FlashSaleId, end: FlashSaleState) -> ApiResult<FlashSale> {
+pub async fn end_flash_sale(
+    state: &AppState,
+    room: &Room,
+    sale_id: FlashSaleId,
+    end: FlashSaleState,
+) -> ApiResult<FlashSale> {
     let done = sqlx::query("UPDATE flash_sales SET state = ? WHERE id = ? AND state = 'active'")
         .bind(sale_state_str(end))
         .bind(sale_id.to_string())
         .execute(&state.db)
         .await?;
-    let mut sale = room.read(|st| st.flash_sale.clone()).filter(|s| s.id == sale_id).ok_or(ApiError::NotFound("flash sale"))?;
+    let mut sale = room
+        .read(|st| st.flash_sale.clone())
+        .filter(|s| s.id == sale_id)
+        .ok_or(ApiError::NotFound("flash sale"))?;
     if done.rows_affected() == 0 {
         return Ok(sale);
     }
@@ -265,11 +366,19 @@ pub async fn end_flash_sale(state: &AppState, room: &Room, sale_id: FlashSaleId,
         sale.remaining_stock = 0;
     }
     sale.state = end;
-    room.publish(RoomEvent::FlashSale { phase: FlashSalePhase::Ended, sale: sale.clone() });
+    room.publish(RoomEvent::FlashSale {
+        phase: FlashSalePhase::Ended,
+        sale: sale.clone(),
+    });
     Ok(sale)
 }
 
-pub async fn mute(state: &AppState, caller: &HostCaller, room: RoomId, req: MuteRequest) -> ApiResult<Timestamp> {
+pub async fn mute(
+    state: &AppState,
+    caller: &HostCaller,
+    room: RoomId,
+    req: MuteRequest,
+) -> ApiResult<Timestamp> {
     let r = authorize(state, caller, room)?;
     if req.duration_s == 0 || req.duration_s > 30 * 24 * 3600 {
         return Err(ApiError::BadRequest("mute for 1 s to 30 days".into()));
@@ -285,7 +394,12 @@ pub async fn mute(state: &AppState, caller: &HostCaller, room: RoomId, req: Mute
     Ok(until)
 }
 
-pub fn remove_message(state: &AppState, caller: &HostCaller, room: RoomId, message_id: MessageId) -> ApiResult<()> {
+pub fn remove_message(
+    state: &AppState,
+    caller: &HostCaller,
+    room: RoomId,
+    message_id: MessageId,
+) -> ApiResult<()> {
     let r = authorize(state, caller, room)?;
     r.publish(RoomEvent::ChatRemoved { message_id });
     Ok(())
@@ -295,7 +409,9 @@ pub fn notice(state: &AppState, caller: &HostCaller, room: RoomId, text: &str) -
     let r = authorize(state, caller, room)?;
     let text = crate::chat::sanitize(text);
     if text.is_empty() || text.chars().count() > 280 {
-        return Err(ApiError::BadRequest("a notice is 1 to 280 characters".into()));
+        return Err(ApiError::BadRequest(
+            "a notice is 1 to 280 characters".into(),
+        ));
     }
     r.publish(RoomEvent::Notice { text });
     Ok(())
@@ -319,5 +435,10 @@ pub fn list(state: &AppState, caller: &HostCaller) -> Vec<RoomSummary> {
 
 /// A caller acting as a given host, for in-process scripts.
 pub fn as_host(id: UserId, name: &str) -> HostCaller {
-    HostCaller::Host(crate::auth::Claims { sub: id, name: name.to_owned(), role: Role::Host, exp: i64::MAX })
+    HostCaller::Host(crate::auth::Claims {
+        sub: id,
+        name: name.to_owned(),
+        role: Role::Host,
+        exp: i64::MAX,
+    })
 }

@@ -79,7 +79,10 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         .await
         .with_context(|| format!("binding {}", config.bind))?;
     let addr = listener.local_addr()?;
-    let base_url = config.public_url.clone().map_or_else(|| format!("http://{addr}"), |u| u.trim_end_matches('/').to_owned());
+    let base_url = config.public_url.clone().map_or_else(
+        || format!("http://{addr}"),
+        |u| u.trim_end_matches('/').to_owned(),
+    );
     let db = db::open(&config).await?;
     let bus = bus::LocalBus::new(config.ws.send_queue);
     let state = AppState::new(state::Inner {
@@ -95,7 +98,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
 
     #[cfg(feature = "demo")]
     if state.config.demo.enabled {
-        demo::seed_if_empty(&state).await.context("seeding the demo world")?;
+        demo::seed_if_empty(&state)
+            .await
+            .context("seeding the demo world")?;
     }
     rooms::load_all(&state).await.context("loading rooms")?;
 
@@ -114,8 +119,16 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         }
     });
     let server = tokio::spawn(async move {
-        axum::serve(listener, router).with_graceful_shutdown(token.cancelled_owned()).await
+        axum::serve(listener, router)
+            .with_graceful_shutdown(token.cancelled_owned())
+            .await
     });
     tracing::info!(%addr, %base_url, "livecart server listening");
-    Ok(ServerHandle { addr, base_url, state, server, background })
+    Ok(ServerHandle {
+        addr,
+        base_url,
+        state,
+        server,
+        background,
+    })
 }

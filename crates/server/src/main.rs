@@ -1,12 +1,15 @@
 //! `livecart-server`: run the server, manage accounts, and drive the host API
 //! from a terminal (go live with an OBS stream, pin products, run sales).
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use livecart_protocol::rest::{
-    CreateRoomRequest, HostRoomsResponse, NoticeRequest, PinRequest, Role, RoomSummary, StartFlashSaleRequest,
+    CreateRoomRequest, HostRoomsResponse, NoticeRequest, PinRequest, Role, RoomSummary,
+    StartFlashSaleRequest,
 };
-use livecart_protocol::{Money, ProductId, RoomId, SkuId, UserId, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use livecart_protocol::{
+    Money, PROTOCOL_HEADER, PROTOCOL_VERSION, ProductId, RoomId, SkuId, UserId,
+};
 use livecart_server::ServerConfig;
 use std::path::PathBuf;
 
@@ -16,7 +19,11 @@ use std::path::PathBuf;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "livecart-server", version, about = "The livecart live-room server")]
+#[command(
+    name = "livecart-server",
+    version,
+    about = "The livecart live-room server"
+)]
 struct Cli {
     /// TOML config file (then LIVECART_* env vars override it).
     #[arg(long, global = true, default_value = "livecart-server.toml")]
@@ -46,7 +53,11 @@ enum Command {
     },
     /// Rooms, through the host API of a running server.
     Room {
-        #[arg(long, env = "LIVECART_SERVER_URL", default_value = "http://127.0.0.1:8787")]
+        #[arg(
+            long,
+            env = "LIVECART_SERVER_URL",
+            default_value = "http://127.0.0.1:8787"
+        )]
         server: String,
         /// The admin token, or a host's access token.
         #[arg(long, env = "LIVECART_HOST_TOKEN", hide_env_values = true)]
@@ -85,10 +96,19 @@ enum RoomCommand {
         #[arg(long)]
         host_id: Option<UserId>,
     },
-    Start { room: RoomId },
-    End { room: RoomId },
-    Pin { room: RoomId, product: ProductId },
-    Unpin { room: RoomId },
+    Start {
+        room: RoomId,
+    },
+    End {
+        room: RoomId,
+    },
+    Pin {
+        room: RoomId,
+        product: ProductId,
+    },
+    Unpin {
+        room: RoomId,
+    },
     FlashSale {
         room: RoomId,
         product: ProductId,
@@ -103,19 +123,35 @@ enum RoomCommand {
         #[arg(long, default_value_t = 60)]
         duration_s: u32,
     },
-    Notice { room: RoomId, text: String },
+    Notice {
+        room: RoomId,
+        text: String,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
         .init();
     let cli = Cli::parse();
     let config_file = cli.config.exists().then_some(cli.config.as_path());
     let mut config = ServerConfig::load(config_file).context("reading configuration")?;
-    match cli.command.unwrap_or(Command::Serve { bind: None, data_dir: None, no_demo: false, seed: None }) {
-        Command::Serve { bind, data_dir, no_demo, seed } => {
+    match cli.command.unwrap_or(Command::Serve {
+        bind: None,
+        data_dir: None,
+        no_demo: false,
+        seed: None,
+    }) {
+        Command::Serve {
+            bind,
+            data_dir,
+            no_demo,
+            seed,
+        } => {
             if let Some(b) = bind {
                 config.bind = b;
             }
@@ -129,7 +165,10 @@ async fn main() -> anyhow::Result<()> {
                 config.demo.seed = s;
             }
             let server = livecart_server::serve(config).await?;
-            println!("livecart server on {}  (feed: {}/v1/feed)", server.base_url, server.base_url);
+            println!(
+                "livecart server on {}  (feed: {}/v1/feed)",
+                server.base_url, server.base_url
+            );
             let token = server.state.shutdown.clone();
             tokio::spawn(async move {
                 let _ = tokio::signal::ctrl_c().await;
@@ -137,7 +176,15 @@ async fn main() -> anyhow::Result<()> {
             });
             server.wait().await
         }
-        Command::User { command: UserCommand::Add { username, name, role, password } } => {
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    name,
+                    role,
+                    password,
+                },
+        } => {
             let db = livecart_server::db::open(&config).await?;
             let role = match role.as_str() {
                 "viewer" => Role::Viewer,
@@ -149,7 +196,11 @@ async fn main() -> anyhow::Result<()> {
             println!("{id}");
             Ok(())
         }
-        Command::Room { server, token, command } => room_command(&server, &token, command).await,
+        Command::Room {
+            server,
+            token,
+            command,
+        } => room_command(&server, &token, command).await,
     }
 }
 
@@ -157,31 +208,73 @@ async fn room_command(server: &str, token: &str, command: RoomCommand) -> anyhow
     let http = reqwest::Client::new();
     let base = format!("{}/v1/host/rooms", server.trim_end_matches('/'));
     let send = |method: reqwest::Method, url: String| {
-        http.request(method, url).bearer_auth(token).header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+        http.request(method, url)
+            .bearer_auth(token)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
     };
     let req = match command {
         RoomCommand::List => {
-            let res: HostRoomsResponse = check(send(reqwest::Method::GET, base).send().await?).await?.json().await?;
+            let res: HostRoomsResponse = check(send(reqwest::Method::GET, base).send().await?)
+                .await?
+                .json()
+                .await?;
             for r in res.rooms {
                 print_room(&r);
             }
             return Ok(());
         }
-        RoomCommand::Create { title, category, stream_urls, host_id } => {
-            let body = CreateRoomRequest { title, category, stream_urls, host_id };
-            let r: RoomSummary = check(send(reqwest::Method::POST, base).json(&body).send().await?).await?.json().await?;
+        RoomCommand::Create {
+            title,
+            category,
+            stream_urls,
+            host_id,
+        } => {
+            let body = CreateRoomRequest {
+                title,
+                category,
+                stream_urls,
+                host_id,
+            };
+            let r: RoomSummary = check(send(reqwest::Method::POST, base).json(&body).send().await?)
+                .await?
+                .json()
+                .await?;
             print_room(&r);
             return Ok(());
         }
         RoomCommand::Start { room } => send(reqwest::Method::POST, format!("{base}/{room}/start")),
         RoomCommand::End { room } => send(reqwest::Method::POST, format!("{base}/{room}/end")),
-        RoomCommand::Pin { room, product } => send(reqwest::Method::POST, format!("{base}/{room}/pin")).json(&PinRequest { product_id: product, stream_time: None }),
-        RoomCommand::Unpin { room } => send(reqwest::Method::POST, format!("{base}/{room}/unpin")),
-        RoomCommand::FlashSale { room, product, sku, price_minor, currency, stock, duration_s } => {
-            let price = Money::new(price_minor, currency.parse()?);
-            send(reqwest::Method::POST, format!("{base}/{room}/flash-sales")).json(&StartFlashSaleRequest { product_id: product, sku_id: sku, price, stock, duration_s })
+        RoomCommand::Pin { room, product } => {
+            send(reqwest::Method::POST, format!("{base}/{room}/pin")).json(&PinRequest {
+                product_id: product,
+                stream_time: None,
+            })
         }
-        RoomCommand::Notice { room, text } => send(reqwest::Method::POST, format!("{base}/{room}/notices")).json(&NoticeRequest { text }),
+        RoomCommand::Unpin { room } => send(reqwest::Method::POST, format!("{base}/{room}/unpin")),
+        RoomCommand::FlashSale {
+            room,
+            product,
+            sku,
+            price_minor,
+            currency,
+            stock,
+            duration_s,
+        } => {
+            let price = Money::new(price_minor, currency.parse()?);
+            send(reqwest::Method::POST, format!("{base}/{room}/flash-sales")).json(
+                &StartFlashSaleRequest {
+                    product_id: product,
+                    sku_id: sku,
+                    price,
+                    stock,
+                    duration_s,
+                },
+            )
+        }
+        RoomCommand::Notice { room, text } => {
+            send(reqwest::Method::POST, format!("{base}/{room}/notices"))
+                .json(&NoticeRequest { text })
+        }
     };
     let res = check(req.send().await?).await?;
     let body = res.text().await?;
@@ -205,5 +298,12 @@ async fn check(res: reqwest::Response) -> anyhow::Result<reqwest::Response> {
 
 fn print_room(r: &RoomSummary) {
     let urls: Vec<&str> = r.streams.iter().map(|s| s.url.as_str()).collect();
-    println!("{}  {:?}  {}  [{}]  {}", r.id, r.status, r.title, r.host.name, urls.join(" "));
+    println!(
+        "{}  {:?}  {}  [{}]  {}",
+        r.id,
+        r.status,
+        r.title,
+        r.host.name,
+        urls.join(" ")
+    );
 }

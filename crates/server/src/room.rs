@@ -73,14 +73,22 @@ impl RoomState {
             RoomEvent::Viewers { count } => self.last_viewers = *count,
             RoomEvent::Pin { pin } => self.pinned = Some(pin.clone()),
             RoomEvent::Unpin { product_id, .. } => {
-                if self.pinned.as_ref().is_some_and(|p| p.product_id == *product_id) {
+                if self
+                    .pinned
+                    .as_ref()
+                    .is_some_and(|p| p.product_id == *product_id)
+                {
                     self.pinned = None;
                 }
             }
             RoomEvent::FlashSale { phase, sale } => {
                 self.flash_sale = (*phase != FlashSalePhase::Ended).then(|| sale.clone());
             }
-            RoomEvent::Stock { product_id, sku_id, stock } => {
+            RoomEvent::Stock {
+                product_id,
+                sku_id,
+                stock,
+            } => {
                 if let Some(sku) = self
                     .products
                     .iter_mut()
@@ -135,7 +143,9 @@ impl Room {
     fn lock(&self) -> MutexGuard<'_, RoomState> {
         // A panic while holding the lock leaves a consistent state: every
         // mutation happens in `apply`, after serialisation succeeded.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn read<R>(&self, f: impl FnOnce(&RoomState) -> R) -> R {
@@ -154,7 +164,12 @@ impl Room {
 
     fn publish_locked(st: &mut RoomState, room: RoomId, bus: &dyn Bus, event: RoomEvent) -> u64 {
         let seq = st.seq + 1;
-        let frame = ServerFrame::Event { seq, epoch: st.epoch, at: Timestamp::now(), event };
+        let frame = ServerFrame::Event {
+            seq,
+            epoch: st.epoch,
+            at: Timestamp::now(),
+            event,
+        };
         let text = match serde_json::to_string(&frame) {
             Ok(t) => t,
             Err(e) => {
@@ -162,10 +177,15 @@ impl Room {
                 return st.seq;
             }
         };
-        let ServerFrame::Event { event, .. } = frame else { unreachable!() };
+        let ServerFrame::Event { event, .. } = frame else {
+            unreachable!()
+        };
         st.apply(&event);
         st.seq = seq;
-        let frame = Frame { seq, text: text.into() };
+        let frame = Frame {
+            seq,
+            text: text.into(),
+        };
         if st.history.len() == st.history_len {
             st.history.pop_front();
         }
@@ -219,7 +239,12 @@ impl Room {
             },
             _ => CatchUp::Snapshot(Box::new(self.snapshot_locked(&st))),
         };
-        Join { epoch: st.epoch, seq: st.seq, catch_up, live }
+        Join {
+            epoch: st.epoch,
+            seq: st.seq,
+            catch_up,
+            live,
+        }
     }
 
     pub fn add_likes(&self, n: u64) {
@@ -232,7 +257,12 @@ impl Room {
         if added > 0 {
             let mut st = self.lock();
             let total = st.like_count.saturating_add(added);
-            Self::publish_locked(&mut st, self.id, self.bus.as_ref(), RoomEvent::Likes { added, total });
+            Self::publish_locked(
+                &mut st,
+                self.id,
+                self.bus.as_ref(),
+                RoomEvent::Likes { added, total },
+            );
         }
     }
 
@@ -241,7 +271,12 @@ impl Room {
         let mut st = self.lock();
         let count = self.viewer_count_locked(&st);
         if count != st.last_viewers {
-            Self::publish_locked(&mut st, self.id, self.bus.as_ref(), RoomEvent::Viewers { count });
+            Self::publish_locked(
+                &mut st,
+                self.id,
+                self.bus.as_ref(),
+                RoomEvent::Viewers { count },
+            );
         }
     }
 

@@ -20,15 +20,27 @@ pub struct Rooms {
 
 impl Rooms {
     pub fn get(&self, id: RoomId) -> Option<Arc<Room>> {
-        self.map.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id).cloned()
+        self.map
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&id)
+            .cloned()
     }
 
     pub fn insert(&self, room: Arc<Room>) {
-        self.map.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(room.id, room);
+        self.map
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(room.id, room);
     }
 
     pub fn all(&self) -> Vec<Arc<Room>> {
-        self.map.read().unwrap_or_else(std::sync::PoisonError::into_inner).values().cloned().collect()
+        self.map
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Live rooms in feed order.
@@ -60,7 +72,11 @@ pub async fn load_room(
     let mut st = RoomState::new(row.summary(base)?, products, history_len);
     st.position = row.position;
     st.like_count = u64::try_from(row.like_count).unwrap_or(0);
-    if let (Some(p), Some(at), Some(stream)) = (&row.pinned_product_id, &row.pinned_at, &row.pinned_stream_time) {
+    if let (Some(p), Some(at), Some(stream)) = (
+        &row.pinned_product_id,
+        &row.pinned_at,
+        &row.pinned_stream_time,
+    ) {
         st.pinned = Some(Pin {
             product_id: db::parse(p, "product id")?,
             pinned_at: db::parse(at, "time")?,
@@ -78,12 +94,14 @@ pub async fn load_room(
         let original = original_price(&st, &sale)?;
         st.flash_sale = Some(sale.to_wire(original)?);
     }
-    let mutes: Vec<(String, String)> = sqlx::query_as("SELECT user_id, until FROM mutes WHERE room_id = ?")
-        .bind(id.to_string())
-        .fetch_all(db)
-        .await?;
+    let mutes: Vec<(String, String)> =
+        sqlx::query_as("SELECT user_id, until FROM mutes WHERE room_id = ?")
+            .bind(id.to_string())
+            .fetch_all(db)
+            .await?;
     for (user, until) in mutes {
-        st.mutes.insert(db::parse(&user, "user id")?, db::parse(&until, "time")?);
+        st.mutes
+            .insert(db::parse(&user, "user id")?, db::parse(&until, "time")?);
     }
     Ok(Room::new(id, st, bus))
 }
@@ -104,7 +122,14 @@ pub async fn load_all(state: &AppState) -> anyhow::Result<()> {
         .fetch_all(&state.db)
         .await?;
     for (id,) in ids {
-        let room = load_room(&state.db, &state.base_url, state.bus.clone(), db::parse(&id, "room id")?, state.config.history_len).await?;
+        let room = load_room(
+            &state.db,
+            &state.base_url,
+            state.bus.clone(),
+            db::parse(&id, "room id")?,
+            state.config.history_len,
+        )
+        .await?;
         state.rooms.insert(room);
     }
     Ok(())
@@ -124,26 +149,36 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
             n += 1;
             for room in state.rooms.all() {
                 room.flush_likes();
-                if n % 4 == 0 {
+                if n.is_multiple_of(4) {
                     room.flush_viewers();
                     let likes = room.read(|st| st.like_count);
-                    if let Err(e) = sqlx::query("UPDATE rooms SET like_count = ? WHERE id = ? AND like_count != ?")
-                        .bind(likes as i64)
-                        .bind(room.id.to_string())
-                        .bind(likes as i64)
-                        .execute(&state.db)
-                        .await
+                    if let Err(e) = sqlx::query(
+                        "UPDATE rooms SET like_count = ? WHERE id = ? AND like_count != ?",
+                    )
+                    .bind(likes as i64)
+                    .bind(room.id.to_string())
+                    .bind(likes as i64)
+                    .execute(&state.db)
+                    .await
                     {
                         tracing::warn!(error = %e, room = %room.id, "saving like count");
                     }
                 }
                 let due = room.read(|st| {
-                    st.flash_sale.as_ref().filter(|s| s.state == FlashSaleState::Active && s.deadline <= jiff::Timestamp::now()).map(|s| s.id)
+                    st.flash_sale
+                        .as_ref()
+                        .filter(|s| {
+                            s.state == FlashSaleState::Active
+                                && s.deadline <= jiff::Timestamp::now()
+                        })
+                        .map(|s| s.id)
                 });
-                if let Some(sale) = due {
-                    if let Err(e) = crate::host::end_flash_sale(&state, &room, sale, FlashSaleState::Ended).await {
-                        tracing::warn!(error = %e, room = %room.id, "ending flash sale");
-                    }
+                if let Some(sale) = due
+                    && let Err(e) =
+                        crate::host::end_flash_sale(&state, &room, sale, FlashSaleState::Ended)
+                            .await
+                {
+                    tracing::warn!(error = %e, room = %room.id, "ending flash sale");
                 }
             }
         }

@@ -13,16 +13,16 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use jiff::Timestamp;
-use livecart_protocol::error::decode_client_frame;
-use livecart_protocol::live::{close, LiveQuery};
-use livecart_protocol::{ClientFrame, ErrorCode, RoomEvent, ServerFrame, PROTOCOL_VERSION};
-use livecart_protocol::rest::ChatMessage;
 use livecart_protocol::MessageId;
-use std::sync::atomic::Ordering;
+use livecart_protocol::error::decode_client_frame;
+use livecart_protocol::live::{LiveQuery, close};
+use livecart_protocol::rest::ChatMessage;
+use livecart_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, RoomEvent, ServerFrame};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::time::{timeout, Instant};
+use tokio::time::{Instant, timeout};
 
 /// Frames forwarded per flush at most, so one busy room cannot starve the
 /// connection's other duties (reading, heartbeats).
@@ -38,7 +38,11 @@ pub fn upgrade(
     let resume = match (q.since, q.epoch) {
         (Some(s), Some(e)) => Some((s, e)),
         (None, None) => None,
-        _ => return Err(ApiError::BadRequest("give both since and epoch, or neither".into())),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give both since and epoch, or neither".into(),
+            ));
+        }
     };
     let hard_max = state.config.ws.hard_max_frame_bytes;
     Ok(ws
@@ -79,7 +83,12 @@ impl Drop for Counted {
 impl Connection {
     fn new(state: AppState, room: Arc<Room>, user: Option<Claims>) -> Self {
         let write_timeout = Duration::from_millis(state.config.ws.write_timeout_ms);
-        Self { state, room, user, write_timeout }
+        Self {
+            state,
+            room,
+            user,
+            write_timeout,
+        }
     }
 
     async fn run(mut self, socket: WebSocket, resume: Option<(u64, livecart_protocol::Epoch)>) {
@@ -88,12 +97,20 @@ impl Connection {
         let (mut tx, mut rx) = socket.split();
         let end = self.serve(&mut tx, &mut rx, resume).await;
         if let End::Close(code, reason) = end {
-            let close = Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }));
+            let close = Message::Close(Some(CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            }));
             let _ = timeout(Duration::from_millis(200), tx.send(close)).await;
         }
     }
 
-    async fn serve(&mut self, tx: &mut Tx, rx: &mut Rx, resume: Option<(u64, livecart_protocol::Epoch)>) -> End {
+    async fn serve(
+        &mut self,
+        tx: &mut Tx,
+        rx: &mut Rx,
+        resume: Option<(u64, livecart_protocol::Epoch)>,
+    ) -> End {
         let join = self.room.join(resume);
         let welcome = ServerFrame::Welcome {
             protocol_version: PROTOCOL_VERSION,
@@ -117,7 +134,11 @@ impl Connection {
                 }
             }
             CatchUp::Snapshot(snapshot) => {
-                if self.feed_json(tx, &ServerFrame::Snapshot { snapshot }).await.is_err() {
+                if self
+                    .feed_json(tx, &ServerFrame::Snapshot { snapshot })
+                    .await
+                    .is_err()
+                {
                     return End::Gone;
                 }
             }
@@ -144,14 +165,13 @@ impl Connection {
                     Err(RecvError::Closed) => return End::Close(close::ROOM_ENDED, "room closed"),
                 },
                 m = rx.next() => match m {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return End::Gone,
+                    None | Some(Err(_) | Ok(Message::Close(_))) => return End::Gone,
                     Some(Ok(msg)) => {
                         last_heard = Instant::now();
-                        if let Some(reply) = self.on_message(msg) {
-                            if self.feed_json(tx, &reply).await.is_err() || self.flush(tx).await.is_err() {
+                        if let Some(reply) = self.on_message(msg)
+                            && (self.feed_json(tx, &reply).await.is_err() || self.flush(tx).await.is_err()) {
                                 return End::Gone;
                             }
-                        }
                     }
                 },
                 _ = ticker.tick() => {
@@ -182,7 +202,9 @@ impl Connection {
                 // Frames already delivered by the catch-up are skipped.
                 if f.seq > *last_seq {
                     *last_seq = f.seq;
-                    tx.feed(Message::Text(f.text)).await.map_err(|_| End::Gone)?;
+                    tx.feed(Message::Text(f.text))
+                        .await
+                        .map_err(|_| End::Gone)?;
                     n += 1;
                 }
                 if n < MAX_BATCH {
@@ -195,7 +217,9 @@ impl Connection {
             }
             tx.flush().await.map_err(|_| End::Gone)
         };
-        timeout(self.write_timeout, batch).await.unwrap_or_else(|_| Err(slow()))
+        timeout(self.write_timeout, batch)
+            .await
+            .unwrap_or_else(|_| Err(slow()))
     }
 
     async fn feed(&self, tx: &mut Tx, text: Utf8Bytes) -> Result<(), ()> {
@@ -222,7 +246,10 @@ impl Connection {
         let text = match msg {
             Message::Text(t) => t,
             Message::Binary(_) => {
-                return Some(error(ErrorCode::Malformed, "binary frames are not supported; send JSON text"));
+                return Some(error(
+                    ErrorCode::Malformed,
+                    "binary frames are not supported; send JSON text",
+                ));
             }
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return None,
         };
@@ -231,18 +258,23 @@ impl Connection {
             Err(e) => return Some(error(e.code(), &e.to_string())),
         };
         match frame {
-            ClientFrame::Ping { nonce } => Some(ServerFrame::Pong { nonce, server_time: Timestamp::now() }),
-            ClientFrame::Auth { access_token } => match self.state.tokens.verify(&access_token, Timestamp::now()) {
-                Ok(claims) => {
-                    let user = claims.user_ref();
-                    self.user = Some(claims);
-                    Some(ServerFrame::Authenticated { user })
+            ClientFrame::Ping { nonce } => Some(ServerFrame::Pong {
+                nonce,
+                server_time: Timestamp::now(),
+            }),
+            ClientFrame::Auth { access_token } => {
+                match self.state.tokens.verify(&access_token, Timestamp::now()) {
+                    Ok(claims) => {
+                        let user = claims.user_ref();
+                        self.user = Some(claims);
+                        Some(ServerFrame::Authenticated { user })
+                    }
+                    Err(e) => Some(error(e.problem().code, &e.to_string())),
                 }
-                Err(e) => Some(error(e.problem().code, &e.to_string())),
-            },
+            }
             ClientFrame::Like { count } => {
-                if let Err(reply) = self.signed_in("sign in to like") {
-                    return Some(reply);
+                if let Err((code, message)) = self.signed_in("sign in to like") {
+                    return Some(error(code, message));
                 }
                 if count == 0 || count > 1000 {
                     return Some(error(ErrorCode::Invalid, "like count must be 1 to 1000"));
@@ -254,12 +286,16 @@ impl Connection {
         }
     }
 
-    fn signed_in(&self, what: &str) -> Result<&Claims, ServerFrame> {
+    /// The signed-in user, or the error frame's code and message.
+    fn signed_in(&self, what: &'static str) -> Result<&Claims, (ErrorCode, &'static str)> {
         let Some(user) = self.user.as_ref() else {
-            return Err(error(ErrorCode::Unauthorized, what));
+            return Err((ErrorCode::Unauthorized, what));
         };
         if user.exp <= Timestamp::now().as_second() {
-            return Err(error(ErrorCode::TokenExpired, "your session expired: refresh and send auth"));
+            return Err((
+                ErrorCode::TokenExpired,
+                "your session expired: refresh and send auth",
+            ));
         }
         Ok(user)
     }
@@ -267,7 +303,7 @@ impl Connection {
     fn chat(&self, text: &str, client_id: Option<uuid::Uuid>) -> Option<ServerFrame> {
         let user = match self.signed_in("sign in to chat") {
             Ok(u) => u,
-            Err(reply) => return Some(reply),
+            Err((code, message)) => return Some(error(code, message)),
         };
         let muted_until = self.room.read(|st| st.mutes.get(&user.sub).copied());
         match self.state.chat.check(user, text, muted_until) {
@@ -282,15 +318,26 @@ impl Connection {
                 self.room.publish(RoomEvent::Chat { message });
                 None
             }
-            Err(r) => Some(ServerFrame::Error { code: r.code, message: r.message, retry_after_ms: r.retry_after_ms }),
+            Err(r) => Some(ServerFrame::Error {
+                code: r.code,
+                message: r.message,
+                retry_after_ms: r.retry_after_ms,
+            }),
         }
     }
 }
 
 fn slow() -> End {
-    End::Close(close::SLOW_CONSUMER, "too slow: reconnect with since to catch up")
+    End::Close(
+        close::SLOW_CONSUMER,
+        "too slow: reconnect with since to catch up",
+    )
 }
 
 fn error(code: ErrorCode, message: &str) -> ServerFrame {
-    ServerFrame::Error { code, message: message.to_owned(), retry_after_ms: None }
+    ServerFrame::Error {
+        code,
+        message: message.to_owned(),
+        retry_after_ms: None,
+    }
 }

@@ -26,7 +26,11 @@ fn hsv(h: f32, s: f32, v: f32) -> Rgb<u8> {
         _ => (c, 0.0, x),
     };
     let m = v - c;
-    Rgb([((r + m) * 255.0) as u8, ((g + m) * 255.0) as u8, ((b + m) * 255.0) as u8])
+    Rgb([
+        ((r + m) * 255.0) as u8,
+        ((g + m) * 255.0) as u8,
+        ((b + m) * 255.0) as u8,
+    ])
 }
 
 fn mix(a: Rgb<u8>, b: Rgb<u8>, t: f32) -> Rgb<u8> {
@@ -55,7 +59,10 @@ fn inside(shape: Shape, x: f32, y: f32) -> bool {
         Shape::Diamond => x.abs() + y.abs() < 0.8,
         Shape::Ring => (0.25..0.6).contains(&(x * x + y * y)),
         Shape::Bars => x.abs() < 0.7 && y.abs() < 0.6 && ((x + 1.0) * 4.0) as i32 % 2 == 0,
-        Shape::Person => x * x + (y + 0.25).powi(2) < 0.12 || ((0.35..1.0).contains(&y) && x * x + (y - 1.1).powi(2) < 0.55),
+        Shape::Person => {
+            x * x + (y + 0.25).powi(2) < 0.12
+                || ((0.35..1.0).contains(&y) && x * x + (y - 1.1).powi(2) < 0.55)
+        }
     }
 }
 
@@ -78,11 +85,20 @@ impl Art {
             image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82).encode_image(&img)?;
             Ok(out.into_inner())
         };
-        Ok(Picture { full: jpeg(self.size)?, thumb: jpeg(self.thumb)? })
+        Ok(Picture {
+            full: jpeg(self.size)?,
+            thumb: jpeg(self.thumb)?,
+        })
     }
 }
 
-fn draw(w: u32, h: u32, bg: (Rgb<u8>, Rgb<u8>), shape: Option<(Shape, Rgb<u8>, f32)>, blobs: &[(f32, f32, f32, Rgb<u8>)]) -> RgbImage {
+fn draw(
+    w: u32,
+    h: u32,
+    bg: (Rgb<u8>, Rgb<u8>),
+    shape: Option<(Shape, Rgb<u8>, f32)>,
+    blobs: &[(f32, f32, f32, Rgb<u8>)],
+) -> RgbImage {
     let aspect = h as f32 / w as f32;
     ImageBuffer::from_fn(w, h, |px, py| {
         let (u, v) = (px as f32 / w as f32, py as f32 / h as f32);
@@ -107,7 +123,14 @@ fn draw(w: u32, h: u32, bg: (Rgb<u8>, Rgb<u8>), shape: Option<(Shape, Rgb<u8>, f
 /// A 540×960 portrait cover in the room's hue.
 pub fn cover(rng: &mut ChaCha8Rng, hue: f32) -> Art {
     let blobs = (0..6)
-        .map(|_| (rng.random::<f32>(), rng.random::<f32>(), rng.random_range(0.15..0.45), hsv(hue + rng.random_range(-40.0..40.0), 0.6, 0.95)))
+        .map(|_| {
+            (
+                rng.random::<f32>(),
+                rng.random::<f32>(),
+                rng.random_range(0.15..0.45),
+                hsv(hue + rng.random_range(-40.0..40.0), 0.6, 0.95),
+            )
+        })
         .collect();
     Art {
         size: (540, 960),
@@ -120,14 +143,26 @@ pub fn cover(rng: &mut ChaCha8Rng, hue: f32) -> Art {
 
 /// A 600×600 product shot: a shape in the product's colour on a pale ground.
 pub fn product(rng: &mut ChaCha8Rng, hue: f32, index: usize) -> Art {
-    const SHAPES: [Shape; 6] = [Shape::Circle, Shape::Square, Shape::Triangle, Shape::Diamond, Shape::Ring, Shape::Bars];
+    const SHAPES: [Shape; 6] = [
+        Shape::Circle,
+        Shape::Square,
+        Shape::Triangle,
+        Shape::Diamond,
+        Shape::Ring,
+        Shape::Bars,
+    ];
     let h = hue + rng.random_range(-60.0..60.0);
     Art {
         size: (600, 600),
         thumb: (200, 200),
         bg: (hsv(h, 0.08, 0.98), hsv(h, 0.18, 0.85)),
         shape: Some((SHAPES[index % SHAPES.len()], hsv(h, 0.65, 0.8), 0.75)),
-        blobs: vec![(rng.random::<f32>(), rng.random::<f32>(), 0.5, hsv(h + 90.0, 0.2, 1.0))],
+        blobs: vec![(
+            rng.random::<f32>(),
+            rng.random::<f32>(),
+            0.5,
+            hsv(h + 90.0, 0.2, 1.0),
+        )],
     }
 }
 

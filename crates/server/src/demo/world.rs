@@ -15,7 +15,12 @@ use sqlx::SqlitePool;
 pub const DEMO_PASSWORD: &str = "livecart";
 
 /// Demo viewers anyone can sign in as.
-pub const VIEWERS: [(&str, &str); 4] = [("ava", "Ava"), ("ben", "Ben"), ("chloe", "Chloé"), ("dan", "Dan")];
+pub const VIEWERS: [(&str, &str); 4] = [
+    ("ava", "Ava"),
+    ("ben", "Ben"),
+    ("chloe", "Chloé"),
+    ("dan", "Dan"),
+];
 
 pub struct RoomDef {
     pub host_username: &'static str,
@@ -41,14 +46,55 @@ pub const ROOMS: [RoomDef; 4] = [
         chat_rate: 8.0,
         base_viewers: 1240,
         products: &[
-            ("Cable-knit sweater", "Chunky merino blend, relaxed fit.", &["S · Oat", "M · Oat", "L · Oat", "M · Charcoal"], 5900),
-            ("Wide-leg trousers", "High waist, pressed crease, machine washable.", &["S", "M", "L"], 4500),
-            ("Wool scarf", "Extra long, brushed finish.", &["Camel", "Grey"], 2900),
-            ("Leather ankle boots", "Stacked heel, side zip.", &["37", "38", "39", "40"], 8900),
-            ("Denim jacket", "Washed indigo, boxy cut.", &["S", "M", "L"], 6900),
-            ("Silk blouse", "Mulberry silk, covered buttons.", &["S · Ivory", "M · Ivory", "M · Black"], 7500),
+            (
+                "Cable-knit sweater",
+                "Chunky merino blend, relaxed fit.",
+                &["S · Oat", "M · Oat", "L · Oat", "M · Charcoal"],
+                5900,
+            ),
+            (
+                "Wide-leg trousers",
+                "High waist, pressed crease, machine washable.",
+                &["S", "M", "L"],
+                4500,
+            ),
+            (
+                "Wool scarf",
+                "Extra long, brushed finish.",
+                &["Camel", "Grey"],
+                2900,
+            ),
+            (
+                "Leather ankle boots",
+                "Stacked heel, side zip.",
+                &["37", "38", "39", "40"],
+                8900,
+            ),
+            (
+                "Denim jacket",
+                "Washed indigo, boxy cut.",
+                &["S", "M", "L"],
+                6900,
+            ),
+            (
+                "Silk blouse",
+                "Mulberry silk, covered buttons.",
+                &["S · Ivory", "M · Ivory", "M · Black"],
+                7500,
+            ),
         ],
-        chatter: &["that colour!!", "size M for 165 cm?", "is it itchy?", "link pls", "try the charcoal one", "love this look", "restock the oat please", "what are you wearing under?", "so cosy", "how long is the scarf?"],
+        chatter: &[
+            "that colour!!",
+            "size M for 165 cm?",
+            "is it itchy?",
+            "link pls",
+            "try the charcoal one",
+            "love this look",
+            "restock the oat please",
+            "what are you wearing under?",
+            "so cosy",
+            "how long is the scarf?",
+        ],
     },
     RoomDef {
         host_username: "leo",
@@ -59,15 +105,61 @@ pub const ROOMS: [RoomDef; 4] = [
         chat_rate: 200.0,
         base_viewers: 18_600,
         products: &[
-            ("Spicy konjac strips", "Chewy, numbing, dangerously moreish.", &["100 g", "250 g"], 399),
-            ("Mango mochi", "Soft rice cake, real mango filling.", &["6 pcs", "12 pcs"], 699),
-            ("Seaweed chips", "Baked, sea salt.", &["Single", "Box of 10"], 249),
-            ("Chili crisp oil", "Crunchy garlic, Sichuan pepper.", &["200 ml", "2 × 200 ml"], 899),
-            ("Matcha cookies", "Uji matcha, white chocolate chips.", &["Tin"], 1199),
-            ("Dried strawberries", "No added sugar.", &["150 g", "500 g"], 549),
+            (
+                "Spicy konjac strips",
+                "Chewy, numbing, dangerously moreish.",
+                &["100 g", "250 g"],
+                399,
+            ),
+            (
+                "Mango mochi",
+                "Soft rice cake, real mango filling.",
+                &["6 pcs", "12 pcs"],
+                699,
+            ),
+            (
+                "Seaweed chips",
+                "Baked, sea salt.",
+                &["Single", "Box of 10"],
+                249,
+            ),
+            (
+                "Chili crisp oil",
+                "Crunchy garlic, Sichuan pepper.",
+                &["200 ml", "2 × 200 ml"],
+                899,
+            ),
+            (
+                "Matcha cookies",
+                "Uji matcha, white chocolate chips.",
+                &["Tin"],
+                1199,
+            ),
+            (
+                "Dried strawberries",
+                "No added sugar.",
+                &["150 g", "500 g"],
+                549,
+            ),
             ("Milk tea candy", "Hokkaido milk, black tea.", &["Bag"], 299),
         ],
-        chatter: &["SPICY 🔥", "bought 3 already", "how hot is it really", "my tongue is numb just watching", "mango mochi 😍", "ship to Canada?", "1111", "this is my 4th order", "omg", "eat it eat it", "is the oil vegan?", "🔥🔥🔥", "take my money", "crunch sound!!", "sold out again??"],
+        chatter: &[
+            "SPICY 🔥",
+            "bought 3 already",
+            "how hot is it really",
+            "my tongue is numb just watching",
+            "mango mochi 😍",
+            "ship to Canada?",
+            "1111",
+            "this is my 4th order",
+            "omg",
+            "eat it eat it",
+            "is the oil vegan?",
+            "🔥🔥🔥",
+            "take my money",
+            "crunch sound!!",
+            "sold out again??",
+        ],
     },
     RoomDef {
         host_username: "kai",
@@ -78,14 +170,53 @@ pub const ROOMS: [RoomDef; 4] = [
         chat_rate: 3.0,
         base_viewers: 530,
         products: &[
-            ("Wireless earbuds", "ANC, 30 h with case.", &["Black", "White"], 3999),
-            ("65 W GaN charger", "Three ports, folding plug.", &["EU", "US", "UK"], 3499),
-            ("Mechanical keypad", "Hot-swap, 9 keys + knob.", &["Brown switches", "Red switches"], 2999),
-            ("Phone tripod", "Bluetooth remote, 1.2 m.", &["Standard"], 1899),
-            ("Smart LED bulb", "Tunable white and colour.", &["1 pack", "4 pack"], 1299),
-            ("Power bank 10,000 mAh", "20 W PD, magnetic.", &["Graphite", "Sand"], 2799),
+            (
+                "Wireless earbuds",
+                "ANC, 30 h with case.",
+                &["Black", "White"],
+                3999,
+            ),
+            (
+                "65 W GaN charger",
+                "Three ports, folding plug.",
+                &["EU", "US", "UK"],
+                3499,
+            ),
+            (
+                "Mechanical keypad",
+                "Hot-swap, 9 keys + knob.",
+                &["Brown switches", "Red switches"],
+                2999,
+            ),
+            (
+                "Phone tripod",
+                "Bluetooth remote, 1.2 m.",
+                &["Standard"],
+                1899,
+            ),
+            (
+                "Smart LED bulb",
+                "Tunable white and colour.",
+                &["1 pack", "4 pack"],
+                1299,
+            ),
+            (
+                "Power bank 10,000 mAh",
+                "20 W PD, magnetic.",
+                &["Graphite", "Sand"],
+                2799,
+            ),
         ],
-        chatter: &["does it work with iPhone?", "latency for games?", "usb-c both ends?", "nice setup", "what keyboard is that", "battery life?", "compare to AirPods?", "warranty?"],
+        chatter: &[
+            "does it work with iPhone?",
+            "latency for games?",
+            "usb-c both ends?",
+            "nice setup",
+            "what keyboard is that",
+            "battery life?",
+            "compare to AirPods?",
+            "warranty?",
+        ],
     },
     RoomDef {
         host_username: "zoe",
@@ -96,14 +227,53 @@ pub const ROOMS: [RoomDef; 4] = [
         chat_rate: 12.0,
         base_viewers: 3870,
         products: &[
-            ("Hydrating serum", "Hyaluronic acid + panthenol.", &["30 ml", "50 ml"], 2400),
-            ("Sunscreen SPF 50", "No white cast, light fluid.", &["50 ml"], 1900),
-            ("Lip tint", "Water-light, long wear.", &["Rose", "Coral", "Berry"], 1400),
-            ("Cleansing balm", "Melts makeup, rinses clean.", &["100 ml"], 2200),
-            ("Sheet masks", "Rice water, brightening.", &["5 pack", "10 pack"], 1500),
-            ("Jade roller", "Cool-touch, double ended.", &["Green jade", "Rose quartz"], 1800),
+            (
+                "Hydrating serum",
+                "Hyaluronic acid + panthenol.",
+                &["30 ml", "50 ml"],
+                2400,
+            ),
+            (
+                "Sunscreen SPF 50",
+                "No white cast, light fluid.",
+                &["50 ml"],
+                1900,
+            ),
+            (
+                "Lip tint",
+                "Water-light, long wear.",
+                &["Rose", "Coral", "Berry"],
+                1400,
+            ),
+            (
+                "Cleansing balm",
+                "Melts makeup, rinses clean.",
+                &["100 ml"],
+                2200,
+            ),
+            (
+                "Sheet masks",
+                "Rice water, brightening.",
+                &["5 pack", "10 pack"],
+                1500,
+            ),
+            (
+                "Jade roller",
+                "Cool-touch, double ended.",
+                &["Green jade", "Rose quartz"],
+                1800,
+            ),
         ],
-        chatter: &["skin goals", "ok for sensitive skin?", "coral is so pretty", "does it pill under makeup?", "fragrance free?", "your skin is glowing", "which step is this", "bought the serum last week, love it"],
+        chatter: &[
+            "skin goals",
+            "ok for sensitive skin?",
+            "coral is so pretty",
+            "does it pill under makeup?",
+            "fragrance free?",
+            "your skin is glowing",
+            "which step is this",
+            "bought the serum last week, love it",
+        ],
     },
 ];
 
@@ -128,10 +298,13 @@ pub struct Ids {
 impl Ids {
     pub fn new(rng: ChaCha8Rng) -> Self {
         // 2026-01-01T00:00:00Z: ids sort in creation order within the world.
-        Self { rng, ms: 1_767_225_600_000 }
+        Self {
+            rng,
+            ms: 1_767_225_600_000,
+        }
     }
 
-    pub fn next<T: From<uuid::Uuid>>(&mut self) -> T {
+    pub fn next_id<T: From<uuid::Uuid>>(&mut self) -> T {
         let mut r = [0u8; 10];
         self.rng.fill_bytes(&mut r);
         self.ms += 1;
@@ -147,11 +320,20 @@ async fn insert_images(db: &SqlitePool, arts: Vec<(ImageId, art::Art)>) -> anyho
         std::thread::scope(|s| {
             let workers: Vec<_> = arts
                 .chunks(chunk)
-                .map(|c| s.spawn(move || c.iter().map(|(id, a)| Ok((*id, a.render()?))).collect::<anyhow::Result<Vec<_>>>()))
+                .map(|c| {
+                    s.spawn(move || {
+                        c.iter()
+                            .map(|(id, a)| Ok((*id, a.render()?)))
+                            .collect::<anyhow::Result<Vec<_>>>()
+                    })
+                })
                 .collect();
             let mut all = Vec::new();
             for w in workers {
-                all.extend(w.join().map_err(|_| anyhow::anyhow!("image worker panicked"))??);
+                all.extend(
+                    w.join()
+                        .map_err(|_| anyhow::anyhow!("image worker panicked"))??,
+                );
             }
             Ok::<_, anyhow::Error>(all)
         })
@@ -159,12 +341,14 @@ async fn insert_images(db: &SqlitePool, arts: Vec<(ImageId, art::Art)>) -> anyho
     .await??;
     let mut tx = db.begin().await?;
     for (id, pic) in pictures {
-        sqlx::query("INSERT INTO images (id, content_type, full, thumb) VALUES (?, 'image/jpeg', ?, ?)")
-            .bind(id.to_string())
-            .bind(pic.full)
-            .bind(pic.thumb)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO images (id, content_type, full, thumb) VALUES (?, 'image/jpeg', ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(pic.full)
+        .bind(pic.thumb)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -179,22 +363,38 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
     let mut arts = Vec::new();
 
     for (i, (username, name)) in VIEWERS.iter().enumerate() {
-        let id: UserId = ids.next();
+        let id: UserId = ids.next_id();
         auth::create_user(db, id, username, name, Role::Viewer, DEMO_PASSWORD).await?;
-        let avatar: ImageId = ids.next();
+        let avatar: ImageId = ids.next_id();
         arts.push((avatar, art::avatar(90.0 * i as f32 + 40.0)));
-        sqlx::query("UPDATE users SET avatar_id = ? WHERE id = ?").bind(avatar.to_string()).bind(id.to_string()).execute(db).await?;
+        sqlx::query("UPDATE users SET avatar_id = ? WHERE id = ?")
+            .bind(avatar.to_string())
+            .bind(id.to_string())
+            .execute(db)
+            .await?;
     }
 
     for (pos, def) in ROOMS.iter().enumerate() {
-        let host: UserId = ids.next();
-        auth::create_user(db, host, def.host_username, def.host_name, Role::Host, DEMO_PASSWORD).await?;
-        let avatar: ImageId = ids.next();
+        let host: UserId = ids.next_id();
+        auth::create_user(
+            db,
+            host,
+            def.host_username,
+            def.host_name,
+            Role::Host,
+            DEMO_PASSWORD,
+        )
+        .await?;
+        let avatar: ImageId = ids.next_id();
         arts.push((avatar, art::avatar(def.hue)));
-        sqlx::query("UPDATE users SET avatar_id = ? WHERE id = ?").bind(avatar.to_string()).bind(host.to_string()).execute(db).await?;
+        sqlx::query("UPDATE users SET avatar_id = ? WHERE id = ?")
+            .bind(avatar.to_string())
+            .bind(host.to_string())
+            .execute(db)
+            .await?;
 
-        let room: RoomId = ids.next();
-        let cover: ImageId = ids.next();
+        let room: RoomId = ids.next_id();
+        let cover: ImageId = ids.next_id();
         arts.push((cover, art::cover(&mut rng, def.hue)));
         sqlx::query(
             "INSERT INTO rooms (id, host_id, title, category, cover_id, status, position, created_at) VALUES (?, ?, ?, ?, ?, 'live', ?, ?)",
@@ -210,8 +410,8 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
         .await?;
 
         for (p, (pname, desc, skus, base)) in def.products.iter().enumerate() {
-            let product: ProductId = ids.next();
-            let image: ImageId = ids.next();
+            let product: ProductId = ids.next_id();
+            let image: ImageId = ids.next_id();
             arts.push((image, art::product(&mut rng, def.hue, p)));
             sqlx::query("INSERT INTO products (id, room_id, name, description, image_id, position) VALUES (?, ?, ?, ?, ?, ?)")
                 .bind(product.to_string())
@@ -223,7 +423,7 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
                 .execute(db)
                 .await?;
             for (s, sku_name) in skus.iter().enumerate() {
-                let sku: SkuId = ids.next();
+                let sku: SkuId = ids.next_id();
                 // Larger variants cost more; prices end in 9 like real shops.
                 let price = (base + base * s as i64 * 3 / 10) / 100 * 100 + 99;
                 let stock = rng.random_range(3..120);
@@ -242,15 +442,17 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
     }
 
     for (i, (name, coins, animation)) in GIFTS.iter().enumerate() {
-        let id: GiftId = ids.next();
-        sqlx::query("INSERT INTO gifts (id, name, coins, animation, position) VALUES (?, ?, ?, ?, ?)")
-            .bind(id.to_string())
-            .bind(name)
-            .bind(i64::from(*coins))
-            .bind(animation)
-            .bind(i as i64)
-            .execute(db)
-            .await?;
+        let id: GiftId = ids.next_id();
+        sqlx::query(
+            "INSERT INTO gifts (id, name, coins, animation, position) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(name)
+        .bind(i64::from(*coins))
+        .bind(animation)
+        .bind(i as i64)
+        .execute(db)
+        .await?;
     }
     insert_images(db, arts).await
 }

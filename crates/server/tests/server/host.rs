@@ -1,10 +1,11 @@
 //! The host API: going live with an external stream, pins, flash sales,
 //! moderation — and who may do what.
 
-use crate::support::{is_chat, TestServer, ADMIN};
+use crate::support::{ADMIN, TestServer, is_chat};
 use livecart_protocol::live::FlashSalePhase;
 use livecart_protocol::rest::{
-    AddProductRequest, CreateRoomRequest, FlashSale, FlashSaleState, NewSku, Pin, RoomStatus, RoomSummary, StreamProtocol,
+    AddProductRequest, CreateRoomRequest, FlashSale, FlashSaleState, NewSku, Pin, RoomStatus,
+    RoomSummary, StreamProtocol,
 };
 use livecart_protocol::{ClientFrame, Currency, ErrorCode, Money, RoomEvent, ServerFrame};
 use serde_json::json;
@@ -17,69 +18,148 @@ async fn a_host_goes_live_with_an_obs_stream_and_sells() {
         let http = server.http.clone();
         let url = server.url(&path);
         let token = mia.access_token.clone();
-        async move { http.post(url).bearer_auth(token).json(&body).send().await.expect("req") }
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("req")
+        }
     };
     let req = CreateRoomRequest {
         title: "Studio sample sale".into(),
         category: Some("fashion".into()),
-        stream_urls: vec!["rtmp://127.0.0.1/live/mia".into(), "http://127.0.0.1:8080/live/mia.flv".into()],
+        stream_urls: vec![
+            "rtmp://127.0.0.1/live/mia".into(),
+            "http://127.0.0.1:8080/live/mia.flv".into(),
+        ],
         host_id: None,
     };
-    let res = post("/v1/host/rooms".into(), serde_json::to_value(&req).expect("json")).await;
+    let res = post(
+        "/v1/host/rooms".into(),
+        serde_json::to_value(&req).expect("json"),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let room: RoomSummary = res.json().await.expect("json");
     assert_eq!(room.status, RoomStatus::Scheduled);
     assert_eq!(room.streams[0].protocol, StreamProtocol::Rtmp);
     assert_eq!(room.streams[1].protocol, StreamProtocol::HttpFlv);
-    assert!(server.feed().await.rooms.iter().all(|r| r.id != room.id), "not in the feed until live");
+    assert!(
+        server.feed().await.rooms.iter().all(|r| r.id != room.id),
+        "not in the feed until live"
+    );
 
     let res = post(format!("/v1/host/rooms/{}/start", room.id), json!(null)).await;
     assert_eq!(res.status(), 200);
-    assert!(server.feed().await.rooms.iter().any(|r| r.id == room.id), "live rooms are in the feed");
+    assert!(
+        server.feed().await.rooms.iter().any(|r| r.id == room.id),
+        "live rooms are in the feed"
+    );
 
     let product = AddProductRequest {
         name: "Sample dress".into(),
         description: "One of a kind".into(),
-        skus: vec![NewSku { name: "M".into(), price: Money::new(4999, Currency::USD), stock: 3 }],
+        skus: vec![NewSku {
+            name: "M".into(),
+            price: Money::new(4999, Currency::USD),
+            stock: 3,
+        }],
     };
-    let res = post(format!("/v1/host/rooms/{}/products", room.id), serde_json::to_value(&product).expect("json")).await;
+    let res = post(
+        format!("/v1/host/rooms/{}/products", room.id),
+        serde_json::to_value(&product).expect("json"),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let product: livecart_protocol::rest::Product = res.json().await.expect("json");
 
     let mut viewer = server.connect(room.id, None, None).await;
     viewer.joined().await;
-    let res = post(format!("/v1/host/rooms/{}/pin", room.id), json!({"product_id": product.id})).await;
+    let res = post(
+        format!("/v1/host/rooms/{}/pin", room.id),
+        json!({"product_id": product.id}),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let pin: Pin = res.json().await.expect("json");
     let (_, ev) = viewer.event(|e| matches!(e, RoomEvent::Pin { .. })).await;
     assert_eq!(ev, RoomEvent::Pin { pin: pin.clone() });
-    assert_eq!(server.snapshot(room.id).await.pinned, Some(pin), "late joiners see the pin");
+    assert_eq!(
+        server.snapshot(room.id).await.pinned,
+        Some(pin),
+        "late joiners see the pin"
+    );
 
     let sale = json!({"product_id": product.id, "sku_id": product.skus[0].id, "price": {"amount_minor": 2999, "currency": "USD"}, "stock": 2, "duration_s": 60});
-    let res = post(format!("/v1/host/rooms/{}/flash-sales", room.id), sale.clone()).await;
+    let res = post(
+        format!("/v1/host/rooms/{}/flash-sales", room.id),
+        sale.clone(),
+    )
+    .await;
     assert_eq!(res.status(), 201);
     let started: FlashSale = res.json().await.expect("json");
     assert_eq!(started.original_price, Money::new(4999, Currency::USD));
-    let (_, ev) = viewer.event(|e| matches!(e, RoomEvent::FlashSale { .. })).await;
-    assert!(matches!(ev, RoomEvent::FlashSale { phase: FlashSalePhase::Started, .. }));
+    let (_, ev) = viewer
+        .event(|e| matches!(e, RoomEvent::FlashSale { .. }))
+        .await;
+    assert!(matches!(
+        ev,
+        RoomEvent::FlashSale {
+            phase: FlashSalePhase::Started,
+            ..
+        }
+    ));
     let res = post(format!("/v1/host/rooms/{}/flash-sales", room.id), sale).await;
     assert_eq!(res.status(), 409, "one sale at a time");
 
     // Stock drains, then the sale sells out — and the database never goes below zero.
     let r = server.handle.state.rooms.get(room.id).expect("room");
-    livecart_server::host::take_flash_stock(&server.handle.state, &r, started.id, 1).await.expect("one sold");
-    assert!(livecart_server::host::take_flash_stock(&server.handle.state, &r, started.id, 5).await.is_err(), "cannot oversell");
-    let last = livecart_server::host::take_flash_stock(&server.handle.state, &r, started.id, 1).await.expect("last one");
+    livecart_server::host::take_flash_stock(&server.handle.state, &r, started.id, 1)
+        .await
+        .expect("one sold");
+    assert!(
+        livecart_server::host::take_flash_stock(&server.handle.state, &r, started.id, 5)
+            .await
+            .is_err(),
+        "cannot oversell"
+    );
+    let last = livecart_server::host::take_flash_stock(&server.handle.state, &r, started.id, 1)
+        .await
+        .expect("last one");
     assert_eq!(last.state, FlashSaleState::SoldOut);
-    let (_, ev) = viewer.event(|e| matches!(e, RoomEvent::FlashSale { phase: FlashSalePhase::Ended, .. })).await;
-    let RoomEvent::FlashSale { sale, .. } = ev else { unreachable!() };
-    assert_eq!((sale.remaining_stock, sale.state), (0, FlashSaleState::SoldOut));
+    let (_, ev) = viewer
+        .event(|e| {
+            matches!(
+                e,
+                RoomEvent::FlashSale {
+                    phase: FlashSalePhase::Ended,
+                    ..
+                }
+            )
+        })
+        .await;
+    let RoomEvent::FlashSale { sale, .. } = ev else {
+        unreachable!()
+    };
+    assert_eq!(
+        (sale.remaining_stock, sale.state),
+        (0, FlashSaleState::SoldOut)
+    );
     assert_eq!(server.snapshot(room.id).await.flash_sale, None);
 
     let res = post(format!("/v1/host/rooms/{}/end", room.id), json!(null)).await;
     assert_eq!(res.status(), 200);
-    let (_, ev) = viewer.event(|e| matches!(e, RoomEvent::Status { .. })).await;
-    assert_eq!(ev, RoomEvent::Status { status: RoomStatus::Ended });
+    let (_, ev) = viewer
+        .event(|e| matches!(e, RoomEvent::Status { .. }))
+        .await;
+    assert_eq!(
+        ev,
+        RoomEvent::Status {
+            status: RoomStatus::Ended
+        }
+    );
 }
 
 #[tokio::test]
@@ -92,15 +172,40 @@ async fn hosts_manage_only_their_own_rooms_and_viewers_none() {
     let pin = |token: String| {
         let http = server.http.clone();
         let url = server.url(&format!("/v1/host/rooms/{leo_room}/notices"));
-        async move { http.post(url).bearer_auth(token).json(&json!({"text": "hi"})).send().await.expect("req") }
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&json!({"text": "hi"}))
+                .send()
+                .await
+                .expect("req")
+        }
     };
-    assert_eq!(pin(mia.access_token.clone()).await.status(), 404, "another host's room does not exist for Mia");
-    assert_eq!(pin(ava.access_token.clone()).await.status(), 403, "viewers cannot use the host API");
+    assert_eq!(
+        pin(mia.access_token.clone()).await.status(),
+        404,
+        "another host's room does not exist for Mia"
+    );
+    assert_eq!(
+        pin(ava.access_token.clone()).await.status(),
+        403,
+        "viewers cannot use the host API"
+    );
     assert_eq!(pin("wrong".into()).await.status(), 401);
     assert_eq!(pin(ADMIN.into()).await.status(), 204, "the admin token can");
     let leo = server.sign_in("leo").await;
-    assert_eq!(pin(leo.access_token).await.status(), 204, "and so can the room's host");
-    let none = server.http.post(server.url(&format!("/v1/host/rooms/{leo_room}/notices"))).json(&json!({"text": "hi"})).send().await.expect("req");
+    assert_eq!(
+        pin(leo.access_token).await.status(),
+        204,
+        "and so can the room's host"
+    );
+    let none = server
+        .http
+        .post(server.url(&format!("/v1/host/rooms/{leo_room}/notices")))
+        .json(&json!({"text": "hi"}))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(none.status(), 401);
 }
 
@@ -115,8 +220,15 @@ async fn the_host_mutes_a_user_and_removes_a_message() {
     let mut watcher = server.connect(room, None, None).await;
     watcher.joined().await;
 
-    ava_ws.send(&ClientFrame::Chat { text: "buy from my shop instead".into(), client_id: None }).await;
-    let (_, RoomEvent::Chat { message }) = watcher.event(is_chat).await else { unreachable!() };
+    ava_ws
+        .send(&ClientFrame::Chat {
+            text: "buy from my shop instead".into(),
+            client_id: None,
+        })
+        .await;
+    let (_, RoomEvent::Chat { message }) = watcher.event(is_chat).await else {
+        unreachable!()
+    };
 
     let res = server
         .http
@@ -126,9 +238,24 @@ async fn the_host_mutes_a_user_and_removes_a_message() {
         .await
         .expect("req");
     assert_eq!(res.status(), 204);
-    let (_, ev) = watcher.event(|e| matches!(e, RoomEvent::ChatRemoved { .. })).await;
-    assert_eq!(ev, RoomEvent::ChatRemoved { message_id: message.id });
-    assert!(server.snapshot(room).await.chat.iter().all(|m| m.id != message.id), "gone for late joiners too");
+    let (_, ev) = watcher
+        .event(|e| matches!(e, RoomEvent::ChatRemoved { .. }))
+        .await;
+    assert_eq!(
+        ev,
+        RoomEvent::ChatRemoved {
+            message_id: message.id
+        }
+    );
+    assert!(
+        server
+            .snapshot(room)
+            .await
+            .chat
+            .iter()
+            .all(|m| m.id != message.id),
+        "gone for late joiners too"
+    );
 
     let res = server
         .http
@@ -139,7 +266,12 @@ async fn the_host_mutes_a_user_and_removes_a_message() {
         .await
         .expect("req");
     assert_eq!(res.status(), 200);
-    ava_ws.send(&ClientFrame::Chat { text: "hello?".into(), client_id: None }).await;
+    ava_ws
+        .send(&ClientFrame::Chat {
+            text: "hello?".into(),
+            client_id: None,
+        })
+        .await;
     let (code, msg, retry) = ava_ws.error().await;
     assert_eq!(code, ErrorCode::Muted);
     assert!(msg.contains("muted"), "{msg}");
@@ -148,8 +280,18 @@ async fn the_host_mutes_a_user_and_removes_a_message() {
     let ben = server.sign_in("ben").await;
     let mut ben_ws = server.connect(room, Some(&ben.access_token), None).await;
     ben_ws.joined().await;
-    ben_ws.send(&ClientFrame::Chat { text: "hi".into(), client_id: None }).await;
-    let (_, RoomEvent::Chat { message }) = watcher.event(is_chat).await else { unreachable!() };
+    ben_ws
+        .send(&ClientFrame::Chat {
+            text: "hi".into(),
+            client_id: None,
+        })
+        .await;
+    let (_, RoomEvent::Chat { message }) = watcher.event(is_chat).await else {
+        unreachable!()
+    };
     assert_eq!(message.user.name, "Ben");
-    let _ = ServerFrame::Pong { nonce: 0, server_time: jiff::Timestamp::now() };
+    let _ = ServerFrame::Pong {
+        nonce: 0,
+        server_time: jiff::Timestamp::now(),
+    };
 }

@@ -1,15 +1,26 @@
 //! The room WebSocket, as viewers experience it.
 
-use crate::support::{is_chat, is_notice, Client, TestServer};
+use crate::support::{Client, TestServer, is_chat, is_notice};
 use futures_util::SinkExt;
 use livecart_protocol::live::close;
-use livecart_protocol::{ClientFrame, Epoch, ErrorCode, RoomEvent, ServerFrame, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use livecart_protocol::{
+    ClientFrame, Epoch, ErrorCode, PROTOCOL_HEADER, PROTOCOL_VERSION, RoomEvent, ServerFrame,
+};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+/// Events published in the slow-consumer test.
+const N: usize = 3000;
+
 fn notice(server: &TestServer, room: livecart_protocol::RoomId, text: String) -> u64 {
-    server.handle.state.rooms.get(room).expect("room").publish(RoomEvent::Notice { text })
+    server
+        .handle
+        .state
+        .rooms
+        .get(room)
+        .expect("room")
+        .publish(RoomEvent::Notice { text })
 }
 
 #[tokio::test]
@@ -18,11 +29,23 @@ async fn a_viewer_joining_gets_a_snapshot_they_can_trust() {
     let room = server.room().await;
     let mut c = server.connect(room, None, None).await;
     let welcome = c.next().await;
-    let ServerFrame::Welcome { room_id, resumed, user, seq, epoch, .. } = welcome else { panic!("{welcome:?}") };
+    let ServerFrame::Welcome {
+        room_id,
+        resumed,
+        user,
+        seq,
+        epoch,
+        ..
+    } = welcome
+    else {
+        panic!("{welcome:?}")
+    };
     assert_eq!(room_id, room);
     assert!(!resumed);
     assert_eq!(user, None, "anonymous viewer");
-    let ServerFrame::Snapshot { snapshot } = c.next().await else { panic!("snapshot expected") };
+    let ServerFrame::Snapshot { snapshot } = c.next().await else {
+        panic!("snapshot expected")
+    };
     assert_eq!((snapshot.seq, snapshot.epoch), (seq, epoch));
     assert_eq!(snapshot.room.title, "Autumn knits drop — live try-on");
     assert!(snapshot.products.len() >= 4, "the product bag is there");
@@ -31,7 +54,12 @@ async fn a_viewer_joining_gets_a_snapshot_they_can_trust() {
     let s = notice(&server, room, "welcome everyone".into());
     let (seq_seen, ev) = c.event(is_notice).await;
     assert_eq!(seq_seen, s);
-    assert_eq!(ev, RoomEvent::Notice { text: "welcome everyone".into() });
+    assert_eq!(
+        ev,
+        RoomEvent::Notice {
+            text: "welcome everyone".into()
+        }
+    );
 }
 
 #[tokio::test]
@@ -45,14 +73,27 @@ async fn chat_goes_from_one_viewer_to_another() {
     watcher.joined().await;
 
     let client_id = uuid::Uuid::now_v7();
-    sender.send(&ClientFrame::Chat { text: "is the oat one in stock?".into(), client_id: Some(client_id) }).await;
+    sender
+        .send(&ClientFrame::Chat {
+            text: "is the oat one in stock?".into(),
+            client_id: Some(client_id),
+        })
+        .await;
 
-    let (seq_w, RoomEvent::Chat { message }) = watcher.event(is_chat).await else { unreachable!() };
+    let (seq_w, RoomEvent::Chat { message }) = watcher.event(is_chat).await else {
+        unreachable!()
+    };
     assert_eq!(message.text, "is the oat one in stock?");
     assert_eq!(message.user.name, "Ava");
-    let (seq_s, RoomEvent::Chat { message: echo }) = sender.event(is_chat).await else { unreachable!() };
+    let (seq_s, RoomEvent::Chat { message: echo }) = sender.event(is_chat).await else {
+        unreachable!()
+    };
     assert_eq!(seq_s, seq_w, "everyone sees the same numbered event");
-    assert_eq!(echo.client_id, Some(client_id), "the sender can match its optimistic line");
+    assert_eq!(
+        echo.client_id,
+        Some(client_id),
+        "the sender can match its optimistic line"
+    );
     // A late joiner sees it in the snapshot.
     let snap = server.snapshot(room).await;
     assert!(snap.chat.iter().any(|m| m.id == message.id));
@@ -64,28 +105,52 @@ async fn anonymous_viewers_may_watch_but_not_chat_or_like_until_they_sign_in() {
     let room = server.room().await;
     let mut c = server.connect(room, None, None).await;
     c.joined().await;
-    c.send(&ClientFrame::Chat { text: "hello".into(), client_id: None }).await;
+    c.send(&ClientFrame::Chat {
+        text: "hello".into(),
+        client_id: None,
+    })
+    .await;
     let (code, message, _) = c.error().await;
     assert_eq!(code, ErrorCode::Unauthorized);
     assert!(message.contains("sign in"), "{message}");
     c.send(&ClientFrame::Like { count: 3 }).await;
     assert_eq!(c.error().await.0, ErrorCode::Unauthorized);
-    assert!(server.snapshot(room).await.chat.iter().all(|m| m.text != "hello"), "nothing was posted");
+    assert!(
+        server
+            .snapshot(room)
+            .await
+            .chat
+            .iter()
+            .all(|m| m.text != "hello"),
+        "nothing was posted"
+    );
 
     // Signing in on the open connection lets them chat.
     let ben = server.sign_in("ben").await;
-    c.send(&ClientFrame::Auth { access_token: ben.access_token.clone() }).await;
+    c.send(&ClientFrame::Auth {
+        access_token: ben.access_token.clone(),
+    })
+    .await;
     loop {
         if let ServerFrame::Authenticated { user } = c.next().await {
             assert_eq!(user.name, "Ben");
             break;
         }
     }
-    c.send(&ClientFrame::Chat { text: "hello".into(), client_id: None }).await;
-    let (_, RoomEvent::Chat { message }) = c.event(is_chat).await else { unreachable!() };
+    c.send(&ClientFrame::Chat {
+        text: "hello".into(),
+        client_id: None,
+    })
+    .await;
+    let (_, RoomEvent::Chat { message }) = c.event(is_chat).await else {
+        unreachable!()
+    };
     assert_eq!(message.user.name, "Ben");
     // A bad token in an auth frame is refused and changes nothing.
-    c.send(&ClientFrame::Auth { access_token: "lca1.bogus.token".into() }).await;
+    c.send(&ClientFrame::Auth {
+        access_token: "lca1.bogus.token".into(),
+    })
+    .await;
     assert_eq!(c.error().await.0, ErrorCode::Unauthorized);
     c.assert_open(1).await;
 }
@@ -102,7 +167,10 @@ async fn a_dropped_connection_resumes_with_no_gap_and_no_duplicate() {
     }
     let mut seen = 0;
     while seen < 5 {
-        if let ServerFrame::Event { seq, event, epoch, .. } = c.next().await {
+        if let ServerFrame::Event {
+            seq, event, epoch, ..
+        } = c.next().await
+        {
             assert_eq!(epoch, snap.epoch);
             assert_eq!(seq, last + 1, "gap-free");
             last = seq;
@@ -115,7 +183,9 @@ async fn a_dropped_connection_resumes_with_no_gap_and_no_duplicate() {
         notice(&server, room, format!("missed {i}"));
     }
     let mut c = server.connect(room, None, Some((last, snap.epoch))).await;
-    let ServerFrame::Welcome { resumed, .. } = c.next().await else { panic!("welcome first") };
+    let ServerFrame::Welcome { resumed, .. } = c.next().await else {
+        panic!("welcome first")
+    };
     assert!(resumed, "the kept history covers the gap");
     let mut missed = Vec::new();
     while missed.len() < 7 {
@@ -130,11 +200,16 @@ async fn a_dropped_connection_resumes_with_no_gap_and_no_duplicate() {
             other => panic!("only events follow a resume, got {other:?}"),
         }
     }
-    assert_eq!(missed, (0..7).map(|i| format!("missed {i}")).collect::<Vec<_>>());
+    assert_eq!(
+        missed,
+        (0..7).map(|i| format!("missed {i}")).collect::<Vec<_>>()
+    );
     // And the live stream carries on seamlessly.
     let s = notice(&server, room, "live again".into());
     loop {
-        let ServerFrame::Event { seq, .. } = c.next().await else { continue };
+        let ServerFrame::Event { seq, .. } = c.next().await else {
+            continue;
+        };
         assert_eq!(seq, last + 1);
         last = seq;
         if seq == s {
@@ -151,7 +226,9 @@ async fn a_changed_epoch_or_a_gap_beyond_the_history_gets_one_fresh_snapshot() {
     let old = server.snapshot(room).await;
 
     // Unknown epoch (e.g. the server restarted): snapshot.
-    let mut c = server.connect(room, None, Some((old.seq, Epoch::new()))).await;
+    let mut c = server
+        .connect(room, None, Some((old.seq, Epoch::new())))
+        .await;
     let snap = c.joined().await;
     assert_eq!(snap.epoch, old.epoch);
     drop(c);
@@ -173,9 +250,16 @@ async fn a_changed_epoch_or_a_gap_beyond_the_history_gets_one_fresh_snapshot() {
     assert!(snap.seq >= since + 1100);
     // ...and one the history still covers resumes.
     drop(c);
-    let mut c = server.connect(room, None, Some((snap.seq - 10, new_epoch))).await;
-    assert!(matches!(c.next().await, ServerFrame::Welcome { resumed: true, .. }));
-    let ServerFrame::Event { seq, .. } = c.next().await else { panic!("event expected") };
+    let mut c = server
+        .connect(room, None, Some((snap.seq - 10, new_epoch)))
+        .await;
+    assert!(matches!(
+        c.next().await,
+        ServerFrame::Welcome { resumed: true, .. }
+    ));
+    let ServerFrame::Event { seq, .. } = c.next().await else {
+        panic!("event expected")
+    };
     assert_eq!(seq, snap.seq - 9);
 }
 
@@ -187,18 +271,31 @@ async fn a_chatty_user_is_rate_limited_and_told_when_to_retry() {
     let mut c = server.connect(room, Some(&ava.access_token), None).await;
     c.joined().await;
     for i in 0..20 {
-        c.send(&ClientFrame::Chat { text: format!("msg {i}"), client_id: None }).await;
+        c.send(&ClientFrame::Chat {
+            text: format!("msg {i}"),
+            client_id: None,
+        })
+        .await;
     }
     for i in 0..20 {
-        let (_, RoomEvent::Chat { message }) = c.event(is_chat).await else { unreachable!() };
+        let (_, RoomEvent::Chat { message }) = c.event(is_chat).await else {
+            unreachable!()
+        };
         assert_eq!(message.text, format!("msg {i}"));
     }
-    c.send(&ClientFrame::Chat { text: "one more".into(), client_id: None }).await;
+    c.send(&ClientFrame::Chat {
+        text: "one more".into(),
+        client_id: None,
+    })
+    .await;
     let (code, message, retry) = c.error().await;
     assert_eq!(code, ErrorCode::RateLimited);
     assert!(message.contains("again in"), "{message}");
     let retry = retry.expect("retry_after_ms");
-    assert!(retry > 0 && retry <= 1500, "one message refills every 1.5 s: {retry}");
+    assert!(
+        retry > 0 && retry <= 1500,
+        "one message refills every 1.5 s: {retry}"
+    );
     c.assert_open(7).await;
 }
 
@@ -209,7 +306,11 @@ async fn blocked_words_are_refused_with_the_reason() {
     let ava = server.sign_in("ava").await;
     let mut c = server.connect(room, Some(&ava.access_token), None).await;
     c.joined().await;
-    c.send(&ClientFrame::Chat { text: "total SCAM".into(), client_id: None }).await;
+    c.send(&ClientFrame::Chat {
+        text: "total SCAM".into(),
+        client_id: None,
+    })
+    .await;
     let (code, message, _) = c.error().await;
     assert_eq!(code, ErrorCode::Filtered);
     assert!(message.contains("scam"), "{message}");
@@ -236,18 +337,32 @@ async fn malformed_unknown_and_oversize_frames_get_clear_errors_and_the_socket_s
     c.send_text(r#"{"type":"like","count":"lots"}"#).await;
     assert_eq!(c.error().await.0, ErrorCode::Invalid);
 
-    c.send_text(format!(r#"{{"type":"chat","text":"{}"}}"#, "x".repeat(20 * 1024))).await;
+    c.send_text(format!(
+        r#"{{"type":"chat","text":"{}"}}"#,
+        "x".repeat(20 * 1024)
+    ))
+    .await;
     let (code, message, _) = c.error().await;
     assert_eq!(code, ErrorCode::TooLarge);
     assert!(message.contains("16384"), "{message}");
 
-    c.ws.send(tokio_tungstenite::tungstenite::Message::binary(vec![1, 2, 3])).await.expect("send");
+    c.ws.send(tokio_tungstenite::tungstenite::Message::binary(vec![
+        1, 2, 3,
+    ]))
+    .await
+    .expect("send");
     assert_eq!(c.error().await.0, ErrorCode::Malformed);
 
     // After all that, the connection still works, chat included.
     c.assert_open(42).await;
-    c.send(&ClientFrame::Chat { text: "still here".into(), client_id: None }).await;
-    let (_, RoomEvent::Chat { message }) = c.event(is_chat).await else { unreachable!() };
+    c.send(&ClientFrame::Chat {
+        text: "still here".into(),
+        client_id: None,
+    })
+    .await;
+    let (_, RoomEvent::Chat { message }) = c.event(is_chat).await else {
+        unreachable!()
+    };
     assert_eq!(message.text, "still here");
 
     // A frame too big to read safely closes the socket with 1009.
@@ -259,28 +374,53 @@ async fn malformed_unknown_and_oversize_frames_get_clear_errors_and_the_socket_s
     }
 }
 
-
 #[tokio::test]
 async fn wrong_tokens_unknown_rooms_and_old_clients_are_refused_before_upgrade() {
     let server = TestServer::start().await;
     let room = server.room().await;
-    let url = server.handle.ws_url(&format!("/v1/rooms/{room}/live?v={PROTOCOL_VERSION}"));
+    let url = server
+        .handle
+        .ws_url(&format!("/v1/rooms/{room}/live?v={PROTOCOL_VERSION}"));
     let status = |e: tokio_tungstenite::tungstenite::Error| match e {
         tokio_tungstenite::tungstenite::Error::Http(res) => res.status().as_u16(),
         other => panic!("expected an HTTP refusal, got {other}"),
     };
-    let err = Client::connect(&url, Some("lca1.not.valid")).await.err().expect("refused");
+    let err = Client::connect(&url, Some("lca1.not.valid"))
+        .await
+        .err()
+        .expect("refused");
     assert_eq!(status(err), 401);
-    let unknown = server.handle.ws_url(&format!("/v1/rooms/{}/live", livecart_protocol::RoomId::new()));
-    assert_eq!(status(Client::connect(&unknown, None).await.err().expect("refused")), 404);
+    let unknown = server.handle.ws_url(&format!(
+        "/v1/rooms/{}/live",
+        livecart_protocol::RoomId::new()
+    ));
+    assert_eq!(
+        status(
+            Client::connect(&unknown, None)
+                .await
+                .err()
+                .expect("refused")
+        ),
+        404
+    );
     let old = server.handle.ws_url(&format!("/v1/rooms/{room}/live?v=0"));
     let mut req = old.into_client_request().expect("req");
     req.headers_mut().remove(PROTOCOL_HEADER);
-    let err = tokio_tungstenite::connect_async(req).await.err().expect("refused");
+    let err = tokio_tungstenite::connect_async(req)
+        .await
+        .expect_err("refused");
     assert_eq!(status(err), 426, "too-old clients are told to upgrade");
     let mut req = url.clone().into_client_request().expect("req");
-    req.headers_mut().insert(PROTOCOL_HEADER, HeaderValue::from_static("0"));
-    assert_eq!(status(tokio_tungstenite::connect_async(req).await.err().expect("refused")), 426);
+    req.headers_mut()
+        .insert(PROTOCOL_HEADER, HeaderValue::from_static("0"));
+    assert_eq!(
+        status(
+            tokio_tungstenite::connect_async(req)
+                .await
+                .expect_err("refused")
+        ),
+        426
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,27 +433,33 @@ async fn a_slow_consumer_is_dropped_and_never_delays_a_fast_one() {
     let room = server.room().await;
 
     // The slow viewer has a tiny receive buffer and stops reading after joining.
-    let url = server.handle.ws_url(&format!("/v1/rooms/{room}/live?v={PROTOCOL_VERSION}"));
+    let url = server
+        .handle
+        .ws_url(&format!("/v1/rooms/{room}/live?v={PROTOCOL_VERSION}"));
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("rcvbuf");
     let stream = socket.connect(server.handle.addr).await.expect("connect");
-    let (slow_ws, _) = tokio_tungstenite::client_async(url.into_client_request().expect("req"), tokio_tungstenite::MaybeTlsStream::Plain(stream))
-        .await
-        .expect("slow connects");
+    let (slow_ws, _) = tokio_tungstenite::client_async(
+        url.into_client_request().expect("req"),
+        tokio_tungstenite::MaybeTlsStream::Plain(stream),
+    )
+    .await
+    .expect("slow connects");
     let mut slow = Client { ws: slow_ws };
     slow.joined().await;
 
     let mut fast = server.connect(room, None, None).await;
     fast.joined().await;
 
-    const N: usize = 3000;
     let big = "z".repeat(1000);
     let publisher = {
         let r = server.handle.state.rooms.get(room).expect("room");
         let big = big.clone();
         tokio::spawn(async move {
             for i in 0..N {
-                r.publish(RoomEvent::Notice { text: format!("{i}:{big}") });
+                r.publish(RoomEvent::Notice {
+                    text: format!("{i}:{big}"),
+                });
                 // A busy room, not a single burst: others get to run.
                 tokio::task::yield_now().await;
             }
@@ -321,7 +467,9 @@ async fn a_slow_consumer_is_dropped_and_never_delays_a_fast_one() {
     };
     let mut got = 0;
     while got < N {
-        let (_, RoomEvent::Notice { text }) = fast.event(is_notice).await else { unreachable!() };
+        let (_, RoomEvent::Notice { text }) = fast.event(is_notice).await else {
+            unreachable!()
+        };
         assert!(text.starts_with(&format!("{got}:")), "in order");
         got += 1;
     }
@@ -331,12 +479,18 @@ async fn a_slow_consumer_is_dropped_and_never_delays_a_fast_one() {
     let mut slow_got = 0;
     let ended = loop {
         match slow.next_or_close().await {
-            Ok(ServerFrame::Event { event: RoomEvent::Notice { .. }, .. }) => slow_got += 1,
+            Ok(ServerFrame::Event {
+                event: RoomEvent::Notice { .. },
+                ..
+            }) => slow_got += 1,
             Ok(_) => {}
             Err(close) => break close,
         }
     };
-    assert!(slow_got < N, "the slow consumer was dropped ({slow_got} of {N})");
+    assert!(
+        slow_got < N,
+        "the slow consumer was dropped ({slow_got} of {N})"
+    );
     if let Some(close) = ended {
         assert_eq!(u16::from(close.code), close::SLOW_CONSUMER, "{close:?}");
     }
@@ -356,7 +510,9 @@ async fn likes_are_aggregated_at_most_four_times_a_second() {
     let mut events = 0;
     let mut total = before;
     while total < before + 100 {
-        if let (_, RoomEvent::Likes { added, total: t }) = c.event(|e| matches!(e, RoomEvent::Likes { .. })).await {
+        if let (_, RoomEvent::Likes { added, total: t }) =
+            c.event(|e| matches!(e, RoomEvent::Likes { .. })).await
+        {
             events += 1;
             assert_eq!(t, total + added, "totals add up");
             total = t;
@@ -364,6 +520,9 @@ async fn likes_are_aggregated_at_most_four_times_a_second() {
     }
     let elapsed = start.elapsed().as_secs_f64();
     assert_eq!(total, before + 100, "every like counted once");
-    assert!(f64::from(events) <= 4.0 * elapsed + 1.0, "{events} likes events in {elapsed:.2} s");
+    assert!(
+        f64::from(events) <= 4.0 * elapsed + 1.0,
+        "{events} likes events in {elapsed:.2} s"
+    );
     assert!(server.snapshot(room).await.like_count >= before + 100);
 }

@@ -1,8 +1,10 @@
 //! The REST API: feed, snapshots, images, sessions, bad input.
 
 use crate::support::TestServer;
-use livecart_protocol::rest::{FeedResponse, GiftCatalog, RefreshRequest, RoomStatus, SessionResponse, StreamProtocol};
-use livecart_protocol::{ErrorCode, Problem, RoomId, PROTOCOL_HEADER};
+use livecart_protocol::rest::{
+    FeedResponse, GiftCatalog, RefreshRequest, RoomStatus, SessionResponse, StreamProtocol,
+};
+use livecart_protocol::{ErrorCode, PROTOCOL_HEADER, Problem, RoomId};
 
 async fn problem(res: reqwest::Response) -> Problem {
     assert_eq!(res.headers()["content-type"], "application/problem+json");
@@ -25,7 +27,15 @@ async fn the_feed_lists_four_live_demo_rooms_with_playable_streams() {
     }
     let hosts: std::collections::HashSet<_> = feed.rooms.iter().map(|r| r.host.id).collect();
     assert_eq!(hosts.len(), 4, "distinct hosts");
-    let gifts: GiftCatalog = server.http.get(server.url("/v1/gifts")).send().await.expect("gifts").json().await.expect("json");
+    let gifts: GiftCatalog = server
+        .http
+        .get(server.url("/v1/gifts"))
+        .send()
+        .await
+        .expect("gifts")
+        .json()
+        .await
+        .expect("json");
     assert!(gifts.gifts.len() >= 8);
     assert_eq!(gifts.gifts.iter().map(|g| g.coins).min(), Some(1));
     assert_eq!(gifts.gifts.iter().map(|g| g.coins).max(), Some(5000));
@@ -40,17 +50,35 @@ async fn the_same_seed_builds_the_same_world_and_another_seed_another() {
     let (fa, fb, fc) = (a.feed().await, b.feed().await, c.feed().await);
     assert_eq!(ids(&fa), ids(&fb));
     assert_ne!(ids(&fa), ids(&fc));
-    let (sa, sb) = (a.snapshot(fa.rooms[1].id).await, b.snapshot(fb.rooms[1].id).await);
+    let (sa, sb) = (
+        a.snapshot(fa.rooms[1].id).await,
+        b.snapshot(fb.rooms[1].id).await,
+    );
     let bag = |s: &livecart_protocol::rest::RoomSnapshot| {
-        s.products.iter().map(|p| (p.id, p.name.clone(), p.image.id, p.skus.clone())).collect::<Vec<_>>()
+        s.products
+            .iter()
+            .map(|p| (p.id, p.name.clone(), p.image.id, p.skus.clone()))
+            .collect::<Vec<_>>()
     };
     assert_eq!(bag(&sa), bag(&sb), "same products, SKUs, prices and stock");
     let img = |s: &TestServer, url: &str| {
         let http = s.http.clone();
         let url = url.to_owned();
-        async move { http.get(url).send().await.expect("image").bytes().await.expect("bytes") }
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .expect("image")
+                .bytes()
+                .await
+                .expect("bytes")
+        }
     };
-    assert_eq!(img(&a, &sa.products[0].image.url).await, img(&b, &sb.products[0].image.url).await, "same pictures");
+    assert_eq!(
+        img(&a, &sa.products[0].image.url).await,
+        img(&b, &sb.products[0].image.url).await,
+        "same pictures"
+    );
 }
 
 #[tokio::test]
@@ -66,10 +94,20 @@ async fn a_snapshot_has_everything_a_late_joiner_needs() {
         }
     }
     assert!(snap.chat.len() <= 50);
-    let res = server.http.get(server.url(&format!("/v1/rooms/{}", RoomId::new()))).send().await.expect("req");
+    let res = server
+        .http
+        .get(server.url(&format!("/v1/rooms/{}", RoomId::new())))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(res.status(), 404);
     assert_eq!(problem(res).await.code, ErrorCode::NotFound);
-    let res = server.http.get(server.url("/v1/rooms/not-a-uuid")).send().await.expect("req");
+    let res = server
+        .http
+        .get(server.url("/v1/rooms/not-a-uuid"))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(res.status(), 404, "a malformed id is simply not found");
 }
 
@@ -81,15 +119,40 @@ async fn images_are_served_with_thumbnails_and_long_lived_cache_headers() {
     let full = server.http.get(&cover.url).send().await.expect("cover");
     assert_eq!(full.status(), 200);
     assert_eq!(full.headers()["content-type"], "image/jpeg");
-    assert_eq!(full.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(
+        full.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     let etag = full.headers()["etag"].clone();
     let bytes = full.bytes().await.expect("bytes");
-    assert_eq!(image::guess_format(&bytes).ok(), Some(image::ImageFormat::Jpeg));
-    let thumb = server.http.get(&cover.thumb_url).send().await.expect("thumb").bytes().await.expect("bytes");
+    assert_eq!(
+        image::guess_format(&bytes).ok(),
+        Some(image::ImageFormat::Jpeg)
+    );
+    let thumb = server
+        .http
+        .get(&cover.thumb_url)
+        .send()
+        .await
+        .expect("thumb")
+        .bytes()
+        .await
+        .expect("bytes");
     assert!(thumb.len() < bytes.len(), "the thumbnail is smaller");
-    let again = server.http.get(&cover.url).header("if-none-match", etag).send().await.expect("revalidate");
+    let again = server
+        .http
+        .get(&cover.url)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .expect("revalidate");
     assert_eq!(again.status(), 304);
-    let missing = server.http.get(server.url(&format!("/v1/images/{}.jpg", RoomId::new()))).send().await.expect("req");
+    let missing = server
+        .http
+        .get(server.url(&format!("/v1/images/{}.jpg", RoomId::new())))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(missing.status(), 404);
 }
 
@@ -108,19 +171,39 @@ async fn sign_in_refresh_rotation_and_reuse_detection() {
 
     let first = server.sign_in("ava").await;
     assert!(first.access_expires_at < first.refresh_expires_at);
-    assert!(!format!("{first:?}").contains(&first.access_token), "Debug redacts tokens");
-    let me = server.http.get(server.url("/v1/me")).bearer_auth(&first.access_token).send().await.expect("me");
+    assert!(
+        !format!("{first:?}").contains(&first.access_token),
+        "Debug redacts tokens"
+    );
+    let me = server
+        .http
+        .get(server.url("/v1/me"))
+        .bearer_auth(&first.access_token)
+        .send()
+        .await
+        .expect("me");
     assert_eq!(me.status(), 200);
 
     let refresh = |token: String| {
         let http = server.http.clone();
         let url = server.url("/v1/session/refresh");
-        async move { http.post(url).json(&RefreshRequest { refresh_token: token }).send().await.expect("refresh") }
+        async move {
+            http.post(url)
+                .json(&RefreshRequest {
+                    refresh_token: token,
+                })
+                .send()
+                .await
+                .expect("refresh")
+        }
     };
     let res = refresh(first.refresh_token.clone()).await;
     assert_eq!(res.status(), 200);
     let second: SessionResponse = res.json().await.expect("json");
-    assert_ne!(second.refresh_token, first.refresh_token, "the refresh token rotates");
+    assert_ne!(
+        second.refresh_token, first.refresh_token,
+        "the refresh token rotates"
+    );
 
     // The old refresh token replayed: refused, and the whole chain revoked.
     let replay = refresh(first.refresh_token.clone()).await;
@@ -133,23 +216,58 @@ async fn sign_in_refresh_rotation_and_reuse_detection() {
     assert_eq!(garbage.status(), 401);
 
     // The refresh token is not in the database, only its hash.
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM refresh_tokens").fetch_all(&server.handle.state.db).await.expect("rows");
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM refresh_tokens")
+        .fetch_all(&server.handle.state.db)
+        .await
+        .expect("rows");
     assert!(!rows.is_empty());
-    assert!(rows.iter().all(|(h,)| h != &second.refresh_token && h != &first.refresh_token));
+    assert!(
+        rows.iter()
+            .all(|(h,)| h != &second.refresh_token && h != &first.refresh_token)
+    );
 }
 
 #[tokio::test]
 async fn expired_and_forged_access_tokens_are_refused_with_a_reason() {
     let server = TestServer::start().await;
     let ava = server.sign_in("ava").await;
-    let claims = server.handle.state.tokens.verify(&ava.access_token, jiff::Timestamp::now()).expect("valid");
-    let expired = server.handle.state.tokens.mint(&livecart_server::auth::Claims { exp: jiff::Timestamp::now().as_second() - 1, ..claims });
-    let res = server.http.get(server.url("/v1/me")).bearer_auth(expired).send().await.expect("req");
+    let claims = server
+        .handle
+        .state
+        .tokens
+        .verify(&ava.access_token, jiff::Timestamp::now())
+        .expect("valid");
+    let expired = server
+        .handle
+        .state
+        .tokens
+        .mint(&livecart_server::auth::Claims {
+            exp: jiff::Timestamp::now().as_second() - 1,
+            ..claims
+        });
+    let res = server
+        .http
+        .get(server.url("/v1/me"))
+        .bearer_auth(expired)
+        .send()
+        .await
+        .expect("req");
     assert_eq!(res.status(), 401);
     assert_eq!(problem(res).await.code, ErrorCode::TokenExpired);
-    let res = server.http.get(server.url("/v1/me")).bearer_auth("lca1.e30.AAAA").send().await.expect("req");
+    let res = server
+        .http
+        .get(server.url("/v1/me"))
+        .bearer_auth("lca1.e30.AAAA")
+        .send()
+        .await
+        .expect("req");
     assert_eq!(problem(res).await.code, ErrorCode::Unauthorized);
-    let res = server.http.get(server.url("/v1/me")).send().await.expect("req");
+    let res = server
+        .http
+        .get(server.url("/v1/me"))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(res.status(), 401, "anonymous has no profile");
 }
 
@@ -159,27 +277,60 @@ async fn bad_bodies_and_old_clients_get_problem_responses() {
     let post = |body: &'static str, ct: &'static str| {
         let http = server.http.clone();
         let url = server.url("/v1/session");
-        async move { http.post(url).header("content-type", ct).body(body).send().await.expect("req") }
+        async move {
+            http.post(url)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .expect("req")
+        }
     };
     let res = post("{oops", "application/json").await;
     assert_eq!(res.status(), 400);
     assert_eq!(problem(res).await.code, ErrorCode::Malformed);
-    let res = post(r#"{"username":"ava","password":"x","admin":true}"#, "application/json").await;
+    let res = post(
+        r#"{"username":"ava","password":"x","admin":true}"#,
+        "application/json",
+    )
+    .await;
     assert_eq!(res.status(), 400);
     let p = problem(res).await;
     assert_eq!(p.code, ErrorCode::Invalid);
-    assert!(p.detail.contains("admin"), "names the unknown field: {}", p.detail);
+    assert!(
+        p.detail.contains("admin"),
+        "names the unknown field: {}",
+        p.detail
+    );
     let res = post("{}", "text/plain").await;
     assert_eq!(problem(res).await.code, ErrorCode::Malformed);
 
-    let res = server.http.get(server.url("/v1/feed")).header(PROTOCOL_HEADER, "0").send().await.expect("req");
+    let res = server
+        .http
+        .get(server.url("/v1/feed"))
+        .header(PROTOCOL_HEADER, "0")
+        .send()
+        .await
+        .expect("req");
     assert_eq!(res.status(), 426);
     let p = problem(res).await;
     assert_eq!(p.code, ErrorCode::UpgradeRequired);
     assert_eq!(p.min_protocol_version, Some(1));
-    let res = server.http.get(server.url("/v1/nope")).send().await.expect("req");
+    let res = server
+        .http
+        .get(server.url("/v1/nope"))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(res.status(), 404);
     let big = "x".repeat(200 * 1024);
-    let res = server.http.post(server.url("/v1/session")).header("content-type", "application/json").body(big).send().await.expect("req");
+    let res = server
+        .http
+        .post(server.url("/v1/session"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .expect("req");
     assert_eq!(res.status(), 413);
 }

@@ -3,14 +3,16 @@
 use futures_util::{SinkExt, StreamExt};
 use livecart_protocol::error::decode_server_frame;
 use livecart_protocol::rest::{FeedResponse, RoomSnapshot, SessionResponse, SignInRequest};
-use livecart_protocol::{ClientFrame, Epoch, RoomEvent, RoomId, ServerFrame, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use livecart_protocol::{
+    ClientFrame, Epoch, PROTOCOL_HEADER, PROTOCOL_VERSION, RoomEvent, RoomId, ServerFrame,
+};
 use livecart_server::{ServerConfig, ServerHandle};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const ADMIN: &str = "test-admin-token";
@@ -44,7 +46,11 @@ impl TestServer {
         let mut c = config(dir.path());
         tweak(&mut c);
         let handle = livecart_server::serve(c).await.expect("server starts");
-        Self { handle, http: reqwest::Client::new(), _dir: dir }
+        Self {
+            handle,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -52,7 +58,14 @@ impl TestServer {
     }
 
     pub async fn feed(&self) -> FeedResponse {
-        self.http.get(self.url("/v1/feed")).send().await.expect("feed").json().await.expect("feed json")
+        self.http
+            .get(self.url("/v1/feed"))
+            .send()
+            .await
+            .expect("feed")
+            .json()
+            .await
+            .expect("feed json")
     }
 
     /// The first demo room (fashion).
@@ -61,14 +74,24 @@ impl TestServer {
     }
 
     pub async fn snapshot(&self, room: RoomId) -> RoomSnapshot {
-        self.http.get(self.url(&format!("/v1/rooms/{room}"))).send().await.expect("snapshot").json().await.expect("json")
+        self.http
+            .get(self.url(&format!("/v1/rooms/{room}")))
+            .send()
+            .await
+            .expect("snapshot")
+            .json()
+            .await
+            .expect("json")
     }
 
     pub async fn sign_in(&self, username: &str) -> SessionResponse {
         let res = self
             .http
             .post(self.url("/v1/session"))
-            .json(&SignInRequest { username: username.into(), password: "livecart".into() })
+            .json(&SignInRequest {
+                username: username.into(),
+                password: "livecart".into(),
+            })
             .send()
             .await
             .expect("sign in");
@@ -76,12 +99,19 @@ impl TestServer {
         res.json().await.expect("session json")
     }
 
-    pub async fn connect(&self, room: RoomId, token: Option<&str>, resume: Option<(u64, Epoch)>) -> Client {
-        let mut path = format!("/v1/rooms/{room}/live?v={PROTOCOL_VERSION}");
-        if let Some((since, epoch)) = resume {
-            path.push_str(&format!("&since={since}&epoch={epoch}"));
-        }
-        Client::connect(&self.handle.ws_url(&path), token).await.expect("ws connects")
+    pub async fn connect(
+        &self,
+        room: RoomId,
+        token: Option<&str>,
+        resume: Option<(u64, Epoch)>,
+    ) -> Client {
+        let resume = resume
+            .map(|(since, epoch)| format!("&since={since}&epoch={epoch}"))
+            .unwrap_or_default();
+        let path = format!("/v1/rooms/{room}/live?v={PROTOCOL_VERSION}{resume}");
+        Client::connect(&self.handle.ws_url(&path), token)
+            .await
+            .expect("ws connects")
     }
 }
 
@@ -90,22 +120,33 @@ pub struct Client {
 }
 
 impl Client {
-    pub async fn connect(url: &str, token: Option<&str>) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+    pub async fn connect(
+        url: &str,
+        token: Option<&str>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
         let mut req = url.into_client_request()?;
-        req.headers_mut().insert(PROTOCOL_HEADER, HeaderValue::from(PROTOCOL_VERSION));
+        req.headers_mut()
+            .insert(PROTOCOL_HEADER, HeaderValue::from(PROTOCOL_VERSION));
         if let Some(t) = token {
-            req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {t}")).expect("header"));
+            req.headers_mut().insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {t}")).expect("header"),
+            );
         }
         let (ws, _) = tokio_tungstenite::connect_async(req).await?;
         Ok(Self { ws })
     }
 
     pub async fn send(&mut self, frame: &ClientFrame) {
-        self.send_text(serde_json::to_string(frame).expect("json")).await;
+        self.send_text(serde_json::to_string(frame).expect("json"))
+            .await;
     }
 
     pub async fn send_text(&mut self, text: impl Into<String>) {
-        self.ws.send(Message::text(text.into())).await.expect("send");
+        self.ws
+            .send(Message::text(text.into()))
+            .await
+            .expect("send");
     }
 
     /// The next server frame (skipping pings); panics on close or timeout.
@@ -119,9 +160,13 @@ impl Client {
     /// The next frame, or the close frame that ended the connection.
     pub async fn next_or_close(&mut self) -> Result<ServerFrame, Option<CloseFrame>> {
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("a frame within the wait");
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame within the wait");
             match msg {
-                Some(Ok(Message::Text(t))) => return Ok(decode_server_frame(t.as_str()).expect("server frames decode")),
+                Some(Ok(Message::Text(t))) => {
+                    return Ok(decode_server_frame(t.as_str()).expect("server frames decode"));
+                }
                 Some(Ok(Message::Close(c))) => return Err(c),
                 Some(Ok(_)) => {}
                 None | Some(Err(_)) => return Err(None),
@@ -131,7 +176,10 @@ impl Client {
 
     /// Reads welcome + snapshot; returns the snapshot.
     pub async fn joined(&mut self) -> RoomSnapshot {
-        assert!(matches!(self.next().await, ServerFrame::Welcome { resumed: false, .. }));
+        assert!(matches!(
+            self.next().await,
+            ServerFrame::Welcome { resumed: false, .. }
+        ));
         match self.next().await {
             ServerFrame::Snapshot { snapshot } => *snapshot,
             other => panic!("expected a snapshot, got {other:?}"),
@@ -141,10 +189,10 @@ impl Client {
     /// The next room event (skipping others such as viewers/likes unless asked).
     pub async fn event(&mut self, want: impl Fn(&RoomEvent) -> bool) -> (u64, RoomEvent) {
         loop {
-            if let ServerFrame::Event { seq, event, .. } = self.next().await {
-                if want(&event) {
-                    return (seq, event);
-                }
+            if let ServerFrame::Event { seq, event, .. } = self.next().await
+                && want(&event)
+            {
+                return (seq, event);
             }
         }
     }
@@ -152,7 +200,12 @@ impl Client {
     /// The next `error` frame's code and message.
     pub async fn error(&mut self) -> (livecart_protocol::ErrorCode, String, Option<u64>) {
         loop {
-            if let ServerFrame::Error { code, message, retry_after_ms } = self.next().await {
+            if let ServerFrame::Error {
+                code,
+                message,
+                retry_after_ms,
+            } = self.next().await
+            {
                 return (code, message, retry_after_ms);
             }
         }
