@@ -139,3 +139,27 @@ impl ServerConfig {
         self.data_dir.join("livecart.sqlite3")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_the_file_which_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "server.toml",
+                "bind = \"0.0.0.0:9000\"\n[chat]\nrate_count = 5\nblocked_words = [\"spam\"]\n",
+            )?;
+            jail.set_env("LIVECART_CHAT__RATE_COUNT", "7");
+            jail.set_env("LIVECART_DEMO__ENABLED", "false");
+            let c = ServerConfig::load(Some(Path::new("server.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(c.bind.port(), 9000, "from the file");
+            assert_eq!(c.chat.rate_count, 7, "env wins over the file");
+            assert_eq!(c.chat.blocked_words, ["spam"]);
+            assert!(!c.demo.enabled);
+            assert_eq!(c.chat.rate_window_s, 30, "untouched defaults stay");
+            Ok(())
+        });
+    }
+}

@@ -104,6 +104,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
     }
     rooms::load_all(&state).await.context("loading rooms")?;
 
+    #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
     let mut background = vec![rooms::spawn_ticker(state.clone())];
     #[cfg(feature = "demo")]
     if state.config.demo.enabled {

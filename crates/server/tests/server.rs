@@ -1,6 +1,8 @@
 //! Integration tests: a real server on 127.0.0.1:0 with a real SQLite file,
 //! driven by real HTTP and tokio-tungstenite WebSocket clients.
 // A test crate's root resolves modules beside itself; ours live in server/.
+// They sign in with the demo world's accounts.
+#![cfg(feature = "demo")]
 
 #[path = "server/support.rs"]
 mod support;

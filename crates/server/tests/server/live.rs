@@ -526,3 +526,70 @@ async fn likes_are_aggregated_at_most_four_times_a_second() {
     );
     assert!(server.snapshot(room).await.like_count >= before + 100);
 }
+
+#[tokio::test]
+async fn a_silent_client_is_closed_after_three_missed_heartbeats() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(|c| c.ws.heartbeat_ms = 100).await;
+    let room = server.room().await;
+    // A client that completes the handshake and then never answers a ping:
+    // a raw socket, so no library replies on its behalf.
+    let mut tcp = tokio::net::TcpStream::connect(server.handle.addr).await.expect("connect");
+    let req = format!(
+        "GET /v1/rooms/{room}/live?v={PROTOCOL_VERSION} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.handle.addr
+    );
+    tcp.write_all(req.as_bytes()).await.expect("handshake");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let close = tokio::time::timeout(crate::support::WAIT, async {
+        loop {
+            let n = tcp.read(&mut chunk).await.expect("read");
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            // Find a close frame (opcode 8) and return its status code.
+            let start = buf.windows(4).position(|w| w == b"\r\n\r\n").map_or(usize::MAX, |p| p + 4);
+            let mut i = start;
+            while i + 2 <= buf.len() {
+                let opcode = buf[i] & 0x0f;
+                let (len, hdr) = match buf[i + 1] & 0x7f {
+                    126 if i + 4 <= buf.len() => (usize::from(u16::from_be_bytes([buf[i + 2], buf[i + 3]])), 4),
+                    127 if i + 10 <= buf.len() => (usize::try_from(u64::from_be_bytes(buf[i + 2..i + 10].try_into().expect("8 bytes"))).expect("len"), 10),
+                    126 | 127 => break,
+                    l => (usize::from(l), 2),
+                };
+                if i + hdr + len > buf.len() {
+                    break;
+                }
+                if opcode == 8 {
+                    return Some(u16::from_be_bytes([buf[i + hdr], buf[i + hdr + 1]]));
+                }
+                i += hdr + len;
+            }
+        }
+    })
+    .await
+    .expect("closed within the wait");
+    assert_eq!(close, Some(close::IDLE_TIMEOUT));
+}
+
+#[tokio::test]
+async fn shutting_down_tells_viewers_the_server_is_going_away() {
+    let server = TestServer::start().await;
+    let room = server.room().await;
+    let mut c = server.connect(room, None, None).await;
+    c.joined().await;
+    let TestServer { handle, .. } = server;
+    let stopping = tokio::spawn(handle.shutdown());
+    let close = loop {
+        match c.next_or_close().await {
+            Ok(_) => {}
+            Err(close) => break close,
+        }
+    };
+    assert_eq!(close.map(|c| u16::from(c.code)), Some(close::GOING_AWAY));
+    stopping.await.expect("join").expect("clean shutdown");
+}
