@@ -145,6 +145,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own error
     fn env_overrides_the_file_which_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -153,7 +154,8 @@ mod tests {
             )?;
             jail.set_env("LIVECART_CHAT__RATE_COUNT", "7");
             jail.set_env("LIVECART_DEMO__ENABLED", "false");
-            let c = ServerConfig::load(Some(Path::new("server.toml"))).map_err(|e| e.to_string())?;
+            let c =
+                ServerConfig::load(Some(Path::new("server.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(c.bind.port(), 9000, "from the file");
             assert_eq!(c.chat.rate_count, 7, "env wins over the file");
             assert_eq!(c.chat.blocked_words, ["spam"]);

@@ -108,6 +108,7 @@ pub async fn set_status(
     status: RoomStatus,
 ) -> ApiResult<RoomSummary> {
     let r = authorize(state, caller, room)?;
+    let _serial = r.write_guard().await;
     let current = r.read(|st| st.summary.status);
     match (current, status) {
         (RoomStatus::Ended, _) => return Err(ApiError::Conflict("the room has ended".into())),
@@ -130,6 +131,7 @@ pub async fn add_product(
     req: AddProductRequest,
 ) -> ApiResult<Product> {
     let r = authorize(state, caller, room)?;
+    let _serial = r.write_guard().await;
     if req.name.trim().is_empty() || req.skus.is_empty() {
         return Err(ApiError::BadRequest(
             "a product needs a name and at least one SKU".into(),
@@ -184,6 +186,7 @@ pub async fn pin(
     req: PinRequest,
 ) -> ApiResult<Pin> {
     let r = authorize(state, caller, room)?;
+    let _serial = r.write_guard().await;
     if !r.read(|st| st.products.iter().any(|p| p.id == req.product_id)) {
         return Err(ApiError::NotFound("product"));
     }
@@ -211,6 +214,7 @@ pub async fn unpin(
     req: UnpinRequest,
 ) -> ApiResult<()> {
     let r = authorize(state, caller, room)?;
+    let _serial = r.write_guard().await;
     let Some(product_id) = r.read(|st| st.pinned.as_ref().map(|p| p.product_id)) else {
         return Ok(());
     };
@@ -234,6 +238,7 @@ pub async fn start_flash_sale(
     req: StartFlashSaleRequest,
 ) -> ApiResult<FlashSale> {
     let r = authorize(state, caller, room)?;
+    let _serial = r.write_guard().await;
     if r.read(|st| {
         st.flash_sale
             .as_ref()
@@ -300,6 +305,41 @@ pub async fn start_flash_sale(
     Ok(sale)
 }
 
+/// Takes `qty` of a SKU's stock (a sale outside a flash sale). The guarded
+/// `UPDATE` makes overselling impossible however many buyers race; the
+/// schema's `CHECK (stock >= 0)` backs it up.
+pub async fn take_stock(
+    state: &AppState,
+    room: &Room,
+    product_id: ProductId,
+    sku_id: SkuId,
+    qty: u32,
+) -> ApiResult<u32> {
+    if qty == 0 {
+        return Err(ApiError::BadRequest("quantity must be at least 1".into()));
+    }
+    let _serial = room.write_guard().await;
+    let left: Option<(i64,)> = sqlx::query_as(
+        "UPDATE skus SET stock = stock - ? WHERE id = ? AND product_id = ? AND stock >= ? RETURNING stock",
+    )
+    .bind(i64::from(qty))
+    .bind(sku_id.to_string())
+    .bind(product_id.to_string())
+    .bind(i64::from(qty))
+    .fetch_optional(&state.db)
+    .await?;
+    let Some((left,)) = left else {
+        return Err(ApiError::Conflict("not enough stock left".into()));
+    };
+    let stock = u32::try_from(left).unwrap_or(0);
+    room.publish(RoomEvent::Stock {
+        product_id,
+        sku_id,
+        stock,
+    });
+    Ok(stock)
+}
+
 /// Takes `qty` from an active sale's stock, atomically in the database (it
 /// refuses to go below zero); ends the sale as sold out at zero.
 pub async fn take_flash_stock(
@@ -308,6 +348,7 @@ pub async fn take_flash_stock(
     sale_id: FlashSaleId,
     qty: u32,
 ) -> ApiResult<FlashSale> {
+    let _serial = room.write_guard().await;
     let now = Timestamp::now().to_string();
     let done = sqlx::query(
         "UPDATE flash_sales SET remaining_stock = remaining_stock - ? \
@@ -335,7 +376,7 @@ pub async fn take_flash_stock(
         .ok_or(ApiError::NotFound("flash sale"))?;
     sale.remaining_stock = u32::try_from(remaining).unwrap_or(0);
     if sale.remaining_stock == 0 {
-        return end_flash_sale(state, room, sale_id, FlashSaleState::SoldOut).await;
+        return end_flash_sale_serial(state, room, sale_id, FlashSaleState::SoldOut).await;
     }
     room.publish(RoomEvent::FlashSale {
         phase: FlashSalePhase::Stock,
@@ -345,6 +386,17 @@ pub async fn take_flash_stock(
 }
 
 pub async fn end_flash_sale(
+    state: &AppState,
+    room: &Room,
+    sale_id: FlashSaleId,
+    end: FlashSaleState,
+) -> ApiResult<FlashSale> {
+    let _serial = room.write_guard().await;
+    end_flash_sale_serial(state, room, sale_id, end).await
+}
+
+/// `end_flash_sale` for callers already holding the room's write guard.
+async fn end_flash_sale_serial(
     state: &AppState,
     room: &Room,
     sale_id: FlashSaleId,

@@ -127,6 +127,10 @@ pub struct Room {
     pub connected: AtomicU64,
     /// Likes received since the last `likes` event.
     pending_likes: AtomicU64,
+    /// Held across "write to the database, then publish" so that events
+    /// reach viewers in the order the database applied them (two racing
+    /// buyers must not publish stock 5 after stock 4).
+    writes: tokio::sync::Mutex<()>,
 }
 
 impl Room {
@@ -137,6 +141,7 @@ impl Room {
             bus,
             connected: AtomicU64::new(0),
             pending_likes: AtomicU64::new(0),
+            writes: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -146,6 +151,11 @@ impl Room {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Serialises a database write and the event that announces it.
+    pub async fn write_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writes.lock().await
     }
 
     pub fn read<R>(&self, f: impl FnOnce(&RoomState) -> R) -> R {

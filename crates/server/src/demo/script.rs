@@ -256,6 +256,19 @@ pub async fn run(
                     viewers = viewers.saturating_add(bots.rng.random_range(0..=drift * 2)).saturating_sub(drift).max(def.base_viewers / 2);
                     room.write(|st| st.bot_viewers = viewers);
                 }
+                // Now and then a bot buys the product on screen.
+                if bots.rng.random_bool(def.chat_rate.min(40.0) / 2000.0) {
+                    let pick = room.read(|st| {
+                        let pinned = st.pinned.as_ref()?.product_id;
+                        let p = st.products.iter().find(|p| p.id == pinned)?;
+                        let in_stock: Vec<_> = p.skus.iter().filter(|s| s.stock > 0).map(|s| s.id).collect();
+                        Some((pinned, in_stock))
+                    });
+                    if let Some((product, skus)) = pick.filter(|(_, s)| !s.is_empty()) {
+                        let sku = skus[bots.rng.random_range(0..skus.len())];
+                        let _ = host::take_stock(&state, &room, product, sku, 1).await;
+                    }
+                }
                 // Bots snap up flash-sale stock.
                 let sale = room.read(|st| st.flash_sale.as_ref().filter(|s| s.state == FlashSaleState::Active).map(|s| (s.id, s.remaining_stock)));
                 if let Some((sale, left)) = sale

@@ -295,3 +295,47 @@ async fn the_host_mutes_a_user_and_removes_a_message() {
         server_time: jiff::Timestamp::now(),
     };
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_buyers_never_oversell_and_viewers_see_stock_drain() {
+    let server = TestServer::start().await;
+    let room = server.room().await;
+    let r = server.handle.state.rooms.get(room).expect("room");
+    let snap = server.snapshot(room).await;
+    let (product, sku) = (snap.products[0].id, snap.products[0].skus[0].id);
+    let stock = snap.products[0].skus[0].stock;
+    let mut viewer = server.connect(room, None, None).await;
+    viewer.joined().await;
+
+    // Twice as many single-unit buys as there is stock, all at once.
+    let buys: Vec<_> = (0..stock * 2)
+        .map(|_| {
+            let (state, r) = (server.handle.state.clone(), r.clone());
+            tokio::spawn(async move {
+                livecart_server::host::take_stock(&state, &r, product, sku, 1).await
+            })
+        })
+        .collect();
+    let mut sold = 0;
+    for b in buys {
+        match b.await.expect("task") {
+            Ok(_) => sold += 1,
+            Err(e) => assert!(e.to_string().contains("not enough stock"), "{e}"),
+        }
+    }
+    assert_eq!(sold, stock, "exactly the stock was sold");
+    let (db_stock,): (i64,) = sqlx::query_as("SELECT stock FROM skus WHERE id = ?")
+        .bind(sku.to_string())
+        .fetch_one(&server.handle.state.db)
+        .await
+        .expect("row");
+    assert_eq!(db_stock, 0);
+    // The viewer's last stock event says zero, and so does a late joiner's snapshot.
+    let mut last = None;
+    for _ in 0..stock {
+        let (_, ev) = viewer.event(|e| matches!(e, RoomEvent::Stock { .. })).await;
+        last = Some(ev);
+    }
+    assert!(matches!(last, Some(RoomEvent::Stock { stock: 0, .. })));
+    assert_eq!(server.snapshot(room).await.products[0].skus[0].stock, 0);
+}

@@ -534,7 +534,9 @@ async fn a_silent_client_is_closed_after_three_missed_heartbeats() {
     let room = server.room().await;
     // A client that completes the handshake and then never answers a ping:
     // a raw socket, so no library replies on its behalf.
-    let mut tcp = tokio::net::TcpStream::connect(server.handle.addr).await.expect("connect");
+    let mut tcp = tokio::net::TcpStream::connect(server.handle.addr)
+        .await
+        .expect("connect");
     let req = format!(
         "GET /v1/rooms/{room}/live?v={PROTOCOL_VERSION} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
@@ -551,13 +553,24 @@ async fn a_silent_client_is_closed_after_three_missed_heartbeats() {
             }
             buf.extend_from_slice(&chunk[..n]);
             // Find a close frame (opcode 8) and return its status code.
-            let start = buf.windows(4).position(|w| w == b"\r\n\r\n").map_or(usize::MAX, |p| p + 4);
+            let start = buf
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(usize::MAX, |p| p + 4);
             let mut i = start;
             while i + 2 <= buf.len() {
                 let opcode = buf[i] & 0x0f;
                 let (len, hdr) = match buf[i + 1] & 0x7f {
-                    126 if i + 4 <= buf.len() => (usize::from(u16::from_be_bytes([buf[i + 2], buf[i + 3]])), 4),
-                    127 if i + 10 <= buf.len() => (usize::try_from(u64::from_be_bytes(buf[i + 2..i + 10].try_into().expect("8 bytes"))).expect("len"), 10),
+                    126 if i + 4 <= buf.len() => {
+                        (usize::from(u16::from_be_bytes([buf[i + 2], buf[i + 3]])), 4)
+                    }
+                    127 if i + 10 <= buf.len() => (
+                        usize::try_from(u64::from_be_bytes(
+                            buf[i + 2..i + 10].try_into().expect("8 bytes"),
+                        ))
+                        .expect("len"),
+                        10,
+                    ),
                     126 | 127 => break,
                     l => (usize::from(l), 2),
                 };
