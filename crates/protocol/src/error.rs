@@ -37,6 +37,8 @@ pub enum ErrorCode {
     Filtered,
     /// The state changed under the request (e.g. room already ended).
     Conflict,
+    /// Not ready yet (a stream still starting); retry shortly.
+    Unavailable,
     Internal,
     /// A code this build does not know (sent by a newer peer).
     #[serde(other)]
@@ -60,6 +62,7 @@ impl ErrorCode {
             Self::Muted => "muted",
             Self::Filtered => "filtered",
             Self::Conflict => "conflict",
+            Self::Unavailable => "unavailable",
             Self::Internal => "internal",
             Self::Unknown => "unknown",
         }

@@ -104,6 +104,7 @@ fn bench_config(dir: &std::path::Path) -> anyhow::Result<livecart_server::Server
     config.data_dir = dir.to_path_buf();
     config.demo.enabled = true;
     config.demo.scripts = false;
+    config.demo.streams = false;
     Ok(config)
 }
 

@@ -52,6 +52,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/v1", v1)
         .route("/healthz", get(|| async { "ok" }))
+        .route("/live/{file}", get(crate::streams::serve_flv))
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TraceLayer::new_for_http())

@@ -66,6 +66,9 @@ pub struct DemoConfig {
     pub seed: u64,
     /// Run the scripted hosts and bot viewers (pins, sales, chat, gifts).
     pub scripts: bool,
+    /// Publish each demo room's synthetic video (GStreamer, ~10 % of a core
+    /// per room) at `/live/{room}.flv`.
+    pub streams: bool,
 }
 
 impl Default for ServerConfig {
@@ -115,6 +118,7 @@ impl Default for DemoConfig {
             enabled: cfg!(feature = "demo"),
             seed: 42,
             scripts: true,
+            streams: true,
         }
     }
 }

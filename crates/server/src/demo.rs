@@ -43,6 +43,9 @@ pub async fn start(state: &AppState) -> anyhow::Result<Vec<JoinHandle<()>>> {
             continue;
         };
         room.write(|st| st.bot_viewers = def.base_viewers);
+        if state.config.demo.streams {
+            start_stream(state, room.id, i, def)?;
+        }
         if !state.config.demo.scripts {
             continue;
         }
@@ -55,4 +58,32 @@ pub async fn start(state: &AppState) -> anyhow::Result<Vec<JoinHandle<()>>> {
         )));
     }
     Ok(tasks)
+}
+
+/// Publishes the room's synthetic video into its HTTP-FLV hub.
+fn start_stream(
+    state: &AppState,
+    room: livecart_protocol::RoomId,
+    index: usize,
+    def: &world::RoomDef,
+) -> anyhow::Result<()> {
+    const PATTERNS: [&str; 4] = ["ball", "pinwheel", "spokes", "circular"];
+    const TONES: [f64; 4] = [330.0, 392.0, 440.0, 523.25];
+    let hub = state.streams.hub(room);
+    let (r, g, b) = art::rgb(def.hue, 0.6, 0.9);
+    let config = livecart_media::PublisherConfig {
+        pattern: PATTERNS[index % PATTERNS.len()].into(),
+        foreground: 0xff00_0000 | (u32::from(r) << 16) | (u32::from(g) << 8) | u32::from(b),
+        background: 0xff10_1014,
+        caption: format!("{} · {}", def.host_name, def.title),
+        tone_hz: TONES[index % TONES.len()],
+        ..livecart_media::PublisherConfig::default()
+    };
+    let publisher = livecart_media::Publisher::start(&config, move |bytes| {
+        if let Err(e) = hub.push(bytes) {
+            tracing::warn!(error = %e, %room, "publisher output is not FLV");
+        }
+    })?;
+    state.streams.keep(Box::new(publisher));
+    Ok(())
 }

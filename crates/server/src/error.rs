@@ -27,6 +27,8 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -50,6 +52,7 @@ impl ApiError {
             Self::Forbidden(_) => (403, ErrorCode::Forbidden, "Not allowed"),
             Self::NotFound(_) => (404, ErrorCode::NotFound, "Not found"),
             Self::Conflict(_) => (409, ErrorCode::Conflict, "Conflict"),
+            Self::Unavailable(_) => (503, ErrorCode::Unavailable, "Not available yet"),
             Self::Internal(_) => (500, ErrorCode::Internal, "Something went wrong"),
         };
         let mut p = Problem::new(status, code, title, self.to_string());

@@ -9,6 +9,7 @@
 //! - [`bus`]: the fan-out seam (in-process now, NATS when scaled out).
 //! - [`host`]: host operations shared by the host API and the demo scripts.
 //! - [`auth`]: sign-in, access and refresh tokens; [`chat`]: chat rules.
+//! - [`streams`]: video served as HTTP-FLV (GOP cache, fan-out).
 //! - [`db`]: SQLite (migrations, row mapping); `demo`: the seeded demo world.
 
 pub mod api;
@@ -24,6 +25,7 @@ pub mod host;
 pub mod room;
 pub mod rooms;
 pub mod state;
+pub mod streams;
 pub mod ws;
 
 pub use config::ServerConfig;
@@ -55,6 +57,7 @@ impl ServerHandle {
     /// Waits until the server stops (after `shutdown` or a fatal error).
     pub async fn wait(self) -> anyhow::Result<()> {
         let served = self.server.await.context("server task")?;
+        self.state.streams.stop_all();
         for t in self.background {
             t.abort();
             let _ = t.await;
@@ -89,6 +92,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         tokens: auth::TokenKeys::new(config.token_secret.as_deref()),
         chat: chat::ChatRules::new(&config.chat),
         rooms: rooms::Rooms::default(),
+        streams: streams::Streams::default(),
         bus,
         db,
         base_url: base_url.clone(),

@@ -5,6 +5,7 @@ use crate::bus::Bus;
 use crate::chat::ChatRules;
 use crate::config::ServerConfig;
 use crate::rooms::Rooms;
+use crate::streams::Streams;
 use sqlx::SqlitePool;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub struct Inner {
     pub db: SqlitePool,
     pub tokens: TokenKeys,
     pub rooms: Rooms,
+    /// Video this server serves itself (HTTP-FLV).
+    pub streams: Streams,
     pub bus: Arc<dyn Bus>,
     pub chat: ChatRules,
     /// Where clients reach us, without a trailing slash; prefixes every URL

@@ -13,6 +13,12 @@ pub struct Picture {
     pub thumb: Vec<u8>,
 }
 
+/// A colour as RGB bytes, from hue (degrees), saturation and value.
+pub fn rgb(h: f32, s: f32, v: f32) -> (u8, u8, u8) {
+    let c = hsv(h, s, v);
+    (c[0], c[1], c[2])
+}
+
 fn hsv(h: f32, s: f32, v: f32) -> Rgb<u8> {
     let h = (h.rem_euclid(360.0)) / 60.0;
     let c = v * s;

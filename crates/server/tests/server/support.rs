@@ -33,6 +33,7 @@ pub fn config(dir: &std::path::Path) -> ServerConfig {
     c.admin_token = Some(ADMIN.into());
     c.demo.enabled = true;
     c.demo.scripts = false;
+    c.demo.streams = false;
     c
 }
 

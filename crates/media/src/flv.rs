@@ -1,0 +1,289 @@
+//! HTTP-FLV fan-out with a GOP cache. A publisher pushes FLV bytes in; every
+//! viewer gets the FLV header, the metadata and codec configuration tags, and
+//! the current group of pictures (from its keyframe) at once — so a new viewer
+//! can decode a picture immediately — then every new tag as it arrives.
+//!
+//! Invariant: `subscribe` snapshots the cache and subscribes under one lock
+//! that `push` also holds, so a viewer never misses or repeats a tag.
+
+use bytes::{Bytes, BytesMut};
+use std::sync::Mutex;
+use tokio::sync::broadcast;
+
+const TAG_AUDIO: u8 = 8;
+const TAG_VIDEO: u8 = 9;
+const TAG_SCRIPT: u8 = 18;
+/// FLV file header (9) + PreviousTagSize0 (4).
+const HEADER_LEN: usize = 13;
+
+/// A parsed FLV tag, with its trailing PreviousTagSize.
+#[derive(Debug, Clone)]
+pub struct Tag {
+    pub kind: u8,
+    pub timestamp_ms: u32,
+    pub bytes: Bytes,
+}
+
+impl Tag {
+    fn payload(&self) -> &[u8] {
+        &self.bytes[11..self.bytes.len() - 4]
+    }
+
+    pub fn is_video_keyframe(&self) -> bool {
+        self.kind == TAG_VIDEO && self.payload().first().is_some_and(|b| b >> 4 == 1)
+    }
+
+    /// AVC or AAC sequence header (decoder configuration).
+    pub fn is_sequence_header(&self) -> bool {
+        match self.kind {
+            TAG_VIDEO => self.payload().get(1) == Some(&0),
+            TAG_AUDIO => {
+                self.payload().first().is_some_and(|b| b >> 4 == 10)
+                    && self.payload().get(1) == Some(&0)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Splits a byte stream into the FLV header and tags.
+#[derive(Default)]
+pub struct FlvReader {
+    buf: BytesMut,
+    header: Option<Bytes>,
+}
+
+/// The stream is not FLV.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an FLV stream: {0}")]
+pub struct FlvError(&'static str);
+
+impl FlvReader {
+    /// Feeds bytes; returns the header (once) and the complete tags.
+    pub fn push(&mut self, data: &[u8]) -> Result<(Option<Bytes>, Vec<Tag>), FlvError> {
+        self.buf.extend_from_slice(data);
+        let mut header = None;
+        if self.header.is_none() {
+            if self.buf.len() < HEADER_LEN {
+                return Ok((None, Vec::new()));
+            }
+            if &self.buf[..3] != b"FLV" {
+                return Err(FlvError("missing FLV signature"));
+            }
+            let h = self.buf.split_to(HEADER_LEN).freeze();
+            self.header = Some(h.clone());
+            header = Some(h);
+        }
+        let mut tags = Vec::new();
+        while self.buf.len() >= 11 {
+            let size = (usize::from(self.buf[1]) << 16)
+                | (usize::from(self.buf[2]) << 8)
+                | usize::from(self.buf[3]);
+            let total = 11 + size + 4;
+            if size > 16 * 1024 * 1024 {
+                return Err(FlvError("tag larger than 16 MiB"));
+            }
+            if self.buf.len() < total {
+                break;
+            }
+            let kind = self.buf[0] & 0x1f;
+            let ts = (u32::from(self.buf[7]) << 24)
+                | (u32::from(self.buf[4]) << 16)
+                | (u32::from(self.buf[5]) << 8)
+                | u32::from(self.buf[6]);
+            tags.push(Tag {
+                kind,
+                timestamp_ms: ts,
+                bytes: self.buf.split_to(total).freeze(),
+            });
+        }
+        Ok((header, tags))
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    header: Option<Bytes>,
+    metadata: Option<Bytes>,
+    video_config: Option<Bytes>,
+    audio_config: Option<Bytes>,
+    /// Tags since (and including) the latest video keyframe.
+    gop: Vec<Bytes>,
+}
+
+/// One live stream's fan-out point.
+pub struct FlvHub {
+    reader: Mutex<FlvReader>,
+    cache: Mutex<Cache>,
+    tx: broadcast::Sender<Bytes>,
+}
+
+impl Default for FlvHub {
+    fn default() -> Self {
+        Self::new(512)
+    }
+}
+
+impl FlvHub {
+    /// `capacity`: tags a viewer may fall behind before it is cut off.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            reader: Mutex::default(),
+            cache: Mutex::default(),
+            tx: broadcast::channel(capacity.max(16)).0,
+        }
+    }
+
+    /// Feeds publisher output (any chunking).
+    pub fn push(&self, data: &[u8]) -> Result<(), FlvError> {
+        let (header, tags) = self
+            .reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(data)?;
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(h) = header {
+            *cache = Cache {
+                header: Some(h),
+                ..Cache::default()
+            };
+        }
+        for tag in tags {
+            if tag.kind == TAG_SCRIPT {
+                cache.metadata = Some(tag.bytes.clone());
+            } else if tag.is_sequence_header() {
+                if tag.kind == TAG_VIDEO {
+                    cache.video_config = Some(tag.bytes.clone());
+                } else {
+                    cache.audio_config = Some(tag.bytes.clone());
+                }
+            } else {
+                if tag.is_video_keyframe() {
+                    cache.gop.clear();
+                }
+                // Before the first keyframe nothing is decodable; keep nothing.
+                if !cache.gop.is_empty() || tag.is_video_keyframe() {
+                    cache.gop.push(tag.bytes.clone());
+                }
+            }
+            let _ = self.tx.send(tag.bytes);
+        }
+        Ok(())
+    }
+
+    /// Starts a new stream (the publisher restarted): forget the old one.
+    pub fn reset(&self) {
+        *self
+            .reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = FlvReader::default();
+        *self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Cache::default();
+    }
+
+    /// What a new viewer starts with, and the live tags after it. `None`
+    /// until the stream has a header and a keyframe.
+    pub fn subscribe(&self) -> Option<(Bytes, broadcast::Receiver<Bytes>)> {
+        let cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let header = cache.header.as_ref()?;
+        if cache.gop.is_empty() {
+            return None;
+        }
+        let rx = self.tx.subscribe();
+        let mut start = BytesMut::new();
+        start.extend_from_slice(header);
+        for b in [&cache.metadata, &cache.video_config, &cache.audio_config]
+            .into_iter()
+            .flatten()
+        {
+            start.extend_from_slice(b);
+        }
+        for b in &cache.gop {
+            start.extend_from_slice(b);
+        }
+        Some((start.freeze(), rx))
+    }
+
+    pub fn viewers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(kind: u8, ts: u32, payload: &[u8]) -> Vec<u8> {
+        let size = payload.len();
+        let mut t = vec![
+            kind,
+            (size >> 16) as u8,
+            (size >> 8) as u8,
+            size as u8,
+            (ts >> 16) as u8,
+            (ts >> 8) as u8,
+            ts as u8,
+            (ts >> 24) as u8,
+            0,
+            0,
+            0,
+        ];
+        t.extend_from_slice(payload);
+        t.extend(((11 + size) as u32).to_be_bytes());
+        t
+    }
+
+    fn header() -> Vec<u8> {
+        vec![b'F', b'L', b'V', 1, 5, 0, 0, 0, 9, 0, 0, 0, 0]
+    }
+
+    #[test]
+    fn a_new_viewer_starts_at_the_latest_keyframe_with_codec_config() {
+        let hub = FlvHub::new(64);
+        let mut stream = header();
+        stream.extend(tag(TAG_SCRIPT, 0, b"meta"));
+        stream.extend(tag(TAG_VIDEO, 0, &[0x17, 0, 0, 0, 0, b'C']));
+        stream.extend(tag(TAG_AUDIO, 0, &[0xaf, 0, b'A']));
+        stream.extend(tag(TAG_VIDEO, 0, &[0x17, 1, 0, 0, 0, b'K', b'1']));
+        stream.extend(tag(TAG_VIDEO, 33, &[0x27, 1, 0, 0, 0, b'P']));
+        stream.extend(tag(TAG_VIDEO, 1000, &[0x17, 1, 0, 0, 0, b'K', b'2']));
+        let second_keyframe = tag(TAG_VIDEO, 1000, &[0x17, 1, 0, 0, 0, b'K', b'2']);
+        stream.extend(tag(TAG_AUDIO, 1010, &[0xaf, 1, b'a']));
+        // Arbitrary chunking must not matter.
+        for chunk in stream.chunks(7) {
+            hub.push(chunk).expect("valid flv");
+        }
+        let (start, mut rx) = hub.subscribe().expect("decodable");
+        let mut expected = header();
+        expected.extend(tag(TAG_SCRIPT, 0, b"meta"));
+        expected.extend(tag(TAG_VIDEO, 0, &[0x17, 0, 0, 0, 0, b'C']));
+        expected.extend(tag(TAG_AUDIO, 0, &[0xaf, 0, b'A']));
+        expected.extend(&second_keyframe);
+        expected.extend(tag(TAG_AUDIO, 1010, &[0xaf, 1, b'a']));
+        assert_eq!(&start[..], &expected[..]);
+        // Then live tags, each exactly once.
+        let next = tag(TAG_VIDEO, 1033, &[0x27, 1, 0, 0, 0, b'p']);
+        hub.push(&next).expect("valid");
+        assert_eq!(&rx.try_recv().expect("live tag")[..], &next[..]);
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn nothing_is_served_before_a_keyframe_and_garbage_is_refused() {
+        let hub = FlvHub::new(16);
+        hub.push(&header()).expect("header");
+        hub.push(&tag(TAG_VIDEO, 0, &[0x27, 1, 0, 0, 0]))
+            .expect("inter frame");
+        assert!(hub.subscribe().is_none());
+        let bad = FlvHub::new(16);
+        assert!(bad.push(b"GIF89a-not-a-video").is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! Live video the server itself serves, as HTTP-FLV at `/live/{room}.flv`.
+//! Each stream is an [`FlvHub`] (GOP cache + fan-out) fed by a publisher — the
+//! demo world's synthetic streams today, an ingest relay later. Rooms whose
+//! stream URL points elsewhere (RTMP, SRT, …) have no hub here.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use livecart_media::FlvHub;
+use livecart_protocol::RoomId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::broadcast::error::RecvError;
+
+#[derive(Default)]
+pub struct Streams {
+    hubs: RwLock<HashMap<RoomId, Arc<FlvHub>>>,
+    /// Whatever keeps a publisher running (its pipeline); dropped on shutdown.
+    owners: Mutex<Vec<Box<dyn Send>>>,
+}
+
+impl Streams {
+    pub fn get(&self, room: RoomId) -> Option<Arc<FlvHub>> {
+        self.hubs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&room)
+            .cloned()
+    }
+
+    /// The room's hub, created if needed.
+    pub fn hub(&self, room: RoomId) -> Arc<FlvHub> {
+        self.hubs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(room)
+            .or_insert_with(|| Arc::new(FlvHub::new(512)))
+            .clone()
+    }
+
+    pub fn keep(&self, owner: Box<dyn Send>) {
+        self.owners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(owner);
+    }
+
+    /// Stops every publisher this server owns.
+    pub fn stop_all(&self) {
+        self.owners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// `GET /live/{room}.flv`: the GOP cache at once, then live tags, until the
+/// viewer falls too far behind (it reconnects) or the server shuts down.
+pub async fn serve_flv(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> ApiResult<Response> {
+    let room: RoomId = file
+        .strip_suffix(".flv")
+        .and_then(|id| id.parse().ok())
+        .ok_or(ApiError::NotFound("stream"))?;
+    let hub = state
+        .streams
+        .get(room)
+        .ok_or(ApiError::NotFound("stream"))?;
+    let (start, rx) = hub.subscribe().ok_or_else(|| {
+        ApiError::Unavailable("the stream is starting; try again in a moment".into())
+    })?;
+    let shutdown = state.shutdown.clone();
+    let live = futures_util::stream::unfold((rx, shutdown), |(mut rx, shutdown)| async move {
+        let next = tokio::select! {
+            () = shutdown.cancelled() => return None,
+            r = rx.recv() => r,
+        };
+        match next {
+            Ok(tag) => Some((Ok::<Bytes, std::io::Error>(tag), (rx, shutdown))),
+            // Too slow or the stream ended: close; the player reconnects at the live edge.
+            Err(RecvError::Lagged(_) | RecvError::Closed) => None,
+        }
+    });
+    let body = futures_util::stream::iter([Ok(start)]).chain_live(live);
+    let mut res = Body::from_stream(body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("video/x-flv"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+trait ChainLive: futures_util::Stream + Sized {
+    fn chain_live<S: futures_util::Stream<Item = Self::Item>>(
+        self,
+        next: S,
+    ) -> futures_util::stream::Chain<Self, S> {
+        futures_util::StreamExt::chain(self, next)
+    }
+}
+impl<T: futures_util::Stream> ChainLive for T {}
