@@ -115,7 +115,11 @@ struct Cache {
 pub struct FlvHub {
     reader: Mutex<FlvReader>,
     cache: Mutex<Cache>,
-    tx: broadcast::Sender<Bytes>,
+    /// Replaced on `reset`, which ends every current viewer's stream.
+    tx: Mutex<broadcast::Sender<Bytes>>,
+    capacity: usize,
+    /// Signalled when the stream becomes decodable (header + keyframe).
+    ready: tokio::sync::Notify,
 }
 
 impl Default for FlvHub {
@@ -124,27 +128,29 @@ impl Default for FlvHub {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl FlvHub {
     /// `capacity`: tags a viewer may fall behind before it is cut off.
     pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(16);
         Self {
             reader: Mutex::default(),
             cache: Mutex::default(),
-            tx: broadcast::channel(capacity.max(16)).0,
+            tx: Mutex::new(broadcast::channel(capacity).0),
+            capacity,
+            ready: tokio::sync::Notify::new(),
         }
     }
 
     /// Feeds publisher output (any chunking).
     pub fn push(&self, data: &[u8]) -> Result<(), FlvError> {
-        let (header, tags) = self
-            .reader
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(data)?;
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (header, tags) = lock(&self.reader).push(data)?;
+        let mut cache = lock(&self.cache);
+        let tx = lock(&self.tx).clone();
+        let was_ready = cache.header.is_some() && !cache.gop.is_empty();
         if let Some(h) = header {
             *cache = Cache {
                 header: Some(h),
@@ -169,35 +175,42 @@ impl FlvHub {
                     cache.gop.push(tag.bytes.clone());
                 }
             }
-            let _ = self.tx.send(tag.bytes);
+            let _ = tx.send(tag.bytes);
+        }
+        if !was_ready && cache.header.is_some() && !cache.gop.is_empty() {
+            self.ready.notify_waiters();
         }
         Ok(())
     }
 
     /// Starts a new stream (the publisher restarted): forget the old one.
+    /// Current viewers' streams end, so their players reconnect to the new one.
     pub fn reset(&self) {
-        *self
-            .reader
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = FlvReader::default();
-        *self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Cache::default();
+        *lock(&self.reader) = FlvReader::default();
+        *lock(&self.cache) = Cache::default();
+        *lock(&self.tx) = broadcast::channel(self.capacity).0;
+    }
+
+    /// Waits until a viewer could start decoding (`subscribe` is `Some`).
+    pub async fn wait_ready(&self) {
+        loop {
+            let notified = self.ready.notified();
+            if self.subscribe().is_some() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// What a new viewer starts with, and the live tags after it. `None`
     /// until the stream has a header and a keyframe.
     pub fn subscribe(&self) -> Option<(Bytes, broadcast::Receiver<Bytes>)> {
-        let cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cache = lock(&self.cache);
         let header = cache.header.as_ref()?;
         if cache.gop.is_empty() {
             return None;
         }
-        let rx = self.tx.subscribe();
+        let rx = lock(&self.tx).subscribe();
         let mut start = BytesMut::new();
         start.extend_from_slice(header);
         for b in [&cache.metadata, &cache.video_config, &cache.audio_config]
@@ -213,7 +226,7 @@ impl FlvHub {
     }
 
     pub fn viewers(&self) -> usize {
-        self.tx.receiver_count()
+        lock(&self.tx).receiver_count()
     }
 }
 

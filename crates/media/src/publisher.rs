@@ -8,7 +8,7 @@
 //! ```
 //! The capture time is taken when the live test source pushes the frame (it
 //! waits for the clock, so that moment is the frame's "glass" time) and
-//! carried to the encoder output by timestamp.
+//! carried to the encoder output in frame order.
 
 use crate::{MediaError, sei, unix_ns_now};
 use gstreamer as gst;
@@ -144,22 +144,18 @@ impl Publisher {
                 let Some(buffer) = info.buffer() else {
                     return gst::PadProbeReturn::Ok;
                 };
-                let Some(pts) = buffer.pts() else {
-                    return gst::PadProbeReturn::Ok;
-                };
-                let capture = {
-                    let mut q = captured
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    while q.front().is_some_and(|(p, _)| *p < pts) {
-                        q.pop_front();
-                    }
-                    q.front().filter(|(p, _)| *p == pts).map(|(_, ns)| *ns)
-                };
-                if let Some(ns) = capture {
-                    if let Some(with_sei) = insert_sei(buffer, ns) {
-                        info.data = Some(gst::PadProbeData::Buffer(with_sei));
-                    }
+                // The encoder re-bases timestamps (a 1000 h offset, a frame
+                // grid), but it never drops or reorders frames here
+                // (zerolatency, no B-frames): match captures in order.
+                let capture = captured
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pop_front()
+                    .map(|(_, ns)| ns);
+                if let Some(ns) = capture
+                    && let Some(with_sei) = insert_sei(buffer, ns)
+                {
+                    info.data = Some(gst::PadProbeData::Buffer(with_sei));
                 }
                 gst::PadProbeReturn::Ok
             });
@@ -235,4 +231,41 @@ fn insert_sei(buffer: &gst::BufferRef, capture_ns: u64) -> Option<gst::Buffer> {
         new_ref.set_flags(buffer.flags());
     }
     Some(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn every_access_unit_carries_its_capture_time() {
+        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        let tx = Mutex::new(tx);
+        let p = Publisher::start(&PublisherConfig::default(), move |b| {
+            let _ = tx.lock().expect("lock").send(b.to_vec());
+        })
+        .expect("starts");
+        let mut flv = Vec::new();
+        while flv.len() < 200_000 {
+            flv.extend(
+                rx.recv_timeout(std::time::Duration::from_secs(10))
+                    .expect("output"),
+            );
+        }
+        drop(p);
+        let mut reader = crate::flv::FlvReader::default();
+        let (_, tags) = reader.push(&flv).expect("FLV");
+        let frames: Vec<_> = tags
+            .iter()
+            .filter(|t| t.kind == 9 && !t.is_sequence_header())
+            .collect();
+        assert!(frames.len() > 20);
+        for t in &frames {
+            let payload = &t.bytes[11 + 5..t.bytes.len() - 4];
+            assert!(
+                sei::find_capture_time(payload, sei::NalFormat::Avc { length_size: 4 }).is_some()
+            );
+        }
+    }
 }

@@ -1,0 +1,855 @@
+//! One playback attempt's pipeline and the controller that runs attempts.
+//!
+//! ```text
+//! {uridecodebin3 uri, stops at H.264} -+- video/x-h264 - {h264parse} - {byte-stream,au} --(probe: SEI, timing, stats)-->
+//!                                      |     encoded: {queue} - {appsink sync}                      -> access units
+//!                                      |     decoded: {avdec_h264 slice-threads} - {videoconvert} - {videoscale}
+//!                                      |              - {WxH RGBA | jpegenc} - {queue} - {appsink sync, drops late} -> frames
+//!                                      +- audio/x-raw - {audioconvert} - {audioresample} - {volume} - {audio sink}
+//! ```
+
+use super::{
+    AudioOutput, Command, FrameFormat, OutputKind, PlayerConfig, PlayerEvent, PlayerState,
+    PlayerStats, VideoOutput, VideoSink,
+};
+use crate::sei::{self, NalFormat};
+use crate::{MediaError, unix_ns_now};
+use backon::BackoffBuilder;
+use bytes::Bytes;
+use gstreamer as gst;
+use gstreamer::glib;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+const FRAME_NS: i64 = 33_333_333;
+
+/// How release times follow capture times (see the module docs of `player`).
+#[derive(Default)]
+struct Timing {
+    /// capture ns − running-time ns, fixed at the anchor.
+    base_map: Option<i64>,
+    /// Capture → release budget currently applied.
+    latency_ns: i64,
+    /// Recent arrival delays (capture → reaching the player).
+    window: VecDeque<i64>,
+    since_anchor: u32,
+    late_streak: u32,
+    has_sei: bool,
+}
+
+impl Timing {
+    /// Returns a new pad offset when the anchor moves.
+    fn update(
+        &mut self,
+        running_ns: i64,
+        capture_ns: Option<i64>,
+        now_ns: i64,
+        jitter_ns: i64,
+    ) -> Option<i64> {
+        let Some(capture) = capture_ns else {
+            // No SEI: anchor once on arrival and never chase.
+            if self.base_map.is_none() {
+                self.base_map = Some(now_ns - running_ns);
+                self.latency_ns = jitter_ns;
+                return Some(now_ns - running_ns + jitter_ns);
+            }
+            return None;
+        };
+        self.has_sei = true;
+        let arrival = now_ns - capture;
+        let Some(base) = self.base_map else {
+            self.base_map = Some(capture - running_ns);
+            self.latency_ns = arrival.max(0) + jitter_ns;
+            self.window.clear();
+            self.since_anchor = 0;
+            return Some(capture - running_ns + self.latency_ns);
+        };
+        self.window.push_back(arrival);
+        while self.window.len() > 30 {
+            self.window.pop_front();
+        }
+        self.since_anchor += 1;
+        let min = self.window.iter().copied().min().unwrap_or(arrival);
+        // Later than we need to be (joined on an old keyframe, or the network
+        // recovered): catch up to the live edge.
+        if self.since_anchor >= 3 && self.latency_ns > min.max(0) + jitter_ns + 30_000_000 {
+            self.latency_ns = min.max(0) + jitter_ns;
+            self.since_anchor = 0;
+            return Some(base + self.latency_ns);
+        }
+        // Frames keep arriving after their release time: the network got
+        // slower; give ourselves more room rather than drop everything.
+        self.late_streak = if arrival > self.latency_ns + 15_000_000 {
+            self.late_streak + 1
+        } else {
+            0
+        };
+        if self.late_streak >= 10 {
+            self.latency_ns = arrival + jitter_ns;
+            self.late_streak = 0;
+            self.since_anchor = 0;
+            return Some(base + self.latency_ns);
+        }
+        None
+    }
+}
+
+/// State shared between the controller and the streaming threads.
+struct Shared {
+    config: PlayerConfig,
+    video: VideoSink,
+    events: mpsc::UnboundedSender<PlayerEvent>,
+    timing: Mutex<Timing>,
+    /// Sink pads whose offset follows the timing anchor.
+    offset_pads: Mutex<Vec<gst::Pad>>,
+    /// Capture time per PTS, from the probe to the decoded-frame sink.
+    captures: Mutex<VecDeque<(u64, u64)>>,
+    held: AtomicBool,
+    held_output: Mutex<Vec<VideoOutput>>,
+    codec: Mutex<(String, u32, u32)>,
+    frames_in: AtomicU64,
+    frames_out: AtomicU64,
+    bytes_in: AtomicU64,
+    dropped: AtomicU64,
+    last_latency_us: AtomicU64,
+    /// Unix ns of the last picture reaching a sink (held or not); 0 = none.
+    last_picture_ns: AtomicU64,
+    first_shown: AtomicBool,
+    opened: Instant,
+    unsupported: Mutex<Option<String>>,
+    volume: Mutex<Option<gst::Element>>,
+    muted: AtomicBool,
+}
+
+impl Shared {
+    fn emit(&self, e: PlayerEvent) {
+        let _ = self.events.send(e);
+    }
+
+    fn apply_mute(&self) {
+        let mute = self.muted.load(Ordering::Relaxed) || self.held.load(Ordering::Relaxed);
+        if let Some(v) = self
+            .volume
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            v.set_property("mute", mute);
+        }
+    }
+
+    fn output(&self, out: VideoOutput) {
+        self.last_picture_ns.store(unix_ns_now(), Ordering::Relaxed);
+        if self.held.load(Ordering::Relaxed) {
+            let mut kept = self
+                .held_output
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match &out {
+                VideoOutput::AccessUnit { keyframe: true, .. } | VideoOutput::Frame { .. } => {
+                    kept.clear();
+                }
+                VideoOutput::AccessUnit { .. } => {}
+            }
+            kept.push(out);
+            return;
+        }
+        self.frames_out.fetch_add(1, Ordering::Relaxed);
+        if !self.first_shown.swap(true, Ordering::Relaxed) {
+            self.emit(PlayerEvent::State(PlayerState::Playing));
+            self.emit(PlayerEvent::FirstFrame {
+                after: self.opened.elapsed(),
+            });
+        }
+        (self.video)(out);
+    }
+
+    /// Leaves preload: shows the current picture at once.
+    fn unhold(&self, since: Instant) {
+        if !self.held.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        self.apply_mute();
+        let kept = std::mem::take(
+            &mut *self
+                .held_output
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let n = kept.len();
+        for (i, mut out) in kept.into_iter().enumerate() {
+            if let VideoOutput::AccessUnit { late, .. } = &mut out {
+                // Decode the whole GOP, show only the newest picture.
+                *late = i + 1 < n;
+            }
+            self.frames_out.fetch_add(1, Ordering::Relaxed);
+            (self.video)(out);
+        }
+        if n > 0 && !self.first_shown.swap(true, Ordering::Relaxed) {
+            self.emit(PlayerEvent::State(PlayerState::Playing));
+            self.emit(PlayerEvent::FirstFrame {
+                after: since.elapsed(),
+            });
+        }
+    }
+}
+
+/// One realtime clock for every player: a clock owns a thread, and players
+/// come and go with every swipe.
+fn realtime_clock() -> &'static gst::Clock {
+    static CLOCK: std::sync::OnceLock<gst::Clock> = std::sync::OnceLock::new();
+    CLOCK.get_or_init(|| {
+        glib::Object::builder::<gst::SystemClock>()
+            .property("clock-type", gst::ClockType::Realtime)
+            .build()
+            .upcast()
+    })
+}
+
+fn soup_context() -> &'static Mutex<Option<gst::Context>> {
+    static CTX: std::sync::OnceLock<Mutex<Option<gst::Context>>> = std::sync::OnceLock::new();
+    CTX.get_or_init(Mutex::default)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn make(name: &str) -> Result<gst::Element, MediaError> {
+    gst::ElementFactory::make(name)
+        .build()
+        .map_err(|_| MediaError::MissingElement(name.to_owned()))
+}
+
+fn running_ns(pad: &gst::Pad, pts: gst::ClockTime) -> Option<i64> {
+    let ev = pad.sticky_event::<gst::event::Segment>(0)?;
+    let seg = ev.segment().downcast_ref::<gst::ClockTime>()?;
+    seg.to_running_time(pts).map(|t| t.nseconds() as i64)
+}
+
+/// `avc1.PPCCLL` from the SPS in an Annex B access unit.
+fn codec_string(au: &[u8]) -> Option<String> {
+    let sps = sei::nal_units(au, NalFormat::AnnexB)
+        .into_iter()
+        .find(|n| n.first().is_some_and(|h| h & 0x1f == 7))?;
+    Some(format!(
+        "avc1.{:02x}{:02x}{:02x}",
+        sps.get(1)?,
+        sps.get(2)?,
+        sps.get(3)?
+    ))
+}
+
+fn build(uri: &str, shared: &Arc<Shared>) -> Result<gst::Pipeline, MediaError> {
+    let pipeline = gst::Pipeline::new();
+    // A realtime clock with base time 0: running time *is* wall-clock time,
+    // so a sink pad offset of (capture − pts + budget) releases each frame at
+    // its capture time + budget.
+    pipeline.use_clock(Some(realtime_clock()));
+    // Every player shares one HTTP session (and its thread): souphttpsrc
+    // otherwise starts a session thread per pipeline that outlives it.
+    if let Some(ctx) = lock(soup_context()).as_ref() {
+        pipeline.set_context(ctx);
+    }
+    pipeline.set_start_time(gst::ClockTime::NONE);
+    pipeline.set_base_time(gst::ClockTime::ZERO);
+
+    let src = make("uridecodebin3")?;
+    src.set_property("uri", uri);
+    src.set_property("use-buffering", false);
+    src.set_property(
+        "caps",
+        "video/x-h264; audio/x-raw"
+            .parse::<gst::Caps>()
+            .map_err(|e| MediaError::Pipeline(e.to_string()))?,
+    );
+    pipeline
+        .add(&src)
+        .map_err(|e| MediaError::Pipeline(e.to_string()))?;
+
+    let weak = pipeline.downgrade();
+    let shared_pads = shared.clone();
+    src.connect_pad_added(move |_, pad| {
+        let Some(pipeline) = weak.upgrade() else {
+            return;
+        };
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
+            return;
+        };
+        let linked = match name.as_str() {
+            "video/x-h264" => video_branch(&pipeline, pad, &shared_pads),
+            "audio/x-raw" => audio_branch(&pipeline, pad, &shared_pads),
+            other if other.starts_with("video/") => {
+                *shared_pads
+                    .unsupported
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(format!(
+                    "this stream's video ({other}) is not H.264; livecart plays H.264 streams"
+                ));
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = linked {
+            tracing::warn!(error = %e, "linking a player branch");
+        }
+    });
+    Ok(pipeline)
+}
+
+fn link_pad(pad: &gst::Pad, first: &gst::Element) -> Result<(), MediaError> {
+    let sink = first
+        .static_pad("sink")
+        .ok_or_else(|| MediaError::Pipeline("element without sink pad".into()))?;
+    pad.link(&sink)
+        .map(|_| ())
+        .map_err(|e| MediaError::Pipeline(format!("link: {e:?}")))
+}
+
+fn add_chain(pipeline: &gst::Pipeline, chain: &[&gst::Element]) -> Result<(), MediaError> {
+    pipeline
+        .add_many(chain.iter().copied())
+        .map_err(|e| MediaError::Pipeline(e.to_string()))?;
+    gst::Element::link_many(chain.iter().copied())
+        .map_err(|e| MediaError::Pipeline(e.to_string()))?;
+    for e in chain {
+        e.sync_state_with_parent()
+            .map_err(|e| MediaError::Pipeline(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn video_branch(
+    pipeline: &gst::Pipeline,
+    pad: &gst::Pad,
+    shared: &Arc<Shared>,
+) -> Result<(), MediaError> {
+    let parse = make("h264parse")?;
+    parse.set_property("config-interval", -1i32);
+    let au = make("capsfilter")?;
+    au.set_property(
+        "caps",
+        "video/x-h264,stream-format=byte-stream,alignment=au"
+            .parse::<gst::Caps>()
+            .map_err(|e| MediaError::Pipeline(e.to_string()))?,
+    );
+    let queue = make("queue")?;
+    let sink = gst_app::AppSink::builder().name("vsink").sync(true).build();
+    sink.set_property("enable-last-sample", false);
+    let mut chain = vec![parse, au.clone()];
+    let decoded = match shared.config.output {
+        OutputKind::Encoded => {
+            sink.set_property("max-lateness", -1i64);
+            None
+        }
+        OutputKind::Decoded {
+            width,
+            height,
+            format,
+        } => {
+            let dec = make("avdec_h264")?;
+            // Frame threading holds a frame per thread: latency we do not want.
+            dec.set_property_from_str("thread-type", "slice");
+            let convert = make("videoconvert")?;
+            let scale = make("videoscale")?;
+            let filter = make("capsfilter")?;
+            let raw = match format {
+                FrameFormat::Rgba => format!(
+                    "video/x-raw,format=RGBA,width={width},height={height},pixel-aspect-ratio=1/1"
+                ),
+                FrameFormat::Jpeg { .. } => format!(
+                    "video/x-raw,format=I420,width={width},height={height},pixel-aspect-ratio=1/1"
+                ),
+            };
+            filter.set_property(
+                "caps",
+                raw.parse::<gst::Caps>()
+                    .map_err(|e| MediaError::Pipeline(e.to_string()))?,
+            );
+            chain.extend([dec, convert, scale, filter]);
+            if let FrameFormat::Jpeg { quality } = format {
+                let jpeg = make("jpegenc")?;
+                jpeg.set_property("quality", i32::from(quality.min(100)));
+                chain.push(jpeg);
+            }
+            sink.set_property("max-lateness", 2 * FRAME_NS);
+            sink.set_property("qos", true);
+            Some((width, height, format))
+        }
+    };
+    chain.push(queue);
+    chain.push(sink.clone().upcast());
+    let refs: Vec<&gst::Element> = chain.iter().collect();
+    add_chain(pipeline, &refs)?;
+
+    // Timing, SEI and stats on the parsed access units.
+    let probe_shared = shared.clone();
+    let jitter = shared.config.jitter.as_nanos() as i64;
+    au.static_pad("src")
+        .ok_or_else(|| MediaError::Pipeline("capsfilter src".into()))?
+        .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            let Some(buffer) = info.buffer() else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let (Some(pts), Ok(map)) = (buffer.pts(), buffer.map_readable()) else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let data = map.as_slice();
+            let s = &probe_shared;
+            s.frames_in.fetch_add(1, Ordering::Relaxed);
+            s.bytes_in.fetch_add(data.len() as u64, Ordering::Relaxed);
+            let capture = sei::find_capture_time(data, NalFormat::AnnexB);
+            if let Some(c) = capture {
+                let mut caps = s
+                    .captures
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                caps.push_back((pts.nseconds(), c));
+                while caps.len() > 128 {
+                    caps.pop_front();
+                }
+            }
+            if let Some(codec) = codec_string(data) {
+                s.codec
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0 = codec;
+            }
+            if let Some(r) = running_ns(pad, pts) {
+                let moved = s
+                    .timing
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .update(r, capture.map(|c| c as i64), unix_ns_now() as i64, jitter);
+                if let Some(offset) = moved {
+                    for p in s
+                        .offset_pads
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .iter()
+                    {
+                        p.set_offset(offset);
+                    }
+                }
+            }
+            gst::PadProbeReturn::Ok
+        });
+    if let Some(p) = sink.static_pad("sink") {
+        shared
+            .offset_pads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(p);
+    }
+    if let Some(p) = sink.static_pad("sink") {
+        let caps_shared = shared.clone();
+        p.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+            if let Some(gst::PadProbeData::Event(ev)) = &info.data
+                && let gst::EventView::Caps(c) = ev.view()
+                && let Some(st) = c.caps().structure(0)
+            {
+                let mut codec = caps_shared
+                    .codec
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                codec.1 = st.get::<i32>("width").unwrap_or(0) as u32;
+                codec.2 = st.get::<i32>("height").unwrap_or(0) as u32;
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+
+    let sink_shared = shared.clone();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |appsink| {
+                let sample = appsink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let Some(buffer) = sample.buffer() else {
+                    return Ok(gst::FlowSuccess::Ok);
+                };
+                let s = &sink_shared;
+                let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                let data = Bytes::copy_from_slice(map.as_slice());
+                let now = unix_ns_now();
+                let capture = match decoded {
+                    None => sei::find_capture_time(&data, NalFormat::AnnexB),
+                    Some(_) => buffer.pts().and_then(|pts| {
+                        let caps = s
+                            .captures
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        caps.iter()
+                            .find(|(p, _)| *p == pts.nseconds())
+                            .map(|(_, c)| *c)
+                    }),
+                };
+                if let Some(c) = capture {
+                    s.last_latency_us
+                        .store(now.saturating_sub(c) / 1000, Ordering::Relaxed);
+                }
+                let out = match decoded {
+                    None => {
+                        let keyframe = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
+                        let latency = s
+                            .timing
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .latency_ns;
+                        let late =
+                            capture.is_some_and(|c| now as i64 - (c as i64 + latency) > FRAME_NS);
+                        let (codec, width, height) = s
+                            .codec
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .clone();
+                        VideoOutput::AccessUnit {
+                            data,
+                            keyframe,
+                            late,
+                            capture_ns: capture,
+                            codec,
+                            width,
+                            height,
+                        }
+                    }
+                    Some((width, height, format)) => VideoOutput::Frame {
+                        width,
+                        height,
+                        format,
+                        data,
+                        capture_ns: capture,
+                    },
+                };
+                s.output(out);
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    link_pad(pad, &chain[0])
+}
+
+fn audio_branch(
+    pipeline: &gst::Pipeline,
+    pad: &gst::Pad,
+    shared: &Arc<Shared>,
+) -> Result<(), MediaError> {
+    let convert = make("audioconvert")?;
+    let resample = make("audioresample")?;
+    let volume = make("volume")?;
+    let sink = match shared.config.audio {
+        AudioOutput::Device => make("autoaudiosink")?,
+        AudioOutput::Silent => make("fakeaudiosink")?,
+    };
+    sink.set_property("sync", true);
+    add_chain(pipeline, &[&convert, &resample, &volume, &sink])?;
+    *shared
+        .volume
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(volume.clone());
+    shared.apply_mute();
+    // Audio follows the video's anchor so the two stay in sync.
+    if let Some(p) = volume.static_pad("src") {
+        let timing = shared
+            .timing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(base) = timing.base_map {
+            p.set_offset(base + timing.latency_ns);
+        }
+        drop(timing);
+        shared
+            .offset_pads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(p);
+    }
+    link_pad(pad, &convert)
+}
+
+/// How one attempt ended.
+enum Outcome {
+    Stop,
+    Failed(String),
+    Ended,
+    Stalled,
+}
+
+pub(super) struct Controller {
+    uri: String,
+    shared: Arc<Shared>,
+    commands: std_mpsc::Receiver<Command>,
+}
+
+/// Words a viewer can act on, from a GStreamer error.
+fn human(err: &glib::Error, debug: Option<&str>, uri: &str) -> String {
+    let d = format!("{} {}", err.message(), debug.unwrap_or("")).to_lowercase();
+    if d.contains("404") || d.contains("not found") && d.contains("http") {
+        format!("the stream was not found: {uri}")
+    } else if d.contains("connection refused")
+        || d.contains("could not connect")
+        || d.contains("connect to")
+    {
+        format!("cannot connect to the stream's server: {uri}")
+    } else if d.contains("resolve") {
+        format!("unknown host in {uri}")
+    } else if err.matches(gst::StreamError::CodecNotFound)
+        || err.matches(gst::StreamError::TypeNotFound)
+        || d.contains("no suitable plugins")
+    {
+        "this stream's format is not supported".to_owned()
+    } else if d.contains("no uri handler") || d.contains("invalid uri") {
+        format!("livecart cannot open {uri}")
+    } else {
+        err.message().to_owned()
+    }
+}
+
+impl Controller {
+    pub(super) fn new(
+        uri: String,
+        config: PlayerConfig,
+        video: VideoSink,
+        events: mpsc::UnboundedSender<PlayerEvent>,
+        commands: std_mpsc::Receiver<Command>,
+    ) -> Self {
+        let held = config.start_held;
+        let muted = config.muted;
+        let shared = Arc::new(Shared {
+            config,
+            video,
+            events,
+            timing: Mutex::default(),
+            offset_pads: Mutex::default(),
+            captures: Mutex::default(),
+            held: AtomicBool::new(held),
+            held_output: Mutex::default(),
+            codec: Mutex::new((String::new(), 0, 0)),
+            frames_in: AtomicU64::new(0),
+            frames_out: AtomicU64::new(0),
+            bytes_in: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            last_latency_us: AtomicU64::new(0),
+            last_picture_ns: AtomicU64::new(0),
+            first_shown: AtomicBool::new(false),
+            opened: Instant::now(),
+            unsupported: Mutex::default(),
+            volume: Mutex::default(),
+            muted: AtomicBool::new(muted),
+        });
+        Self {
+            uri,
+            shared,
+            commands,
+        }
+    }
+
+    pub(super) fn run(self) {
+        let s = self.shared.clone();
+        s.emit(PlayerEvent::State(PlayerState::Connecting));
+        let mut played = false;
+        let mut attempt = 0u32;
+        let mut backoff = backon::ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(250))
+            .with_max_delay(Duration::from_secs(4))
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let mut down_since: Option<Instant> = None;
+        loop {
+            // A fresh anchor per attempt: a restarted stream has new timestamps.
+            *s.timing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Timing::default();
+            s.offset_pads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
+            *s.volume
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+            s.last_picture_ns.store(0, Ordering::Relaxed);
+            let outcome = match build(&self.uri, &s) {
+                Ok(pipeline) => {
+                    let o = self.watch(&pipeline);
+                    let _ = pipeline.set_state(gst::State::Null);
+                    o
+                }
+                Err(e) => Outcome::Failed(e.to_string()),
+            };
+            played |= s.first_shown.load(Ordering::Relaxed)
+                || s.last_picture_ns.load(Ordering::Relaxed) > 0;
+            match outcome {
+                Outcome::Stop => return,
+                Outcome::Failed(message) if !played => {
+                    s.emit(PlayerEvent::State(PlayerState::Error { message }));
+                    return;
+                }
+                Outcome::Failed(_) | Outcome::Ended | Outcome::Stalled => {
+                    let since = *down_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() > s.config.reconnect_for {
+                        s.emit(PlayerEvent::State(PlayerState::Ended));
+                        return;
+                    }
+                    attempt += 1;
+                    s.emit(PlayerEvent::State(PlayerState::Reconnecting { attempt }));
+                    let delay = backoff.next().unwrap_or(Duration::from_secs(4));
+                    if self.wait(delay) {
+                        return;
+                    }
+                }
+            }
+            if s.last_picture_ns.load(Ordering::Relaxed) > 0 {
+                down_since = None;
+            }
+        }
+    }
+
+    /// Waits, still obeying commands; true when told to stop.
+    fn wait(&self, d: Duration) -> bool {
+        let until = Instant::now() + d;
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            match self
+                .commands
+                .recv_timeout(left.min(Duration::from_millis(50)))
+            {
+                Ok(Command::Stop) | Err(std_mpsc::RecvTimeoutError::Disconnected) => return true,
+                Ok(cmd) => self.command(&cmd),
+                Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+        false
+    }
+
+    fn command(&self, cmd: &Command) {
+        match cmd {
+            Command::Play => self.shared.unhold(Instant::now()),
+            Command::SetMuted(m) => {
+                self.shared.muted.store(*m, Ordering::Relaxed);
+                self.shared.apply_mute();
+            }
+            Command::Stop => {}
+        }
+    }
+
+    fn watch(&self, pipeline: &gst::Pipeline) -> Outcome {
+        let s = &self.shared;
+        // A refusal here (e.g. no element handles the URI scheme) also posts
+        // an error on the bus, with the reason; the loop below reports it.
+        if let Err(e) = pipeline.set_state(gst::State::Playing) {
+            tracing::debug!(error = %e, uri = %self.uri, "pipeline did not start");
+        }
+        let Some(bus) = pipeline.bus() else {
+            return Outcome::Failed("pipeline without a bus".into());
+        };
+        let started = Instant::now();
+        let mut tick = Instant::now();
+        let (mut frames, mut bytes) = (
+            s.frames_out.load(Ordering::Relaxed),
+            s.bytes_in.load(Ordering::Relaxed),
+        );
+        loop {
+            loop {
+                match self.commands.try_recv() {
+                    Ok(Command::Stop) | Err(std_mpsc::TryRecvError::Disconnected) => {
+                        return Outcome::Stop;
+                    }
+                    Ok(cmd) => self.command(&cmd),
+                    Err(std_mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(20)) {
+                match msg.view() {
+                    gst::MessageView::Error(e) => {
+                        // One failure often posts several errors (the source's,
+                        // then "internal data stream error" downstream): take
+                        // the source's, which says what actually went wrong.
+                        let mut errors = vec![(e.error(), e.debug())];
+                        while let Some(m) = bus.timed_pop_filtered(
+                            gst::ClockTime::from_mseconds(100),
+                            &[gst::MessageType::Error],
+                        ) {
+                            if let gst::MessageView::Error(e) = m.view() {
+                                errors.push((e.error(), e.debug()));
+                            }
+                        }
+                        let (err, details) = errors
+                            .iter()
+                            .find(|(err, _)| err.kind::<gst::ResourceError>().is_some())
+                            .unwrap_or(&errors[0]);
+                        tracing::debug!(error = %err, ?details, "player pipeline error");
+                        let mut message = human(err, details.as_deref(), &self.uri);
+                        if message == err.message() {
+                            // Too vague to show: find out what actually happened.
+                            if let Some(better) = super::diagnose::explain(&self.uri) {
+                                message = better;
+                            }
+                        }
+                        return Outcome::Failed(message);
+                    }
+                    gst::MessageView::Eos(_) => return Outcome::Ended,
+                    gst::MessageView::HaveContext(c)
+                        if c.context().context_type() == "gst.soup.session" =>
+                    {
+                        lock(soup_context()).get_or_insert_with(|| c.context());
+                    }
+                    gst::MessageView::Buffering(b) => {
+                        s.emit(PlayerEvent::State(PlayerState::Buffering {
+                            percent: b.percent().clamp(0, 100) as u8,
+                        }));
+                    }
+                    gst::MessageView::Qos(_) if msg.src().is_some_and(|o| o.name() == "vsink") => {
+                        s.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(reason) = lock(&s.unsupported).take() {
+                return Outcome::Failed(reason);
+            }
+            let last = s.last_picture_ns.load(Ordering::Relaxed);
+            if last == 0 && started.elapsed() > s.config.open_timeout {
+                return Outcome::Failed(format!(
+                    "no picture from {} within {} s",
+                    self.uri,
+                    s.config.open_timeout.as_secs()
+                ));
+            }
+            if last > 0
+                && unix_ns_now().saturating_sub(last) > s.config.stall_timeout.as_nanos() as u64
+            {
+                s.emit(PlayerEvent::State(PlayerState::Stalled));
+                return Outcome::Stalled;
+            }
+            if tick.elapsed() >= Duration::from_secs(1) {
+                let secs = tick.elapsed().as_secs_f32();
+                tick = Instant::now();
+                let (f, b) = (
+                    s.frames_out.load(Ordering::Relaxed),
+                    s.bytes_in.load(Ordering::Relaxed),
+                );
+                let has_sei = s
+                    .timing
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .has_sei;
+                if last > 0 {
+                    s.emit(PlayerEvent::Stats(PlayerStats {
+                        fps: (f - frames) as f32 / secs,
+                        dropped: s.dropped.load(Ordering::Relaxed),
+                        bitrate_kbps: ((b - bytes) as f32 * 8.0 / 1000.0 / secs) as u32,
+                        latency_ms: has_sei
+                            .then(|| s.last_latency_us.load(Ordering::Relaxed) as f32 / 1000.0),
+                    }));
+                }
+                (frames, bytes) = (f, b);
+            }
+        }
+    }
+}
