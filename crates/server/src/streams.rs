@@ -72,6 +72,11 @@ pub async fn serve_flv(
         .streams
         .get(room)
         .ok_or(ApiError::NotFound("stream"))?;
+    // A stream that is starting (publisher warming up) is worth a short wait:
+    // the viewer gets its first keyframe the moment it exists.
+    if hub.subscribe().is_none() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), hub.wait_ready()).await;
+    }
     let (start, rx) = hub.subscribe().ok_or_else(|| {
         ApiError::Unavailable("the stream is starting; try again in a moment".into())
     })?;

@@ -360,3 +360,43 @@ async fn dropping_a_player_releases_its_threads_and_sockets() {
         after.1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preloaded_player_shows_the_live_picture_the_moment_it_plays() {
+    let mut stream = support::serve().await;
+    stream.publish("ball").await;
+    let aus = Collector::default();
+    let cfg = PlayerConfig { start_held: true, ..config(OutputKind::Encoded) };
+    let (player, mut events) = Player::open(&stream.url(), cfg, aus.sink()).expect("opens");
+    // Connected and decoding, but nothing shown while held: wait until the
+    // player reports stats (it is receiving) and check nothing came out.
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(PlayerEvent::Stats(_)) = events.recv().await {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the held player is receiving");
+    assert_eq!(aus.len(), 0, "a held player shows nothing");
+
+    let tapped = Instant::now();
+    player.play();
+    aus.wait_for(1).await;
+    let shown_after = tapped.elapsed();
+    assert!(shown_after < Duration::from_millis(150), "picture {shown_after:?} after play");
+    let got = aus.take();
+    let VideoOutput::AccessUnit { keyframe, .. } = &got[0].1 else { panic!("access unit") };
+    assert!(*keyframe, "the flushed GOP starts at a keyframe, so the webview can decode it");
+    let live: Vec<_> = got.iter().filter(|(_, v)| matches!(v, VideoOutput::AccessUnit { late: false, .. })).collect();
+    assert!(!live.is_empty(), "the newest picture is shown");
+    let after = loop {
+        match events.recv().await {
+            Some(PlayerEvent::FirstFrame { after }) => break after,
+            Some(_) => {}
+            None => panic!("no first-frame event"),
+        }
+    };
+    assert!(after < Duration::from_millis(150), "first frame {after:?} after play");
+}
