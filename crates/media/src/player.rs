@@ -55,7 +55,8 @@ pub enum AudioOutput {
 pub struct PlayerConfig {
     pub output: OutputKind,
     pub audio: AudioOutput,
-    /// Jitter allowance added on top of the stream's own delay.
+    /// Smallest jitter allowance added on top of the stream's own delay; the
+    /// player widens it to the jitter it measures.
     pub jitter: Duration,
     /// No picture within this time of opening is an error.
     pub open_timeout: Duration,
@@ -74,7 +75,7 @@ impl Default for PlayerConfig {
         Self {
             output: OutputKind::Encoded,
             audio: AudioOutput::Device,
-            jitter: Duration::from_millis(40),
+            jitter: Duration::from_millis(15),
             open_timeout: Duration::from_secs(5),
             stall_timeout: Duration::from_secs(2),
             reconnect_for: Duration::from_secs(30),
@@ -118,6 +119,11 @@ pub enum PlayerEvent {
     State(PlayerState),
     /// The first picture was released, this long after `open` (or `play`).
     FirstFrame {
+        after: Duration,
+    },
+    /// A preloaded (held) player has decoded its first picture and can show
+    /// it the moment [`Player::play`] is called.
+    Ready {
         after: Duration,
     },
     /// Once a second while playing.

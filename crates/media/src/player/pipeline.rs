@@ -76,6 +76,12 @@ impl Timing {
         }
         self.since_anchor += 1;
         let min = self.window.iter().copied().min().unwrap_or(arrival);
+        // The margin follows the jitter actually seen (p90 − min of recent
+        // arrivals), never below the configured floor.
+        let mut sorted: Vec<i64> = self.window.iter().copied().collect();
+        sorted.sort_unstable();
+        let spread = sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)] - min;
+        let jitter_ns = jitter_ns.max(spread + 5_000_000);
         // Later than we need to be (joined on an old keyframe, or the network
         // recovered): catch up to the live edge.
         if self.since_anchor >= 3 && self.latency_ns > min.max(0) + jitter_ns + 30_000_000 {
@@ -121,6 +127,7 @@ struct Shared {
     /// Unix ns of the last picture reaching a sink (held or not); 0 = none.
     last_picture_ns: AtomicU64,
     first_shown: AtomicBool,
+    ready_sent: AtomicBool,
     opened: Instant,
     unsupported: Mutex<Option<String>>,
     volume: Mutex<Option<gst::Element>>,
@@ -156,6 +163,11 @@ impl Shared {
                     kept.clear();
                 }
                 VideoOutput::AccessUnit { .. } => {}
+            }
+            if kept.is_empty() && !self.ready_sent.swap(true, Ordering::Relaxed) {
+                self.emit(PlayerEvent::Ready {
+                    after: self.opened.elapsed(),
+                });
             }
             kept.push(out);
             return;
@@ -343,7 +355,7 @@ fn video_branch(
     let queue = make("queue")?;
     let sink = gst_app::AppSink::builder().name("vsink").sync(true).build();
     sink.set_property("enable-last-sample", false);
-    let mut chain = vec![parse, au.clone()];
+    let mut chain = vec![parse.clone(), au.clone()];
     let decoded = match shared.config.output {
         OutputKind::Encoded => {
             sink.set_property("max-lateness", -1i64);
@@ -392,7 +404,11 @@ fn video_branch(
     // Timing, SEI and stats on the parsed access units.
     let probe_shared = shared.clone();
     let jitter = shared.config.jitter.as_nanos() as i64;
-    au.static_pad("src")
+    // The probe sits on the parser's output; the offset it computes is set on
+    // the next pad downstream (a *source* pad: only those re-send their
+    // segment when the offset changes), so it applies from this very buffer.
+    parse
+        .static_pad("src")
         .ok_or_else(|| MediaError::Pipeline("capsfilter src".into()))?
         .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
             let Some(buffer) = info.buffer() else {
@@ -441,7 +457,7 @@ fn video_branch(
             }
             gst::PadProbeReturn::Ok
         });
-    if let Some(p) = sink.static_pad("sink") {
+    if let Some(p) = au.static_pad("src") {
         shared
             .offset_pads
             .lock()
@@ -638,6 +654,7 @@ impl Controller {
             last_latency_us: AtomicU64::new(0),
             last_picture_ns: AtomicU64::new(0),
             first_shown: AtomicBool::new(false),
+            ready_sent: AtomicBool::new(false),
             opened: Instant::now(),
             unsupported: Mutex::default(),
             volume: Mutex::default(),
@@ -667,6 +684,8 @@ impl Controller {
             *s.timing
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Timing::default();
+            // Timestamps restart with a new connection: forget the old map.
+            lock(&s.captures).clear();
             s.offset_pads
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)

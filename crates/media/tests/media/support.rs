@@ -38,6 +38,7 @@ impl Stream {
     }
 
     /// Stops publishing: viewers' connections end.
+    #[allow(dead_code)] // the benchmark shares this module and never stops
     pub fn unpublish(&mut self) {
         self.publisher = None;
         self.hub.reset();

@@ -344,24 +344,51 @@ async fn demo_rooms_stream_real_video_at_their_feed_url() {
     let url = feed.rooms[2].streams[0].url.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let config = PlayerConfig {
-        output: OutputKind::Decoded { width: 54, height: 96, format: FrameFormat::Rgba },
+        output: OutputKind::Decoded {
+            width: 54,
+            height: 96,
+            format: FrameFormat::Rgba,
+        },
         audio: AudioOutput::Silent,
         // The publisher may still be starting: retry until it is up.
         open_timeout: std::time::Duration::from_secs(10),
         ..PlayerConfig::default()
     };
-    let (player, _events) = Player::open(&url, config, std::sync::Arc::new(move |v| {
-        let _ = tx.send(v);
-    }))
+    let (player, _events) = Player::open(
+        &url,
+        config,
+        std::sync::Arc::new(move |v| {
+            let _ = tx.send(v);
+        }),
+    )
     .expect("opens");
     for _ in 0..10 {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(15), rx.recv()).await.expect("a frame").expect("open");
-        let VideoOutput::Frame { width, height, capture_ns, .. } = frame else { panic!("frames") };
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(15), rx.recv())
+            .await
+            .expect("a frame")
+            .expect("open");
+        let VideoOutput::Frame {
+            width,
+            height,
+            capture_ns,
+            ..
+        } = frame
+        else {
+            panic!("frames")
+        };
         assert_eq!((width, height), (54, 96));
-        assert!(capture_ns.is_some(), "the demo stream carries capture times");
+        assert!(
+            capture_ns.is_some(),
+            "the demo stream carries capture times"
+        );
     }
     drop(player);
     // A room the server does not stream itself has no /live URL.
-    let res = server.http.get(server.url(&format!("/live/{}.flv", RoomId::new()))).send().await.expect("req");
+    let res = server
+        .http
+        .get(server.url(&format!("/live/{}.flv", RoomId::new())))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(res.status(), 404);
 }
