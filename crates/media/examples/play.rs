@@ -6,30 +6,40 @@
 //! `cargo run -p livecart-media --example play -- <uri> [seconds]`
 
 use livecart_media::player::{AudioOutput, FrameFormat, OutputKind};
-use livecart_media::{Player, PlayerConfig, PlayerEvent};
+use livecart_media::{Player, PlayerConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let uri = args.next().ok_or_else(|| anyhow::anyhow!("usage: play <uri> [seconds]"))?;
+    let uri = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: play <uri> [seconds]"))?;
     let secs: u64 = args.next().map_or(Ok(5), |s| s.parse())?;
     let config = PlayerConfig {
         // LIVECART_PLAY_ENCODED=1 checks the access-unit path instead.
         output: if std::env::var_os("LIVECART_PLAY_ENCODED").is_some() {
             OutputKind::Encoded
         } else {
-            OutputKind::Decoded { width: 270, height: 480, format: FrameFormat::Rgba }
+            OutputKind::Decoded {
+                width: 270,
+                height: 480,
+                format: FrameFormat::Rgba,
+            }
         },
         audio: AudioOutput::Silent,
         ..PlayerConfig::default()
     };
     let frames = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counted = frames.clone();
-    let (player, mut events) = Player::open(&uri, config, Arc::new(move |_| {
-        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }))?;
+    let (player, mut events) = Player::open(
+        &uri,
+        config,
+        Arc::new(move |_| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }),
+    )?;
     let deadline = tokio::time::sleep(Duration::from_secs(secs));
     tokio::pin!(deadline);
     loop {
@@ -42,6 +52,9 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     drop(player);
-    println!("pictures: {}", frames.load(std::sync::atomic::Ordering::Relaxed));
+    println!(
+        "pictures: {}",
+        frames.load(std::sync::atomic::Ordering::Relaxed)
+    );
     Ok(())
 }

@@ -4,10 +4,10 @@
 //! every pipeline to `Null` before it goes — so dropping a `Player` releases
 //! its threads and sockets.
 //!
-//! Timing (see docs/media.md): the pipeline runs on a realtime clock and each
-//! branch's sink pad is offset so a frame is released at *its capture time +
-//! the latency budget*, taken from the SEI in the stream (arrival time when
-//! there is none). Audio shares the offset, so it stays in sync. When the
+//! Timing (see docs/media.md): each branch is offset so a frame is released
+//! at *its capture time + the latency budget* on the wall clock, with the
+//! capture time taken from the SEI in the stream (arrival time when there is
+//! none). Audio shares the offset, so it stays in sync. When the
 //! player finds itself later than needed (a GOP-cache join, a network hiccup)
 //! it re-anchors: late decoded frames are dropped, late access units are
 //! released at once marked `late` so the webview decodes but does not show them.

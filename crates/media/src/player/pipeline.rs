@@ -212,18 +212,6 @@ impl Shared {
     }
 }
 
-/// One realtime clock for every player: a clock owns a thread, and players
-/// come and go with every swipe.
-fn realtime_clock() -> &'static gst::Clock {
-    static CLOCK: std::sync::OnceLock<gst::Clock> = std::sync::OnceLock::new();
-    CLOCK.get_or_init(|| {
-        glib::Object::builder::<gst::SystemClock>()
-            .property("clock-type", gst::ClockType::Realtime)
-            .build()
-            .upcast()
-    })
-}
-
 fn soup_context() -> &'static Mutex<Option<gst::Context>> {
     static CTX: std::sync::OnceLock<Mutex<Option<gst::Context>>> = std::sync::OnceLock::new();
     CTX.get_or_init(Mutex::default)
@@ -239,10 +227,18 @@ fn make(name: &str) -> Result<gst::Element, MediaError> {
         .map_err(|_| MediaError::MissingElement(name.to_owned()))
 }
 
-fn running_ns(pad: &gst::Pad, pts: gst::ClockTime) -> Option<i64> {
+/// The wall-clock time (Unix ns) at which a sink would release `pts` if no
+/// offset were applied: running time + the pipeline's base time, moved from
+/// the pipeline clock (whichever element provides it) to the wall clock.
+fn release_wall_ns(pad: &gst::Pad, pts: gst::ClockTime) -> Option<i64> {
     let ev = pad.sticky_event::<gst::event::Segment>(0)?;
     let seg = ev.segment().downcast_ref::<gst::ClockTime>()?;
-    seg.to_running_time(pts).map(|t| t.nseconds() as i64)
+    let running = seg.to_running_time(pts)?.nseconds() as i64;
+    let element = pad.parent_element()?;
+    let clock = element.clock()?;
+    let base = element.base_time()?.nseconds() as i64;
+    let wall_minus_clock = unix_ns_now() as i64 - clock.time().nseconds() as i64;
+    Some(running + base + wall_minus_clock)
 }
 
 /// `avc1.PPCCLL` from the SPS in an Annex B access unit.
@@ -260,17 +256,12 @@ fn codec_string(au: &[u8]) -> Option<String> {
 
 fn build(uri: &str, shared: &Arc<Shared>) -> Result<gst::Pipeline, MediaError> {
     let pipeline = gst::Pipeline::new();
-    // A realtime clock with base time 0: running time *is* wall-clock time,
-    // so a sink pad offset of (capture − pts + budget) releases each frame at
-    // its capture time + budget.
-    pipeline.use_clock(Some(realtime_clock()));
+
     // Every player shares one HTTP session (and its thread): souphttpsrc
     // otherwise starts a session thread per pipeline that outlives it.
     if let Some(ctx) = lock(soup_context()).as_ref() {
         pipeline.set_context(ctx);
     }
-    pipeline.set_start_time(gst::ClockTime::NONE);
-    pipeline.set_base_time(gst::ClockTime::ZERO);
 
     let src = make("uridecodebin3")?;
     src.set_property("uri", uri);
@@ -438,7 +429,7 @@ fn video_branch(
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .0 = codec;
             }
-            if let Some(r) = running_ns(pad, pts) {
+            if let Some(r) = release_wall_ns(pad, pts) {
                 let moved = s
                     .timing
                     .lock()
