@@ -1,6 +1,24 @@
-//! The livecart app's brain: `update(event, &mut model) -> effects` plus view
-//! models, with no Dioxus and no I/O. The app issue fills it in; until then it
-//! only fixes the crate's place in the workspace and its dependency rule:
-//! `livecart-protocol` and nothing heavy.
+//! livecart-core: the app's brain. `App::update(event, now)` folds an event
+//! into the model and returns the effects to run; `App::view()` returns the
+//! view model the screens render. No Dioxus, no I/O, no clock of its own, so
+//! every behaviour is tested in milliseconds.
+//!
+//! Layout:
+//! - [`app`]: events, the update function, request routing and token refresh.
+//! - [`effects`]: side effects as data (HTTP, sockets, players, keyring, timers).
+//! - [`feed`]: the vertical feed, which player plays and which is preloaded.
+//! - [`room`]: the room on screen, folded from snapshot + numbered events.
+//! - [`session`]: who the viewer is; tokens in memory only.
+//! - [`view`]: view models, formatted for display.
 
+pub mod app;
+pub mod effects;
+pub mod feed;
+pub mod room;
+pub mod session;
+pub mod view;
+
+pub use app::{App, Event, HttpFailure, PlayerUpdate, SocketUpdate};
+pub use effects::Effect;
 pub use livecart_protocol as protocol;
+pub use view::ViewModel;

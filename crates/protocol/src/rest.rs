@@ -347,3 +347,55 @@ pub struct NoticeRequest {
 pub struct HostRoomsResponse {
     pub rooms: Vec<RoomSummary>,
 }
+
+impl RoomSnapshot {
+    /// Folds one room event into the snapshot: what a client does with each
+    /// event after the snapshot's `seq` to hold the live state.
+    pub fn apply(&mut self, event: &crate::RoomEvent) {
+        use crate::RoomEvent as E;
+        use crate::live::FlashSalePhase;
+        match event {
+            E::Chat { message } => {
+                self.chat.push(message.clone());
+                let extra = self.chat.len().saturating_sub(50);
+                self.chat.drain(..extra);
+            }
+            E::ChatRemoved { message_id } => self.chat.retain(|m| m.id != *message_id),
+            E::Likes { total, .. } => self.like_count = *total,
+            E::Viewers { count } => {
+                self.viewer_count = *count;
+                self.room.viewer_count = *count;
+            }
+            E::Pin { pin } => self.pinned = Some(pin.clone()),
+            E::Unpin { product_id, .. } => {
+                if self
+                    .pinned
+                    .as_ref()
+                    .is_some_and(|p| p.product_id == *product_id)
+                {
+                    self.pinned = None;
+                }
+            }
+            E::FlashSale { phase, sale } => {
+                self.flash_sale = (*phase != FlashSalePhase::Ended).then(|| sale.clone());
+            }
+            E::Stock {
+                product_id,
+                sku_id,
+                stock,
+            } => {
+                if let Some(sku) = self
+                    .products
+                    .iter_mut()
+                    .filter(|p| p.id == *product_id)
+                    .flat_map(|p| p.skus.iter_mut())
+                    .find(|s| s.id == *sku_id)
+                {
+                    sku.stock = *stock;
+                }
+            }
+            E::Status { status } => self.room.status = *status,
+            E::Gift(_) | E::Notice { .. } => {}
+        }
+    }
+}

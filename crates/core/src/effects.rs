@@ -1,0 +1,79 @@
+//! Side effects as data: everything the core asks the outside world to do.
+//! Effect runners in the app carry them out and answer with events. Each
+//! variant says why it exists.
+
+use livecart_protocol::rest::SessionResponse;
+use livecart_protocol::{ClientFrame, Epoch, RoomId};
+
+/// Identifies an HTTP request so its answer can find its way back (and be
+/// retried once after a token refresh).
+pub type RequestId = u64;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// REST calls to the livecart server.
+    Http(HttpRequest),
+    /// The room WebSocket: one per room the viewer is in.
+    Socket(SocketCommand),
+    /// The video player for a room (crates/media).
+    Player(PlayerCommand),
+    /// The OS keyring: the only place tokens are kept.
+    Vault(VaultCommand),
+    /// Ask for `Event::Timer(id)` after `after_ms` (reconnect backoff).
+    Timer { id: u64, after_ms: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    pub id: RequestId,
+    pub method: Method,
+    /// Path under the server's base URL, e.g. `/v1/feed`.
+    pub path: String,
+    pub body: Option<serde_json::Value>,
+    /// Bearer token to send, if the call is made as the signed-in user.
+    pub access_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SocketCommand {
+    /// Connect (or reconnect); with `resume`, the server sends only what was missed.
+    Connect {
+        room: RoomId,
+        resume: Option<(u64, Epoch)>,
+        access_token: Option<String>,
+    },
+    Send {
+        room: RoomId,
+        frame: ClientFrame,
+    },
+    Close {
+        room: RoomId,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlayerCommand {
+    /// Start a player; `held` preloads it (connected, decoding, not shown).
+    Open {
+        room: RoomId,
+        url: String,
+        held: bool,
+    },
+    /// Show a held player at once.
+    Play { room: RoomId },
+    /// Stop and free the player.
+    Release { room: RoomId },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum VaultCommand {
+    Load,
+    Store(Box<SessionResponse>),
+    Clear,
+}

@@ -1,0 +1,96 @@
+//! The vertical feed: which room is on screen, and which players exist. The
+//! room on screen plays; the next one is preloaded (held) so a swipe shows
+//! moving video at once; every other room's player is released.
+
+use crate::effects::{Effect, PlayerCommand};
+use livecart_protocol::RoomId;
+use livecart_protocol::rest::RoomSummary;
+use std::collections::BTreeMap;
+
+/// What the player of one room is doing, as the view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlayerStatus {
+    Connecting,
+    Playing { behind_ms: Option<u32> },
+    Stalled,
+    Reconnecting,
+    Ended,
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slot {
+    pub held: bool,
+    pub status: PlayerStatus,
+    pub first_frame: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Feed {
+    pub rooms: Vec<RoomSummary>,
+    pub index: usize,
+    pub loading: bool,
+    pub error: Option<String>,
+    pub players: BTreeMap<RoomId, Slot>,
+}
+
+impl Feed {
+    pub fn current(&self) -> Option<&RoomSummary> {
+        self.rooms.get(self.index)
+    }
+
+    /// Moves to `index` (clamped); returns whether the room changed.
+    pub fn go_to(&mut self, index: usize) -> bool {
+        let clamped = index.min(self.rooms.len().saturating_sub(1));
+        let changed = clamped != self.index;
+        self.index = clamped;
+        changed
+    }
+
+    /// Opens, plays, holds and releases players so that exactly the current
+    /// room plays and the next one is preloaded.
+    pub fn reconcile_players(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let want: Vec<(RoomId, bool, String)> = [self.index, self.index + 1]
+            .iter()
+            .filter_map(|&i| self.rooms.get(i).map(|r| (i, r)))
+            .filter_map(|(i, r)| {
+                r.streams
+                    .first()
+                    .map(|s| (r.id, i != self.index, s.url.clone()))
+            })
+            .collect();
+        let keep: Vec<RoomId> = want.iter().map(|(id, _, _)| *id).collect();
+        let gone: Vec<RoomId> = self
+            .players
+            .keys()
+            .filter(|id| !keep.contains(id))
+            .copied()
+            .collect();
+        for room in gone {
+            self.players.remove(&room);
+            effects.push(Effect::Player(PlayerCommand::Release { room }));
+        }
+        for (room, held, url) in want {
+            match self.players.get_mut(&room) {
+                None => {
+                    self.players.insert(
+                        room,
+                        Slot {
+                            held,
+                            status: PlayerStatus::Connecting,
+                            first_frame: false,
+                        },
+                    );
+                    effects.push(Effect::Player(PlayerCommand::Open { room, url, held }));
+                }
+                Some(slot) if slot.held && !held => {
+                    slot.held = false;
+                    effects.push(Effect::Player(PlayerCommand::Play { room }));
+                }
+                Some(_) => {}
+            }
+        }
+        effects
+    }
+}

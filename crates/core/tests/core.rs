@@ -1,0 +1,545 @@
+//! The app's behaviour without a window or a network: send events, check the
+//! effects it asks for and what the viewer would see.
+
+use jiff::{SignedDuration, Timestamp};
+use livecart_core::effects::{HttpRequest, Method, PlayerCommand, SocketCommand, VaultCommand};
+use livecart_core::feed::PlayerStatus;
+use livecart_core::{App, Effect, Event, HttpFailure, PlayerUpdate, SocketUpdate};
+use livecart_protocol::rest::{
+    FeedResponse, HostInfo, ImageRef, Profile, Role, RoomSnapshot, RoomStatus, RoomSummary,
+    SessionResponse, StreamProtocol, StreamUrl,
+};
+use livecart_protocol::{
+    Epoch, ErrorCode, ImageId, Problem, RoomEvent, RoomId, ServerFrame, UserId,
+};
+
+fn t0() -> Timestamp {
+    "2026-11-22T10:00:00Z".parse().expect("time")
+}
+
+fn image() -> ImageRef {
+    ImageRef {
+        id: ImageId::new(),
+        url: "http://x/i.jpg".into(),
+        thumb_url: "http://x/t.jpg".into(),
+    }
+}
+
+fn room(n: usize) -> RoomSummary {
+    let id = RoomId::new();
+    RoomSummary {
+        id,
+        title: format!("room {n}"),
+        category: "snacks".into(),
+        host: HostInfo {
+            id: UserId::new(),
+            name: format!("host {n}"),
+            avatar: image(),
+        },
+        cover: image(),
+        viewer_count: 18_600,
+        streams: vec![StreamUrl {
+            protocol: StreamProtocol::HttpFlv,
+            url: format!("http://x/live/{id}.flv"),
+        }],
+        status: RoomStatus::Live,
+    }
+}
+
+fn http(effects: &[Effect]) -> Vec<HttpRequest> {
+    effects
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Http(r) = e {
+                Some(r.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn players(effects: &[Effect]) -> Vec<PlayerCommand> {
+    effects
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Player(p) = e {
+                Some(p.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn sockets(effects: &[Effect]) -> Vec<SocketCommand> {
+    effects
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Socket(s) = e {
+                Some(s.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// An app that has started and loaded a feed of `n` rooms.
+fn started(n: usize) -> (App, Vec<RoomSummary>, Vec<Effect>) {
+    let mut app = App::default();
+    let effects = app.update(Event::Started, t0());
+    assert!(
+        effects.contains(&Effect::Vault(VaultCommand::Load)),
+        "silent sign-in is attempted"
+    );
+    let feed_req = http(&effects)
+        .into_iter()
+        .find(|r| r.path == "/v1/feed")
+        .expect("feed requested");
+    assert!(app.view().loading);
+    let rooms: Vec<RoomSummary> = (0..n).map(room).collect();
+    let body = serde_json::to_value(FeedResponse {
+        rooms: rooms.clone(),
+    })
+    .expect("json");
+    let effects = app.update(
+        Event::HttpDone {
+            id: feed_req.id,
+            result: Ok(body),
+        },
+        t0(),
+    );
+    (app, rooms, effects)
+}
+
+fn session(expires_in: i64) -> SessionResponse {
+    SessionResponse {
+        access_token: "access-1".into(),
+        access_expires_at: t0() + SignedDuration::from_secs(expires_in),
+        refresh_token: "refresh-1".into(),
+        refresh_expires_at: t0() + SignedDuration::from_hours(24 * 30),
+        user: Profile {
+            id: UserId::new(),
+            username: "ava".into(),
+            name: "Ava".into(),
+            role: Role::Viewer,
+        },
+    }
+}
+
+#[test]
+fn the_feed_plays_the_first_room_and_preloads_the_second() {
+    let (app, rooms, effects) = started(4);
+    let p = players(&effects);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(p.contains(&PlayerCommand::Open {
+        room: rooms[0].id,
+        url: rooms[0].streams[0].url.clone(),
+        held: false
+    }));
+    assert!(p.contains(&PlayerCommand::Open {
+        room: rooms[1].id,
+        url: rooms[1].streams[0].url.clone(),
+        held: true
+    }));
+    let s = sockets(&effects);
+    assert_eq!(
+        s,
+        vec![SocketCommand::Connect {
+            room: rooms[0].id,
+            resume: None,
+            access_token: None
+        }]
+    );
+    let view = app.view();
+    assert_eq!(view.pages.len(), 4);
+    assert_eq!(view.pages[0].viewers, "18.6k watching");
+    assert_eq!(view.pages[0].badge, "Connecting…");
+    assert!(view.pages[0].spinner);
+}
+
+#[test]
+fn swiping_plays_the_preloaded_room_preloads_the_next_and_releases_the_rest() {
+    let (mut app, rooms, _) = started(4);
+    let effects = app.update(Event::SwipeTo(1), t0());
+    let p = players(&effects);
+    assert!(
+        p.contains(&PlayerCommand::Release { room: rooms[0].id }),
+        "off-screen players are released"
+    );
+    assert!(
+        p.contains(&PlayerCommand::Play { room: rooms[1].id }),
+        "the preloaded player is shown, not reopened"
+    );
+    assert!(p.contains(&PlayerCommand::Open {
+        room: rooms[2].id,
+        url: rooms[2].streams[0].url.clone(),
+        held: true
+    }));
+    assert_eq!(p.len(), 3, "{p:?}");
+    let s = sockets(&effects);
+    assert_eq!(s[0], SocketCommand::Close { room: rooms[0].id });
+    assert!(matches!(s[1], SocketCommand::Connect { room, .. } if room == rooms[1].id));
+    // Past the end: nothing moves.
+    app.update(Event::SwipeTo(3), t0());
+    assert!(app.update(Event::SwipeTo(9), t0()).is_empty());
+    assert_eq!(app.view().index, 3);
+    assert_eq!(
+        app.feed.players.len(),
+        1,
+        "the last room has no next to preload"
+    );
+}
+
+#[test]
+fn player_states_become_what_the_viewer_sees() {
+    let (mut app, rooms, _) = started(2);
+    let r = rooms[0].id;
+    let mut set = |s: PlayerStatus| {
+        app.update(
+            Event::Player {
+                room: r,
+                update: PlayerUpdate::Status(s),
+            },
+            t0(),
+        );
+        app.view().pages[0].clone()
+    };
+    let playing = set(PlayerStatus::Playing {
+        behind_ms: Some(320),
+    });
+    assert_eq!(
+        (playing.badge.as_str(), playing.spinner),
+        ("LIVE · 0.3 s behind", false)
+    );
+    assert_eq!(set(PlayerStatus::Stalled).badge, "Reconnecting…");
+    assert_eq!(set(PlayerStatus::Ended).badge, "This live has ended");
+    let failed = set(PlayerStatus::Failed("the stream was not found".into()));
+    assert_eq!(failed.error.as_deref(), Some("the stream was not found"));
+    assert!(!app.view().pages[0].video);
+    app.update(
+        Event::Player {
+            room: r,
+            update: PlayerUpdate::FirstFrame,
+        },
+        t0(),
+    );
+    assert!(app.view().pages[0].video, "the cover gives way to video");
+}
+
+fn snapshot(room: RoomId, seq: u64, epoch: Epoch) -> RoomSnapshot {
+    RoomSnapshot {
+        room: self::room(0),
+        pinned: None,
+        products: Vec::new(),
+        flash_sale: None,
+        chat: Vec::new(),
+        viewer_count: 10,
+        like_count: 5,
+        seq,
+        epoch,
+        server_time: t0(),
+    }
+    .with_room(room)
+}
+
+trait WithRoom {
+    fn with_room(self, id: RoomId) -> Self;
+}
+impl WithRoom for RoomSnapshot {
+    fn with_room(mut self, id: RoomId) -> Self {
+        self.room.id = id;
+        self
+    }
+}
+
+fn frame(room: RoomId, f: ServerFrame) -> Event {
+    Event::Socket {
+        room,
+        update: SocketUpdate::Frame(Box::new(f)),
+    }
+}
+
+fn likes(seq: u64, epoch: Epoch, total: u64) -> ServerFrame {
+    ServerFrame::Event {
+        seq,
+        epoch,
+        at: t0(),
+        event: RoomEvent::Likes { added: 1, total },
+    }
+}
+
+#[test]
+fn a_lost_connection_shows_reconnecting_and_resumes_from_the_last_event() {
+    let (mut app, rooms, _) = started(2);
+    let r = rooms[0].id;
+    let epoch = Epoch::new();
+    app.update(
+        frame(
+            r,
+            ServerFrame::Snapshot {
+                snapshot: Box::new(snapshot(r, 10, epoch)),
+            },
+        ),
+        t0(),
+    );
+    app.update(frame(r, likes(11, epoch, 6)), t0());
+    app.update(frame(r, likes(12, epoch, 7)), t0());
+    assert_eq!(app.view().room.expect("room").likes, "7");
+
+    let effects = app.update(
+        Event::Socket {
+            room: r,
+            update: SocketUpdate::Closed { code: Some(4008) },
+        },
+        t0(),
+    );
+    assert_eq!(
+        app.view().room.expect("room").banner.as_deref(),
+        Some("reconnecting…")
+    );
+    let Some(Effect::Timer { id, after_ms }) = effects.first().cloned() else {
+        panic!("a backoff timer: {effects:?}")
+    };
+    assert_eq!(after_ms, 250);
+    let effects = app.update(Event::Timer(id), t0());
+    assert_eq!(
+        sockets(&effects),
+        vec![SocketCommand::Connect {
+            room: r,
+            resume: Some((12, epoch)),
+            access_token: None
+        }]
+    );
+    // The resumed stream repeats an event we have: ignored; the next one applies.
+    app.update(frame(r, likes(12, epoch, 999)), t0());
+    app.update(frame(r, likes(13, epoch, 8)), t0());
+    assert_eq!(
+        app.view().room.expect("room").likes,
+        "8",
+        "no duplicate, no gap"
+    );
+
+    // A second failure backs off longer.
+    let effects = app.update(
+        Event::Socket {
+            room: r,
+            update: SocketUpdate::Closed { code: None },
+        },
+        t0(),
+    );
+    let _ = effects;
+    let effects = app.update(
+        Event::Socket {
+            room: r,
+            update: SocketUpdate::Closed { code: None },
+        },
+        t0(),
+    );
+    assert!(
+        matches!(effects.first(), Some(Effect::Timer { after_ms: 1000, .. })),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn a_gap_or_a_new_epoch_reconnects_from_what_we_have_and_a_snapshot_resets() {
+    let (mut app, rooms, _) = started(1);
+    let r = rooms[0].id;
+    let epoch = Epoch::new();
+    app.update(
+        frame(
+            r,
+            ServerFrame::Snapshot {
+                snapshot: Box::new(snapshot(r, 10, epoch)),
+            },
+        ),
+        t0(),
+    );
+    // seq 12 without 11: a gap.
+    let effects = app.update(frame(r, likes(12, epoch, 7)), t0());
+    assert_eq!(
+        sockets(&effects),
+        vec![
+            SocketCommand::Close { room: r },
+            SocketCommand::Connect {
+                room: r,
+                resume: Some((10, epoch)),
+                access_token: None
+            }
+        ]
+    );
+    assert_eq!(
+        app.view().room.expect("room").likes,
+        "5",
+        "nothing applied out of order"
+    );
+    // Another epoch: same.
+    let effects = app.update(frame(r, likes(11, Epoch::new(), 7)), t0());
+    assert!(matches!(
+        sockets(&effects).last(),
+        Some(SocketCommand::Connect {
+            resume: Some((10, _)),
+            ..
+        })
+    ));
+    // The server answers with a fresh snapshot: it replaces everything.
+    let fresh = Epoch::new();
+    app.update(
+        frame(
+            r,
+            ServerFrame::Snapshot {
+                snapshot: Box::new(snapshot(r, 500, fresh)),
+            },
+        ),
+        t0(),
+    );
+    app.update(frame(r, likes(501, fresh, 42)), t0());
+    assert_eq!(app.view().room.expect("room").likes, "42");
+}
+
+#[test]
+fn an_expired_session_refreshes_once_and_retries_the_call() {
+    let (mut app, _, _) = started(1);
+    app.update(Event::VaultLoaded(Some(Box::new(session(600)))), t0());
+    assert_eq!(app.view().user.as_deref(), Some("Ava"), "silent sign-in");
+
+    // A call while the token is good carries it.
+    let effects = app.authed(Method::Get, "/v1/me", None, t0());
+    let first = http(&effects).remove(0);
+    assert_eq!(first.access_token.as_deref(), Some("access-1"));
+
+    // The server says it expired (clock skew): one refresh…
+    let refused = HttpFailure::Status {
+        status: 401,
+        problem: Some(Problem::new(
+            401,
+            ErrorCode::TokenExpired,
+            "Session expired",
+            "refresh it",
+        )),
+    };
+    let effects = app.update(
+        Event::HttpDone {
+            id: first.id,
+            result: Err(refused.clone()),
+        },
+        t0(),
+    );
+    let refresh = http(&effects).remove(0);
+    assert_eq!(refresh.path, "/v1/session/refresh");
+    assert_eq!(
+        refresh
+            .body
+            .as_ref()
+            .and_then(|b| b["refresh_token"].as_str()),
+        Some("refresh-1")
+    );
+
+    // …then the same call again with the new token, and the new pair is kept.
+    let mut renewed = session(900);
+    renewed.access_token = "access-2".into();
+    renewed.refresh_token = "refresh-2".into();
+    let effects = app.update(
+        Event::HttpDone {
+            id: refresh.id,
+            result: Ok(serde_json::to_value(&renewed).expect("json")),
+        },
+        t0(),
+    );
+    assert!(
+        effects.contains(&Effect::Vault(VaultCommand::Store(Box::new(
+            renewed.clone()
+        )))),
+        "stored in the keyring"
+    );
+    let retry = http(&effects).remove(0);
+    assert_eq!(
+        (retry.path.as_str(), retry.access_token.as_deref()),
+        ("/v1/me", Some("access-2"))
+    );
+
+    // Refused again: not retried a second time (no loop).
+    let effects = app.update(
+        Event::HttpDone {
+            id: retry.id,
+            result: Err(refused),
+        },
+        t0(),
+    );
+    assert!(http(&effects).is_empty());
+
+    // A token about to expire is refreshed *before* the call is sent.
+    let later = t0() + SignedDuration::from_secs(890);
+    let effects = app.authed(Method::Get, "/v1/me", None, later);
+    let pre = http(&effects);
+    assert_eq!(pre.len(), 1);
+    assert_eq!(pre[0].path, "/v1/session/refresh");
+}
+
+#[test]
+fn a_refused_refresh_signs_out_with_a_message_and_clears_the_keyring() {
+    let (mut app, _, _) = started(1);
+    app.update(Event::VaultLoaded(Some(Box::new(session(10)))), t0());
+    let effects = app.authed(Method::Get, "/v1/me", None, t0());
+    let refresh = http(&effects).remove(0);
+    assert_eq!(
+        refresh.path, "/v1/session/refresh",
+        "10 s left is too close: refresh first"
+    );
+    let reused = HttpFailure::Status {
+        status: 401,
+        problem: Some(Problem::new(
+            401,
+            ErrorCode::TokenReused,
+            "Session revoked",
+            "sign in again",
+        )),
+    };
+    let effects = app.update(
+        Event::HttpDone {
+            id: refresh.id,
+            result: Err(reused),
+        },
+        t0(),
+    );
+    assert_eq!(effects, vec![Effect::Vault(VaultCommand::Clear)]);
+    let view = app.view();
+    assert_eq!(view.user, None);
+    assert_eq!(
+        view.message.as_deref(),
+        Some("Your session ended — please sign in again")
+    );
+    // The waiting call was dropped, not sent without a token.
+    assert!(app.authed(Method::Get, "/v1/me", None, t0()).is_empty());
+}
+
+#[test]
+fn an_offline_start_says_so() {
+    let mut app = App::default();
+    let effects = app.update(Event::Started, t0());
+    let feed = http(&effects).remove(0);
+    app.update(
+        Event::HttpDone {
+            id: feed.id,
+            result: Err(HttpFailure::Network("connection refused".into())),
+        },
+        t0(),
+    );
+    let view = app.view();
+    assert!(!view.loading);
+    assert_eq!(
+        view.error.as_deref(),
+        Some("You're offline — pull to retry")
+    );
+}
+
+#[test]
+fn numbers_are_compact_for_a_phone_screen() {
+    use livecart_core::view::compact;
+    assert_eq!(compact(950), "950");
+    assert_eq!(compact(1_000), "1k");
+    assert_eq!(compact(1_240), "1.2k");
+    assert_eq!(compact(2_300_000), "2.3M");
+}
