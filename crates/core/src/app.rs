@@ -155,18 +155,20 @@ impl App {
                 self.waiting.clear();
                 vec![Effect::Vault(VaultCommand::Clear)]
             }
-            Event::SendChat(text) => if let (Some(room), Some(_)) = (&self.room, self.session.access_token(now)) {
-                vec![Effect::Socket(SocketCommand::Send {
-                    room: room.id,
-                    frame: ClientFrame::Chat {
-                        text,
-                        client_id: None,
-                    },
-                })]
-            } else {
-                self.message = Some("Sign in to chat".into());
-                Vec::new()
-            },
+            Event::SendChat(text) => {
+                if let (Some(room), Some(_)) = (&self.room, self.session.access_token(now)) {
+                    vec![Effect::Socket(SocketCommand::Send {
+                        room: room.id,
+                        frame: ClientFrame::Chat {
+                            text,
+                            client_id: None,
+                        },
+                    })]
+                } else {
+                    self.message = Some("Sign in to chat".into());
+                    Vec::new()
+                }
+            }
             Event::Player { room, update } => {
                 if let Some(slot) = self.feed.players.get_mut(&room) {
                     match update {

@@ -40,5 +40,8 @@ pub const PROTOCOL_HEADER: &str = "livecart-protocol";
 /// Largest WebSocket message the server accepts from a client, in bytes.
 pub const MAX_CLIENT_FRAME_BYTES: usize = 16 * 1024;
 
+/// Chat lines a room snapshot carries (the newest).
+pub const SNAPSHOT_CHAT_LINES: usize = 50;
+
 /// Longest chat message, in characters (Unicode scalar values).
 pub const MAX_CHAT_CHARS: usize = 200;

@@ -357,7 +357,7 @@ impl RoomSnapshot {
         match event {
             E::Chat { message } => {
                 self.chat.push(message.clone());
-                let extra = self.chat.len().saturating_sub(50);
+                let extra = self.chat.len().saturating_sub(crate::SNAPSHOT_CHAT_LINES);
                 self.chat.drain(..extra);
             }
             E::ChatRemoved { message_id } => self.chat.retain(|m| m.id != *message_id),

@@ -33,8 +33,12 @@ pub async fn start(state: &AppState) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let gifts = script::gift_catalog(state).await?;
     let mut tasks = Vec::new();
     for room in state.rooms.all() {
-        let (category, host) =
-            room.read(|st| (st.summary.category.clone(), st.summary.host.name.clone()));
+        let (category, host) = room.read(|st| {
+            (
+                st.snap.room.category.clone(),
+                st.snap.room.host.name.clone(),
+            )
+        });
         let demo_room = world::ROOMS
             .iter()
             .enumerate()

@@ -27,7 +27,7 @@ pub fn authorize(state: &AppState, caller: &HostCaller, room: RoomId) -> ApiResu
     let r = state.rooms.get(room).ok_or(ApiError::NotFound("room"))?;
     match caller {
         HostCaller::Admin => Ok(r),
-        HostCaller::Host(c) if r.read(|st| st.summary.host.id) == c.sub => Ok(r),
+        HostCaller::Host(c) if r.read(|st| st.snap.room.host.id) == c.sub => Ok(r),
         HostCaller::Host(_) => Err(ApiError::NotFound("room")),
     }
 }
@@ -109,7 +109,7 @@ pub async fn set_status(
 ) -> ApiResult<RoomSummary> {
     let r = authorize(state, caller, room)?;
     let _serial = r.write_guard().await;
-    let current = r.read(|st| st.summary.status);
+    let current = r.read(|st| st.snap.room.status);
     match (current, status) {
         (RoomStatus::Ended, _) => return Err(ApiError::Conflict("the room has ended".into())),
         (a, b) if a == b => return Ok(r.summary()),
@@ -175,7 +175,7 @@ pub async fn add_product(
         .find(|p| p.id == id)
         .cloned()
         .ok_or(ApiError::NotFound("product"))?;
-    r.write(|st| st.products = products);
+    r.write(|st| st.snap.products = products);
     Ok(product)
 }
 
@@ -187,7 +187,7 @@ pub async fn pin(
 ) -> ApiResult<Pin> {
     let r = authorize(state, caller, room)?;
     let _serial = r.write_guard().await;
-    if !r.read(|st| st.products.iter().any(|p| p.id == req.product_id)) {
+    if !r.read(|st| st.snap.products.iter().any(|p| p.id == req.product_id)) {
         return Err(ApiError::NotFound("product"));
     }
     let now = Timestamp::now();
@@ -215,7 +215,7 @@ pub async fn unpin(
 ) -> ApiResult<()> {
     let r = authorize(state, caller, room)?;
     let _serial = r.write_guard().await;
-    let Some(product_id) = r.read(|st| st.pinned.as_ref().map(|p| p.product_id)) else {
+    let Some(product_id) = r.read(|st| st.snap.pinned.as_ref().map(|p| p.product_id)) else {
         return Ok(());
     };
     let now = Timestamp::now();
@@ -240,7 +240,8 @@ pub async fn start_flash_sale(
     let r = authorize(state, caller, room)?;
     let _serial = r.write_guard().await;
     if r.read(|st| {
-        st.flash_sale
+        st.snap
+            .flash_sale
             .as_ref()
             .is_some_and(|s| s.state == FlashSaleState::Active)
     }) {
@@ -250,7 +251,8 @@ pub async fn start_flash_sale(
     }
     let original = r
         .read(|st| {
-            st.products
+            st.snap
+                .products
                 .iter()
                 .filter(|p| p.id == req.product_id)
                 .flat_map(|p| &p.skus)
@@ -371,7 +373,7 @@ pub async fn take_flash_stock(
             .fetch_one(&state.db)
             .await?;
     let mut sale = room
-        .read(|st| st.flash_sale.clone())
+        .read(|st| st.snap.flash_sale.clone())
         .filter(|s| s.id == sale_id)
         .ok_or(ApiError::NotFound("flash sale"))?;
     sale.remaining_stock = u32::try_from(remaining).unwrap_or(0);
@@ -408,7 +410,7 @@ async fn end_flash_sale_serial(
         .execute(&state.db)
         .await?;
     let mut sale = room
-        .read(|st| st.flash_sale.clone())
+        .read(|st| st.snap.flash_sale.clone())
         .filter(|s| s.id == sale_id)
         .ok_or(ApiError::NotFound("flash sale"))?;
     if done.rows_affected() == 0 {

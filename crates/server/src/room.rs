@@ -8,32 +8,25 @@
 
 use crate::bus::{Bus, Frame};
 use jiff::Timestamp;
-use livecart_protocol::live::FlashSalePhase;
-use livecart_protocol::rest::{ChatMessage, FlashSale, Pin, Product, RoomSnapshot, RoomSummary};
+use livecart_protocol::rest::{Product, RoomSnapshot, RoomSummary};
 use livecart_protocol::{Epoch, RoomEvent, RoomId, ServerFrame, UserId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
-/// Chat lines a snapshot carries.
-pub const SNAPSHOT_CHAT: usize = 50;
-
 pub struct RoomState {
     pub epoch: Epoch,
     pub seq: u64,
     history: VecDeque<Frame>,
     history_len: usize,
-    pub summary: RoomSummary,
-    pub products: Vec<Product>,
-    pub pinned: Option<Pin>,
-    pub flash_sale: Option<FlashSale>,
-    pub chat: VecDeque<ChatMessage>,
-    pub like_count: u64,
+    /// The room as a late joiner sees it, folded with the very
+    /// `RoomSnapshot::apply` clients use, so the two cannot disagree. Its
+    /// `seq`, `epoch`, `server_time` and viewer counts are filled in when a
+    /// snapshot is taken; `viewer_count` holds the count last broadcast.
+    pub snap: RoomSnapshot,
     /// Simulated audience of the demo world, added to real connections.
     pub bot_viewers: u64,
-    /// The viewer count last broadcast, to send `viewers` only on change.
-    last_viewers: u64,
     pub mutes: HashMap<UserId, Timestamp>,
     /// Place in the feed, smallest first.
     pub position: i64,
@@ -41,66 +34,27 @@ pub struct RoomState {
 
 impl RoomState {
     pub fn new(summary: RoomSummary, products: Vec<Product>, history_len: usize) -> Self {
+        let epoch = Epoch::new();
         Self {
-            epoch: Epoch::new(),
+            epoch,
             seq: 0,
             history: VecDeque::with_capacity(history_len.min(8192)),
             history_len: history_len.max(1000),
-            summary,
-            products,
-            pinned: None,
-            flash_sale: None,
-            chat: VecDeque::with_capacity(SNAPSHOT_CHAT + 1),
-            like_count: 0,
+            snap: RoomSnapshot {
+                room: summary,
+                pinned: None,
+                products,
+                flash_sale: None,
+                chat: Vec::new(),
+                viewer_count: 0,
+                like_count: 0,
+                seq: 0,
+                epoch,
+                server_time: Timestamp::now(),
+            },
             bot_viewers: 0,
-            last_viewers: 0,
             mutes: HashMap::new(),
             position: 0,
-        }
-    }
-
-    /// Applies an event to the state: the same fold a client performs.
-    fn apply(&mut self, event: &RoomEvent) {
-        match event {
-            RoomEvent::Chat { message } => {
-                self.chat.push_back(message.clone());
-                while self.chat.len() > SNAPSHOT_CHAT {
-                    self.chat.pop_front();
-                }
-            }
-            RoomEvent::ChatRemoved { message_id } => self.chat.retain(|m| m.id != *message_id),
-            RoomEvent::Likes { total, .. } => self.like_count = *total,
-            RoomEvent::Viewers { count } => self.last_viewers = *count,
-            RoomEvent::Pin { pin } => self.pinned = Some(pin.clone()),
-            RoomEvent::Unpin { product_id, .. } => {
-                if self
-                    .pinned
-                    .as_ref()
-                    .is_some_and(|p| p.product_id == *product_id)
-                {
-                    self.pinned = None;
-                }
-            }
-            RoomEvent::FlashSale { phase, sale } => {
-                self.flash_sale = (*phase != FlashSalePhase::Ended).then(|| sale.clone());
-            }
-            RoomEvent::Stock {
-                product_id,
-                sku_id,
-                stock,
-            } => {
-                if let Some(sku) = self
-                    .products
-                    .iter_mut()
-                    .filter(|p| p.id == *product_id)
-                    .flat_map(|p| p.skus.iter_mut())
-                    .find(|s| s.id == *sku_id)
-                {
-                    sku.stock = *stock;
-                }
-            }
-            RoomEvent::Status { status } => self.summary.status = *status,
-            RoomEvent::Gift(_) | RoomEvent::Notice { .. } => {}
         }
     }
 }
@@ -190,7 +144,7 @@ impl Room {
         let ServerFrame::Event { event, .. } = frame else {
             unreachable!()
         };
-        st.apply(&event);
+        st.snap.apply(&event);
         st.seq = seq;
         let frame = Frame {
             seq,
@@ -210,27 +164,20 @@ impl Room {
 
     pub fn summary(&self) -> RoomSummary {
         let st = self.lock();
-        let mut s = st.summary.clone();
+        let mut s = st.snap.room.clone();
         s.viewer_count = self.viewer_count_locked(&st);
         s
     }
 
     fn snapshot_locked(&self, st: &RoomState) -> RoomSnapshot {
         let viewer_count = self.viewer_count_locked(st);
-        let mut room = st.summary.clone();
-        room.viewer_count = viewer_count;
-        RoomSnapshot {
-            room,
-            pinned: st.pinned.clone(),
-            products: st.products.clone(),
-            flash_sale: st.flash_sale.clone(),
-            chat: st.chat.iter().cloned().collect(),
-            viewer_count,
-            like_count: st.like_count,
-            seq: st.seq,
-            epoch: st.epoch,
-            server_time: Timestamp::now(),
-        }
+        let mut snap = st.snap.clone();
+        snap.room.viewer_count = viewer_count;
+        snap.viewer_count = viewer_count;
+        snap.seq = st.seq;
+        snap.epoch = st.epoch;
+        snap.server_time = Timestamp::now();
+        snap
     }
 
     pub fn snapshot(&self) -> RoomSnapshot {
@@ -266,7 +213,7 @@ impl Room {
         let added = self.pending_likes.swap(0, Ordering::Relaxed);
         if added > 0 {
             let mut st = self.lock();
-            let total = st.like_count.saturating_add(added);
+            let total = st.snap.like_count.saturating_add(added);
             Self::publish_locked(
                 &mut st,
                 self.id,
@@ -280,7 +227,7 @@ impl Room {
     pub fn flush_viewers(&self) {
         let mut st = self.lock();
         let count = self.viewer_count_locked(&st);
-        if count != st.last_viewers {
+        if count != st.snap.viewer_count {
             Self::publish_locked(
                 &mut st,
                 self.id,

@@ -71,13 +71,13 @@ pub async fn load_room(
     let products = db::load_products(db, base, id).await?;
     let mut st = RoomState::new(row.summary(base)?, products, history_len);
     st.position = row.position;
-    st.like_count = u64::try_from(row.like_count).unwrap_or(0);
+    st.snap.like_count = u64::try_from(row.like_count).unwrap_or(0);
     if let (Some(p), Some(at), Some(stream)) = (
         &row.pinned_product_id,
         &row.pinned_at,
         &row.pinned_stream_time,
     ) {
-        st.pinned = Some(Pin {
+        st.snap.pinned = Some(Pin {
             product_id: db::parse(p, "product id")?,
             pinned_at: db::parse(at, "time")?,
             stream_time: db::parse(stream, "time")?,
@@ -92,7 +92,7 @@ pub async fn load_room(
     .await?;
     if let Some(sale) = sale {
         let original = original_price(&st, &sale)?;
-        st.flash_sale = Some(sale.to_wire(original)?);
+        st.snap.flash_sale = Some(sale.to_wire(original)?);
     }
     let mutes: Vec<(String, String)> =
         sqlx::query_as("SELECT user_id, until FROM mutes WHERE room_id = ?")
@@ -108,7 +108,8 @@ pub async fn load_room(
 
 fn original_price(st: &RoomState, sale: &SaleRow) -> anyhow::Result<Money> {
     let sku: livecart_protocol::SkuId = db::parse(&sale.sku_id, "sku id")?;
-    st.products
+    st.snap
+        .products
         .iter()
         .flat_map(|p| &p.skus)
         .find(|s| s.id == sku)
@@ -151,7 +152,7 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
                 room.flush_likes();
                 if n.is_multiple_of(4) {
                     room.flush_viewers();
-                    let likes = room.read(|st| st.like_count);
+                    let likes = room.read(|st| st.snap.like_count);
                     if let Err(e) = sqlx::query(
                         "UPDATE rooms SET like_count = ? WHERE id = ? AND like_count != ?",
                     )
@@ -165,7 +166,8 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
                     }
                 }
                 let due = room.read(|st| {
-                    st.flash_sale
+                    st.snap
+                        .flash_sale
                         .as_ref()
                         .filter(|s| {
                             s.state == FlashSaleState::Active

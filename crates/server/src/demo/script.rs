@@ -222,9 +222,16 @@ pub async fn run(
     gifts: Vec<(GiftId, &'static str, u32)>,
 ) {
     let seed = state.config.demo.seed;
-    let (host_id, host_name) = room.read(|st| (st.summary.host.id, st.summary.host.name.clone()));
+    let (host_id, host_name) =
+        room.read(|st| (st.snap.room.host.id, st.snap.room.host.name.clone()));
     let caller = host::as_host(host_id, &host_name);
-    let skus = room.read(|st| st.products.iter().map(|p| p.skus.len()).collect::<Vec<_>>());
+    let skus = room.read(|st| {
+        st.snap
+            .products
+            .iter()
+            .map(|p| p.skus.len())
+            .collect::<Vec<_>>()
+    });
     let mut plan = HostPlan::new(seed, room_index, skus);
     let mut bots = Bots::new(seed, room_index, gifts);
     let mut viewers = def.base_viewers;
@@ -259,8 +266,8 @@ pub async fn run(
                 // Now and then a bot buys the product on screen.
                 if bots.rng.random_bool(def.chat_rate.min(40.0) / 2000.0) {
                     let pick = room.read(|st| {
-                        let pinned = st.pinned.as_ref()?.product_id;
-                        let p = st.products.iter().find(|p| p.id == pinned)?;
+                        let pinned = st.snap.pinned.as_ref()?.product_id;
+                        let p = st.snap.products.iter().find(|p| p.id == pinned)?;
                         let in_stock: Vec<_> = p.skus.iter().filter(|s| s.stock > 0).map(|s| s.id).collect();
                         Some((pinned, in_stock))
                     });
@@ -270,7 +277,7 @@ pub async fn run(
                     }
                 }
                 // Bots snap up flash-sale stock.
-                let sale = room.read(|st| st.flash_sale.as_ref().filter(|s| s.state == FlashSaleState::Active).map(|s| (s.id, s.remaining_stock)));
+                let sale = room.read(|st| st.snap.flash_sale.as_ref().filter(|s| s.state == FlashSaleState::Active).map(|s| (s.id, s.remaining_stock)));
                 if let Some((sale, left)) = sale
                     && bots.rng.random_bool(0.08) {
                         let qty = bots.rng.random_range(1..=3).min(left);
@@ -287,7 +294,7 @@ async fn act(
     room: &Room,
     action: HostAction,
 ) -> crate::error::ApiResult<()> {
-    let products = room.read(|st| st.products.clone());
+    let products = room.read(|st| st.snap.products.clone());
     match action {
         HostAction::Pin { product } => {
             let Some(p) = products.get(product) else {
