@@ -119,6 +119,24 @@ struct Run {
     fps: f64,
 }
 
+/// Lets playback settle (skipping the catch-up from the GOP cache), then
+/// collects `secs` of latency samples with this process's CPU and RSS growth.
+async fn measure_window(samples: &Mutex<Vec<f64>>, secs: u64, rss_before: u64) -> Run {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    samples.lock().expect("lock").clear();
+    let (t0, c0) = (Instant::now(), cpu_ticks());
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let (elapsed, ticks) = (t0.elapsed().as_secs_f64(), cpu_ticks() - c0);
+    let rss_kib = rss_kib().saturating_sub(rss_before);
+    let latencies_ms = std::mem::take(&mut *samples.lock().expect("lock"));
+    Run {
+        fps: latencies_ms.len() as f64 / elapsed,
+        latencies_ms,
+        cpu_pct: ticks as f64 / 100.0 / elapsed * 100.0,
+        rss_kib,
+    }
+}
+
 /// Plays for `secs`, returning capture→release latencies of on-time pictures.
 async fn play_for(url: &str, output: OutputKind, secs: u64) -> anyhow::Result<Run> {
     let samples: Arc<Mutex<Vec<f64>>> = Arc::default();
@@ -143,22 +161,9 @@ async fn play_for(url: &str, output: OutputKind, secs: u64) -> anyhow::Result<Ru
         ..PlayerConfig::default()
     };
     let (player, _events) = Player::open(url, config, sink)?;
-    // Skip the catch-up from the GOP cache: measure the steady state.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    samples.lock().expect("lock").clear();
-    let (t0, c0) = (Instant::now(), cpu_ticks());
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    let (elapsed, ticks) = (t0.elapsed().as_secs_f64(), cpu_ticks() - c0);
-    let rss = rss_kib().saturating_sub(rss0);
+    let run = measure_window(&samples, secs, rss0).await;
     drop(player);
-    let latencies_ms = std::mem::take(&mut *samples.lock().expect("lock"));
-    let fps = latencies_ms.len() as f64 / elapsed;
-    Ok(Run {
-        latencies_ms,
-        cpu_pct: ticks as f64 / 100.0 / elapsed * 100.0,
-        rss_kib: rss,
-        fps,
-    })
+    Ok(run)
 }
 
 /// `playbin3` with default settings, decoded frames into an appsink; the
@@ -226,21 +231,9 @@ async fn baseline(url: &str, secs: u64) -> anyhow::Result<Run> {
     );
     let rss0 = rss_kib();
     playbin.set_state(gst::State::Playing)?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    samples.lock().expect("lock").clear();
-    let (t0, c0) = (Instant::now(), cpu_ticks());
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    let (elapsed, ticks) = (t0.elapsed().as_secs_f64(), cpu_ticks() - c0);
-    let rss = rss_kib().saturating_sub(rss0);
+    let run = measure_window(&samples, secs, rss0).await;
     playbin.set_state(gst::State::Null)?;
-    let latencies_ms = std::mem::take(&mut *samples.lock().expect("lock"));
-    let fps = latencies_ms.len() as f64 / elapsed;
-    Ok(Run {
-        latencies_ms,
-        cpu_pct: ticks as f64 / 100.0 / elapsed * 100.0,
-        rss_kib: rss,
-        fps,
-    })
+    Ok(run)
 }
 
 /// Time to first frame: `open` → first picture (cold), and `play` → first
