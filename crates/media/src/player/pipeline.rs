@@ -804,6 +804,11 @@ impl Controller {
                         return Outcome::Failed(message);
                     }
                     gst::MessageView::Eos(_) => return Outcome::Ended,
+                    // Live inputs add sinks after PLAYING: their latency must
+                    // be recomputed, or they render against a stale one.
+                    gst::MessageView::Latency(_) => {
+                        let _ = pipeline.recalculate_latency();
+                    }
                     gst::MessageView::HaveContext(c)
                         if c.context().context_type() == "gst.soup.session" =>
                     {
