@@ -100,6 +100,21 @@ impl App {
         self.next_id
     }
 
+    fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> HttpRequest {
+        HttpRequest {
+            id: self.id(),
+            method,
+            path: path.to_owned(),
+            body,
+            access_token: None,
+        }
+    }
+
     fn http(
         &mut self,
         call: Call,
@@ -108,16 +123,23 @@ impl App {
         body: Option<serde_json::Value>,
         token: Option<String>,
     ) -> Effect {
-        let id = self.id();
         let request = HttpRequest {
-            id,
-            method,
-            path: path.to_owned(),
-            body,
             access_token: token,
+            ..self.request(method, path, body)
         };
-        self.calls.insert(id, call);
+        self.calls.insert(request.id, call);
         Effect::Http(request)
+    }
+
+    /// Sends `request` as the signed-in user, remembering it for one retry.
+    fn send_authed(&mut self, request: HttpRequest, token: String, retried: bool) -> Effect {
+        let sent = HttpRequest {
+            access_token: Some(token),
+            ..request.clone()
+        };
+        self.calls
+            .insert(request.id, Call::Authed { request, retried });
+        Effect::Http(sent)
     }
 
     pub fn view(&self) -> ViewModel {
@@ -350,14 +372,7 @@ impl App {
         body: Option<serde_json::Value>,
         now: Timestamp,
     ) -> Vec<Effect> {
-        let id = self.id();
-        let request = HttpRequest {
-            id,
-            method,
-            path: path.to_owned(),
-            body,
-            access_token: None,
-        };
+        let request = self.request(method, path, body);
         if self.session.needs_refresh(now) {
             self.waiting.push(request);
             return self.start_refresh();
@@ -366,18 +381,7 @@ impl App {
             self.message = Some("Sign in to continue".into());
             return Vec::new();
         };
-        let sent = HttpRequest {
-            access_token: Some(token),
-            ..request.clone()
-        };
-        self.calls.insert(
-            id,
-            Call::Authed {
-                request,
-                retried: false,
-            },
-        );
-        vec![Effect::Http(sent)]
+        vec![self.send_authed(request, token, false)]
     }
 
     fn start_refresh(&mut self) -> Vec<Effect> {
@@ -408,18 +412,8 @@ impl App {
         self.session = Session::SignedIn(Box::new(session.clone()));
         let mut effects = vec![Effect::Vault(VaultCommand::Store(Box::new(session)))];
         for request in std::mem::take(&mut self.waiting) {
-            let sent = HttpRequest {
-                access_token: Some(token.clone()),
-                ..request.clone()
-            };
-            self.calls.insert(
-                request.id,
-                Call::Authed {
-                    request,
-                    retried: true,
-                },
-            );
-            effects.push(Effect::Http(sent));
+            let effect = self.send_authed(request, token.clone(), true);
+            effects.push(effect);
         }
         // The room socket learns who we are without reconnecting.
         if let Some(room) = &self.room {
