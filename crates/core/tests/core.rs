@@ -46,43 +46,39 @@ fn room(n: usize) -> RoomSummary {
     }
 }
 
+/// The effects of one kind, e.g. `pick(&effects, |e| match e { Effect::Http(r) => Some(r), _ => None })`.
+fn pick<T: Clone>(effects: &[Effect], f: impl Fn(&Effect) -> Option<&T>) -> Vec<T> {
+    effects.iter().filter_map(f).cloned().collect()
+}
+
 fn http(effects: &[Effect]) -> Vec<HttpRequest> {
-    effects
-        .iter()
-        .filter_map(|e| {
-            if let Effect::Http(r) = e {
-                Some(r.clone())
-            } else {
-                None
-            }
-        })
-        .collect()
+    pick(effects, |e| {
+        if let Effect::Http(r) = e {
+            Some(r)
+        } else {
+            None
+        }
+    })
 }
 
 fn players(effects: &[Effect]) -> Vec<PlayerCommand> {
-    effects
-        .iter()
-        .filter_map(|e| {
-            if let Effect::Player(p) = e {
-                Some(p.clone())
-            } else {
-                None
-            }
-        })
-        .collect()
+    pick(effects, |e| {
+        if let Effect::Player(p) = e {
+            Some(p)
+        } else {
+            None
+        }
+    })
 }
 
 fn sockets(effects: &[Effect]) -> Vec<SocketCommand> {
-    effects
-        .iter()
-        .filter_map(|e| {
-            if let Effect::Socket(s) = e {
-                Some(s.clone())
-            } else {
-                None
-            }
-        })
-        .collect()
+    pick(effects, |e| {
+        if let Effect::Socket(s) = e {
+            Some(s)
+        } else {
+            None
+        }
+    })
 }
 
 /// An app that has started and loaded a feed of `n` rooms.

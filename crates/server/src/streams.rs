@@ -92,7 +92,7 @@ pub async fn serve_flv(
             Err(RecvError::Lagged(_) | RecvError::Closed) => None,
         }
     });
-    let body = futures_util::stream::iter([Ok(start)]).chain_live(live);
+    let body = futures_util::StreamExt::chain(futures_util::stream::iter([Ok(start)]), live);
     let mut res = Body::from_stream(body).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -102,13 +102,3 @@ pub async fn serve_flv(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }
-
-trait ChainLive: futures_util::Stream + Sized {
-    fn chain_live<S: futures_util::Stream<Item = Self::Item>>(
-        self,
-        next: S,
-    ) -> futures_util::stream::Chain<Self, S> {
-        futures_util::StreamExt::chain(self, next)
-    }
-}
-impl<T: futures_util::Stream> ChainLive for T {}
