@@ -1,14 +1,17 @@
 //! The app's behaviour: `update(event, now) -> effects` and `view() -> ViewModel`.
 
-use crate::effects::{Effect, HttpRequest, Method, RequestId, SocketCommand, VaultCommand};
-use crate::feed::{Feed, PlayerStatus};
+use crate::effects::{
+    Effect, HttpRequest, Method, PlayerCommand, RequestId, SocketCommand, StoreCommand,
+    VaultCommand,
+};
+use crate::feed::{Drawn, Feed, PlayerStatus};
 use crate::room::{Fold, Link, LiveRoom};
 use crate::session::Session;
 use crate::view::{self, ViewModel};
 use jiff::Timestamp;
 use livecart_protocol::rest::{FeedResponse, RefreshRequest, SessionResponse, SignInRequest};
-use livecart_protocol::{ClientFrame, ErrorCode, Problem, RoomId, ServerFrame};
-use std::collections::HashMap;
+use livecart_protocol::{ClientFrame, ErrorCode, Problem, RoomId, ServerFrame, UserId};
+use std::collections::{HashMap, HashSet};
 
 /// Something that happened: a tap, or an answer from an effect runner.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +19,11 @@ pub enum Event {
     Started,
     /// The keyring's saved session (silent sign-in), if any.
     VaultLoaded(Option<Box<SessionResponse>>),
+    /// The feed cached by the last run, shown until the fresh one arrives.
+    CacheLoaded(Option<Box<FeedResponse>>),
+    /// Something the viewer should know once (e.g. "no secure keyring").
+    Notice(String),
+    DismissMessage,
     HttpDone {
         id: RequestId,
         result: Result<serde_json::Value, HttpFailure>,
@@ -26,7 +34,15 @@ pub enum Event {
         password: String,
     },
     SignOut,
+    /// The sign-in sheet, opened by hand (actions that need an account open it too).
+    OpenSignIn,
+    DismissSignIn,
     SendChat(String),
+    /// Follow (or unfollow) the host of the room on screen.
+    Follow,
+    ToggleMute,
+    /// Show or hide the video debug overlay (fps, capture→draw latency).
+    ToggleDebug,
     Player {
         room: RoomId,
         update: PlayerUpdate,
@@ -54,6 +70,26 @@ pub enum PlayerUpdate {
     Status(PlayerStatus),
     FirstFrame,
     Ready,
+    /// Once a second from the player: how far behind live the picture is.
+    Behind {
+        ms: Option<u32>,
+    },
+    /// Once a second from the page: what it drew.
+    Drawn(Drawn),
+}
+
+/// An action that needs an account, done once the viewer has signed in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    Chat(String),
+    Follow,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignInSheet {
+    pub pending: Option<Pending>,
+    pub busy: bool,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +125,11 @@ pub struct App {
     refreshing: bool,
     /// Reconnect timers: timer id → room.
     timers: HashMap<u64, RoomId>,
+    pub sign_in: Option<SignInSheet>,
+    pub muted: bool,
+    pub debug: bool,
+    /// Hosts followed in this session (the server has no follow API yet).
+    pub following: HashSet<UserId>,
 }
 
 /// Reconnect delays (ms): quick at first, then calmer.
@@ -151,12 +192,64 @@ impl App {
             Event::Started => {
                 self.feed.loading = true;
                 let feed = self.http(Call::Feed, Method::Get, "/v1/feed", None, None);
-                vec![Effect::Vault(VaultCommand::Load), feed]
+                vec![
+                    Effect::Vault(VaultCommand::Load),
+                    Effect::Store(StoreCommand::LoadFeed),
+                    feed,
+                ]
             }
             Event::VaultLoaded(saved) => {
                 if let Some(s) = saved {
                     self.session = Session::SignedIn(s);
                 }
+                Vec::new()
+            }
+            Event::CacheLoaded(cached) => match cached {
+                // Only until the network answers: the fresh feed always wins.
+                Some(feed) if self.feed.loading && self.feed.rooms.is_empty() => {
+                    self.feed.rooms = feed.rooms;
+                    self.feed.go_to(self.feed.index);
+                    let mut effects = self.feed.reconcile_players();
+                    effects.extend(self.enter_current_room(now));
+                    effects
+                }
+                _ => Vec::new(),
+            },
+            Event::Notice(text) => {
+                self.message = Some(text);
+                Vec::new()
+            }
+            Event::DismissMessage => {
+                self.message = None;
+                Vec::new()
+            }
+            Event::OpenSignIn => {
+                self.sign_in = Some(SignInSheet::default());
+                Vec::new()
+            }
+            Event::DismissSignIn => {
+                self.sign_in = None;
+                Vec::new()
+            }
+            Event::Follow => {
+                if self.session.user().is_none() {
+                    return self.need_account(Pending::Follow);
+                }
+                self.toggle_follow();
+                Vec::new()
+            }
+            Event::ToggleMute => {
+                self.muted = !self.muted;
+                let muted = self.muted;
+                self.feed
+                    .current()
+                    .map(|r| r.id)
+                    .into_iter()
+                    .map(|room| Effect::Player(PlayerCommand::SetMuted { room, muted }))
+                    .collect()
+            }
+            Event::ToggleDebug => {
+                self.debug = !self.debug;
                 Vec::new()
             }
             Event::HttpDone { id, result } => self.http_done(id, result, now),
@@ -165,31 +258,47 @@ impl App {
                     return Vec::new();
                 }
                 let mut effects = self.feed.reconcile_players();
+                if self.muted
+                    && let Some(room) = self.feed.current().map(|r| r.id)
+                {
+                    effects.push(Effect::Player(PlayerCommand::SetMuted {
+                        room,
+                        muted: true,
+                    }));
+                }
                 effects.extend(self.enter_current_room(now));
                 effects
             }
             Event::SignIn { username, password } => {
-                let body = serde_json::to_value(SignInRequest { username, password }).ok();
+                let sheet = self.sign_in.get_or_insert_with(SignInSheet::default);
+                if username.trim().is_empty() || password.is_empty() {
+                    sheet.error = Some("Enter your username and password".into());
+                    return Vec::new();
+                }
+                sheet.busy = true;
+                sheet.error = None;
+                let body = serde_json::to_value(SignInRequest {
+                    username: username.trim().to_owned(),
+                    password,
+                })
+                .ok();
                 vec![self.http(Call::SignIn, Method::Post, "/v1/session", body, None)]
             }
             Event::SignOut => {
                 self.session = Session::Anonymous;
                 self.waiting.clear();
-                vec![Effect::Vault(VaultCommand::Clear)]
+                self.following.clear();
+                self.message = Some("Signed out".into());
+                vec![
+                    Effect::Vault(VaultCommand::Clear),
+                    Effect::Store(StoreCommand::ForgetUser),
+                ]
             }
             Event::SendChat(text) => {
-                if let (Some(room), Some(_)) = (&self.room, self.session.access_token(now)) {
-                    vec![Effect::Socket(SocketCommand::Send {
-                        room: room.id,
-                        frame: ClientFrame::Chat {
-                            text,
-                            client_id: None,
-                        },
-                    })]
-                } else {
-                    self.message = Some("Sign in to chat".into());
-                    Vec::new()
+                if self.session.user().is_none() {
+                    return self.need_account(Pending::Chat(text));
                 }
+                self.send_chat(text, now)
             }
             Event::Player { room, update } => {
                 if let Some(slot) = self.feed.players.get_mut(&room) {
@@ -197,6 +306,12 @@ impl App {
                         PlayerUpdate::Status(s) => slot.status = s,
                         PlayerUpdate::FirstFrame => slot.first_frame = true,
                         PlayerUpdate::Ready => {}
+                        PlayerUpdate::Behind { ms } => {
+                            if let PlayerStatus::Playing { behind_ms } = &mut slot.status {
+                                *behind_ms = ms;
+                            }
+                        }
+                        PlayerUpdate::Drawn(d) => slot.drawn = Some(d),
                     }
                 }
                 Vec::new()
@@ -206,6 +321,40 @@ impl App {
                 Some(room) if self.room.as_ref().is_some_and(|r| r.id == room) => self.connect(now),
                 _ => Vec::new(),
             },
+        }
+    }
+
+    /// Opens the sign-in sheet; `action` runs once the viewer has signed in.
+    fn need_account(&mut self, action: Pending) -> Vec<Effect> {
+        self.sign_in = Some(SignInSheet {
+            pending: Some(action),
+            ..SignInSheet::default()
+        });
+        Vec::new()
+    }
+
+    fn toggle_follow(&mut self) {
+        if let Some(host) = self.feed.current().map(|r| r.host.id)
+            && !self.following.remove(&host)
+        {
+            self.following.insert(host);
+        }
+    }
+
+    fn send_chat(&mut self, text: String, now: Timestamp) -> Vec<Effect> {
+        let text = text.trim().to_owned();
+        if text.is_empty() {
+            return Vec::new();
+        }
+        match (&self.room, self.session.access_token(now)) {
+            (Some(room), Some(_)) => vec![Effect::Socket(SocketCommand::Send {
+                room: room.id,
+                frame: ClientFrame::Chat {
+                    text,
+                    client_id: None,
+                },
+            })],
+            _ => Vec::new(),
         }
     }
 
@@ -299,11 +448,20 @@ impl App {
                 self.feed.loading = false;
                 match serde_json::from_value::<FeedResponse>(body) {
                     Ok(feed) => {
-                        self.feed.rooms = feed.rooms;
+                        let on_screen = self.feed.current().map(|r| r.id);
+                        self.feed.rooms.clone_from(&feed.rooms);
                         self.feed.error = None;
-                        self.feed.go_to(self.feed.index);
-                        let mut effects = self.feed.reconcile_players();
-                        effects.extend(self.enter_current_room(now));
+                        // Stay on the room the viewer is watching if it is still live.
+                        let index = on_screen
+                            .and_then(|id| self.feed.rooms.iter().position(|r| r.id == id))
+                            .unwrap_or(self.feed.index);
+                        self.feed.go_to(index);
+                        let mut effects =
+                            vec![Effect::Store(StoreCommand::SaveFeed(Box::new(feed)))];
+                        effects.extend(self.feed.reconcile_players());
+                        if self.room.as_ref().map(|r| r.id) != self.feed.current().map(|r| r.id) {
+                            effects.extend(self.enter_current_room(now));
+                        }
                         effects
                     }
                     Err(e) => {
@@ -311,6 +469,17 @@ impl App {
                         Vec::new()
                     }
                 }
+            }
+            (Call::Feed, Err(failure)) if !self.feed.rooms.is_empty() => {
+                // The cached feed stays on screen.
+                self.feed.loading = false;
+                self.message = Some(match failure {
+                    HttpFailure::Network(_) => "You're offline — showing the last feed".into(),
+                    HttpFailure::Status { status, .. } => {
+                        format!("The feed could not be refreshed ({status})")
+                    }
+                });
+                Vec::new()
             }
             (Call::Feed, Err(failure)) => {
                 self.feed.loading = false;
@@ -326,11 +495,13 @@ impl App {
                 SessionResponse,
             >(body)
             {
-                Ok(session) => self.signed_in(session),
+                Ok(session) => self.signed_in(session, now),
                 Err(_) => self.signed_out("Sign-in failed: the server's answer was not understood"),
             },
             (Call::SignIn, Err(failure)) => {
-                self.message = Some(match failure {
+                let sheet = self.sign_in.get_or_insert_with(SignInSheet::default);
+                sheet.busy = false;
+                sheet.error = Some(match failure {
                     HttpFailure::Status {
                         problem: Some(p), ..
                     } => p.detail,
@@ -405,7 +576,7 @@ impl App {
         )]
     }
 
-    fn signed_in(&mut self, session: SessionResponse) -> Vec<Effect> {
+    fn signed_in(&mut self, session: SessionResponse, now: Timestamp) -> Vec<Effect> {
         self.refreshing = false;
         self.message = None;
         let token = session.access_token.clone();
@@ -424,6 +595,12 @@ impl App {
                 },
             }));
         }
+        // Back to what the viewer was doing (after the socket knows who we are).
+        match self.sign_in.take().and_then(|s| s.pending) {
+            Some(Pending::Follow) => self.toggle_follow(),
+            Some(Pending::Chat(text)) => effects.extend(self.send_chat(text, now)),
+            None => {}
+        }
         effects
     }
 
@@ -431,7 +608,11 @@ impl App {
         self.refreshing = false;
         self.session = Session::Anonymous;
         self.waiting.clear();
+        self.following.clear();
         self.message = Some(why.to_owned());
-        vec![Effect::Vault(VaultCommand::Clear)]
+        vec![
+            Effect::Vault(VaultCommand::Clear),
+            Effect::Store(StoreCommand::ForgetUser),
+        ]
     }
 }

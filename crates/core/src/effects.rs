@@ -2,7 +2,7 @@
 //! Effect runners in the app carry them out and answer with events. Each
 //! variant says why it exists.
 
-use livecart_protocol::rest::SessionResponse;
+use livecart_protocol::rest::{FeedResponse, SessionResponse};
 use livecart_protocol::{ClientFrame, Epoch, RoomId};
 
 /// Identifies an HTTP request so its answer can find its way back (and be
@@ -19,8 +19,19 @@ pub enum Effect {
     Player(PlayerCommand),
     /// The OS keyring: the only place tokens are kept.
     Vault(VaultCommand),
+    /// The app's local database (a cache; never tokens).
+    Store(StoreCommand),
     /// Ask for `Event::Timer(id)` after `after_ms` (reconnect backoff).
     Timer { id: u64, after_ms: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreCommand {
+    /// Answer with `Event::CacheLoaded` (the feed saved last time, if any).
+    LoadFeed,
+    SaveFeed(Box<FeedResponse>),
+    /// Sign-out: delete everything cached for the signed-in user.
+    ForgetUser,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,9 +77,17 @@ pub enum PlayerCommand {
         held: bool,
     },
     /// Show a held player at once.
-    Play { room: RoomId },
+    Play {
+        room: RoomId,
+    },
     /// Stop and free the player.
-    Release { room: RoomId },
+    Release {
+        room: RoomId,
+    },
+    SetMuted {
+        room: RoomId,
+        muted: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -18,11 +18,20 @@ pub enum PlayerStatus {
     Failed(String),
 }
 
+/// What the page drew in the last second (reported by the video view).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drawn {
+    pub fps: f32,
+    /// Capture (SEI time) → on screen, 95th percentile over the last second.
+    pub latency_p95_ms: u32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slot {
     pub held: bool,
     pub status: PlayerStatus,
     pub first_frame: bool,
+    pub drawn: Option<Drawn>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -80,6 +89,7 @@ impl Feed {
                             held,
                             status: PlayerStatus::Connecting,
                             first_frame: false,
+                            drawn: None,
                         },
                     );
                     effects.push(Effect::Player(PlayerCommand::Open { room, url, held }));

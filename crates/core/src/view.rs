@@ -1,7 +1,7 @@
 //! View models: exactly what the screens render, already formatted. Screens
 //! hold no logic beyond laying these out.
 
-use crate::app::App;
+use crate::app::{App, Pending};
 use crate::feed::PlayerStatus;
 use crate::room::Link;
 
@@ -15,10 +15,22 @@ pub struct ViewModel {
     /// The signed-in user's display name.
     pub user: Option<String>,
     pub message: Option<String>,
+    pub sign_in: Option<SignInView>,
+    pub muted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignInView {
+    /// Why the sheet opened: "Sign in to chat", "Sign in to follow mia".
+    pub reason: String,
+    pub busy: bool,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageView {
+    /// The room's id: the video view asks the app for this room's pictures.
+    pub room_id: String,
     pub title: String,
     pub host: String,
     pub host_avatar_url: String,
@@ -31,6 +43,11 @@ pub struct PageView {
     pub error: Option<String>,
     /// Video is on screen (the cover can go).
     pub video: bool,
+    /// A player exists (playing or preloaded): the page shows a video view.
+    pub has_player: bool,
+    pub following: bool,
+    /// "30 fps · 31 ms capture→draw" when the debug overlay is on.
+    pub debug: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +96,7 @@ pub(crate) fn build(app: &App) -> ViewModel {
                 }
             };
             PageView {
+                room_id: r.id.to_string(),
                 title: r.title.clone(),
                 host: r.host.name.clone(),
                 host_avatar_url: r.host.avatar.thumb_url.clone(),
@@ -88,6 +106,12 @@ pub(crate) fn build(app: &App) -> ViewModel {
                 spinner,
                 error,
                 video: slot.is_some_and(|s| s.first_frame),
+                has_player: slot.is_some(),
+                following: app.following.contains(&r.host.id),
+                debug: app.debug.then(|| match slot.and_then(|s| s.drawn) {
+                    Some(d) => format!("{:.0} fps · {} ms capture→draw", d.fps, d.latency_p95_ms),
+                    None => "no frames drawn".to_owned(),
+                }),
             }
         })
         .collect();
@@ -126,5 +150,18 @@ pub(crate) fn build(app: &App) -> ViewModel {
         room,
         user: app.session.user().map(|u| u.name.clone()),
         message: app.message.clone(),
+        sign_in: app.sign_in.as_ref().map(|sheet| SignInView {
+            reason: match &sheet.pending {
+                Some(Pending::Chat(_)) => "Sign in to chat".to_owned(),
+                Some(Pending::Follow) => match app.feed.current() {
+                    Some(r) => format!("Sign in to follow {}", r.host.name),
+                    None => "Sign in to follow".to_owned(),
+                },
+                None => "Sign in to livecart".to_owned(),
+            },
+            busy: sheet.busy,
+            error: sheet.error.clone(),
+        }),
+        muted: app.muted,
     }
 }

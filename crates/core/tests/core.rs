@@ -2,15 +2,17 @@
 //! effects it asks for and what the viewer would see.
 
 use jiff::{SignedDuration, Timestamp};
-use livecart_core::effects::{HttpRequest, Method, PlayerCommand, SocketCommand, VaultCommand};
-use livecart_core::feed::PlayerStatus;
+use livecart_core::effects::{
+    HttpRequest, Method, PlayerCommand, SocketCommand, StoreCommand, VaultCommand,
+};
+use livecart_core::feed::{Drawn, PlayerStatus};
 use livecart_core::{App, Effect, Event, HttpFailure, PlayerUpdate, SocketUpdate};
 use livecart_protocol::rest::{
     FeedResponse, HostInfo, ImageRef, Profile, Role, RoomSnapshot, RoomStatus, RoomSummary,
     SessionResponse, StreamProtocol, StreamUrl,
 };
 use livecart_protocol::{
-    Epoch, ErrorCode, ImageId, Problem, RoomEvent, RoomId, ServerFrame, UserId,
+    ClientFrame, Epoch, ErrorCode, ImageId, Problem, RoomEvent, RoomId, ServerFrame, UserId,
 };
 
 fn t0() -> Timestamp {
@@ -500,7 +502,14 @@ fn a_refused_refresh_signs_out_with_a_message_and_clears_the_keyring() {
         },
         t0(),
     );
-    assert_eq!(effects, vec![Effect::Vault(VaultCommand::Clear)]);
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Vault(VaultCommand::Clear),
+            Effect::Store(StoreCommand::ForgetUser)
+        ],
+        "signed out: keyring entries and the user's cached data go"
+    );
     let view = app.view();
     assert_eq!(view.user, None);
     assert_eq!(
@@ -538,4 +547,250 @@ fn numbers_are_compact_for_a_phone_screen() {
     assert_eq!(compact(1_000), "1k");
     assert_eq!(compact(1_240), "1.2k");
     assert_eq!(compact(2_300_000), "2.3M");
+}
+
+#[test]
+fn chatting_signed_out_asks_to_sign_in_then_sends_the_message() {
+    let (mut app, rooms, _) = started(2);
+    assert!(
+        app.update(Event::SendChat("is the M in stock?".into()), t0())
+            .is_empty()
+    );
+    let sheet = app.view().sign_in.expect("the sign-in sheet opens");
+    assert_eq!(sheet.reason, "Sign in to chat");
+
+    // A wrong password keeps the sheet open with the server's words.
+    let effects = app.update(
+        Event::SignIn {
+            username: "ava".into(),
+            password: "nope".into(),
+        },
+        t0(),
+    );
+    let req = http(&effects).remove(0);
+    assert_eq!(req.path, "/v1/session");
+    assert!(app.view().sign_in.expect("sheet").busy);
+    app.update(
+        Event::HttpDone {
+            id: req.id,
+            result: Err(HttpFailure::Status {
+                status: 401,
+                problem: Some(Problem::new(
+                    401,
+                    ErrorCode::Unauthorized,
+                    "Sign-in failed",
+                    "wrong username or password",
+                )),
+            }),
+        },
+        t0(),
+    );
+    let sheet = app.view().sign_in.expect("still open");
+    assert_eq!(sheet.error.as_deref(), Some("wrong username or password"));
+    assert!(!sheet.busy);
+
+    let effects = app.update(
+        Event::SignIn {
+            username: " ava ".into(),
+            password: "livecart".into(),
+        },
+        t0(),
+    );
+    let req = http(&effects).remove(0);
+    assert_eq!(req.body.as_ref().expect("body")["username"], "ava");
+    let s = session(900);
+    let effects = app.update(
+        Event::HttpDone {
+            id: req.id,
+            result: Ok(serde_json::to_value(&s).expect("json")),
+        },
+        t0(),
+    );
+    assert_eq!(app.view().sign_in, None, "the sheet closes");
+    assert_eq!(app.view().user.as_deref(), Some(s.user.name.as_str()));
+    assert!(effects.contains(&Effect::Vault(VaultCommand::Store(Box::new(s.clone())))));
+    // The socket learns who we are first, then the message goes out.
+    let sent: Vec<_> = sockets(&effects)
+        .into_iter()
+        .filter_map(|c| match c {
+            SocketCommand::Send { room, frame } => Some((room, frame)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].0, rooms[0].id);
+    assert!(matches!(sent[0].1, ClientFrame::Auth { .. }));
+    assert!(matches!(&sent[1].1, ClientFrame::Chat { text, .. } if text == "is the M in stock?"));
+}
+
+#[test]
+fn following_needs_an_account_and_returns_to_the_room() {
+    let (mut app, _, _) = started(2);
+    app.update(Event::Follow, t0());
+    assert_eq!(
+        app.view().sign_in.expect("sheet").reason,
+        "Sign in to follow host 0"
+    );
+    let effects = app.update(
+        Event::SignIn {
+            username: "ava".into(),
+            password: "livecart".into(),
+        },
+        t0(),
+    );
+    let req = http(&effects).remove(0);
+    app.update(
+        Event::HttpDone {
+            id: req.id,
+            result: Ok(serde_json::to_value(session(900)).expect("json")),
+        },
+        t0(),
+    );
+    let view = app.view();
+    assert!(
+        view.pages[0].following,
+        "the follow went through after sign-in"
+    );
+    assert!(!view.pages[1].following);
+    app.update(Event::SignOut, t0());
+    assert!(!app.view().pages[0].following);
+    assert_eq!(app.view().message.as_deref(), Some("Signed out"));
+}
+
+#[test]
+fn the_cached_feed_shows_at_once_and_the_fresh_one_replaces_it() {
+    let mut app = App::default();
+    let effects = app.update(Event::Started, t0());
+    assert!(effects.contains(&Effect::Store(StoreCommand::LoadFeed)));
+    let feed_req = http(&effects).remove(0);
+    let cached: Vec<RoomSummary> = (0..3).map(room).collect();
+    let effects = app.update(
+        Event::CacheLoaded(Some(Box::new(FeedResponse {
+            rooms: cached.clone(),
+        }))),
+        t0(),
+    );
+    assert_eq!(
+        app.view().pages.len(),
+        3,
+        "the last feed is on screen before the network answers"
+    );
+    assert_eq!(
+        players(&effects).len(),
+        2,
+        "and its first room already plays"
+    );
+
+    // The fresh feed no longer has cached room 0 (it ended): the first fresh room plays, and it
+    // is the one that was preloaded.
+    let fresh: Vec<RoomSummary> = vec![cached[1].clone(), room(7)];
+    let effects = app.update(
+        Event::HttpDone {
+            id: feed_req.id,
+            result: Ok(serde_json::to_value(FeedResponse {
+                rooms: fresh.clone(),
+            })
+            .expect("json")),
+        },
+        t0(),
+    );
+    assert!(
+        effects.contains(&Effect::Store(StoreCommand::SaveFeed(Box::new(
+            FeedResponse {
+                rooms: fresh.clone()
+            }
+        ))))
+    );
+    let cmds = players(&effects);
+    assert!(cmds.contains(&PlayerCommand::Release { room: cached[0].id }));
+    assert!(
+        cmds.contains(&PlayerCommand::Play { room: cached[1].id }),
+        "the preloaded room plays"
+    );
+    let view = app.view();
+    assert_eq!(view.pages.len(), 2);
+    assert_eq!(view.pages[0].title, fresh[0].title);
+
+    // A cache that arrives late never replaces the fresh feed.
+    app.update(
+        Event::CacheLoaded(Some(Box::new(FeedResponse { rooms: cached }))),
+        t0(),
+    );
+    assert_eq!(app.view().pages.len(), 2);
+}
+
+#[test]
+fn offline_with_a_cached_feed_keeps_it_and_says_so() {
+    let mut app = App::default();
+    let effects = app.update(Event::Started, t0());
+    let feed_req = http(&effects).remove(0);
+    app.update(
+        Event::CacheLoaded(Some(Box::new(FeedResponse {
+            rooms: (0..2).map(room).collect(),
+        }))),
+        t0(),
+    );
+    app.update(
+        Event::HttpDone {
+            id: feed_req.id,
+            result: Err(HttpFailure::Network("connection refused".into())),
+        },
+        t0(),
+    );
+    let view = app.view();
+    assert_eq!(view.pages.len(), 2);
+    assert_eq!(view.error, None);
+    assert_eq!(
+        view.message.as_deref(),
+        Some("You're offline — showing the last feed")
+    );
+}
+
+#[test]
+fn mute_follows_the_viewer_across_swipes_and_the_badge_shows_the_delay() {
+    let (mut app, rooms, _) = started(3);
+    let effects = app.update(Event::ToggleMute, t0());
+    assert_eq!(
+        players(&effects),
+        vec![PlayerCommand::SetMuted {
+            room: rooms[0].id,
+            muted: true
+        }]
+    );
+    assert!(app.view().muted);
+    let effects = app.update(Event::SwipeTo(1), t0());
+    assert!(players(&effects).contains(&PlayerCommand::SetMuted {
+        room: rooms[1].id,
+        muted: true
+    }));
+    app.update(
+        Event::Player {
+            room: rooms[1].id,
+            update: PlayerUpdate::Status(PlayerStatus::Playing { behind_ms: None }),
+        },
+        t0(),
+    );
+    app.update(
+        Event::Player {
+            room: rooms[1].id,
+            update: PlayerUpdate::Behind { ms: Some(340) },
+        },
+        t0(),
+    );
+    assert_eq!(app.view().pages[1].badge, "LIVE · 0.3 s behind");
+    app.update(Event::ToggleDebug, t0());
+    app.update(
+        Event::Player {
+            room: rooms[1].id,
+            update: PlayerUpdate::Drawn(Drawn {
+                fps: 30.0,
+                latency_p95_ms: 31,
+            }),
+        },
+        t0(),
+    );
+    assert_eq!(
+        app.view().pages[1].debug.as_deref(),
+        Some("30 fps · 31 ms capture→draw")
+    );
 }
