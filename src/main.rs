@@ -1,15 +1,15 @@
-//! livecart, the app. By default this binary starts the embedded live-room
-//! server with the demo world on a free loopback port, with its data in the
-//! platform's app-data directory, and keeps it running. Built with
-//! `--features window` and run with `--window`, it also opens the Dioxus
-//! window (issue #4, in progress).
+//! livecart, the app. Opens a phone-sized window on the embedded live-room
+//! server with the demo world (or on `--server URL`). `--headless` runs only
+//! the embedded server.
 
 use anyhow::Context;
 use clap::Parser;
+use livecart::shell::{ServerChoice, ShellConfig};
 use std::path::PathBuf;
-
-#[cfg(feature = "window")]
-mod window;
+use std::sync::Mutex;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Parser)]
 #[command(
@@ -21,50 +21,84 @@ struct Args {
     /// Use a remote livecart server instead of the embedded one.
     #[arg(long, env = "LIVECART_SERVER")]
     server: Option<String>,
-    /// Where the embedded server keeps its data.
-    #[arg(long)]
+    /// Where the app keeps its data (default: the platform's app-data directory).
+    #[arg(long, env = "LIVECART_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Open the window (needs a build with `--features window`).
+    /// Run only the embedded server (no window).
     #[arg(long)]
-    window: bool,
+    headless: bool,
+    /// Draw JPEG frames even where the webview has WebCodecs.
+    #[arg(long, env = "LIVECART_VIDEO_JPEG")]
+    jpeg: bool,
+    /// Test-only: serve the E2E control endpoint and print its URL.
+    #[arg(long, hide = true)]
+    e2e_control: bool,
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
     let args = Args::parse();
-    if let Some(url) = &args.server {
-        anyhow::bail!(
-            "remote servers ({url}) are used by the app window, which is still in progress (issue #4)"
-        );
-    }
-    if args.window {
-        return open_window(args.data_dir);
-    }
-    tokio::runtime::Runtime::new()?.block_on(serve_until_ctrl_c(args.data_dir))
-}
-
-async fn start_server(data_dir: Option<PathBuf>) -> anyhow::Result<livecart_server::ServerHandle> {
-    let data_dir = match data_dir {
+    let data_dir = match args.data_dir {
         Some(d) => d,
         None => dirs::data_dir()
             .context("this platform has no app-data directory; pass --data-dir")?
             .join("livecart"),
     };
+    std::fs::create_dir_all(data_dir.join("logs"))
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let log = std::fs::File::create(data_dir.join("logs").join("livecart.log"))?;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "info,sqlx=warn,tao=warn,wry=warn,dioxus=warn".into())
+    };
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_filter(filter()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(Mutex::new(log))
+                .with_filter(filter()),
+        )
+        .init();
+
+    if args.headless {
+        return tokio::runtime::Runtime::new()?.block_on(serve_until_ctrl_c(data_dir));
+    }
+    let shell = livecart::shell::start(ShellConfig {
+        server: args
+            .server
+            .map_or(ServerChoice::Embedded, ServerChoice::Remote),
+        data_dir,
+        force_jpeg: args.jpeg,
+    })?;
+    let evals = if args.e2e_control {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let view = shell.view.clone();
+        let port = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let port = rt.block_on(livecart::control::serve(tx, view))?;
+            std::thread::spawn(move || rt.block_on(std::future::pending::<()>()));
+            anyhow::Ok(port)
+        })
+        .join()
+        .map_err(|_| anyhow::anyhow!("the control thread panicked"))??;
+        println!("LIVECART_CONTROL=http://127.0.0.1:{port}");
+        Some(rx)
+    } else {
+        None
+    };
+    livecart::window::launch(shell, evals);
+    Ok(())
+}
+
+async fn serve_until_ctrl_c(data_dir: PathBuf) -> anyhow::Result<()> {
     let mut config =
         livecart_server::ServerConfig::load(None).map_err(|e| anyhow::anyhow!("{e}"))?;
     config.bind = ([127, 0, 0, 1], 0).into();
-    config.data_dir = data_dir;
+    config.data_dir = data_dir.join("server");
     config.demo.enabled = true;
-    livecart_server::serve(config).await
-}
-
-async fn serve_until_ctrl_c(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let server = start_server(data_dir).await?;
+    let server = livecart_server::serve(config).await?;
     println!(
         "livecart: embedded server with the demo world at {}",
         server.base_url
@@ -80,34 +114,4 @@ async fn serve_until_ctrl_c(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
         token.cancel();
     });
     server.wait().await
-}
-
-#[cfg(feature = "window")]
-fn open_window(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
-    // The server runs on its own runtime; the window owns the main thread.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Runtime::new() else {
-            return;
-        };
-        rt.block_on(async move {
-            match start_server(data_dir).await {
-                Ok(server) => {
-                    let _ = tx.send(Ok(server.base_url.clone()));
-                    let _ = server.wait().await;
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                }
-            }
-        });
-    });
-    let base = rx.recv().context("the server thread ended")??;
-    window::launch(base);
-    Ok(())
-}
-
-#[cfg(not(feature = "window"))]
-fn open_window(_: Option<PathBuf>) -> anyhow::Result<()> {
-    anyhow::bail!("this build has no window: build with `--features window` (issue #4 in progress)")
 }

@@ -1,128 +1,376 @@
-//! The Dioxus window (issue #4, in progress, behind the `window` feature):
-//! renders livecart-core's view models. Effect runners live here too; so far
-//! only HTTP runs — sockets, players, the keyring and timers come next, so
-//! pages show their cover with a "Connecting…" badge until video is wired.
+//! The window: renders livecart-core's view model and turns taps, keys and
+//! scrolls into core events. No behaviour lives here — see crates/core.
 
+use crate::control::EvalRequest;
+use crate::players::VideoPath;
+use crate::shell::ShellHandle;
 use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
 use dioxus::prelude::*;
-use livecart_core::effects::{HttpRequest, Method, VaultCommand};
-use livecart_core::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, Problem, Timestamp};
-use livecart_core::{App, Effect, Event, HttpFailure, ViewModel};
-use std::collections::VecDeque;
+use livecart_core::{Event, ViewModel};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
 
 const CSS: &str = include_str!("../assets/app.css");
+const VIDEO_JS: &str = include_str!("../assets/video.js");
 
-/// The server the window talks to.
 #[derive(Clone)]
-struct Server(String);
+struct Ui {
+    shell: ShellHandle,
+    /// Scripts to evaluate for the test harness (`--e2e-control` only).
+    evals: Arc<Mutex<Option<mpsc::UnboundedReceiver<EvalRequest>>>>,
+}
 
-pub fn launch(base_url: String) {
+impl Ui {
+    fn send(&self, e: Event) {
+        let _ = self.shell.events.send(e);
+    }
+}
+
+pub fn launch(shell: ShellHandle, evals: Option<mpsc::UnboundedReceiver<EvalRequest>>) {
     let window = WindowBuilder::new()
         .with_title("livecart")
         .with_inner_size(LogicalSize::new(390.0, 844.0));
+    let head = format!("<style>{CSS}</style><script>{VIDEO_JS}</script>");
     LaunchBuilder::desktop()
-        .with_cfg(Config::new().with_window(window).with_menu(None))
-        .with_context(Server(base_url))
+        .with_cfg(
+            Config::new()
+                .with_window(window)
+                .with_menu(None)
+                .with_background_color((12, 12, 16, 255))
+                .with_custom_head(head),
+        )
+        .with_context(Ui {
+            shell,
+            evals: Arc::new(Mutex::new(evals)),
+        })
         .launch(Root);
 }
 
-async fn run_http(
-    http: &reqwest::Client,
-    base: &str,
-    req: &HttpRequest,
-) -> Result<serde_json::Value, HttpFailure> {
-    let url = format!("{base}{}", req.path);
-    let mut r = match req.method {
-        Method::Get => http.get(url),
-        Method::Post => http.post(url),
-    }
-    .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
-    if let Some(t) = &req.access_token {
-        r = r.bearer_auth(t);
-    }
-    if let Some(b) = &req.body {
-        r = r.json(b);
-    }
-    let res = r
-        .send()
-        .await
-        .map_err(|e| HttpFailure::Network(e.to_string()))?;
-    let status = res.status().as_u16();
-    if res.status().is_success() {
-        res.json()
-            .await
-            .map_err(|e| HttpFailure::Network(e.to_string()))
-    } else {
-        Err(HttpFailure::Status {
-            status,
-            problem: res.json::<Problem>().await.ok(),
-        })
-    }
+fn scroll_to(index: usize) {
+    document::eval(&format!(
+        "const f = document.querySelector('[data-testid=feed]'); if (f) f.scrollTo({{ top: {index} * f.clientHeight, behavior: 'instant' }});"
+    ));
 }
 
 #[component]
 fn Root() -> Element {
-    let server = use_context::<Server>();
+    let ui = use_context::<Ui>();
     let mut view = use_signal(|| None::<ViewModel>);
+    let username = use_signal(String::new);
+    let password = use_signal(String::new);
+    let mut chat = use_signal(String::new);
+
+    // The view model, as the shell publishes it.
+    let shell = ui.shell.clone();
     use_future(move || {
-        let base = server.0.clone();
+        let mut rx = shell.view.clone();
         async move {
-            let mut app = App::default();
-            let http = reqwest::Client::new();
-            let mut queue = VecDeque::from([Event::Started]);
-            while let Some(event) = queue.pop_front() {
-                for effect in app.update(event, Timestamp::now()) {
-                    match effect {
-                        Effect::Http(req) => {
-                            let result = run_http(&http, &base, &req).await;
-                            queue.push_back(Event::HttpDone { id: req.id, result });
-                        }
-                        Effect::Vault(VaultCommand::Load) => {
-                            queue.push_back(Event::VaultLoaded(None));
-                        }
-                        // Sockets, players, keyring writes, timers: next steps of #4.
-                        _ => {}
-                    }
+            loop {
+                let vm = rx.borrow_and_update().clone();
+                view.set(vm);
+                if rx.changed().await.is_err() {
+                    return;
                 }
-                view.set(Some(app.view()));
             }
         }
     });
-    let vm = view.read();
-    rsx! {
-        style { {CSS} }
-        match vm.as_ref() {
-            None => rsx! { div { class: "state", "data-testid": "loading", "Loading live rooms…" } },
-            Some(vm) if vm.error.is_some() => rsx! {
-                div { class: "state", "data-testid": "feed-error", {vm.error.clone().unwrap_or_default()} }
-            },
-            Some(vm) => rsx! {
-                div { class: "feed", "data-testid": "feed",
-                    for (i, page) in vm.pages.iter().enumerate() {
-                        section { class: "page", key: "{i}", "data-testid": "room-page",
-                            img { class: "cover", src: "{page.cover_url}", alt: "" }
-                            div { class: "shade-top" }
-                            div { class: "shade-bottom" }
-                            div { class: "top",
-                                div { class: "host-chip",
-                                    img { class: "avatar", src: "{page.host_avatar_url}", alt: "" }
-                                    span { class: "host", "{page.host}" }
-                                    button { class: "follow", "Follow" }
-                                }
-                                span { class: "viewers", "data-testid": "viewers", "{page.viewers}" }
-                            }
-                            div { class: if page.spinner { "badge waiting" } else { "badge" }, "data-testid": "live-badge",
-                                if page.spinner { span { class: "spinner" } }
-                                "{page.badge}"
-                            }
-                            div { class: "bottom",
-                                div { class: "title", "{page.title}" }
-                                div { class: "hint", "Swipe up for the next live" }
-                            }
-                        }
+    // The video views: the page picks WebCodecs or JPEG and says which.
+    let shell = ui.shell.clone();
+    use_future(move || {
+        let shell = shell.clone();
+        async move {
+            let js = format!(
+                "return await window.livecart.start({}, '{}', {});",
+                shell.video_port, shell.video_secret, shell.force_jpeg
+            );
+            match document::eval(&js).join::<String>().await {
+                Ok(path) => {
+                    tracing::info!(%path, "video path");
+                    if path == "jpeg" {
+                        let _ = shell.video_path.send(VideoPath::Jpeg);
                     }
                 }
+                Err(e) => tracing::error!("the video views did not start: {e}"),
+            }
+        }
+    });
+    // The test harness's questions (only with --e2e-control).
+    let evals = ui.evals.clone();
+    use_future(move || {
+        let rx = evals.lock().ok().and_then(|mut g| g.take());
+        async move {
+            let Some(mut rx) = rx else { return };
+            while let Some((js, reply)) = rx.recv().await {
+                let answer = document::eval(&js)
+                    .join::<serde_json::Value>()
+                    .await
+                    .map_err(|e| e.to_string());
+                let _ = reply.send(answer);
+            }
+        }
+    });
+
+    let vm = view.read();
+    let Some(vm) = vm.as_ref() else {
+        return rsx! {
+            div { class: "state", "data-testid": "loading", span { class: "spinner" } "Loading live rooms…" }
+        };
+    };
+    if let Some(error) = &vm.error {
+        return rsx! {
+            div { class: "state", "data-testid": "feed-error", "{error}" }
+        };
+    }
+    let index = vm.index;
+    let pages = vm.pages.len();
+    let ui_key = ui.clone();
+    let ui_scroll = ui.clone();
+    let ui_chat = ui.clone();
+    let ui_chat_key = ui.clone();
+    let ui_me = ui.clone();
+    let ui_msg = ui.clone();
+    rsx! {
+        div {
+            class: "feed",
+            "data-testid": "feed",
+            tabindex: 0,
+            onmounted: move |e| async move {
+                let _ = e.set_focus(true).await;
             },
+            onkeydown: move |e| {
+                let to = match e.key() {
+                    Key::ArrowDown | Key::PageDown => Some((index + 1).min(pages.saturating_sub(1))),
+                    Key::ArrowUp | Key::PageUp => Some(index.saturating_sub(1)),
+                    Key::Character(c) if c == "m" => {
+                        ui_key.send(Event::ToggleMute);
+                        None
+                    }
+                    Key::Character(c) if c == "d" => {
+                        ui_key.send(Event::ToggleDebug);
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(to) = to {
+                    e.prevent_default();
+                    scroll_to(to);
+                    ui_key.send(Event::SwipeTo(to));
+                }
+            },
+            onscroll: move |e| {
+                let h = f64::from(e.data().client_height().max(1));
+                let at = (e.data().scroll_top() / h).round() as usize;
+                if at != index {
+                    ui_scroll.send(Event::SwipeTo(at));
+                }
+            },
+            for (i, page) in vm.pages.iter().enumerate() {
+                Page { key: "{page.room_id}", page: page.clone(), current: i == index, muted: vm.muted }
+            }
+        }
+        // The room on screen: pinned product, chat, and the chat box.
+        if let Some(room) = &vm.room {
+            div { class: "room-overlay",
+                if let Some(banner) = &room.banner {
+                    div { class: "banner", "data-testid": "reconnecting", "{banner}" }
+                }
+                div { class: "chat", "data-testid": "chat",
+                    for (i, (who, text)) in room.chat.iter().rev().take(5).rev().enumerate() {
+                        div { class: "line", key: "{i}", span { class: "who", "{who}" } " {text}" }
+                    }
+                }
+                if let Some(pinned) = &room.pinned {
+                    div { class: "pinned", "data-testid": "pinned", BagIcon {} "{pinned}" }
+                }
+                div { class: "composer",
+                    input {
+                        "data-testid": "chat-input",
+                        placeholder: "Say something…",
+                        maxlength: 200,
+                        value: "{chat}",
+                        oninput: move |e| chat.set(e.value()),
+                        onkeydown: move |e| {
+                            if e.key() == Key::Enter {
+                                ui_chat_key.send(Event::SendChat(chat.take()));
+                            }
+                        },
+                    }
+                    button {
+                        class: "send",
+                        "data-testid": "chat-send",
+                        onclick: move |_| ui_chat.send(Event::SendChat(chat.take())),
+                        "Send"
+                    }
+                }
+            }
+        }
+        button {
+            class: "me",
+            "data-testid": if vm.user.is_some() { "sign-out" } else { "sign-in" },
+            onclick: {
+                let signed_in = vm.user.is_some();
+                move |_| ui_me.send(if signed_in { Event::SignOut } else { Event::OpenSignIn })
+            },
+            match &vm.user {
+                Some(name) => rsx! { span { "data-testid": "user", "{name}" } " · Sign out" },
+                None => rsx! { "Sign in" },
+            }
+        }
+        if let Some(message) = &vm.message {
+            div {
+                class: "toast",
+                "data-testid": "message",
+                onclick: move |_| ui_msg.send(Event::DismissMessage),
+                "{message}"
+            }
+        }
+        if let Some(sheet) = &vm.sign_in {
+            SignInSheet {
+                reason: sheet.reason.clone(),
+                busy: sheet.busy,
+                error: sheet.error.clone(),
+                username,
+                password,
+            }
+        }
+    }
+}
+
+#[component]
+fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Element {
+    let ui = use_context::<Ui>();
+    let ui_mute = ui.clone();
+    rsx! {
+        section {
+            class: if current { "page current" } else { "page" },
+            "data-testid": "room-page",
+            "data-room": "{page.room_id}",
+            img { class: if page.video { "cover gone" } else { "cover" }, src: "{page.cover_url}", alt: "" }
+            if page.has_player {
+                canvas { class: "video", "data-testid": "video", "data-room": "{page.room_id}", width: 540, height: 960 }
+            }
+            div { class: "shade-top" }
+            div { class: "shade-bottom" }
+            div { class: "top",
+                div { class: "host-chip",
+                    img { class: "avatar", src: "{page.host_avatar_url}", alt: "" }
+                    span { class: "host", "{page.host}" }
+                    button {
+                        class: if page.following { "follow on" } else { "follow" },
+                        "data-testid": "follow",
+                        onclick: move |_| ui.send(Event::Follow),
+                        if page.following { "Following" } else { "Follow" }
+                    }
+                }
+                span { class: "viewers", "data-testid": "viewers", "{page.viewers}" }
+                button {
+                    class: "mute",
+                    "data-testid": "mute",
+                    title: if muted { "Unmute" } else { "Mute" },
+                    onclick: move |_| ui_mute.send(Event::ToggleMute),
+                    if muted { MutedIcon {} } else { SoundIcon {} }
+                }
+            }
+            div { class: if page.spinner { "badge waiting" } else { "badge" }, "data-testid": "live-badge",
+                if page.spinner { span { class: "spinner" } }
+                "{page.badge}"
+            }
+            if let Some(err) = &page.error {
+                div { class: "page-error", "data-testid": "player-error", "{err}" }
+            }
+            if let Some(debug) = &page.debug {
+                div { class: "debug", "data-testid": "debug", "{debug}" }
+            }
+            div { class: "bottom",
+                div { class: "title", "{page.title}" }
+            }
+        }
+    }
+}
+
+#[component]
+fn SignInSheet(
+    reason: String,
+    busy: bool,
+    error: Option<String>,
+    username: Signal<String>,
+    password: Signal<String>,
+) -> Element {
+    let ui = use_context::<Ui>();
+    let ui_submit = ui.clone();
+    let ui_key = ui.clone();
+    rsx! {
+        div { class: "scrim", onclick: move |_| ui.send(Event::DismissSignIn) }
+        div { class: "sheet", "data-testid": "sign-in-sheet",
+            h2 { "{reason}" }
+            input {
+                "data-testid": "username",
+                placeholder: "Username",
+                autocomplete: "username",
+                value: "{username}",
+                oninput: move |e| username.set(e.value()),
+            }
+            input {
+                "data-testid": "password",
+                r#type: "password",
+                placeholder: "Password",
+                autocomplete: "current-password",
+                value: "{password}",
+                oninput: move |e| password.set(e.value()),
+                onkeydown: move |e| {
+                    if e.key() == Key::Enter {
+                        submit(&ui_key, username, password);
+                    }
+                },
+            }
+            if let Some(err) = &error {
+                div { class: "error", "data-testid": "sign-in-error", "{err}" }
+            }
+            button {
+                class: "primary",
+                "data-testid": "sign-in-submit",
+                disabled: busy,
+                onclick: move |_| submit(&ui_submit, username, password),
+                if busy { "Signing in…" } else { "Sign in" }
+            }
+            p { class: "hint", "Demo accounts: ava, ben, chloe, dan — password “livecart”" }
+        }
+    }
+}
+
+fn submit(ui: &Ui, username: Signal<String>, mut password: Signal<String>) {
+    ui.send(Event::SignIn {
+        username: username.read().clone(),
+        password: password.take(),
+    });
+}
+
+#[component]
+fn SoundIcon() -> Element {
+    rsx! {
+        svg { view_box: "0 0 24 24", fill: "none", stroke: "currentColor", stroke_width: "2", stroke_linecap: "round",
+            path { d: "M4 9h4l5-4v14l-5-4H4z", fill: "currentColor" }
+            path { d: "M16.5 8.5a5 5 0 0 1 0 7M19 6a8.5 8.5 0 0 1 0 12" }
+        }
+    }
+}
+
+#[component]
+fn MutedIcon() -> Element {
+    rsx! {
+        svg { view_box: "0 0 24 24", fill: "none", stroke: "currentColor", stroke_width: "2", stroke_linecap: "round",
+            path { d: "M4 9h4l5-4v14l-5-4H4z", fill: "currentColor" }
+            path { d: "M16 9l6 6M22 9l-6 6" }
+        }
+    }
+}
+
+#[component]
+fn BagIcon() -> Element {
+    rsx! {
+        svg { view_box: "0 0 24 24", fill: "none", stroke: "currentColor", stroke_width: "2", stroke_linejoin: "round",
+            path { d: "M5 8h14l-1 12H6z" }
+            path { d: "M9 8a3 3 0 0 1 6 0" }
         }
     }
 }

@@ -1,0 +1,153 @@
+// livecart video view: draws each room's pictures into its <canvas data-room>.
+// Pictures come from the app over a loopback WebSocket (per-launch secret):
+// H.264 access units decoded with WebCodecs, or JPEG frames where this webview
+// has no VideoDecoder. Once a second each view reports what it drew (fps,
+// capture->draw latency from the SEI time) back to the app. See docs/video-path.md.
+(() => {
+  const KIND_AU = 1, KIND_JPEG = 2, FLAG_KEY = 1, FLAG_LATE = 2;
+  const now = () => performance.timeOrigin + performance.now();
+  const views = new Map(); // canvas -> view
+  const totals = {}; // room -> {drawn, firstDrawAt, lastDrawAt, latencies[]}
+  let port = 0, secret = "", path = "webcodecs";
+  let lastInputAt = 0;
+
+  function pct(sorted, p) {
+    if (!sorted.length) return 0;
+    return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  }
+
+  function openView(canvas) {
+    const room = canvas.dataset.room;
+    const ctx = canvas.getContext("2d", { alpha: false, desynchronized: true });
+    const t = totals[room] || (totals[room] = { drawn: 0, firstDrawAt: 0, lastDrawAt: 0, latencies: [] });
+    const v = { room, canvas, ctx, ws: null, decoder: null, codec: "", meta: new Map(), seq: 0,
+                second: [], lat: [], waitKey: true, closed: false, timer: 0 };
+    const draw = (img, w, h, captureMs) => {
+      if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+      ctx.drawImage(img, 0, 0, w, h);
+      const at = now();
+      v.second.push(at);
+      if (!Number.isNaN(captureMs)) { v.lat.push(at - captureMs); t.latencies.push(at - captureMs); if (t.latencies.length > 2000) t.latencies.shift(); }
+      t.drawn++; t.lastDrawAt = at; if (!t.firstDrawAt) t.firstDrawAt = at;
+      canvas.classList.add("drawing");
+    };
+    const newDecoder = () => {
+      if (v.decoder && v.decoder.state !== "closed") { try { v.decoder.close(); } catch (_) {} }
+      v.decoder = new VideoDecoder({
+        output: (frame) => {
+          const m = v.meta.get(frame.timestamp); v.meta.delete(frame.timestamp);
+          if (m && !m.late && !v.closed) draw(frame, frame.displayWidth, frame.displayHeight, m.capture);
+          frame.close();
+        },
+        error: (e) => { console.warn("livecart video: decoder error", e); v.codec = ""; v.waitKey = true; },
+      });
+      v.codec = "";
+    };
+    const onAU = (flags, w, h, codec, capture, data) => {
+      const key = (flags & FLAG_KEY) !== 0;
+      if (!v.decoder || v.decoder.state === "closed") newDecoder();
+      if (key && codec !== v.codec) {
+        v.decoder.configure({ codec, codedWidth: w, codedHeight: h, optimizeForLatency: true });
+        v.codec = codec;
+        v.waitKey = false;
+      }
+      if (v.waitKey || !v.codec) { if (!key) return; v.waitKey = false; }
+      const ts = ++v.seq * 1000;
+      v.meta.set(ts, { late: (flags & FLAG_LATE) !== 0, capture });
+      try {
+        v.decoder.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: ts, data }));
+      } catch (e) { console.warn("livecart video: decode failed", e); newDecoder(); v.waitKey = true; }
+    };
+    const onJpeg = (w, h, capture, data) => {
+      createImageBitmap(new Blob([data], { type: "image/jpeg" })).then((bmp) => {
+        if (!v.closed) draw(bmp, w, h, capture);
+        bmp.close();
+      }, () => {});
+    };
+    const connect = () => {
+      if (v.closed) return;
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/video/${room}?s=${secret}`);
+      ws.binaryType = "arraybuffer";
+      ws.onmessage = (ev) => {
+        if (typeof ev.data === "string") return;
+        const dv = new DataView(ev.data);
+        const kind = dv.getUint8(0), flags = dv.getUint8(1);
+        const w = dv.getUint16(2, true), h = dv.getUint16(4, true), clen = dv.getUint8(6);
+        const capture = dv.getFloat64(8, true);
+        const codec = new TextDecoder().decode(new Uint8Array(ev.data, 16, clen));
+        const data = new Uint8Array(ev.data, 16 + clen);
+        if (kind === KIND_AU) onAU(flags, w, h, codec, capture, data);
+        else if (kind === KIND_JPEG) onJpeg(w, h, capture, data);
+      };
+      // The app ends a room's socket when it releases the player; a new one
+      // may come for the same canvas (e.g. the page changed its video path).
+      ws.onclose = () => { if (!v.closed) setTimeout(connect, 250); };
+      v.ws = ws;
+    };
+    v.timer = setInterval(() => {
+      const cut = now() - 1000;
+      v.second = v.second.filter((x) => x >= cut);
+      const lat = v.lat.sort((a, b) => a - b); v.lat = [];
+      if (v.ws && v.ws.readyState === 1 && v.second.length) {
+        v.ws.send(JSON.stringify({ fps: v.second.length, p50: pct(lat, 0.5), p95: pct(lat, 0.95) }));
+      }
+    }, 1000);
+    connect();
+    views.set(canvas, v);
+  }
+
+  function closeView(v) {
+    v.closed = true;
+    clearInterval(v.timer);
+    if (v.ws) v.ws.close();
+    if (v.decoder && v.decoder.state !== "closed") { try { v.decoder.close(); } catch (_) {} }
+    views.delete(v.canvas);
+  }
+
+  function scan() {
+    const present = new Set(document.querySelectorAll("canvas[data-room]"));
+    for (const [c, v] of views) if (!present.has(c) || c.dataset.room !== v.room) closeView(v);
+    for (const c of present) if (!views.has(c)) openView(c);
+  }
+
+  async function supportsWebCodecs() {
+    if (typeof VideoDecoder === "undefined" || typeof EncodedVideoChunk === "undefined") return false;
+    try {
+      const r = await VideoDecoder.isConfigSupported({ codec: "avc1.42c01f", codedWidth: 540, codedHeight: 960 });
+      return !!r.supported;
+    } catch (_) { return false; }
+  }
+
+  for (const type of ["keydown", "wheel", "pointerdown", "touchstart"]) {
+    addEventListener(type, () => { lastInputAt = now(); }, { capture: true, passive: true });
+  }
+
+  window.livecart = {
+    // Starts the video views; returns the path this webview uses.
+    async start(p, s, forceJpeg) {
+      port = p; secret = s;
+      path = !forceJpeg && (await supportsWebCodecs()) ? "webcodecs" : "jpeg";
+      new MutationObserver(scan).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-room"] });
+      scan();
+      return path;
+    },
+    // For the test harness and the debug overlay.
+    stats() {
+      const rooms = {};
+      for (const [room, t] of Object.entries(totals)) {
+        const lat = [...t.latencies].sort((a, b) => a - b);
+        rooms[room] = { drawn: t.drawn, firstDrawAt: t.firstDrawAt, lastDrawAt: t.lastDrawAt,
+                        latencyP50: pct(lat, 0.5), latencyP95: pct(lat, 0.95), latencyP99: pct(lat, 0.99) };
+      }
+      return { path, now: now(), lastInputAt, rooms };
+    },
+    rect(testid, nth) {
+      const els = document.querySelectorAll(`[data-testid="${testid}"]`);
+      const el = els[nth || 0];
+      if (!el) return null;
+      const r = el.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent, count: els.length,
+               dpr: window.devicePixelRatio, screenX: window.screenX, screenY: window.screenY };
+    },
+  };
+})();

@@ -1,0 +1,20 @@
+//! livecart, the app: the Dioxus window plus the effect runners that carry
+//! out what livecart-core asks for. See docs/ARCHITECTURE.md.
+//!
+//! - [`shell`]: the event loop around `livecart_core::App` and the effects.
+//! - [`net`]: REST (reqwest) and room sockets (tokio-tungstenite).
+//! - [`players`]: one livecart-media player per room the feed wants.
+//! - [`video`]: pictures to the page over a loopback WebSocket.
+//! - [`vault`]: the OS keyring (the only place tokens live).
+//! - [`store`]: the local SQLite cache.
+//! - [`window`]: the Dioxus UI.
+//! - [`control`]: the test-only control endpoint for the E2E harness.
+
+pub mod control;
+pub mod net;
+pub mod players;
+pub mod shell;
+pub mod store;
+pub mod vault;
+pub mod video;
+pub mod window;

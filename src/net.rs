@@ -1,0 +1,160 @@
+//! Network effect runners: REST calls (reqwest) and the room sockets
+//! (tokio-tungstenite). Both answer with core events; neither decides
+//! anything — reconnect timing and resume points come from livecart-core.
+
+use futures_util::{SinkExt, StreamExt};
+use livecart_core::effects::{HttpRequest, Method};
+use livecart_core::protocol::{
+    ClientFrame, Epoch, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem, RoomId, decode_server_frame,
+};
+use livecart_core::{Event, HttpFailure, SocketUpdate};
+use std::collections::HashMap;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+pub async fn http(
+    client: &reqwest::Client,
+    base: &str,
+    req: &HttpRequest,
+) -> Result<serde_json::Value, HttpFailure> {
+    let url = format!("{base}{}", req.path);
+    let mut r = match req.method {
+        Method::Get => client.get(url),
+        Method::Post => client.post(url),
+    }
+    .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
+    if let Some(t) = &req.access_token {
+        r = r.bearer_auth(t);
+    }
+    if let Some(b) = &req.body {
+        r = r.json(b);
+    }
+    // reqwest's errors name the URL, never headers: no token reaches a log.
+    let res = r
+        .send()
+        .await
+        .map_err(|e| HttpFailure::Network(e.without_url().to_string()))?;
+    let status = res.status().as_u16();
+    if res.status().is_success() {
+        res.json()
+            .await
+            .map_err(|e| HttpFailure::Network(e.without_url().to_string()))
+    } else {
+        Err(HttpFailure::Status {
+            status,
+            problem: res.json::<Problem>().await.ok(),
+        })
+    }
+}
+
+/// The open room sockets. Dropping a room's sender ends its task quietly.
+#[derive(Default)]
+pub struct Sockets {
+    rooms: HashMap<RoomId, mpsc::UnboundedSender<ClientFrame>>,
+}
+
+impl Sockets {
+    pub fn connect(
+        &mut self,
+        base: &str,
+        room: RoomId,
+        resume: Option<(u64, Epoch)>,
+        access_token: Option<String>,
+        events: mpsc::UnboundedSender<Event>,
+    ) {
+        let ws_base = base.replacen("http", "ws", 1);
+        let mut url = format!("{ws_base}/v1/rooms/{room}/live?v={PROTOCOL_VERSION}");
+        if let Some((since, epoch)) = resume {
+            url.push_str(&format!("&since={since}&epoch={epoch}"));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        // The token goes in the first frame, never in the URL (URLs get logged).
+        if let Some(t) = access_token {
+            let _ = tx.send(ClientFrame::Auth { access_token: t });
+        }
+        self.rooms.insert(room, tx);
+        tokio::spawn(run(url, room, rx, events));
+    }
+
+    pub fn send(&self, room: RoomId, frame: ClientFrame) {
+        if let Some(tx) = self.rooms.get(&room) {
+            let _ = tx.send(frame);
+        }
+    }
+
+    pub fn close(&mut self, room: RoomId) {
+        self.rooms.remove(&room);
+    }
+}
+
+async fn run(
+    url: String,
+    room: RoomId,
+    mut outgoing: mpsc::UnboundedReceiver<ClientFrame>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let closed = |code: Option<u16>| Event::Socket {
+        room,
+        update: SocketUpdate::Closed { code },
+    };
+    let (mut ws, _) = match tokio_tungstenite::connect_async(&url).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            tracing::info!(%room, "room socket: cannot connect ({e})");
+            if !outgoing.is_closed() {
+                let _ = events.send(closed(None));
+            }
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            frame = outgoing.recv() => match frame {
+                Some(f) => {
+                    let Ok(text) = serde_json::to_string(&f) else { continue };
+                    if ws.send(Message::text(text)).await.is_err() {
+                        if !outgoing.is_closed() {
+                            let _ = events.send(closed(None));
+                        }
+                        return;
+                    }
+                }
+                // The app left the room.
+                None => {
+                    let _ = ws.close(None).await;
+                    return;
+                }
+            },
+            msg = ws.next() => match msg {
+                Some(Ok(Message::Text(t))) => match decode_server_frame(&t) {
+                    Ok(frame) => {
+                        let _ = events.send(Event::Socket { room, update: SocketUpdate::Frame(Box::new(frame)) });
+                    }
+                    Err(e) => tracing::warn!(%room, "room socket: ignoring a frame ({e})"),
+                },
+                Some(Ok(Message::Close(c))) => {
+                    let code = c.map(|c| u16::from(c.code));
+                    tracing::info!(%room, ?code, "room socket closed by the server");
+                    if !outgoing.is_closed() {
+                        let _ = events.send(closed(code));
+                    }
+                    return;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::info!(%room, "room socket lost ({e})");
+                    if !outgoing.is_closed() {
+                        let _ = events.send(closed(None));
+                    }
+                    return;
+                }
+                None => {
+                    if !outgoing.is_closed() {
+                        let _ = events.send(closed(None));
+                    }
+                    return;
+                }
+            },
+        }
+    }
+}

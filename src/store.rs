@@ -1,0 +1,146 @@
+//! The app's local database: a cache (the last feed, the user's cached data),
+//! SQLite through sqlx with migrations. It never holds tokens. A database that
+//! cannot be opened or fails its integrity check is moved aside and rebuilt,
+//! with one clear log line — the app starts either way.
+
+use livecart_core::protocol::rest::FeedResponse;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use std::path::{Path, PathBuf};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Stands for the server's base URL inside cached bodies.
+const SERVER: &str = "{server}";
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the database at `path`; a corrupt one is moved
+    /// aside to `<name>.corrupt-<unix time>` and a fresh one is created.
+    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        match Self::try_open(path).await {
+            Ok(store) => Ok(store),
+            Err(e) => {
+                let aside = move_aside(path)?;
+                tracing::warn!(
+                    "the app database {} could not be used ({e:#}); moved it to {} and started a fresh one",
+                    path.display(),
+                    aside.display()
+                );
+                Self::try_open(path).await
+            }
+        }
+    }
+
+    async fn try_open(path: &Path) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await?;
+        let check: String = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_one(&pool)
+            .await?;
+        anyhow::ensure!(check == "ok", "integrity check failed: {check}");
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The feed saved for `server` last time, with its URLs pointing at `server`.
+    pub async fn load_feed(&self, key: &str, server: &str) -> anyhow::Result<Option<FeedResponse>> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM feed_cache WHERE server = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        body.map(|b| Ok(serde_json::from_str(&b.replace(SERVER, server))?))
+            .transpose()
+    }
+
+    pub async fn save_feed(
+        &self,
+        key: &str,
+        server: &str,
+        feed: &FeedResponse,
+    ) -> anyhow::Result<()> {
+        let body = serde_json::to_string(feed)?.replace(server, SERVER);
+        sqlx::query(
+            "INSERT INTO feed_cache (server, body, saved_at) VALUES (?, ?, ?)
+             ON CONFLICT (server) DO UPDATE SET body = excluded.body, saved_at = excluded.saved_at",
+        )
+        .bind(key)
+        .bind(body)
+        .bind(jiff::Timestamp::now().to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn put_user_data(&self, key: &str, body: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO user_cache (key, body, saved_at) VALUES (?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET body = excluded.body, saved_at = excluded.saved_at",
+        )
+        .bind(key)
+        .bind(body)
+        .bind(jiff::Timestamp::now().to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn user_data_count(&self) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM user_cache")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Sign-out: everything cached for the user goes.
+    pub async fn forget_user(&self) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM user_cache")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Renames the database and its WAL files out of the way; returns the new name.
+fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let stamp = jiff::Timestamp::now().as_second();
+    let aside = path.with_extension(format!("sqlite3.corrupt-{stamp}"));
+    if path.exists() {
+        std::fs::rename(path, &aside)?;
+    }
+    for ext in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(ext);
+        let side = PathBuf::from(side);
+        if side.exists() {
+            let mut to = aside.as_os_str().to_owned();
+            to.push(ext);
+            std::fs::rename(&side, PathBuf::from(to))?;
+        }
+    }
+    Ok(aside)
+}

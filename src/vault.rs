@@ -1,0 +1,188 @@
+//! The OS keyring: the only place the session (access + refresh token) is
+//! kept. One entry per server, holding the session as JSON.
+//!
+//! Stores (keyring-core + a store crate per platform): on Linux the Secret
+//! Service (gnome-keyring, KWallet) when a D-Bus session offers one, else the
+//! kernel's keyutils session keyring; Keychain on macOS/iOS, the Android
+//! keystore, Windows Credential Manager. Where none works the app says so
+//! once and keeps the session in memory only — never in a file.
+
+use keyring_core::api::CredentialStoreApi;
+use keyring_core::{CredentialStore, Entry, Error};
+use livecart_core::protocol::rest::SessionResponse;
+use std::sync::Arc;
+
+const SERVICE: &str = "livecart";
+
+#[derive(Clone)]
+pub struct Vault {
+    store: Option<Arc<CredentialStore>>,
+    /// Which store, for the log and the "no keyring" notice.
+    pub kind: &'static str,
+    /// The entry's user name: the server this session belongs to.
+    account: String,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Vault({}, {})", self.kind, self.account)
+    }
+}
+
+impl Vault {
+    /// Picks the best store that works here. `LIVECART_KEYRING` = `secret-service`,
+    /// `keyutils` or `none` overrides the choice.
+    pub fn open(account: &str) -> Self {
+        let choice = std::env::var("LIVECART_KEYRING").unwrap_or_default();
+        let (store, kind) = pick(&choice);
+        Self {
+            store,
+            kind,
+            account: account.to_owned(),
+        }
+    }
+
+    /// No keyring: the session stays in memory only.
+    pub fn open_none() -> Self {
+        Self {
+            store: None,
+            kind: "memory only",
+            account: String::new(),
+        }
+    }
+
+    pub fn is_secure(&self) -> bool {
+        self.store.is_some()
+    }
+
+    fn entry(&self) -> Option<Result<Entry, Error>> {
+        self.store
+            .as_ref()
+            .map(|s| s.build(SERVICE, &self.account, None))
+    }
+
+    /// The saved session, if any. A damaged entry is deleted.
+    pub fn load(&self) -> Result<Option<SessionResponse>, Error> {
+        let Some(entry) = self.entry() else {
+            return Ok(None);
+        };
+        let entry = entry?;
+        match entry.get_password() {
+            Ok(json) => match serde_json::from_str(&json) {
+                Ok(session) => Ok(Some(session)),
+                Err(_) => {
+                    tracing::warn!("the saved session in the keyring was unreadable; removed it");
+                    let _ = entry.delete_credential();
+                    Ok(None)
+                }
+            },
+            Err(Error::NoEntry) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn save(&self, session: &SessionResponse) -> Result<(), Error> {
+        let Some(entry) = self.entry() else {
+            return Ok(());
+        };
+        let json = serde_json::to_string(session)
+            .map_err(|e| Error::Invalid("session".into(), e.to_string()))?;
+        entry?.set_password(&json)
+    }
+
+    pub fn clear(&self) -> Result<(), Error> {
+        let Some(entry) = self.entry() else {
+            return Ok(());
+        };
+        match entry?.delete_credential() {
+            Ok(()) | Err(Error::NoEntry) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn pick(choice: &str) -> (Option<Arc<CredentialStore>>, &'static str) {
+    let secret_service = || -> Option<Arc<CredentialStore>> {
+        let store = zbus_secret_service_keyring_store::Store::new().ok()?;
+        // A reachable service can still be unusable (no unlocked collection): probe it.
+        let probe = store.build(SERVICE, "probe", None).ok()?;
+        match probe.get_password() {
+            Ok(_) | Err(Error::NoEntry) => Some(store),
+            Err(e) => {
+                tracing::info!("Secret Service is not usable here ({e})");
+                None
+            }
+        }
+    };
+    let keyutils = || -> Option<Arc<CredentialStore>> {
+        let store = linux_keyutils_keyring_store::Store::new().ok()?;
+        let probe = store.build(SERVICE, "probe", None).ok()?;
+        match probe.get_password() {
+            Ok(_) | Err(Error::NoEntry) => Some(store),
+            Err(e) => {
+                tracing::info!("the kernel keyring is not usable here ({e})");
+                None
+            }
+        }
+    };
+    match choice {
+        "none" => (None, "memory only"),
+        "keyutils" => (keyutils(), "kernel keyutils"),
+        "secret-service" => (secret_service(), "Secret Service"),
+        _ => match secret_service() {
+            Some(s) => (Some(s), "Secret Service"),
+            None => (keyutils(), "kernel keyutils"),
+        },
+    }
+}
+
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+fn pick(choice: &str) -> (Option<Arc<CredentialStore>>, &'static str) {
+    if choice == "none" {
+        return (None, "memory only");
+    }
+    (
+        apple_native_keyring_store::keychain::Store::new()
+            .ok()
+            .map(|s| s as Arc<CredentialStore>),
+        "Keychain",
+    )
+}
+
+#[cfg(target_os = "android")]
+fn pick(choice: &str) -> (Option<Arc<CredentialStore>>, &'static str) {
+    if choice == "none" {
+        return (None, "memory only");
+    }
+    (
+        android_native_keyring_store::Store::new()
+            .ok()
+            .map(|s| s as Arc<CredentialStore>),
+        "Android keystore",
+    )
+}
+
+#[cfg(target_os = "windows")]
+fn pick(choice: &str) -> (Option<Arc<CredentialStore>>, &'static str) {
+    if choice == "none" {
+        return (None, "memory only");
+    }
+    (
+        windows_native_keyring_store::Store::new()
+            .ok()
+            .map(|s| s as Arc<CredentialStore>),
+        "Credential Manager",
+    )
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "android",
+    target_os = "windows"
+)))]
+fn pick(_: &str) -> (Option<Arc<CredentialStore>>, &'static str) {
+    (None, "memory only")
+}
