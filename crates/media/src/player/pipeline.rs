@@ -283,8 +283,25 @@ fn build(uri: &str, shared: &Arc<Shared>) -> Result<gst::Pipeline, MediaError> {
             return;
         };
         let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-        let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
-            return;
+        let name = match caps.structure(0) {
+            Some(s) => s.name().to_string(),
+            // HLS (hlsdemux2): decodebin3 exposes the pad before its caps are
+            // known and answers ANY; the GstStream it announced says what the
+            // pad will carry. Audio is decided by type: the stream's caps are
+            // the coded ones (e.g. AAC), the pad will carry raw audio.
+            None => match pad.stream() {
+                Some(st) if st.stream_type().contains(gst::StreamType::AUDIO) => {
+                    "audio/x-raw".to_owned()
+                }
+                Some(st) => match st
+                    .caps()
+                    .and_then(|c| c.structure(0).map(|s| s.name().to_string()))
+                {
+                    Some(n) => n,
+                    None => return,
+                },
+                None => return,
+            },
         };
         let linked = match name.as_str() {
             "video/x-h264" => video_branch(&pipeline, pad, &shared_pads),
