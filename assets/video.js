@@ -19,7 +19,7 @@
   function openView(canvas) {
     const room = canvas.dataset.room;
     const ctx = canvas.getContext("2d", { alpha: false, desynchronized: true });
-    const t = totals[room] || (totals[room] = { drawn: 0, firstDrawAt: 0, lastDrawAt: 0, latencies: [] });
+    const t = totals[room] || (totals[room] = { drawn: 0, firstDrawAt: 0, lastDrawAt: 0, shownAfterInputAt: 0, latencies: [] });
     const v = { room, canvas, ctx, ws: null, decoder: null, codec: "", meta: new Map(), seq: 0,
                 second: [], lat: [], waitKey: true, closed: false, timer: 0 };
     const draw = (img, w, h, captureMs) => {
@@ -29,6 +29,11 @@
       v.second.push(at);
       if (!Number.isNaN(captureMs)) { v.lat.push(at - captureMs); t.latencies.push(at - captureMs); if (t.latencies.length > 2000) t.latencies.shift(); }
       t.drawn++; t.lastDrawAt = at; if (!t.firstDrawAt) t.firstDrawAt = at;
+      // Swipe timing: the first picture drawn while this view is on screen
+      // after the viewer's last input.
+      if (at > lastInputAt && t.shownAfterInputAt < lastInputAt && Math.abs(canvas.getBoundingClientRect().top) < 2) {
+        t.shownAfterInputAt = at;
+      }
       canvas.classList.add("drawing");
     };
     const newDecoder = () => {
@@ -136,7 +141,7 @@
       const rooms = {};
       for (const [room, t] of Object.entries(totals)) {
         const lat = [...t.latencies].sort((a, b) => a - b);
-        rooms[room] = { drawn: t.drawn, firstDrawAt: t.firstDrawAt, lastDrawAt: t.lastDrawAt,
+        rooms[room] = { drawn: t.drawn, firstDrawAt: t.firstDrawAt, lastDrawAt: t.lastDrawAt, shownAfterInputAt: t.shownAfterInputAt,
                         latencyP50: pct(lat, 0.5), latencyP95: pct(lat, 0.95), latencyP99: pct(lat, 0.99) };
       }
       return { path, now: now(), lastInputAt, rooms };
@@ -147,6 +152,7 @@
       if (!el) return null;
       const r = el.getBoundingClientRect();
       return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent, count: els.length,
+               focused: document.activeElement === el, valueLength: typeof el.value === "string" ? el.value.length : null,
                dpr: window.devicePixelRatio, screenX: window.screenX, screenY: window.screenY };
     },
   };

@@ -81,10 +81,10 @@ async fn rect(
 
 async fn state(State(c): State<Control>) -> Response {
     let view = c.view.borrow().clone();
-    let page = match eval(&c, "return window.livecart.stats();".into()).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    // Null while the page is still loading.
+    let page = eval(&c, "return window.livecart.stats();".into())
+        .await
+        .unwrap_or(Value::Null);
     let view = view.map(|v| {
         let current = v.pages.get(v.index);
         json!({

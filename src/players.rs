@@ -25,6 +25,7 @@ struct Open {
     player: Player,
     url: String,
     held: bool,
+    /// The viewer muted this room.
     muted: bool,
 }
 
@@ -64,7 +65,10 @@ impl Players {
                 },
             },
             audio: self.audio,
-            start_held: held,
+            // A preloaded room plays muted into its off-screen view: the page
+            // has decoded it already when the viewer swipes (docs/video-path.md).
+            start_held: false,
+            muted: held,
             ..PlayerConfig::default()
         };
         let video = self.hub.room(room);
@@ -100,17 +104,20 @@ impl Players {
         }
     }
 
+    /// The preloaded room comes on screen: its sound comes on (unless muted).
     pub fn play(&mut self, room: RoomId) {
         if let Some(p) = self.open.get_mut(&room) {
             p.held = false;
-            p.player.play();
+            p.player.set_muted(p.muted);
         }
     }
 
     pub fn set_muted(&mut self, room: RoomId, muted: bool) {
         if let Some(p) = self.open.get_mut(&room) {
             p.muted = muted;
-            p.player.set_muted(muted);
+            if !p.held {
+                p.player.set_muted(muted);
+            }
         }
     }
 
@@ -136,8 +143,11 @@ impl Players {
             .collect();
         for (room, url, held, muted) in open {
             self.open(room, &url, held);
-            if muted {
-                self.set_muted(room, true);
+            if let Some(p) = self.open.get_mut(&room) {
+                p.muted = muted;
+                if !held {
+                    p.player.set_muted(muted);
+                }
             }
         }
     }

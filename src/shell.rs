@@ -113,7 +113,8 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
                 tracing::info!("embedded server with the demo world at {}", server.base_url);
                 let base = server.base_url.clone();
                 _embedded = Some(server);
-                (base, "embedded".to_owned())
+                // One session per data directory (an app profile).
+                (base, format!("embedded@{}", config.data_dir.display()))
             }
             Err(e) => {
                 tracing::error!("the embedded server did not start: {e:#}");

@@ -187,18 +187,21 @@ fn Root() -> Element {
                         "data-testid": "chat-input",
                         placeholder: "Say something…",
                         maxlength: 200,
-                        value: "{chat}",
                         oninput: move |e| chat.set(e.value()),
                         onkeydown: move |e| {
                             if e.key() == Key::Enter {
                                 ui_chat_key.send(Event::SendChat(chat.take()));
+                                clear_input("chat-input");
                             }
                         },
                     }
                     button {
                         class: "send",
                         "data-testid": "chat-send",
-                        onclick: move |_| ui_chat.send(Event::SendChat(chat.take())),
+                        onclick: move |_| {
+                            ui_chat.send(Event::SendChat(chat.take()));
+                            clear_input("chat-input");
+                        },
                         "Send"
                     }
                 }
@@ -307,7 +310,6 @@ fn SignInSheet(
                 "data-testid": "username",
                 placeholder: "Username",
                 autocomplete: "username",
-                value: "{username}",
                 oninput: move |e| username.set(e.value()),
             }
             input {
@@ -315,7 +317,6 @@ fn SignInSheet(
                 r#type: "password",
                 placeholder: "Password",
                 autocomplete: "current-password",
-                value: "{password}",
                 oninput: move |e| password.set(e.value()),
                 onkeydown: move |e| {
                     if e.key() == Key::Enter {
@@ -339,10 +340,21 @@ fn SignInSheet(
 }
 
 fn submit(ui: &Ui, username: Signal<String>, mut password: Signal<String>) {
+    let password = password.take();
+    tracing::debug!(chars = password.chars().count(), "sign-in submitted");
     ui.send(Event::SignIn {
         username: username.read().clone(),
-        password: password.take(),
+        password,
     });
+    clear_input("password");
+}
+
+/// Inputs are uncontrolled (a controlled `value` loses keystrokes typed while
+/// a render is in flight); clearing one is done in the page.
+fn clear_input(testid: &str) {
+    document::eval(&format!(
+        "const el = document.querySelector('[data-testid={testid}]'); if (el) el.value = '';"
+    ));
 }
 
 #[component]

@@ -24,6 +24,8 @@ pub struct PublisherConfig {
     pub fps: u32,
     /// A `videotestsrc` pattern: `ball`, `pinwheel`, `spokes`, `circular`, …
     pub pattern: String,
+    /// Pixels per frame the pattern scrolls sideways (0 = still).
+    pub motion: i32,
     /// ARGB colours for the pattern.
     pub foreground: u32,
     pub background: u32,
@@ -42,6 +44,7 @@ impl Default for PublisherConfig {
             height: 960,
             fps: 30,
             pattern: "ball".into(),
+            motion: 0,
             foreground: 0xffff_ffff,
             background: 0xff20_2020,
             caption: "livecart".into(),
@@ -87,10 +90,10 @@ impl Publisher {
         crate::init()?;
         let c = config;
         let desc = format!(
-            "videotestsrc name=vsrc is-live=true pattern={pattern} foreground-color={fg} background-color={bg} \
+            "videotestsrc name=vsrc is-live=true pattern={pattern} horizontal-speed={motion} foreground-color={fg} background-color={bg} \
              ! video/x-raw,width={w},height={h},framerate={fps}/1,format=I420 \
-             ! textoverlay text=\"{caption}\" valignment=top halignment=left font-desc=\"Sans Bold 20\" shaded-background=true \
-             ! clockoverlay time-format=\"%H:%M:%S\" valignment=bottom halignment=right font-desc=\"Sans Bold 30\" shaded-background=true \
+             ! textoverlay text=\"{caption}\" valignment=position ypos=0.2 halignment=center font-desc=\"Sans Bold 20\" shaded-background=true \
+             ! clockoverlay time-format=\"%H:%M:%S\" valignment=position ypos=0.3 halignment=center font-desc=\"Sans Bold 30\" shaded-background=true \
              ! x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={kbps} bframes=0 \
              ! video/x-h264,stream-format=byte-stream,alignment=au \
              ! h264parse ! queue max-size-time=0 max-size-bytes=0 max-size-buffers=64 \
@@ -99,6 +102,7 @@ impl Publisher {
              ! audioconvert ! audioresample ! audio/x-raw,rate=44100,channels=2 ! avenc_aac bitrate=96000 ! aacparse \
              ! queue max-size-time=0 max-size-bytes=0 max-size-buffers=64 ! mux.",
             pattern = escape(&c.pattern),
+            motion = c.motion,
             fg = c.foreground,
             bg = c.background,
             w = c.width,

@@ -71,12 +71,13 @@ fn start_stream(
     index: usize,
     def: &world::RoomDef,
 ) -> anyhow::Result<()> {
-    const PATTERNS: [&str; 4] = ["ball", "pinwheel", "spokes", "circular"];
+    const PATTERNS: [&str; 4] = ["pinwheel", "spokes", "circular", "ball"];
     const TONES: [f64; 4] = [330.0, 392.0, 440.0, 523.25];
     let hub = state.streams.hub(room);
     let (r, g, b) = art::rgb(def.hue, 0.6, 0.9);
     let config = livecart_media::PublisherConfig {
         pattern: PATTERNS[index % PATTERNS.len()].into(),
+        motion: 2,
         foreground: 0xff00_0000 | (u32::from(r) << 16) | (u32::from(g) << 8) | u32::from(b),
         background: 0xff10_1014,
         caption: format!("{} · {}", def.host_name, def.title),
