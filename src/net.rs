@@ -63,10 +63,10 @@ impl Sockets {
         events: mpsc::UnboundedSender<Event>,
     ) {
         let ws_base = base.replacen("http", "ws", 1);
-        let mut url = format!("{ws_base}/v1/rooms/{room}/live?v={PROTOCOL_VERSION}");
-        if let Some((since, epoch)) = resume {
-            url.push_str(&format!("&since={since}&epoch={epoch}"));
-        }
+        let resume = resume
+            .map(|(since, epoch)| format!("&since={since}&epoch={epoch}"))
+            .unwrap_or_default();
+        let url = format!("{ws_base}/v1/rooms/{room}/live?v={PROTOCOL_VERSION}{resume}");
         let (tx, rx) = mpsc::unbounded_channel();
         // The token goes in the first frame, never in the URL (URLs get logged).
         if let Some(t) = access_token {
@@ -109,22 +109,20 @@ async fn run(
     };
     loop {
         tokio::select! {
-            frame = outgoing.recv() => match frame {
-                Some(f) => {
-                    let Ok(text) = serde_json::to_string(&f) else { continue };
-                    if ws.send(Message::text(text)).await.is_err() {
-                        if !outgoing.is_closed() {
-                            let _ = events.send(closed(None));
-                        }
-                        return;
-                    }
-                }
-                // The app left the room.
-                None => {
+            frame = outgoing.recv() => {
+                // None: the app left the room.
+                let Some(f) = frame else {
                     let _ = ws.close(None).await;
                     return;
+                };
+                let Ok(text) = serde_json::to_string(&f) else { continue };
+                if ws.send(Message::text(text)).await.is_err() {
+                    if !outgoing.is_closed() {
+                        let _ = events.send(closed(None));
+                    }
+                    return;
                 }
-            },
+            }
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(t))) => match decode_server_frame(&t) {
                     Ok(frame) => {

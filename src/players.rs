@@ -78,10 +78,9 @@ impl Players {
                 let events = self.events.clone();
                 tokio::spawn(async move {
                     while let Some(e) = rx.recv().await {
-                        if let Some(update) = translate(e) {
-                            if events.send(Event::Player { room, update }).is_err() {
-                                return;
-                            }
+                        let update = translate(e);
+                        if events.send(Event::Player { room, update }).is_err() {
+                            return;
                         }
                     }
                 });
@@ -160,8 +159,8 @@ impl Players {
     }
 }
 
-fn translate(e: PlayerEvent) -> Option<PlayerUpdate> {
-    Some(match e {
+fn translate(e: PlayerEvent) -> PlayerUpdate {
+    match e {
         PlayerEvent::State(s) => PlayerUpdate::Status(match s {
             PlayerState::Connecting | PlayerState::Buffering { .. } => PlayerStatus::Connecting,
             PlayerState::Playing => PlayerStatus::Playing { behind_ms: None },
@@ -178,5 +177,5 @@ fn translate(e: PlayerEvent) -> Option<PlayerUpdate> {
         PlayerEvent::Stats(s) => PlayerUpdate::Behind {
             ms: s.latency_ms.map(|l| l.round() as u32),
         },
-    })
+    }
 }

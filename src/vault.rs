@@ -68,14 +68,15 @@ impl Vault {
         };
         let entry = entry?;
         match entry.get_password() {
-            Ok(json) => match serde_json::from_str(&json) {
-                Ok(session) => Ok(Some(session)),
-                Err(_) => {
+            Ok(json) => {
+                if let Ok(session) = serde_json::from_str(&json) {
+                    Ok(Some(session))
+                } else {
                     tracing::warn!("the saved session in the keyring was unreadable; removed it");
                     let _ = entry.delete_credential();
                     Ok(None)
                 }
-            },
+            }
             Err(Error::NoEntry) => Ok(None),
             Err(e) => Err(e),
         }

@@ -41,7 +41,7 @@ pub fn frame(out: &VideoOutput) -> Option<(Bytes, bool)> {
             height,
         } => (
             KIND_AU,
-            u8::from(*keyframe) * FLAG_KEY | u8::from(*late) * FLAG_LATE,
+            (u8::from(*keyframe) * FLAG_KEY) | (u8::from(*late) * FLAG_LATE),
             *width,
             *height,
             codec.as_str(),

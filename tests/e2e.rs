@@ -9,9 +9,9 @@ use serde_json::Value;
 use std::time::Duration;
 use support::{AppUnderTest, Desktop};
 
-const STARTUP: Duration = Duration::from_secs(60);
+const STARTUP: Duration = Duration::from_mins(1);
 
-fn room_stats<'a>(state: &'a Value, index: usize) -> &'a Value {
+fn room_stats(state: &Value, index: usize) -> &Value {
     let room = state["view"]["rooms"][index].as_str().unwrap_or_default();
     &state["page"]["rooms"][room]
 }

@@ -298,7 +298,7 @@ impl App {
                 if self.session.user().is_none() {
                     return self.need_account(Pending::Chat(text));
                 }
-                self.send_chat(text, now)
+                self.send_chat(&text, now)
             }
             Event::Player { room, update } => {
                 if let Some(slot) = self.feed.players.get_mut(&room) {
@@ -341,7 +341,7 @@ impl App {
         }
     }
 
-    fn send_chat(&mut self, text: String, now: Timestamp) -> Vec<Effect> {
+    fn send_chat(&mut self, text: &str, now: Timestamp) -> Vec<Effect> {
         let text = text.trim().to_owned();
         if text.is_empty() {
             return Vec::new();
@@ -598,7 +598,7 @@ impl App {
         // Back to what the viewer was doing (after the socket knows who we are).
         match self.sign_in.take().and_then(|s| s.pending) {
             Some(Pending::Follow) => self.toggle_follow(),
-            Some(Pending::Chat(text)) => effects.extend(self.send_chat(text, now)),
+            Some(Pending::Chat(text)) => effects.extend(self.send_chat(&text, now)),
             None => {}
         }
         effects

@@ -28,6 +28,7 @@ pub struct SignInView {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::struct_excessive_bools)] // flat flags are what the screen reads
 pub struct PageView {
     /// The room's id: the video view asks the app for this room's pictures.
     pub room_id: String,
