@@ -3,6 +3,8 @@
 //! pointer and keyboard events (xdotool). The app's test-only control
 //! endpoint tells where an element is (`getBoundingClientRect`) and what the
 //! page drew; screenshots go to target/e2e/.
+//! Shared by tests/e2e.rs and benches/app.rs, which each use part of it.
+#![allow(dead_code)]
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -221,6 +223,10 @@ impl<'d> AppUnderTest<'d> {
             data_dir,
             output,
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn output(&self) -> String {

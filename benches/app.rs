@@ -1,0 +1,185 @@
+//! The app's numbers in a real window (Xvfb), release build:
+//! `cargo bench -p livecart --bench app` (add `-- --jpeg` for the fallback path;
+//! `LIVECART_BENCH_SOAK_MIN=10` for the memory-growth soak, default 2 minutes).
+//!
+//! Prints cold start to first frame, swipe to first frame (preloaded and not),
+//! frames drawn per second, capture→draw latency and the RSS of the app plus
+//! its WebKit processes.
+
+#[path = "../tests/e2e/support.rs"]
+mod support;
+
+use serde_json::Value;
+use std::time::{Duration, Instant, SystemTime};
+use support::{AppUnderTest, Desktop};
+
+fn unix_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+fn room(s: &Value, i: usize) -> &Value {
+    let id = s["view"]["rooms"][i].as_str().unwrap_or_default();
+    &s["page"]["rooms"][id]
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
+}
+
+/// RSS (KiB) of `pid` and all its descendants (WebKit's web and network processes).
+fn tree_rss_kib(pid: u32) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![pid];
+    while let Some(p) = stack.pop() {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) {
+            total += status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
+            stack.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+    }
+    total
+}
+
+fn main() {
+    let jpeg = std::env::args().any(|a| a == "--jpeg");
+    let soak_min: u64 = std::env::var("LIVECART_BENCH_SOAK_MIN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let extra: &[&str] = if jpeg { &["--jpeg"] } else { &[] };
+    let desktop = Desktop::start();
+
+    // Cold start: a fresh data directory (the demo world is seeded), then a warm one.
+    let mut starts = Vec::new();
+    for _ in 0..2 {
+        let t0 = unix_ms();
+        let app = AppUnderTest::start(&desktop, extra);
+        let first = app.wait_for("first frame", Duration::from_secs(60), |a| {
+            let f = room(&a.state(), 0)["firstDrawAt"].as_f64().unwrap_or(0.0);
+            (f > 0.0).then_some(f)
+        });
+        starts.push(first - t0);
+        drop(app);
+    }
+
+    let app = AppUnderTest::start(&desktop, extra);
+    let pid = app.pid();
+    app.wait_for("first frame", Duration::from_secs(60), |a| {
+        (room(&a.state(), 0)["drawn"].as_u64().unwrap_or(0) > 30).then_some(())
+    });
+    app.tap("live-badge");
+
+    // Swipes: down through the feed (the next room is preloaded), then back up (not preloaded).
+    let (mut preloaded, mut cold) = (Vec::new(), Vec::new());
+    let pages = app.state()["view"]["pages"].as_u64().unwrap_or(0) as usize;
+    for _cycle in 0..2 {
+        for to in 1..pages {
+            app.wait_for("the next room preloaded", Duration::from_secs(15), |a| {
+                (room(&a.state(), to)["drawn"].as_u64().unwrap_or(0) > 0).then_some(())
+            });
+            app.key("Down");
+            preloaded.push(swipe(&app, to));
+        }
+        for to in (0..pages - 1).rev() {
+            app.key("Up");
+            cold.push(swipe(&app, to));
+        }
+    }
+
+    // Playing room 0 with room 1 preloaded: fps, latency, memory.
+    let window = Duration::from_secs(10);
+    let s0 = app.state();
+    let d0 = room(&s0, 0)["drawn"].as_u64().unwrap_or(0);
+    let t0 = Instant::now();
+    app.wait_for(
+        "a measurement window",
+        window + Duration::from_secs(5),
+        |_| (t0.elapsed() >= window).then_some(()),
+    );
+    let s1 = app.state();
+    let fps =
+        (room(&s1, 0)["drawn"].as_u64().unwrap_or(0) - d0) as f64 / t0.elapsed().as_secs_f64();
+    let lat = room(&s1, 0);
+    let rss_start = tree_rss_kib(pid);
+
+    // Soak: memory after `soak_min` minutes of playing.
+    let soak = Duration::from_secs(soak_min * 60);
+    let t0 = Instant::now();
+    let mut peak = rss_start;
+    app.wait_for("the soak", soak + Duration::from_secs(30), |_| {
+        peak = peak.max(tree_rss_kib(pid));
+        (t0.elapsed() >= soak).then_some(())
+    });
+    let rss_end = tree_rss_kib(pid);
+
+    let path = if jpeg {
+        "JPEG over WebSocket"
+    } else {
+        "WebCodecs (H.264 over WebSocket)"
+    };
+    println!("\nlivecart app, release, Xvfb 390x844, path: {path}");
+    println!("| measure | value | goal |");
+    println!("|---|---|---|");
+    println!(
+        "| cold start → first frame, fresh data dir (seeds demo world) | {:.0} ms | ≤ 1000 ms |",
+        starts[0]
+    );
+    println!(
+        "| cold start → first frame, existing data dir | {:.0} ms | ≤ 1000 ms |",
+        starts[1]
+    );
+    println!(
+        "| swipe → first frame, preloaded (n={}) p50 / p95 / max | {:.0} / {:.0} / {:.0} ms | ≤ 150 ms |",
+        preloaded.len(),
+        pct(&mut preloaded.clone(), 0.5),
+        pct(&mut preloaded.clone(), 0.95),
+        pct(&mut preloaded, 1.0)
+    );
+    println!(
+        "| swipe → first frame, not preloaded (n={}) p50 / p95 | {:.0} / {:.0} ms | — |",
+        cold.len(),
+        pct(&mut cold.clone(), 0.5),
+        pct(&mut cold, 0.95)
+    );
+    println!("| frames drawn per second (30 fps stream) | {fps:.1} | ≥ 29 |");
+    println!(
+        "| capture → draw p50 / p95 / p99 | {:.1} / {:.1} / {:.1} ms | p95 ≤ 200 ms |",
+        lat["latencyP50"].as_f64().unwrap_or(f64::NAN),
+        lat["latencyP95"].as_f64().unwrap_or(f64::NAN),
+        lat["latencyP99"].as_f64().unwrap_or(f64::NAN)
+    );
+    println!(
+        "| RSS app + WebKit, playing 1 + 1 preloaded | {} MiB | ≤ 550 MiB |",
+        rss_start / 1024
+    );
+    println!(
+        "| RSS after {soak_min} min (peak) | {} MiB ({} MiB), growth {:+.1} % | ≤ +10 % over 10 min |",
+        rss_end / 1024,
+        peak / 1024,
+        (rss_end as f64 / rss_start as f64 - 1.0) * 100.0
+    );
+}
+
+fn swipe(app: &AppUnderTest, to: usize) -> f64 {
+    app.wait_for("the swipe's first frame", Duration::from_secs(10), |a| {
+        let s = a.state();
+        let shown = room(&s, to)["shownAfterInputAt"].as_f64().unwrap_or(0.0);
+        let input = s["page"]["lastInputAt"].as_f64().unwrap_or(0.0);
+        (s["view"]["index"] == to && shown > input).then_some(shown - input)
+    })
+}
