@@ -69,7 +69,7 @@ fn main() {
     for _ in 0..2 {
         let t0 = unix_ms();
         let app = AppUnderTest::start(&desktop, extra);
-        let first = app.wait_for("first frame", Duration::from_secs(60), |a| {
+        let first = app.wait_for("first frame", Duration::from_mins(1), |a| {
             let f = room(&a.state(), 0)["firstDrawAt"].as_f64().unwrap_or(0.0);
             (f > 0.0).then_some(f)
         });
@@ -79,7 +79,7 @@ fn main() {
 
     let app = AppUnderTest::start(&desktop, extra);
     let pid = app.pid();
-    app.wait_for("first frame", Duration::from_secs(60), |a| {
+    app.wait_for("first frame", Duration::from_mins(1), |a| {
         (room(&a.state(), 0)["drawn"].as_u64().unwrap_or(0) > 30).then_some(())
     });
     app.tap("live-badge");
