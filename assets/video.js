@@ -21,7 +21,12 @@
     const ctx = canvas.getContext("2d", { alpha: false, desynchronized: true });
     const t = totals[room] || (totals[room] = { drawn: 0, firstDrawAt: 0, lastDrawAt: 0, shownAfterInputAt: 0, latencies: [] });
     const v = { room, canvas, ctx, ws: null, decoder: null, codec: "", meta: new Map(), seq: 0,
-                second: [], lat: [], waitKey: true, closed: false, timer: 0 };
+                second: [], lat: [], waitKey: true, closed: false, timer: 0, visible: false, io: null };
+    // Whether the view is fully on screen (no forced layout per frame).
+    v.io = new IntersectionObserver((entries) => {
+      for (const e of entries) v.visible = e.intersectionRatio > 0.98;
+    }, { threshold: [0, 0.5, 0.98, 1] });
+    v.io.observe(canvas);
     const draw = (img, w, h, captureMs) => {
       if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
       ctx.drawImage(img, 0, 0, w, h);
@@ -31,10 +36,9 @@
       t.drawn++; t.lastDrawAt = at; if (!t.firstDrawAt) t.firstDrawAt = at;
       // Swipe timing: the first picture drawn while this view is on screen
       // after the viewer's last input.
-      if (at > lastInputAt && t.shownAfterInputAt < lastInputAt && Math.abs(canvas.getBoundingClientRect().top) < 2) {
+      if (v.visible && at > lastInputAt && t.shownAfterInputAt < lastInputAt) {
         t.shownAfterInputAt = at;
       }
-      canvas.classList.add("drawing");
     };
     const newDecoder = () => {
       if (v.decoder && v.decoder.state !== "closed") { try { v.decoder.close(); } catch (_) {} }
@@ -104,6 +108,7 @@
   function closeView(v) {
     v.closed = true;
     clearInterval(v.timer);
+    v.io.disconnect();
     if (v.ws) v.ws.close();
     if (v.decoder && v.decoder.state !== "closed") { try { v.decoder.close(); } catch (_) {} }
     views.delete(v.canvas);

@@ -63,6 +63,13 @@ fn main() -> anyhow::Result<()> {
     if args.headless {
         return tokio::runtime::Runtime::new()?.block_on(serve_until_ctrl_c(data_dir));
     }
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        anyhow::bail!(
+            "no display to open the window on: run livecart in a desktop session, \
+             under `xvfb-run -a`, or with --headless for the server only"
+        );
+    }
     let shell = livecart::shell::start(ShellConfig {
         server: args
             .server

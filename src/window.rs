@@ -121,6 +121,9 @@ fn Root() -> Element {
             div { class: "state", "data-testid": "feed-error", "{error}" }
         };
     }
+    if vm.browsing {
+        return rsx! { Grid { pages: vm.pages.clone() } };
+    }
     let index = vm.index;
     let pages = vm.pages.len();
     let ui_key = ui.clone();
@@ -243,6 +246,7 @@ fn Root() -> Element {
 fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Element {
     let ui = use_context::<Ui>();
     let ui_mute = ui.clone();
+    let ui_close = ui.clone();
     rsx! {
         section {
             class: if current { "page current" } else { "page" },
@@ -267,6 +271,13 @@ fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Elem
                 }
                 span { class: "viewers", "data-testid": "viewers", "{page.viewers}" }
                 button {
+                    class: "close",
+                    "data-testid": "close",
+                    title: "Close",
+                    onclick: move |_| ui_close.send(Event::CloseRoom),
+                    CloseIcon {}
+                }
+                button {
                     class: "mute",
                     "data-testid": "mute",
                     title: if muted { "Unmute" } else { "Mute" },
@@ -286,6 +297,37 @@ fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Elem
             }
             div { class: "bottom",
                 div { class: "title", "{page.title}" }
+            }
+        }
+    }
+}
+
+/// The live rooms as a grid, after the viewer closed a room.
+#[component]
+fn Grid(pages: Vec<livecart_core::view::PageView>) -> Element {
+    let ui = use_context::<Ui>();
+    rsx! {
+        div { class: "grid-screen", "data-testid": "grid",
+            h1 { "Live now" }
+            div { class: "grid",
+                for (i, page) in pages.into_iter().enumerate() {
+                    button {
+                        key: "{page.room_id}",
+                        class: "tile",
+                        "data-testid": "room-tile",
+                        onclick: {
+                            let ui = ui.clone();
+                            move |_| ui.send(Event::OpenRoom(i))
+                        },
+                        img { src: "{page.cover_url}", alt: "" }
+                        span { class: "tile-live", "LIVE" }
+                        span { class: "tile-viewers", "{page.viewers}" }
+                        div { class: "tile-text",
+                            div { class: "tile-title", "{page.title}" }
+                            div { class: "tile-host", "{page.host}" }
+                        }
+                    }
+                }
             }
         }
     }
@@ -373,6 +415,15 @@ fn MutedIcon() -> Element {
         svg { view_box: "0 0 24 24", fill: "none", stroke: "currentColor", stroke_width: "2", stroke_linecap: "round",
             path { d: "M4 9h4l5-4v14l-5-4H4z", fill: "currentColor" }
             path { d: "M16 9l6 6M22 9l-6 6" }
+        }
+    }
+}
+
+#[component]
+fn CloseIcon() -> Element {
+    rsx! {
+        svg { view_box: "0 0 24 24", fill: "none", stroke: "currentColor", stroke_width: "2.5", stroke_linecap: "round",
+            path { d: "M6 6l12 12M18 6L6 18" }
         }
     }
 }

@@ -116,6 +116,26 @@ fn the_feed_plays_moving_video_and_a_swipe_shows_the_next_room_at_once() {
         |a| (drawn(&a.state(), 1) >= 10).then_some(()),
     );
     desktop.screenshot("room-2");
+
+    // Closing the room shows the grid of live rooms; a tile opens that room.
+    app.tap("close");
+    app.wait_for("the grid of live rooms", Duration::from_secs(5), |a| {
+        a.rect("room-tile")
+    });
+    assert!(
+        app.rect("video").is_none(),
+        "no video plays behind the grid"
+    );
+    desktop.screenshot("grid");
+    app.tap("room-tile");
+    app.wait_for(
+        "the first room again, playing",
+        Duration::from_secs(10),
+        |a| {
+            let s = a.state();
+            (s["view"]["index"] == 0 && s["view"]["video"] == true).then_some(())
+        },
+    );
 }
 
 #[test]

@@ -29,6 +29,10 @@ pub enum Event {
         result: Result<serde_json::Value, HttpFailure>,
     },
     SwipeTo(usize),
+    /// Close the room: back to the grid of live rooms.
+    CloseRoom,
+    /// Open the room at this feed index (from the grid).
+    OpenRoom(usize),
     SignIn {
         username: String,
         password: String,
@@ -253,8 +257,23 @@ impl App {
                 Vec::new()
             }
             Event::HttpDone { id, result } => self.http_done(id, result, now),
+            Event::CloseRoom => {
+                self.feed.browsing = true;
+                let mut effects = self.feed.reconcile_players();
+                if let Some(old) = self.room.take() {
+                    effects.push(Effect::Socket(SocketCommand::Close { room: old.id }));
+                }
+                effects
+            }
+            Event::OpenRoom(index) => {
+                self.feed.browsing = false;
+                self.feed.go_to(index);
+                let mut effects = self.feed.reconcile_players();
+                effects.extend(self.enter_current_room(now));
+                effects
+            }
             Event::SwipeTo(index) => {
-                if !self.feed.go_to(index) {
+                if self.feed.browsing || !self.feed.go_to(index) {
                     return Vec::new();
                 }
                 let mut effects = self.feed.reconcile_players();
@@ -362,6 +381,9 @@ impl App {
         let mut effects = Vec::new();
         if let Some(old) = self.room.take() {
             effects.push(Effect::Socket(SocketCommand::Close { room: old.id }));
+        }
+        if self.feed.browsing {
+            return effects;
         }
         if let Some(current) = self.feed.current() {
             self.room = Some(LiveRoom::new(current.id));

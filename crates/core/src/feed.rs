@@ -41,6 +41,8 @@ pub struct Feed {
     pub loading: bool,
     pub error: Option<String>,
     pub players: BTreeMap<RoomId, Slot>,
+    /// The viewer closed the room and looks at the grid of live rooms: no players.
+    pub browsing: bool,
 }
 
 impl Feed {
@@ -60,7 +62,12 @@ impl Feed {
     /// room plays and the next one is preloaded.
     pub fn reconcile_players(&mut self) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let want: Vec<(RoomId, bool, String)> = [self.index, self.index + 1]
+        let on_screen: &[usize] = if self.browsing {
+            &[]
+        } else {
+            &[self.index, self.index + 1]
+        };
+        let want: Vec<(RoomId, bool, String)> = on_screen
             .iter()
             .filter_map(|&i| self.rooms.get(i).map(|r| (i, r)))
             .filter_map(|(i, r)| {

@@ -17,6 +17,8 @@ pub struct ViewModel {
     pub message: Option<String>,
     pub sign_in: Option<SignInView>,
     pub muted: bool,
+    /// The grid of live rooms is on screen (the viewer closed the room).
+    pub browsing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -164,5 +166,6 @@ pub(crate) fn build(app: &App) -> ViewModel {
             error: sheet.error.clone(),
         }),
         muted: app.muted,
+        browsing: app.feed.browsing,
     }
 }

@@ -794,3 +794,38 @@ fn mute_follows_the_viewer_across_swipes_and_the_badge_shows_the_delay() {
         Some("30 fps · 31 ms capture→draw")
     );
 }
+
+#[test]
+fn closing_the_room_releases_its_players_and_a_tile_opens_another() {
+    let (mut app, rooms, _) = started(3);
+    let effects = app.update(Event::CloseRoom, t0());
+    let released: Vec<_> = players(&effects);
+    assert!(released.contains(&PlayerCommand::Release { room: rooms[0].id }));
+    assert!(released.contains(&PlayerCommand::Release { room: rooms[1].id }));
+    assert!(sockets(&effects).contains(&SocketCommand::Close { room: rooms[0].id }));
+    let view = app.view();
+    assert!(view.browsing);
+    assert!(view.room.is_none());
+    assert_eq!(view.pages.len(), 3, "the grid shows every live room");
+    assert!(
+        app.update(Event::SwipeTo(1), t0()).is_empty(),
+        "no swiping in the grid"
+    );
+
+    let effects = app.update(Event::OpenRoom(2), t0());
+    assert_eq!(
+        players(&effects),
+        vec![PlayerCommand::Open {
+            room: rooms[2].id,
+            url: rooms[2].streams[0].url.clone(),
+            held: false
+        }],
+        "the last room plays; there is no next one to preload"
+    );
+    assert!(
+        matches!(sockets(&effects)[..], [SocketCommand::Connect { room, .. }] if room == rooms[2].id)
+    );
+    let view = app.view();
+    assert!(!view.browsing);
+    assert_eq!(view.index, 2);
+}

@@ -69,6 +69,9 @@ pub struct DemoConfig {
     /// Publish each demo room's synthetic video (GStreamer, ~10 % of a core
     /// per room) at `/live/{room}.flv`.
     pub streams: bool,
+    /// A demo stream nobody has watched for this long stops; the next viewer
+    /// starts it again.
+    pub idle_stop_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -119,6 +122,7 @@ impl Default for DemoConfig {
             seed: 42,
             scripts: true,
             streams: true,
+            idle_stop_secs: 15,
         }
     }
 }

@@ -73,22 +73,29 @@ fn start_stream(
 ) -> anyhow::Result<()> {
     const PATTERNS: [&str; 4] = ["pinwheel", "spokes", "circular", "ball"];
     const TONES: [f64; 4] = [330.0, 392.0, 440.0, 523.25];
-    let hub = state.streams.hub(room);
     let (r, g, b) = art::rgb(def.hue, 0.6, 0.9);
     let config = livecart_media::PublisherConfig {
         pattern: PATTERNS[index % PATTERNS.len()].into(),
-        motion: 2,
+        motion: 1,
         foreground: 0xff00_0000 | (u32::from(r) << 16) | (u32::from(g) << 8) | u32::from(b),
         background: 0xff10_1014,
         caption: format!("{} · {}", def.host_name, def.title),
         tone_hz: TONES[index % TONES.len()],
         ..livecart_media::PublisherConfig::default()
     };
-    let publisher = livecart_media::Publisher::start(&config, move |bytes| {
-        if let Err(e) = hub.push(bytes) {
-            tracing::warn!(error = %e, %room, "publisher output is not FLV");
-        }
-    })?;
-    state.streams.keep(Box::new(publisher));
-    Ok(())
+    // Started now, stopped when nobody has watched for a while, started again
+    // by the next viewer (streams.rs).
+    let hub = state.streams.hub(room);
+    state.streams.on_demand(
+        room,
+        Box::new(move || {
+            let hub = hub.clone();
+            let publisher = livecart_media::Publisher::start(&config, move |bytes| {
+                if let Err(e) = hub.push(bytes) {
+                    tracing::warn!(error = %e, %room, "publisher output is not FLV");
+                }
+            })?;
+            Ok(Box::new(publisher) as Box<dyn Send>)
+        }),
+    )
 }

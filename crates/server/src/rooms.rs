@@ -148,6 +148,13 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
                 _ = tick.tick() => {}
             }
             n += 1;
+            if n.is_multiple_of(4) {
+                // Demo streams nobody watches stop (and restart for the next viewer).
+                state.streams.stop_idle(
+                    std::time::Instant::now(),
+                    Duration::from_secs(state.config.demo.idle_stop_secs),
+                );
+            }
             for room in state.rooms.all() {
                 room.flush_likes();
                 if n.is_multiple_of(4) {

@@ -16,11 +16,23 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast::error::RecvError;
 
+/// Starts a room's publisher; what it returns keeps it running until dropped.
+pub type Start = Box<dyn Fn() -> anyhow::Result<Box<dyn Send>> + Send + Sync>;
+
+/// A publisher the server starts when someone watches and stops when nobody
+/// has for `demo.idle_stop_secs` (the demo world's synthetic streams cost CPU).
+struct OnDemand {
+    start: Start,
+    running: Option<Box<dyn Send>>,
+    idle_since: Option<std::time::Instant>,
+}
+
 #[derive(Default)]
 pub struct Streams {
     hubs: RwLock<HashMap<RoomId, Arc<FlvHub>>>,
     /// Whatever keeps a publisher running (its pipeline); dropped on shutdown.
     owners: Mutex<Vec<Box<dyn Send>>>,
+    on_demand: Mutex<HashMap<RoomId, OnDemand>>,
 }
 
 impl Streams {
@@ -49,12 +61,92 @@ impl Streams {
             .push(owner);
     }
 
+    /// Registers a publisher started now and again whenever a viewer comes
+    /// back after it was stopped for lack of viewers.
+    pub fn on_demand(&self, room: RoomId, start: Start) -> anyhow::Result<()> {
+        let running = Some(start()?);
+        self.on_demand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                room,
+                OnDemand {
+                    start,
+                    running,
+                    idle_since: None,
+                },
+            );
+        Ok(())
+    }
+
+    /// Makes sure the room's on-demand publisher runs (a viewer is coming).
+    fn ensure_running(&self, room: RoomId) {
+        let mut all = self
+            .on_demand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(od) = all.get_mut(&room) else {
+            return;
+        };
+        od.idle_since = None;
+        if od.running.is_none() {
+            // A fresh start: the old GOP belongs to a stream that is gone.
+            self.hub(room).reset();
+            match (od.start)() {
+                Ok(p) => {
+                    tracing::info!(%room, "stream restarted for a viewer");
+                    od.running = Some(p);
+                }
+                Err(e) => tracing::warn!(%room, "stream did not restart: {e:#}"),
+            }
+        }
+    }
+
+    /// Stops on-demand publishers nobody has watched for `idle`.
+    pub fn stop_idle(&self, now: std::time::Instant, idle: std::time::Duration) {
+        let mut all = self
+            .on_demand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (room, od) in all.iter_mut() {
+            if od.running.is_none() {
+                continue;
+            }
+            if self.get(*room).is_some_and(|h| h.viewers() > 0) {
+                od.idle_since = None;
+                continue;
+            }
+            let since = *od.idle_since.get_or_insert(now);
+            if now.duration_since(since) >= idle {
+                tracing::info!(%room, "stream stopped: nobody watching");
+                od.running = None;
+                od.idle_since = None;
+            }
+        }
+    }
+
+    pub fn running(&self, room: RoomId) -> bool {
+        self.on_demand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&room)
+            .is_some_and(|od| od.running.is_some())
+    }
+
     /// Stops every publisher this server owns.
     pub fn stop_all(&self) {
         self.owners
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
+        for od in self
+            .on_demand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values_mut()
+        {
+            od.running = None;
+        }
     }
 }
 
@@ -68,6 +160,7 @@ pub async fn serve_flv(
         .strip_suffix(".flv")
         .and_then(|id| id.parse().ok())
         .ok_or(ApiError::NotFound("stream"))?;
+    state.streams.ensure_running(room);
     let hub = state
         .streams
         .get(room)

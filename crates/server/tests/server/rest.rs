@@ -1,10 +1,11 @@
 //! The REST API: feed, snapshots, images, sessions, bad input.
 
-use crate::support::TestServer;
+use crate::support::{TestServer, WAIT};
 use livecart_protocol::rest::{
     FeedResponse, GiftCatalog, RefreshRequest, RoomStatus, SessionResponse, StreamProtocol,
 };
 use livecart_protocol::{ErrorCode, PROTOCOL_HEADER, Problem, RoomId};
+use std::time::Duration;
 
 async fn problem(res: reqwest::Response) -> Problem {
     assert_eq!(res.headers()["content-type"], "application/problem+json");
@@ -391,4 +392,43 @@ async fn demo_rooms_stream_real_video_at_their_feed_url() {
         .await
         .expect("req");
     assert_eq!(res.status(), 404);
+}
+
+/// The demo world's synthetic streams cost CPU: one nobody watches stops, and
+/// the next viewer gets it back (with a fresh keyframe) without noticing.
+#[tokio::test]
+async fn a_demo_stream_nobody_watches_stops_and_starts_again_for_the_next_viewer() {
+    let server = TestServer::start_with(|c| {
+        c.demo.streams = true;
+        c.demo.idle_stop_secs = 1;
+    })
+    .await;
+    let room = server.room().await;
+    let streams = &server.handle.state.streams;
+    assert!(streams.running(room), "streams start with the server");
+    let stopped = tokio::time::timeout(WAIT, async {
+        while streams.running(room) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(stopped.is_ok(), "an unwatched stream stops");
+
+    let mut res = server
+        .http
+        .get(server.url(&format!("/live/{room}.flv")))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(res.status(), 200);
+    assert!(streams.running(room), "the viewer started it again");
+    let first = tokio::time::timeout(WAIT, res.chunk())
+        .await
+        .expect("video arrives")
+        .expect("body")
+        .expect("a chunk");
+    assert!(
+        first.starts_with(b"FLV"),
+        "a decodable stream from its start"
+    );
 }
