@@ -151,9 +151,15 @@
       }
       return { path, now: now(), lastInputAt, rooms };
     },
+    // The nth element with this testid among those on screen (pages off
+    // screen have their own copies of the top bar).
     rect(testid, nth) {
       const els = document.querySelectorAll(`[data-testid="${testid}"]`);
-      const el = els[nth || 0];
+      const visible = [...els].filter((e) => {
+        const r = e.getBoundingClientRect();
+        return r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth;
+      });
+      const el = visible[nth || 0];
       if (!el) return null;
       const r = el.getBoundingClientRect();
       return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent, count: els.length,

@@ -122,7 +122,7 @@ async fn decoded_frames_arrive_scaled_with_capture_times_and_low_latency() {
     let VideoOutput::Frame { data, .. } = &got[got.len() - 1].1 else {
         unreachable!()
     };
-    let distinct: std::collections::HashSet<&[u8]> = data.chunks(4).take(20_000).collect();
+    let distinct: std::collections::HashSet<&[u8]> = data.chunks(4).collect();
     assert!(distinct.len() > 3, "a real picture, not a blank one");
     // After catching up from the GOP cache, frames are released close to live.
     latencies.sort_unstable();
