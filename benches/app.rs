@@ -32,17 +32,23 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
 }
 
-/// RSS (KiB) of `pid` and all its descendants (WebKit's web and network processes).
-fn tree_rss_kib(pid: u32) -> u64 {
-    let mut total = 0;
+/// Memory (KiB) of `pid` and all its descendants (WebKit's web and network
+/// processes): summed RSS (counts each shared library once per process) and
+/// summed PSS (shared pages divided among the processes sharing them).
+fn tree_mem_kib(pid: u32) -> (u64, u64) {
+    let (mut rss, mut pss) = (0, 0);
     let mut stack = vec![pid];
     while let Some(p) = stack.pop() {
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) {
-            total += status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-                .unwrap_or(0);
+        if let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) {
+            let field = |name: &str| {
+                rollup
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            rss += field("Rss:");
+            pss += field("Pss:");
         }
         if let Ok(children) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
             stack.extend(
@@ -52,7 +58,11 @@ fn tree_rss_kib(pid: u32) -> u64 {
             );
         }
     }
-    total
+    (rss, pss)
+}
+
+fn tree_rss_kib(pid: u32) -> u64 {
+    tree_mem_kib(pid).0
 }
 
 fn main() {
@@ -89,8 +99,11 @@ fn main() {
     let pages = app.state()["view"]["pages"].as_u64().unwrap_or(0) as usize;
     for _cycle in 0..2 {
         for to in 1..pages {
+            // Preloaded = its off-screen view drew within the last 200 ms.
             app.wait_for("the next room preloaded", Duration::from_secs(15), |a| {
-                (room(&a.state(), to)["drawn"].as_u64().unwrap_or(0) > 0).then_some(())
+                let s = a.state();
+                let now = s["page"]["now"].as_f64().unwrap_or(0.0);
+                (now - room(&s, to)["lastDrawAt"].as_f64().unwrap_or(0.0) < 200.0).then_some(())
             });
             app.key("Down");
             preloaded.push(swipe(&app, to));
@@ -115,7 +128,7 @@ fn main() {
     let fps =
         (room(&s1, 0)["drawn"].as_u64().unwrap_or(0) - d0) as f64 / t0.elapsed().as_secs_f64();
     let lat = room(&s1, 0);
-    let rss_start = tree_rss_kib(pid);
+    let (rss_start, pss_start) = tree_mem_kib(pid);
 
     // Soak: memory after `soak_min` minutes of playing.
     let soak = Duration::from_secs(soak_min * 60);
@@ -126,6 +139,33 @@ fn main() {
         (t0.elapsed() >= soak).then_some(())
     });
     let rss_end = tree_rss_kib(pid);
+    drop(app);
+
+    // The app alone: the server runs in its own process and the app uses `--server`.
+    let server_dir = desktop.home.path().join("server-only");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_livecart"))
+        .args(["--headless", "--data-dir"])
+        .arg(&server_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("server");
+    let url = {
+        use std::io::BufRead;
+        let out = std::io::BufReader::new(server.stdout.take().expect("stdout"));
+        out.lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.split_once(" at ").map(|(_, u)| u.trim().to_owned()))
+            .expect("the server prints its URL")
+    };
+    let remote = AppUnderTest::start(&desktop, &[&["--server", url.as_str()], extra].concat());
+    remote.wait_for("remote first frames", Duration::from_mins(1), |a| {
+        (room(&a.state(), 0)["drawn"].as_u64().unwrap_or(0) > 300).then_some(())
+    });
+    let (rss_app, pss_app) = tree_mem_kib(remote.pid());
+    drop(remote);
+    let _ = server.kill();
+    let _ = server.wait();
 
     let path = if jpeg {
         "JPEG over WebSocket"
@@ -164,8 +204,14 @@ fn main() {
         lat["latencyP99"].as_f64().unwrap_or(f64::NAN)
     );
     println!(
-        "| RSS app + WebKit, playing 1 + 1 preloaded | {} MiB | ≤ 550 MiB |",
-        rss_start / 1024
+        "| memory app + WebKit + embedded server, playing 1 + 1 preloaded: RSS sum / PSS sum | {} / {} MiB | ≤ 550 MiB |",
+        rss_start / 1024,
+        pss_start / 1024
+    );
+    println!(
+        "| memory app + WebKit on a remote server (`--server`), same: RSS sum / PSS sum | {} / {} MiB | ≤ 550 MiB |",
+        rss_app / 1024,
+        pss_app / 1024
     );
     println!(
         "| RSS after {soak_min} min (peak) | {} MiB ({} MiB), growth {:+.1} % | ≤ +10 % over 10 min |",

@@ -122,7 +122,7 @@ impl Default for DemoConfig {
             seed: 42,
             scripts: true,
             streams: true,
-            idle_stop_secs: 15,
+            idle_stop_secs: 60,
         }
     }
 }
