@@ -116,7 +116,7 @@ fn main() {
 
     // Playing room 0 with room 1 preloaded: fps, latency, memory.
     let window = Duration::from_secs(10);
-    let s0 = app.state();
+    let s0 = settled(&app);
     let d0 = room(&s0, 0)["drawn"].as_u64().unwrap_or(0);
     let t0 = Instant::now();
     app.wait_for(
@@ -124,7 +124,7 @@ fn main() {
         window + Duration::from_secs(5),
         |_| (t0.elapsed() >= window).then_some(()),
     );
-    let s1 = app.state();
+    let s1 = settled(&app);
     let fps =
         (room(&s1, 0)["drawn"].as_u64().unwrap_or(0) - d0) as f64 / t0.elapsed().as_secs_f64();
     let lat = room(&s1, 0);
@@ -227,5 +227,13 @@ fn swipe(app: &AppUnderTest, to: usize) -> f64 {
         let shown = room(&s, to)["shownAfterInputAt"].as_f64().unwrap_or(0.0);
         let input = s["page"]["lastInputAt"].as_f64().unwrap_or(0.0);
         (s["view"]["index"] == to && shown > input).then_some(shown - input)
+    })
+}
+
+/// The app's state once the control endpoint answers with the page's stats.
+fn settled(app: &AppUnderTest) -> Value {
+    app.wait_for("the app's state", Duration::from_secs(10), |a| {
+        let s = a.state();
+        s["page"]["rooms"].is_object().then_some(s)
     })
 }
