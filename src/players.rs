@@ -23,6 +23,9 @@ pub enum VideoPath {
 
 struct Open {
     player: Player,
+    /// Forwards this player's events; aborted on release so a late event of
+    /// an old player never lands on a new one for the same room.
+    forwarder: tokio::task::JoinHandle<()>,
     url: String,
     held: bool,
     /// The viewer muted this room.
@@ -76,7 +79,7 @@ impl Players {
         match Player::open(url, config, sink) {
             Ok((player, mut rx)) => {
                 let events = self.events.clone();
-                tokio::spawn(async move {
+                let forwarder = tokio::spawn(async move {
                     while let Some(e) = rx.recv().await {
                         let update = translate(e);
                         if events.send(Event::Player { room, update }).is_err() {
@@ -88,6 +91,7 @@ impl Players {
                     room,
                     Open {
                         player,
+                        forwarder,
                         url: url.to_owned(),
                         held,
                         muted: false,
@@ -123,6 +127,7 @@ impl Players {
     /// Stops a room's player; the pipeline is torn down off the async threads.
     pub fn release(&mut self, room: RoomId) {
         if let Some(p) = self.open.remove(&room) {
+            p.forwarder.abort();
             self.hub.remove(room);
             tokio::task::spawn_blocking(move || p.player.stop());
         }

@@ -13,7 +13,6 @@ use livecart_core::effects::{PlayerCommand, SocketCommand, StoreCommand, VaultCo
 use livecart_core::protocol::Timestamp;
 use livecart_core::{App, Effect, Event, PlayerUpdate, ViewModel};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -161,7 +160,7 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
             .unwrap_or_default(),
         sockets: Sockets::default(),
         players: Players::new(hub, events_tx.clone(), path),
-        vault: Arc::new(vault),
+        vault: vault_worker(vault, events_tx.clone()),
         store,
         events: events_tx.clone(),
     };
@@ -202,7 +201,7 @@ struct Shell {
     http: reqwest::Client,
     sockets: Sockets,
     players: Players,
-    vault: Arc<Vault>,
+    vault: std::sync::mpsc::Sender<VaultCommand>,
     store: Option<Store>,
     events: mpsc::UnboundedSender<Event>,
 }
@@ -242,30 +241,10 @@ impl Shell {
             Effect::Player(PlayerCommand::SetMuted { room, muted }) => {
                 self.players.set_muted(room, muted);
             }
+            // One worker, in order: a sign-out's Clear never overtakes the
+            // sign-in's Store.
             Effect::Vault(cmd) => {
-                let vault = self.vault.clone();
-                tokio::task::spawn_blocking(move || match cmd {
-                    VaultCommand::Load => {
-                        let saved = vault.load().unwrap_or_else(|e| {
-                            tracing::warn!("the keyring could not be read ({e})");
-                            None
-                        });
-                        let _ = events.send(Event::VaultLoaded(saved.map(Box::new)));
-                    }
-                    VaultCommand::Store(session) => {
-                        if let Err(e) = vault.save(&session) {
-                            tracing::warn!("the keyring refused the session ({e})");
-                            let _ = events.send(Event::Notice(
-                                "Couldn't save your sign-in to the keyring: you'll stay signed in until you close livecart".into(),
-                            ));
-                        }
-                    }
-                    VaultCommand::Clear => {
-                        if let Err(e) = vault.clear() {
-                            tracing::warn!("the keyring entry could not be deleted ({e})");
-                        }
-                    }
-                });
+                let _ = self.vault.send(cmd);
             }
             Effect::Store(cmd) => {
                 let Some(store) = self.store.clone() else {
@@ -300,4 +279,45 @@ impl Shell {
             }
         }
     }
+}
+
+/// Runs keyring commands one after another on their own thread (the stores
+/// block: D-Bus round trips, kernel calls).
+fn vault_worker(
+    vault: Vault,
+    events: mpsc::UnboundedSender<Event>,
+) -> std::sync::mpsc::Sender<VaultCommand> {
+    let (tx, rx) = std::sync::mpsc::channel::<VaultCommand>();
+    let spawned = std::thread::Builder::new()
+        .name("livecart-keyring".into())
+        .spawn(move || {
+            for cmd in rx {
+                match cmd {
+                    VaultCommand::Load => {
+                        let saved = vault.load().unwrap_or_else(|e| {
+                            tracing::warn!("the keyring could not be read ({e})");
+                            None
+                        });
+                        let _ = events.send(Event::VaultLoaded(saved.map(Box::new)));
+                    }
+                    VaultCommand::Store(session) => {
+                        if let Err(e) = vault.save(&session) {
+                            tracing::warn!("the keyring refused the session ({e})");
+                            let _ = events.send(Event::Notice(
+                                "Couldn't save your sign-in to the keyring: you'll stay signed in until you close livecart".into(),
+                            ));
+                        }
+                    }
+                    VaultCommand::Clear => {
+                        if let Err(e) = vault.clear() {
+                            tracing::warn!("the keyring entry could not be deleted ({e})");
+                        }
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("no keyring worker ({e}): the session stays in memory");
+    }
+    tx
 }

@@ -96,29 +96,32 @@ impl RoomVideo {
         let Some((msg, key)) = frame(out) else {
             return;
         };
-        {
-            let mut gop = self
-                .gop
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if key {
-                gop.clear();
-            }
-            if gop.len() < 300 {
-                gop.push(msg.clone());
-            }
+        // Sent under the GOP lock: a page joining now gets each picture once,
+        // from the catch-up or from the channel (see `join`).
+        let mut gop = self
+            .gop
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if key {
+            gop.clear();
+        }
+        if gop.len() < 300 {
+            gop.push(msg.clone());
         }
         let _ = self.tx.send(msg);
     }
 
-    /// What a page joining now gets first: the GOP so far, all but the newest late.
-    fn catch_up(&self) -> Vec<Bytes> {
+    /// A page joining now: the GOP so far (all but the newest late) and the
+    /// channel for what follows, taken together so nothing is missed or doubled.
+    fn join(&self) -> (Vec<Bytes>, broadcast::Receiver<Bytes>) {
         let gop = self
             .gop
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let rx = self.tx.subscribe();
         let n = gop.len();
-        gop.iter()
+        let catch_up = gop
+            .iter()
             .enumerate()
             .map(|(i, m)| {
                 if i + 1 < n && m[0] == KIND_AU {
@@ -127,7 +130,8 @@ impl RoomVideo {
                     m.clone()
                 }
             })
-            .collect()
+            .collect();
+        (catch_up, rx)
     }
 }
 
@@ -229,8 +233,8 @@ async fn upgrade(
 }
 
 async fn pump(mut socket: WebSocket, hub: VideoHub, room: RoomId, video: Arc<RoomVideo>) {
-    let mut rx = video.tx.subscribe();
-    for m in video.catch_up() {
+    let (catch_up, mut rx) = video.join();
+    for m in catch_up {
         if socket.send(Message::Binary(m)).await.is_err() {
             return;
         }
@@ -249,8 +253,9 @@ async fn pump(mut socket: WebSocket, hub: VideoHub, room: RoomId, video: Arc<Roo
                     let Some(video) = hub.rooms.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&room).cloned() else {
                         return;
                     };
-                    rx = video.tx.subscribe();
-                    for m in video.catch_up() {
+                    let (catch_up, fresh) = video.join();
+                    rx = fresh;
+                    for m in catch_up {
                         if socket.send(Message::Binary(m)).await.is_err() {
                             return;
                         }

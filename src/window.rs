@@ -138,6 +138,8 @@ fn Root() -> Element {
             "data-testid": "feed",
             tabindex: 0,
             onmounted: move |e| async move {
+                // Opened from the grid (or re-mounted): show the room the core is on.
+                scroll_to(index);
                 let _ = e.set_focus(true).await;
             },
             onkeydown: move |e| {

@@ -134,6 +134,8 @@ pub struct App {
     pub debug: bool,
     /// Hosts followed in this session (the server has no follow API yet).
     pub following: HashSet<UserId>,
+    /// Chat typed while the token was being refreshed.
+    queued_chat: Vec<String>,
 }
 
 /// Reconnect delays (ms): quick at first, then calmer.
@@ -202,18 +204,23 @@ impl App {
                     feed,
                 ]
             }
-            Event::VaultLoaded(saved) => {
-                if let Some(s) = saved {
+            Event::VaultLoaded(saved) => match saved {
+                // A sign-in that finished first wins over the saved session.
+                Some(s) if self.session.user().is_none() => {
                     self.session = Session::SignedIn(s);
+                    self.authenticate_socket(now)
                 }
-                Vec::new()
-            }
+                _ => Vec::new(),
+            },
             Event::CacheLoaded(cached) => match cached {
-                // Only until the network answers: the fresh feed always wins.
-                Some(feed) if self.feed.loading && self.feed.rooms.is_empty() => {
+                // Only while there is no fresh feed: the network always wins.
+                Some(feed) if self.feed.rooms.is_empty() => {
+                    if self.feed.error.take().is_some() {
+                        self.message = Some("You're offline — showing the last feed".into());
+                    }
                     self.feed.rooms = feed.rooms;
                     self.feed.go_to(self.feed.index);
-                    let mut effects = self.feed.reconcile_players();
+                    let mut effects = self.players();
                     effects.extend(self.enter_current_room(now));
                     effects
                 }
@@ -259,7 +266,7 @@ impl App {
             Event::HttpDone { id, result } => self.http_done(id, result, now),
             Event::CloseRoom => {
                 self.feed.browsing = true;
-                let mut effects = self.feed.reconcile_players();
+                let mut effects = self.players();
                 if let Some(old) = self.room.take() {
                     effects.push(Effect::Socket(SocketCommand::Close { room: old.id }));
                 }
@@ -268,7 +275,7 @@ impl App {
             Event::OpenRoom(index) => {
                 self.feed.browsing = false;
                 self.feed.go_to(index);
-                let mut effects = self.feed.reconcile_players();
+                let mut effects = self.players();
                 effects.extend(self.enter_current_room(now));
                 effects
             }
@@ -276,15 +283,7 @@ impl App {
                 if self.feed.browsing || !self.feed.go_to(index) {
                     return Vec::new();
                 }
-                let mut effects = self.feed.reconcile_players();
-                if self.muted
-                    && let Some(room) = self.feed.current().map(|r| r.id)
-                {
-                    effects.push(Effect::Player(PlayerCommand::SetMuted {
-                        room,
-                        muted: true,
-                    }));
-                }
+                let mut effects = self.players();
                 effects.extend(self.enter_current_room(now));
                 effects
             }
@@ -306,12 +305,15 @@ impl App {
             Event::SignOut => {
                 self.session = Session::Anonymous;
                 self.waiting.clear();
+                self.queued_chat.clear();
                 self.following.clear();
                 self.message = Some("Signed out".into());
-                vec![
+                let mut effects = vec![
                     Effect::Vault(VaultCommand::Clear),
                     Effect::Store(StoreCommand::ForgetUser),
-                ]
+                ];
+                effects.extend(self.reconnect_anonymously(now));
+                effects
             }
             Event::SendChat(text) => {
                 if self.session.user().is_none() {
@@ -365,6 +367,11 @@ impl App {
         if text.is_empty() {
             return Vec::new();
         }
+        if self.session.needs_refresh(now) {
+            // Sent once the refreshed token has reached the socket.
+            self.queued_chat.push(text);
+            return self.start_refresh();
+        }
         match (&self.room, self.session.access_token(now)) {
             (Some(room), Some(_)) => vec![Effect::Socket(SocketCommand::Send {
                 room: room.id,
@@ -375,6 +382,48 @@ impl App {
             })],
             _ => Vec::new(),
         }
+    }
+
+    /// Reconciles players with the feed; a muted viewer's room stays muted.
+    fn players(&mut self) -> Vec<Effect> {
+        let mut effects = self.feed.reconcile_players();
+        if self.muted
+            && let Some(room) = self.feed.current().map(|r| r.id)
+            && !self.feed.browsing
+        {
+            effects.push(Effect::Player(PlayerCommand::SetMuted {
+                room,
+                muted: true,
+            }));
+        }
+        effects
+    }
+
+    /// Tells the room socket who we are (after a silent sign-in), refreshing
+    /// the token first when it is about to expire.
+    fn authenticate_socket(&mut self, now: Timestamp) -> Vec<Effect> {
+        if self.session.needs_refresh(now) {
+            return self.start_refresh();
+        }
+        match (&self.room, self.session.access_token(now)) {
+            (Some(room), Some(token)) => vec![Effect::Socket(SocketCommand::Send {
+                room: room.id,
+                frame: ClientFrame::Auth {
+                    access_token: token.to_owned(),
+                },
+            })],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The socket still speaks for the user who left: start it over anonymously.
+    fn reconnect_anonymously(&mut self, now: Timestamp) -> Vec<Effect> {
+        let Some(room) = self.room.as_ref().map(|r| r.id) else {
+            return Vec::new();
+        };
+        let mut effects = vec![Effect::Socket(SocketCommand::Close { room })];
+        effects.extend(self.connect(now));
+        effects
     }
 
     fn enter_current_room(&mut self, now: Timestamp) -> Vec<Effect> {
@@ -394,14 +443,19 @@ impl App {
 
     fn connect(&mut self, now: Timestamp) -> Vec<Effect> {
         let token = self.session.access_token(now).map(str::to_owned);
-        match &self.room {
+        let mut effects = match &self.room {
             Some(room) => vec![Effect::Socket(SocketCommand::Connect {
                 room: room.id,
                 resume: room.resume_point(),
                 access_token: token,
             })],
             None => Vec::new(),
+        };
+        // Signed in with an expiring token: connect now, authenticate after the refresh.
+        if self.room.is_some() && self.session.needs_refresh(now) {
+            effects.extend(self.start_refresh());
         }
+        effects
     }
 
     fn reconnect_later(&mut self) -> Vec<Effect> {
@@ -480,7 +534,7 @@ impl App {
                         self.feed.go_to(index);
                         let mut effects =
                             vec![Effect::Store(StoreCommand::SaveFeed(Box::new(feed)))];
-                        effects.extend(self.feed.reconcile_players());
+                        effects.extend(self.players());
                         if self.room.as_ref().map(|r| r.id) != self.feed.current().map(|r| r.id) {
                             effects.extend(self.enter_current_room(now));
                         }
@@ -617,6 +671,9 @@ impl App {
                 },
             }));
         }
+        for text in std::mem::take(&mut self.queued_chat) {
+            effects.extend(self.send_chat(&text, now));
+        }
         // Back to what the viewer was doing (after the socket knows who we are).
         match self.sign_in.take().and_then(|s| s.pending) {
             Some(Pending::Follow) => self.toggle_follow(),
@@ -630,6 +687,7 @@ impl App {
         self.refreshing = false;
         self.session = Session::Anonymous;
         self.waiting.clear();
+        self.queued_chat.clear();
         self.following.clear();
         self.message = Some(why.to_owned());
         vec![

@@ -479,12 +479,15 @@ fn an_expired_session_refreshes_once_and_retries_the_call() {
 #[test]
 fn a_refused_refresh_signs_out_with_a_message_and_clears_the_keyring() {
     let (mut app, _, _) = started(1);
-    app.update(Event::VaultLoaded(Some(Box::new(session(10)))), t0());
-    let effects = app.authed(Method::Get, "/v1/me", None, t0());
+    let effects = app.update(Event::VaultLoaded(Some(Box::new(session(10)))), t0());
     let refresh = http(&effects).remove(0);
     assert_eq!(
         refresh.path, "/v1/session/refresh",
-        "10 s left is too close: refresh first"
+        "10 s left is too close: refresh before the room socket learns who we are"
+    );
+    assert!(
+        app.authed(Method::Get, "/v1/me", None, t0()).is_empty(),
+        "a call waits for the refresh"
     );
     let reused = HttpFailure::Status {
         status: 401,
@@ -828,4 +831,94 @@ fn closing_the_room_releases_its_players_and_a_tile_opens_another() {
     let view = app.view();
     assert!(!view.browsing);
     assert_eq!(view.index, 2);
+}
+
+#[test]
+fn a_saved_session_authenticates_the_open_socket_and_chat_refreshes_an_expiring_token() {
+    let (mut app, rooms, _) = started(2);
+    // The keyring answers after the room socket opened anonymously.
+    let effects = app.update(Event::VaultLoaded(Some(Box::new(session(900)))), t0());
+    assert!(matches!(
+        &sockets(&effects)[..],
+        [SocketCommand::Send { room, frame: ClientFrame::Auth { .. } }] if *room == rooms[0].id
+    ));
+
+    // 14 minutes later the token is about to expire: the message waits for one refresh.
+    let later = t0() + SignedDuration::from_secs(880);
+    let effects = app.update(Event::SendChat("still there?".into()), later);
+    let refresh = http(&effects).remove(0);
+    assert_eq!(refresh.path, "/v1/session/refresh");
+    assert!(
+        sockets(&effects).is_empty(),
+        "nothing sent with a dying token"
+    );
+    let mut renewed = session(1800);
+    renewed.access_token = "lca1.renewed".into();
+    let effects = app.update(
+        Event::HttpDone {
+            id: refresh.id,
+            result: Ok(serde_json::to_value(&renewed).expect("json")),
+        },
+        later,
+    );
+    let sent: Vec<ClientFrame> = sockets(&effects)
+        .into_iter()
+        .filter_map(|c| match c {
+            SocketCommand::Send { frame, .. } => Some(frame),
+            _ => None,
+        })
+        .collect();
+    assert!(matches!(&sent[..], [
+        ClientFrame::Auth { access_token },
+        ClientFrame::Chat { text, .. },
+    ] if access_token == "lca1.renewed" && text == "still there?"));
+}
+
+#[test]
+fn signing_out_reconnects_the_room_anonymously_and_a_muted_viewer_stays_muted_from_the_grid() {
+    let (mut app, rooms, _) = started(3);
+    app.update(Event::VaultLoaded(Some(Box::new(session(900)))), t0());
+    let effects = app.update(Event::SignOut, t0());
+    assert!(sockets(&effects).contains(&SocketCommand::Close { room: rooms[0].id }));
+    assert!(sockets(&effects).contains(&SocketCommand::Connect {
+        room: rooms[0].id,
+        resume: None,
+        access_token: None
+    }));
+
+    app.update(Event::ToggleMute, t0());
+    app.update(Event::CloseRoom, t0());
+    let effects = app.update(Event::OpenRoom(1), t0());
+    assert!(players(&effects).contains(&PlayerCommand::SetMuted {
+        room: rooms[1].id,
+        muted: true
+    }));
+}
+
+#[test]
+fn the_cache_still_helps_when_the_network_failed_first() {
+    let mut app = App::default();
+    let effects = app.update(Event::Started, t0());
+    let feed_req = http(&effects).remove(0);
+    app.update(
+        Event::HttpDone {
+            id: feed_req.id,
+            result: Err(HttpFailure::Network("refused".into())),
+        },
+        t0(),
+    );
+    assert!(app.view().error.is_some());
+    app.update(
+        Event::CacheLoaded(Some(Box::new(FeedResponse {
+            rooms: (0..2).map(room).collect(),
+        }))),
+        t0(),
+    );
+    let view = app.view();
+    assert_eq!(view.error, None);
+    assert_eq!(view.pages.len(), 2);
+    assert_eq!(
+        view.message.as_deref(),
+        Some("You're offline — showing the last feed")
+    );
 }

@@ -88,7 +88,7 @@ fn start_stream(
     let hub = state.streams.hub(room);
     state.streams.on_demand(
         room,
-        Box::new(move || {
+        std::sync::Arc::new(move || {
             let hub = hub.clone();
             let publisher = livecart_media::Publisher::start(&config, move |bytes| {
                 if let Err(e) = hub.push(bytes) {

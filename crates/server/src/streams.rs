@@ -17,13 +17,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast::error::RecvError;
 
 /// Starts a room's publisher; what it returns keeps it running until dropped.
-pub type Start = Box<dyn Fn() -> anyhow::Result<Box<dyn Send>> + Send + Sync>;
+pub type Start = Arc<dyn Fn() -> anyhow::Result<Box<dyn Send>> + Send + Sync>;
 
 /// A publisher the server starts when someone watches and stops when nobody
 /// has for `demo.idle_stop_secs` (the demo world's synthetic streams cost CPU).
 struct OnDemand {
     start: Start,
     running: Option<Box<dyn Send>>,
+    /// A start is under way (off the async workers).
+    starting: bool,
     idle_since: Option<std::time::Instant>,
 }
 
@@ -73,6 +75,7 @@ impl Streams {
                 OnDemand {
                     start,
                     running,
+                    starting: false,
                     idle_since: None,
                 },
             );
@@ -80,7 +83,27 @@ impl Streams {
     }
 
     /// Makes sure the room's on-demand publisher runs (a viewer is coming).
-    fn ensure_running(&self, room: RoomId) {
+    /// Starting a pipeline blocks, so it happens on a blocking thread and
+    /// never under the lock other viewers need.
+    async fn ensure_running(&self, room: RoomId) {
+        let start = {
+            let mut all = self
+                .on_demand
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(od) = all.get_mut(&room) else {
+                return;
+            };
+            od.idle_since = None;
+            if od.running.is_some() || od.starting {
+                return;
+            }
+            od.starting = true;
+            od.start.clone()
+        };
+        // A fresh start: the old GOP belongs to a stream that is gone.
+        self.hub(room).reset();
+        let started = tokio::task::spawn_blocking(move || start()).await;
         let mut all = self
             .on_demand
             .lock()
@@ -88,17 +111,14 @@ impl Streams {
         let Some(od) = all.get_mut(&room) else {
             return;
         };
-        od.idle_since = None;
-        if od.running.is_none() {
-            // A fresh start: the old GOP belongs to a stream that is gone.
-            self.hub(room).reset();
-            match (od.start)() {
-                Ok(p) => {
-                    tracing::info!(%room, "stream restarted for a viewer");
-                    od.running = Some(p);
-                }
-                Err(e) => tracing::warn!(%room, "stream did not restart: {e:#}"),
+        od.starting = false;
+        match started {
+            Ok(Ok(p)) => {
+                tracing::info!(%room, "stream restarted for a viewer");
+                od.running = Some(p);
             }
+            Ok(Err(e)) => tracing::warn!(%room, "stream did not restart: {e:#}"),
+            Err(e) => tracing::warn!(%room, "stream did not restart: {e}"),
         }
     }
 
@@ -119,8 +139,11 @@ impl Streams {
             let since = *od.idle_since.get_or_insert(now);
             if now.duration_since(since) >= idle {
                 tracing::info!(%room, "stream stopped: nobody watching");
-                od.running = None;
                 od.idle_since = None;
+                if let Some(p) = od.running.take() {
+                    // Stopping a pipeline blocks: not on the ticker's thread.
+                    tokio::task::spawn_blocking(move || drop(p));
+                }
             }
         }
     }
@@ -160,7 +183,7 @@ pub async fn serve_flv(
         .strip_suffix(".flv")
         .and_then(|id| id.parse().ok())
         .ok_or(ApiError::NotFound("stream"))?;
-    state.streams.ensure_running(room);
+    state.streams.ensure_running(room).await;
     let hub = state
         .streams
         .get(room)

@@ -831,10 +831,15 @@ impl Controller {
                     {
                         lock(soup_context()).get_or_insert_with(|| c.context());
                     }
+                    // Queues report 100 % all the time while playing: only
+                    // a real shortfall is "buffering", and its end is "playing".
                     gst::MessageView::Buffering(b) => {
-                        s.emit(PlayerEvent::State(PlayerState::Buffering {
-                            percent: b.percent().clamp(0, 100) as u8,
-                        }));
+                        let percent = b.percent().clamp(0, 100) as u8;
+                        if percent < 100 {
+                            s.emit(PlayerEvent::State(PlayerState::Buffering { percent }));
+                        } else if s.first_shown.load(Ordering::Relaxed) {
+                            s.emit(PlayerEvent::State(PlayerState::Playing));
+                        }
                     }
                     gst::MessageView::Qos(_) if msg.src().is_some_and(|o| o.name() == "vsink") => {
                         s.dropped.fetch_add(1, Ordering::Relaxed);
