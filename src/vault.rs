@@ -34,7 +34,12 @@ impl Vault {
     /// `keyutils` or `none` overrides the choice.
     pub fn open(account: &str) -> Self {
         let choice = std::env::var("LIVECART_KEYRING").unwrap_or_default();
-        let (store, kind) = pick(&choice);
+        Self::open_with(&choice, account)
+    }
+
+    /// `choice`: `secret-service`, `keyutils`, `none`, or empty for the best available.
+    pub fn open_with(choice: &str, account: &str) -> Self {
+        let (store, kind) = pick(choice);
         Self {
             store,
             kind,
