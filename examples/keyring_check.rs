@@ -16,5 +16,8 @@ fn main() {
     let back = vault.load().expect("readable");
     println!("read back: {}", back.as_ref() == Some(&session));
     vault.clear().expect("deleted");
-    println!("after clear: {:?}", vault.load().expect("readable").map(|s| s.user.username));
+    println!(
+        "after clear: {:?}",
+        vault.load().expect("readable").map(|s| s.user.username)
+    );
 }

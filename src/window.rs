@@ -271,7 +271,7 @@ fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Elem
                         if page.following { "Following" } else { "Follow" }
                     }
                 }
-                span { class: "viewers", "data-testid": "viewers", "{page.viewers}" }
+                span { class: "viewers", "data-testid": "viewers", title: "{page.viewers}", PeopleIcon {} "{page.viewer_count}" }
                 button {
                     class: "close",
                     "data-testid": "close",
@@ -417,6 +417,16 @@ fn MutedIcon() -> Element {
         svg { view_box: "0 0 24 24", fill: "none", stroke: "currentColor", stroke_width: "2", stroke_linecap: "round",
             path { d: "M4 9h4l5-4v14l-5-4H4z", fill: "currentColor" }
             path { d: "M16 9l6 6M22 9l-6 6" }
+        }
+    }
+}
+
+#[component]
+fn PeopleIcon() -> Element {
+    rsx! {
+        svg { view_box: "0 0 24 24", fill: "currentColor",
+            circle { cx: "12", cy: "8", r: "4" }
+            path { d: "M4 21a8 8 0 0 1 16 0z" }
         }
     }
 }

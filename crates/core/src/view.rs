@@ -40,6 +40,8 @@ pub struct PageView {
     pub cover_url: String,
     /// "1.2k watching".
     pub viewers: String,
+    /// "1.2k", for the room's crowded top bar.
+    pub viewer_count: String,
     /// "LIVE · 0.3 s behind", "Connecting…", "Reconnecting…", "This live has ended".
     pub badge: String,
     pub spinner: bool,
@@ -105,6 +107,7 @@ pub(crate) fn build(app: &App) -> ViewModel {
                 host_avatar_url: r.host.avatar.thumb_url.clone(),
                 cover_url: r.cover.url.clone(),
                 viewers: format!("{} watching", compact(r.viewer_count)),
+                viewer_count: compact(r.viewer_count),
                 badge,
                 spinner,
                 error,

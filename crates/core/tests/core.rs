@@ -153,6 +153,7 @@ fn the_feed_plays_the_first_room_and_preloads_the_second() {
     let view = app.view();
     assert_eq!(view.pages.len(), 4);
     assert_eq!(view.pages[0].viewers, "18.6k watching");
+    assert_eq!(view.pages[0].viewer_count, "18.6k");
     assert_eq!(view.pages[0].badge, "Connecting…");
     assert!(view.pages[0].spinner);
 }
