@@ -81,28 +81,33 @@ impl Store {
         feed: &FeedResponse,
     ) -> anyhow::Result<()> {
         let body = serde_json::to_string(feed)?.replace(server, SERVER);
-        sqlx::query(
+        self.upsert(
             "INSERT INTO feed_cache (server, body, saved_at) VALUES (?, ?, ?)
              ON CONFLICT (server) DO UPDATE SET body = excluded.body, saved_at = excluded.saved_at",
+            key,
+            &body,
         )
-        .bind(key)
-        .bind(body)
-        .bind(jiff::Timestamp::now().to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await
     }
 
     pub async fn put_user_data(&self, key: &str, body: &str) -> anyhow::Result<()> {
-        sqlx::query(
+        self.upsert(
             "INSERT INTO user_cache (key, body, saved_at) VALUES (?, ?, ?)
              ON CONFLICT (key) DO UPDATE SET body = excluded.body, saved_at = excluded.saved_at",
+            key,
+            body,
         )
-        .bind(key)
-        .bind(body)
-        .bind(jiff::Timestamp::now().to_string())
-        .execute(&self.pool)
-        .await?;
+        .await
+    }
+
+    /// Both cache tables are (key, body, saved_at) rows replaced whole.
+    async fn upsert(&self, sql: &'static str, key: &str, body: &str) -> anyhow::Result<()> {
+        sqlx::query(sql)
+            .bind(key)
+            .bind(body)
+            .bind(jiff::Timestamp::now().to_string())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

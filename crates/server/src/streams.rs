@@ -63,22 +63,25 @@ impl Streams {
             .push(owner);
     }
 
+    fn demand(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, OnDemand>> {
+        self.on_demand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Registers a publisher started now and again whenever a viewer comes
     /// back after it was stopped for lack of viewers.
     pub fn on_demand(&self, room: RoomId, start: Start) -> anyhow::Result<()> {
         let running = Some(start()?);
-        self.on_demand
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(
-                room,
-                OnDemand {
-                    start,
-                    running,
-                    starting: false,
-                    idle_since: None,
-                },
-            );
+        self.demand().insert(
+            room,
+            OnDemand {
+                start,
+                running,
+                starting: false,
+                idle_since: None,
+            },
+        );
         Ok(())
     }
 
@@ -87,10 +90,7 @@ impl Streams {
     /// never under the lock other viewers need.
     async fn ensure_running(&self, room: RoomId) {
         let start = {
-            let mut all = self
-                .on_demand
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut all = self.demand();
             let Some(od) = all.get_mut(&room) else {
                 return;
             };
@@ -104,10 +104,7 @@ impl Streams {
         // A fresh start: the old GOP belongs to a stream that is gone.
         self.hub(room).reset();
         let started = tokio::task::spawn_blocking(move || start()).await;
-        let mut all = self
-            .on_demand
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut all = self.demand();
         let Some(od) = all.get_mut(&room) else {
             return;
         };
@@ -124,10 +121,7 @@ impl Streams {
 
     /// Stops on-demand publishers nobody has watched for `idle`.
     pub fn stop_idle(&self, now: std::time::Instant, idle: std::time::Duration) {
-        let mut all = self
-            .on_demand
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut all = self.demand();
         for (room, od) in all.iter_mut() {
             if od.running.is_none() {
                 continue;
@@ -149,9 +143,7 @@ impl Streams {
     }
 
     pub fn running(&self, room: RoomId) -> bool {
-        self.on_demand
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.demand()
             .get(&room)
             .is_some_and(|od| od.running.is_some())
     }
@@ -162,12 +154,7 @@ impl Streams {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
-        for od in self
-            .on_demand
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values_mut()
-        {
+        for od in self.demand().values_mut() {
             od.running = None;
         }
     }
