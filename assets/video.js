@@ -11,6 +11,11 @@
   let port = 0, secret = "", path = "webcodecs";
   let lastInputAt = 0;
 
+  function onScreen(el) {
+    const r = el.getBoundingClientRect();
+    return r.height > 0 && r.top > -2 && r.bottom < innerHeight + 2;
+  }
+
   function pct(sorted, p) {
     if (!sorted.length) return 0;
     return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -35,9 +40,10 @@
       if (!Number.isNaN(captureMs)) { v.lat.push(at - captureMs); t.latencies.push(at - captureMs); if (t.latencies.length > 2000) t.latencies.shift(); }
       t.drawn++; t.lastDrawAt = at; if (!t.firstDrawAt) t.firstDrawAt = at;
       // Swipe timing: the first picture drawn while this view is on screen
-      // after the viewer's last input.
-      if (v.visible && at > lastInputAt && t.shownAfterInputAt < lastInputAt) {
-        t.shownAfterInputAt = at;
+      // after the viewer's last input. Right after an input the observer may
+      // not have run yet, so ask the layout directly (only in that window).
+      if (at > lastInputAt && t.shownAfterInputAt < lastInputAt) {
+        if (v.visible || (at - lastInputAt < 2000 && onScreen(canvas))) t.shownAfterInputAt = at;
       }
     };
     const newDecoder = () => {
@@ -131,6 +137,20 @@
   for (const type of ["keydown", "wheel", "pointerdown", "touchstart"]) {
     addEventListener(type, () => { lastInputAt = now(); }, { capture: true, passive: true });
   }
+
+  // Paging keys scroll the feed here, in the page, so a swipe does not wait
+  // for a round trip to the app; the app learns of it from the scroll event.
+  const PAGE_KEYS = { ArrowDown: 1, PageDown: 1, ArrowUp: -1, PageUp: -1 };
+  addEventListener("keydown", (e) => {
+    const dir = PAGE_KEYS[e.key];
+    const feed = e.target.closest && e.target.closest("[data-testid=feed]");
+    if (!dir || !feed || e.target.matches("input, textarea")) return;
+    e.preventDefault();
+    const h = feed.clientHeight || 1;
+    const at = Math.round(feed.scrollTop / h) + dir;
+    const last = Math.round((feed.scrollHeight - h) / h);
+    feed.scrollTo({ top: Math.max(0, Math.min(last, at)) * h, behavior: "instant" });
+  });
 
   window.livecart = {
     // Starts the video views; returns the path this webview uses.

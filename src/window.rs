@@ -125,7 +125,6 @@ fn Root() -> Element {
         return rsx! { Grid { pages: vm.pages.clone() } };
     }
     let index = vm.index;
-    let pages = vm.pages.len();
     let ui_key = ui.clone();
     let ui_scroll = ui.clone();
     let ui_chat = ui.clone();
@@ -142,25 +141,12 @@ fn Root() -> Element {
                 scroll_to(index);
                 let _ = e.set_focus(true).await;
             },
-            onkeydown: move |e| {
-                let to = match e.key() {
-                    Key::ArrowDown | Key::PageDown => Some((index + 1).min(pages.saturating_sub(1))),
-                    Key::ArrowUp | Key::PageUp => Some(index.saturating_sub(1)),
-                    Key::Character(c) if c == "m" => {
-                        ui_key.send(Event::ToggleMute);
-                        None
-                    }
-                    Key::Character(c) if c == "d" => {
-                        ui_key.send(Event::ToggleDebug);
-                        None
-                    }
-                    _ => None,
-                };
-                if let Some(to) = to {
-                    e.prevent_default();
-                    scroll_to(to);
-                    ui_key.send(Event::SwipeTo(to));
-                }
+            // Paging keys (↓/↑/PgDn/PgUp) scroll the feed in the page itself
+            // (assets/video.js); the scroll event below tells the core.
+            onkeydown: move |e| match e.key() {
+                Key::Character(c) if c == "m" => ui_key.send(Event::ToggleMute),
+                Key::Character(c) if c == "d" => ui_key.send(Event::ToggleDebug),
+                _ => {}
             },
             onscroll: move |e| {
                 let h = f64::from(e.data().client_height().max(1));

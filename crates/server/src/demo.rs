@@ -23,6 +23,8 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
             ms = started.elapsed().as_millis() as u64,
             "demo world seeded"
         );
+        // Seeding decodes and encodes every image: give that heap back.
+        crate::mem::release_freed();
     }
     Ok(())
 }
@@ -48,7 +50,7 @@ pub async fn start(state: &AppState) -> anyhow::Result<Vec<JoinHandle<()>>> {
         };
         room.write(|st| st.bot_viewers = def.base_viewers);
         if state.config.demo.streams {
-            start_stream(state, room.id, i, def)?;
+            register_stream(state, room.id, i, def);
         }
         if !state.config.demo.scripts {
             continue;
@@ -65,12 +67,12 @@ pub async fn start(state: &AppState) -> anyhow::Result<Vec<JoinHandle<()>>> {
 }
 
 /// Publishes the room's synthetic video into its HTTP-FLV hub.
-fn start_stream(
+fn register_stream(
     state: &AppState,
     room: livecart_protocol::RoomId,
     index: usize,
     def: &world::RoomDef,
-) -> anyhow::Result<()> {
+) {
     const PATTERNS: [&str; 4] = ["pinwheel", "spokes", "circular", "ball"];
     const TONES: [f64; 4] = [330.0, 392.0, 440.0, 523.25];
     let (r, g, b) = art::rgb(def.hue, 0.6, 0.9);
@@ -83,8 +85,8 @@ fn start_stream(
         tone_hz: TONES[index % TONES.len()],
         ..livecart_media::PublisherConfig::default()
     };
-    // Started now, stopped when nobody has watched for a while, started again
-    // by the next viewer (streams.rs).
+    // Started by the first viewer, stopped when nobody has watched for a
+    // while, started again by the next viewer (streams.rs).
     let hub = state.streams.hub(room);
     state.streams.on_demand(
         room,
@@ -97,5 +99,5 @@ fn start_stream(
             })?;
             Ok(Box::new(publisher) as Box<dyn Send>)
         }),
-    )
+    );
 }

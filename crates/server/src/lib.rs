@@ -22,6 +22,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod host;
+pub mod mem;
 pub mod room;
 pub mod rooms;
 pub mod state;

@@ -69,20 +69,19 @@ impl Streams {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers a publisher started now and again whenever a viewer comes
-    /// back after it was stopped for lack of viewers.
-    pub fn on_demand(&self, room: RoomId, start: Start) -> anyhow::Result<()> {
-        let running = Some(start()?);
+    /// Registers a publisher the first viewer starts (and the next one again
+    /// after it was stopped for lack of viewers). Nothing runs, and nothing
+    /// costs CPU or memory, until someone watches.
+    pub fn on_demand(&self, room: RoomId, start: Start) {
         self.demand().insert(
             room,
             OnDemand {
                 start,
-                running,
+                running: None,
                 starting: false,
                 idle_since: None,
             },
         );
-        Ok(())
     }
 
     /// Makes sure the room's on-demand publisher runs (a viewer is coming).
@@ -111,7 +110,7 @@ impl Streams {
         od.starting = false;
         match started {
             Ok(Ok(p)) => {
-                tracing::info!(%room, "stream restarted for a viewer");
+                tracing::info!(%room, "stream started for a viewer");
                 od.running = Some(p);
             }
             Ok(Err(e)) => tracing::warn!(%room, "stream did not restart: {e:#}"),
@@ -136,7 +135,10 @@ impl Streams {
                 od.idle_since = None;
                 if let Some(p) = od.running.take() {
                     // Stopping a pipeline blocks: not on the ticker's thread.
-                    tokio::task::spawn_blocking(move || drop(p));
+                    tokio::task::spawn_blocking(move || {
+                        drop(p);
+                        crate::mem::release_freed();
+                    });
                 }
             }
         }

@@ -399,8 +399,9 @@ async fn demo_rooms_stream_real_video_at_their_feed_url() {
     assert_eq!(res.status(), 404);
 }
 
-/// The demo world's synthetic streams cost CPU: one nobody watches stops, and
-/// the next viewer gets it back (with a fresh keyframe) without noticing.
+/// The demo world's synthetic streams cost CPU: the first viewer starts one,
+/// one nobody watches stops, and the next viewer gets it back (with a fresh
+/// keyframe) without noticing.
 #[tokio::test]
 async fn a_demo_stream_nobody_watches_stops_and_starts_again_for_the_next_viewer() {
     let server = TestServer::start_with(|c| {
@@ -410,7 +411,16 @@ async fn a_demo_stream_nobody_watches_stops_and_starts_again_for_the_next_viewer
     .await;
     let room = server.room().await;
     let streams = &server.handle.state.streams;
-    assert!(streams.running(room), "streams start with the server");
+    assert!(!streams.running(room), "nothing runs before a viewer comes");
+    let res = server
+        .http
+        .get(server.url(&format!("/live/{room}.flv")))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(res.status(), 200);
+    assert!(streams.running(room), "the first viewer started it");
+    drop(res);
     let stopped = tokio::time::timeout(WAIT, async {
         while streams.running(room) {
             tokio::time::sleep(Duration::from_millis(50)).await;
