@@ -7,7 +7,7 @@
   const KIND_AU = 1, KIND_JPEG = 2, FLAG_KEY = 1, FLAG_LATE = 2;
   const now = () => performance.timeOrigin + performance.now();
   const views = new Map(); // canvas -> view
-  const totals = {}; // room -> {drawn, firstDrawAt, lastDrawAt, latencies[]}
+  const totals = {}; // room -> {drawn, firstDrawAt, lastDrawAt, latencies[[at, ms]]}
   let port = 0, secret = "", path = "webcodecs";
   let lastInputAt = 0;
 
@@ -37,7 +37,7 @@
       ctx.drawImage(img, 0, 0, w, h);
       const at = now();
       v.second.push(at);
-      if (!Number.isNaN(captureMs)) { v.lat.push(at - captureMs); t.latencies.push(at - captureMs); if (t.latencies.length > 2000) t.latencies.shift(); }
+      if (!Number.isNaN(captureMs)) { v.lat.push(at - captureMs); t.latencies.push([at, at - captureMs]); if (t.latencies.length > 2000) t.latencies.shift(); }
       t.drawn++; t.lastDrawAt = at; if (!t.firstDrawAt) t.firstDrawAt = at;
       // Swipe timing: the first picture drawn while this view is on screen
       // after the viewer's last input. Right after an input the observer may
@@ -162,10 +162,11 @@
       return path;
     },
     // For the test harness and the debug overlay.
-    stats() {
+    // Latency percentiles cover the frames drawn since `since` (page ms).
+    stats(since) {
       const rooms = {};
       for (const [room, t] of Object.entries(totals)) {
-        const lat = [...t.latencies].sort((a, b) => a - b);
+        const lat = t.latencies.filter(([at]) => at >= (since || 0)).map(([, l]) => l).sort((a, b) => a - b);
         rooms[room] = { drawn: t.drawn, firstDrawAt: t.firstDrawAt, lastDrawAt: t.lastDrawAt, shownAfterInputAt: t.shownAfterInputAt,
                         latencyP50: pct(lat, 0.5), latencyP95: pct(lat, 0.95), latencyP99: pct(lat, 0.99) };
       }

@@ -79,10 +79,17 @@ async fn rect(
     }
 }
 
-async fn state(State(c): State<Control>) -> Response {
+#[derive(serde::Deserialize)]
+struct Since {
+    /// Latency percentiles over frames drawn at or after this page time (ms).
+    #[serde(default)]
+    since: f64,
+}
+
+async fn state(State(c): State<Control>, Query(q): Query<Since>) -> Response {
     let view = c.view.borrow().clone();
     // Null while the page is still loading.
-    let page = eval(&c, "return window.livecart.stats();".into())
+    let page = eval(&c, format!("return window.livecart.stats({});", q.since))
         .await
         .unwrap_or(Value::Null);
     let view = view.map(|v| {

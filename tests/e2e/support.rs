@@ -246,6 +246,13 @@ impl<'d> AppUnderTest<'d> {
         self.get("/state").unwrap_or(Value::Null)
     }
 
+    /// The state, with capture→draw percentiles over frames drawn since
+    /// `page_ms` (the page's clock, `state()["page"]["now"]`).
+    pub fn state_since(&self, page_ms: f64) -> Value {
+        self.get(&format!("/state?since={page_ms}"))
+            .unwrap_or(Value::Null)
+    }
+
     pub fn rect(&self, testid: &str) -> Option<Rect> {
         let v = self.get(&format!("/rect/{testid}"))?;
         Some(Rect {
