@@ -104,7 +104,7 @@
       v.second = v.second.filter((x) => x >= cut);
       const lat = v.lat.sort((a, b) => a - b); v.lat = [];
       if (v.ws && v.ws.readyState === 1 && v.second.length) {
-        v.ws.send(JSON.stringify({ fps: v.second.length, p50: pct(lat, 0.5), p95: pct(lat, 0.95) }));
+        v.ws.send(JSON.stringify({ fps: v.second.length, p50: lat.length ? pct(lat, 0.5) : null, p95: pct(lat, 0.95) }));
       }
     }, 1000);
     connect();

@@ -13,6 +13,7 @@
 pub mod control;
 pub mod net;
 pub mod players;
+pub mod room_ui;
 pub mod shell;
 pub mod store;
 pub mod vault;

@@ -21,6 +21,8 @@ pub async fn http(
     let mut r = match req.method {
         Method::Get => client.get(url),
         Method::Post => client.post(url),
+        Method::Put => client.put(url),
+        Method::Delete => client.delete(url),
     }
     .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
     if let Some(t) = &req.access_token {
@@ -36,9 +38,16 @@ pub async fn http(
         .map_err(|e| HttpFailure::Network(e.without_url().to_string()))?;
     let status = res.status().as_u16();
     if res.status().is_success() {
-        res.json()
+        let body = res
+            .bytes()
             .await
-            .map_err(|e| HttpFailure::Network(e.without_url().to_string()))
+            .map_err(|e| HttpFailure::Network(e.without_url().to_string()))?;
+        if body.is_empty() {
+            // 204 No Content (follow, unfollow).
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| HttpFailure::Network(format!("the server's answer was not JSON: {e}")))
     } else {
         Err(HttpFailure::Status {
             status,

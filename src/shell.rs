@@ -10,6 +10,7 @@ use crate::store::Store;
 use crate::vault::Vault;
 use crate::video::{DrawnReport, VideoHub};
 use livecart_core::effects::{PlayerCommand, SocketCommand, StoreCommand, VaultCommand};
+use livecart_core::frames::{FrameClock, Render};
 use livecart_core::protocol::Timestamp;
 use livecart_core::{App, Effect, Event, PlayerUpdate, ViewModel};
 use std::path::PathBuf;
@@ -169,18 +170,42 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
     };
     let mut app = App::default();
     let _ = events_tx.send(Event::Started);
+    // At most one view a frame, however many events arrive (a chat flood).
+    let mut frames = FrameClock::default();
+    let mut render_at: Option<tokio::time::Instant> = None;
     loop {
-        tokio::select! {
-            Some(event) = events_rx.recv() => shell.run(&mut app, event),
-            Some(r) = reports_rx.recv() => shell.run(&mut app, Event::Player { room: r.room, update: PlayerUpdate::Drawn(r.drawn) }),
-            Some(p) = path_rx.recv() => shell.players.switch_path(p),
+        let due = async move {
+            match render_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let changed = tokio::select! {
+            Some(event) = events_rx.recv() => { shell.run(&mut app, event); true }
+            Some(r) = reports_rx.recv() => { shell.run(&mut app, Event::Player { room: r.room, update: PlayerUpdate::Drawn(r.drawn) }); true }
+            Some(p) = path_rx.recv() => { shell.players.switch_path(p); false }
+            () = due => { render_at = None; true }
             else => break,
-        }
+        };
         // Fold everything already waiting before rendering once.
         while let Ok(event) = events_rx.try_recv() {
             shell.run(&mut app, event);
         }
-        view_tx.send_replace(Some(app.view()));
+        if !changed {
+            continue;
+        }
+        let now = Timestamp::now();
+        match frames.changed(now.as_millisecond()) {
+            Render::Now => {
+                frames.rendered(now.as_millisecond());
+                render_at = None;
+                view_tx.send_replace(Some(app.view(now)));
+            }
+            Render::At(ms) => {
+                let wait = u64::try_from(ms - now.as_millisecond()).unwrap_or(0);
+                render_at.get_or_insert(tokio::time::Instant::now() + Duration::from_millis(wait));
+            }
+        }
         if view_tx.is_closed() {
             break;
         }
@@ -192,7 +217,7 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
 }
 
 fn error_view(message: &str) -> ViewModel {
-    let mut vm = App::default().view();
+    let mut vm = App::default().view(Timestamp::now());
     vm.error = Some(message.to_owned());
     vm
 }

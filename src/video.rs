@@ -158,6 +158,9 @@ struct Auth {
 struct PageReport {
     fps: f32,
     p95: f32,
+    /// Null when no drawn frame carried a capture time.
+    #[serde(default)]
+    p50: Option<f32>,
 }
 
 impl VideoHub {
@@ -268,7 +271,11 @@ async fn pump(mut socket: WebSocket, hub: VideoHub, room: RoomId, video: Arc<Roo
                     if let Ok(r) = serde_json::from_str::<PageReport>(&t) {
                         let _ = hub.reports.send(DrawnReport {
                             room,
-                            drawn: Drawn { fps: r.fps, latency_p95_ms: r.p95.round() as u32 },
+                            drawn: Drawn {
+                                fps: r.fps,
+                                latency_p95_ms: r.p95.round() as u32,
+                                latency_p50_ms: r.p50.map(|v| v.round() as u32),
+                            },
                         });
                     }
                 }

@@ -14,14 +14,14 @@ const CSS: &str = include_str!("../assets/app.css");
 const VIDEO_JS: &str = include_str!("../assets/video.js");
 
 #[derive(Clone)]
-struct Ui {
+pub struct Ui {
     shell: ShellHandle,
     /// Scripts to evaluate for the test harness (`--e2e-control` only).
     evals: Arc<Mutex<Option<mpsc::UnboundedReceiver<EvalRequest>>>>,
 }
 
 impl Ui {
-    fn send(&self, e: Event) {
+    pub fn send(&self, e: Event) {
         let _ = self.shell.events.send(e);
     }
 }
@@ -58,7 +58,7 @@ fn Root() -> Element {
     let mut view = use_signal(|| None::<ViewModel>);
     let username = use_signal(String::new);
     let password = use_signal(String::new);
-    let mut chat = use_signal(String::new);
+    let chat = use_signal(String::new);
 
     // The view model, as the shell publishes it.
     let shell = ui.shell.clone();
@@ -94,6 +94,17 @@ fn Root() -> Element {
             }
         }
     });
+    // Reduced motion as the system asks (big gifts become a banner).
+    let ui_motion = ui.clone();
+    use_future(move || {
+        let ui = ui_motion.clone();
+        async move {
+            let js = "return matchMedia('(prefers-reduced-motion: reduce)').matches;";
+            if let Ok(true) = document::eval(js).join::<bool>().await {
+                ui.send(Event::ReducedMotion(true));
+            }
+        }
+    });
     // The test harness's questions (only with --e2e-control).
     let evals = ui.evals.clone();
     use_future(move || {
@@ -125,10 +136,9 @@ fn Root() -> Element {
         return rsx! { Grid { pages: vm.pages.clone() } };
     }
     let index = vm.index;
+    let reduced = vm.room.as_ref().is_some_and(|r| r.reduced_motion);
     let ui_key = ui.clone();
     let ui_scroll = ui.clone();
-    let ui_chat = ui.clone();
-    let ui_chat_key = ui.clone();
     let ui_me = ui.clone();
     let ui_msg = ui.clone();
     rsx! {
@@ -146,6 +156,9 @@ fn Root() -> Element {
             onkeydown: move |e| match e.key() {
                 Key::Character(c) if c == "m" => ui_key.send(Event::ToggleMute),
                 Key::Character(c) if c == "d" => ui_key.send(Event::ToggleDebug),
+                Key::Character(c) if c == "l" => ui_key.send(Event::Like),
+                // The app's own reduced-motion switch.
+                Key::Character(c) if c == "r" => ui_key.send(Event::ReducedMotion(!reduced)),
                 _ => {}
             },
             onscroll: move |e| {
@@ -159,44 +172,9 @@ fn Root() -> Element {
                 Page { key: "{page.room_id}", page: page.clone(), current: i == index, muted: vm.muted }
             }
         }
-        // The room on screen: pinned product, chat, and the chat box.
+        // The room on screen: gifts, chat, the product card, the composer.
         if let Some(room) = &vm.room {
-            div { class: "room-overlay",
-                if let Some(banner) = &room.banner {
-                    div { class: "banner", "data-testid": "reconnecting", "{banner}" }
-                }
-                div { class: "chat", "data-testid": "chat",
-                    for (i, (who, text)) in room.chat.iter().rev().take(5).rev().enumerate() {
-                        div { class: "line", key: "{i}", span { class: "who", "{who}" } " {text}" }
-                    }
-                }
-                if let Some(pinned) = &room.pinned {
-                    div { class: "pinned", "data-testid": "pinned", BagIcon {} "{pinned}" }
-                }
-                div { class: "composer",
-                    input {
-                        "data-testid": "chat-input",
-                        placeholder: "Say something…",
-                        maxlength: 200,
-                        oninput: move |e| chat.set(e.value()),
-                        onkeydown: move |e| {
-                            if e.key() == Key::Enter {
-                                ui_chat_key.send(Event::SendChat(chat.take()));
-                                clear_input("chat-input");
-                            }
-                        },
-                    }
-                    button {
-                        class: "send",
-                        "data-testid": "chat-send",
-                        onclick: move |_| {
-                            ui_chat.send(Event::SendChat(chat.take()));
-                            clear_input("chat-input");
-                        },
-                        "Send"
-                    }
-                }
-            }
+            crate::room_ui::RoomOverlay { room: room.clone(), chat }
         }
         button {
             class: "me",
@@ -235,11 +213,14 @@ fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Elem
     let ui = use_context::<Ui>();
     let ui_mute = ui.clone();
     let ui_close = ui.clone();
+    let ui_like = ui.clone();
     rsx! {
         section {
             class: if current { "page current" } else { "page" },
             "data-testid": "room-page",
             "data-room": "{page.room_id}",
+            // Double-tap the video: a like (hearts float from the heart button).
+            ondoubleclick: move |_| ui_like.send(Event::Like),
             img { class: if page.video { "cover gone" } else { "cover" }, src: "{page.cover_url}", alt: "" }
             if page.has_player {
                 canvas { class: "video", "data-testid": "video", "data-room": "{page.room_id}", width: 540, height: 960 }
@@ -381,7 +362,7 @@ fn submit(ui: &Ui, username: Signal<String>, mut password: Signal<String>) {
 
 /// Inputs are uncontrolled (a controlled `value` loses keystrokes typed while
 /// a render is in flight); clearing one is done in the page.
-fn clear_input(testid: &str) {
+pub fn clear_input(testid: &str) {
     document::eval(&format!(
         "const el = document.querySelector('[data-testid={testid}]'); if (el) el.value = '';"
     ));
@@ -427,7 +408,7 @@ fn CloseIcon() -> Element {
 }
 
 #[component]
-fn BagIcon() -> Element {
+pub fn BagIcon() -> Element {
     rsx! {
         svg { view_box: "0 0 24 24", fill: "none", stroke: "currentColor", stroke_width: "2", stroke_linejoin: "round",
             path { d: "M5 8h14l-1 12H6z" }

@@ -10,7 +10,10 @@ use crate::session::Session;
 use crate::view::{self, ViewModel};
 use jiff::Timestamp;
 use livecart_protocol::rest::{FeedResponse, RefreshRequest, SessionResponse, SignInRequest};
-use livecart_protocol::{ClientFrame, ErrorCode, Problem, RoomId, ServerFrame, UserId};
+use livecart_protocol::rest::{FollowingResponse, ReportRequest};
+use livecart_protocol::{
+    ClientFrame, ErrorCode, MessageId, Problem, ProductId, RoomId, ServerFrame, UserId,
+};
 use std::collections::{HashMap, HashSet};
 
 /// Something that happened: a tap, or an answer from an effect runner.
@@ -47,6 +50,22 @@ pub enum Event {
     ToggleMute,
     /// Show or hide the video debug overlay (fps, capture→draw latency).
     ToggleDebug,
+    /// A double-tap on the video or a tap on the heart.
+    Like,
+    /// The chat list was scrolled: to its newest line or away from it.
+    ChatScrolled {
+        at_bottom: bool,
+    },
+    /// The product bag (the room's products) opens or closes.
+    OpenBag,
+    CloseBag,
+    /// A product's detail (from the card or the bag); checkout comes later.
+    OpenProduct(ProductId),
+    CloseProduct,
+    /// Report a chat message to the moderators (it disappears for us).
+    Report(MessageId),
+    /// The system's or the app's reduced-motion setting.
+    ReducedMotion(bool),
     Player {
         room: RoomId,
         update: PlayerUpdate,
@@ -87,6 +106,8 @@ pub enum PlayerUpdate {
 pub enum Pending {
     Chat(String),
     Follow,
+    Report(MessageId),
+    Like,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -112,10 +133,34 @@ enum Call {
     Authed {
         request: HttpRequest,
         retried: bool,
+        then: Then,
     },
 }
 
+/// What to do with an authenticated call's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Then {
+    Nothing,
+    /// `GET /v1/me/following`: the hosts this user follows.
+    Following,
+    /// A follow or unfollow; undone on failure.
+    Followed {
+        host: UserId,
+        following: bool,
+    },
+    Reported,
+}
+
+/// What a timer was armed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    Reconnect(RoomId),
+    /// The room's show has something due (a pin, a lane ending, likes to send).
+    Show(RoomId),
+}
+
 #[derive(Debug, Default)]
+#[allow(clippy::struct_excessive_bools)] // independent switches the screens read
 pub struct App {
     pub feed: Feed,
     pub room: Option<LiveRoom>,
@@ -125,15 +170,24 @@ pub struct App {
     next_id: u64,
     calls: HashMap<RequestId, Call>,
     /// Authenticated requests waiting for a refresh to finish.
-    waiting: Vec<HttpRequest>,
+    waiting: Vec<(HttpRequest, Then)>,
     refreshing: bool,
-    /// Reconnect timers: timer id → room.
-    timers: HashMap<u64, RoomId>,
+    timers: HashMap<u64, Wake>,
+    /// The show timer armed now: (id, due ms).
+    show_timer: Option<(u64, i64)>,
     pub sign_in: Option<SignInSheet>,
     pub muted: bool,
     pub debug: bool,
-    /// Hosts followed in this session (the server has no follow API yet).
+    /// Hosts the signed-in user follows (kept by the server).
     pub following: HashSet<UserId>,
+    pub bag_open: bool,
+    /// The product whose detail is open.
+    pub product: Option<ProductId>,
+    pub reduced_motion: bool,
+    /// Messages this user reported: hidden for them at once.
+    pub reported: HashSet<MessageId>,
+    /// Follow taps sent but not answered: host → following.
+    follows_in_flight: HashMap<UserId, bool>,
     /// Chat typed while the token was being refreshed.
     queued_chat: Vec<String>,
 }
@@ -179,21 +233,93 @@ impl App {
     }
 
     /// Sends `request` as the signed-in user, remembering it for one retry.
-    fn send_authed(&mut self, request: HttpRequest, token: String, retried: bool) -> Effect {
+    fn send_authed(
+        &mut self,
+        request: HttpRequest,
+        token: String,
+        retried: bool,
+        then: Then,
+    ) -> Effect {
         let sent = HttpRequest {
             access_token: Some(token),
             ..request.clone()
         };
-        self.calls
-            .insert(request.id, Call::Authed { request, retried });
+        self.calls.insert(
+            request.id,
+            Call::Authed {
+                request,
+                retried,
+                then,
+            },
+        );
         Effect::Http(sent)
     }
 
-    pub fn view(&self) -> ViewModel {
-        view::build(self)
+    /// The view model at `now` (countdowns are relative to it).
+    pub fn view(&self, now: Timestamp) -> ViewModel {
+        view::build(self, now.as_millisecond())
     }
 
     pub fn update(&mut self, event: Event, now: Timestamp) -> Vec<Effect> {
+        let mut effects = self.handle(event, now);
+        effects.extend(self.run_show(now));
+        effects
+    }
+
+    /// How far the picture on screen is behind its capture, for the room on
+    /// screen: the page's measure of drawn frames, else the player's.
+    fn behind_ms(&self) -> Option<i64> {
+        let room = self.room.as_ref()?.id;
+        let slot = self.feed.players.get(&room)?;
+        slot.drawn
+            .and_then(|d| d.latency_p50_ms)
+            .or(match slot.status {
+                PlayerStatus::Playing { behind_ms } => behind_ms,
+                _ => None,
+            })
+            .map(i64::from)
+    }
+
+    /// Moves the room's show on to `now`: sends batched likes and arms one
+    /// timer for the next thing due.
+    fn run_show(&mut self, now: Timestamp) -> Vec<Effect> {
+        let now_ms = now.as_millisecond();
+        let behind = self.behind_ms();
+        let Some(live) = self.room.as_mut() else {
+            return Vec::new();
+        };
+        let room = live.id;
+        live.show.advance(now_ms, behind);
+        let mut effects = Vec::new();
+        if let Some(count) = live.show.take_likes(now_ms) {
+            effects.push(Effect::Socket(SocketCommand::Send {
+                room,
+                frame: ClientFrame::Like { count },
+            }));
+        }
+        let sale = live
+            .state
+            .as_ref()
+            .and_then(|s| s.flash_sale.as_ref())
+            .map(|f| f.deadline.as_millisecond());
+        let next = live.show.next_deadline(now_ms, behind, sale);
+        if let Some(due) = next
+            && self.show_timer.is_none_or(|(_, armed)| due < armed)
+        {
+            let id = self.id();
+            if let Some((old, _)) = self.show_timer.replace((id, due)) {
+                self.timers.remove(&old);
+            }
+            self.timers.insert(id, Wake::Show(room));
+            effects.push(Effect::Timer {
+                id,
+                after_ms: u64::try_from(due - now_ms).unwrap_or(0),
+            });
+        }
+        effects
+    }
+
+    fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Effect> {
         match event {
             Event::Started => {
                 self.feed.loading = true;
@@ -208,7 +334,15 @@ impl App {
                 // A sign-in that finished first wins over the saved session.
                 Some(s) if self.session.user().is_none() => {
                     self.session = Session::SignedIn(s);
-                    self.authenticate_socket(now)
+                    let mut effects = self.authenticate_socket(now);
+                    effects.extend(self.authed_then(
+                        Method::Get,
+                        "/v1/me/following",
+                        None,
+                        now,
+                        Then::Following,
+                    ));
+                    effects
                 }
                 _ => Vec::new(),
             },
@@ -246,8 +380,7 @@ impl App {
                 if self.session.user().is_none() {
                     return self.need_account(Pending::Follow);
                 }
-                self.toggle_follow();
-                Vec::new()
+                self.toggle_follow(now)
             }
             Event::ToggleMute => {
                 self.muted = !self.muted;
@@ -261,6 +394,48 @@ impl App {
             }
             Event::ToggleDebug => {
                 self.debug = !self.debug;
+                Vec::new()
+            }
+            Event::Like => {
+                // The server counts only signed-in viewers' likes.
+                if self.session.user().is_none() {
+                    return self.need_account(Pending::Like);
+                }
+                if let Some(live) = self.room.as_mut() {
+                    live.show.like(now.as_millisecond());
+                }
+                Vec::new()
+            }
+            Event::ChatScrolled { at_bottom } => {
+                if let Some(live) = self.room.as_mut() {
+                    live.show.chat_scrolled(at_bottom);
+                }
+                Vec::new()
+            }
+            Event::OpenBag => {
+                self.bag_open = self.room.is_some();
+                Vec::new()
+            }
+            Event::CloseBag => {
+                self.bag_open = false;
+                Vec::new()
+            }
+            Event::OpenProduct(id) => {
+                self.product = Some(id);
+                Vec::new()
+            }
+            Event::CloseProduct => {
+                self.product = None;
+                Vec::new()
+            }
+            Event::Report(message) => {
+                if self.session.user().is_none() {
+                    return self.need_account(Pending::Report(message));
+                }
+                self.report(message, now)
+            }
+            Event::ReducedMotion(on) => {
+                self.reduced_motion = on;
                 Vec::new()
             }
             Event::HttpDone { id, result } => self.http_done(id, result, now),
@@ -339,7 +514,14 @@ impl App {
             }
             Event::Socket { room, update } => self.socket(room, update, now),
             Event::Timer(id) => match self.timers.remove(&id) {
-                Some(room) if self.room.as_ref().is_some_and(|r| r.id == room) => self.connect(now),
+                Some(Wake::Reconnect(room)) if self.room.as_ref().is_some_and(|r| r.id == room) => {
+                    self.connect(now)
+                }
+                Some(Wake::Show(_)) => {
+                    // The show moves on after every event (`run_show`).
+                    self.show_timer = None;
+                    Vec::new()
+                }
                 _ => Vec::new(),
             },
         }
@@ -354,12 +536,48 @@ impl App {
         Vec::new()
     }
 
-    fn toggle_follow(&mut self) {
-        if let Some(host) = self.feed.current().map(|r| r.host.id)
-            && !self.following.remove(&host)
-        {
+    /// Follows or unfollows the host on screen: shown at once, kept by the
+    /// server, undone with a message if the server refuses.
+    fn toggle_follow(&mut self, now: Timestamp) -> Vec<Effect> {
+        let Some(host) = self.feed.current().map(|r| r.host.id) else {
+            return Vec::new();
+        };
+        let following = !self.following.remove(&host);
+        if following {
             self.following.insert(host);
         }
+        self.follows_in_flight.insert(host, following);
+        let method = if following {
+            Method::Put
+        } else {
+            Method::Delete
+        };
+        self.authed_then(
+            method,
+            &format!("/v1/me/following/{host}"),
+            None,
+            now,
+            Then::Followed { host, following },
+        )
+    }
+
+    fn report(&mut self, message: MessageId, now: Timestamp) -> Vec<Effect> {
+        let Some(room) = self.room.as_ref().map(|r| r.id) else {
+            return Vec::new();
+        };
+        self.reported.insert(message);
+        let body = serde_json::to_value(ReportRequest {
+            message_id: message,
+            reason: "reported from the chat".into(),
+        })
+        .ok();
+        self.authed_then(
+            Method::Post,
+            &format!("/v1/rooms/{room}/reports"),
+            body,
+            now,
+            Then::Reported,
+        )
     }
 
     fn send_chat(&mut self, text: &str, now: Timestamp) -> Vec<Effect> {
@@ -469,7 +687,7 @@ impl App {
         room.link = Link::Reconnecting { attempt };
         let room_id = room.id;
         let id = self.id();
-        self.timers.insert(id, room_id);
+        self.timers.insert(id, Wake::Reconnect(room_id));
         let after_ms = BACKOFF_MS[(attempt as usize - 1).min(BACKOFF_MS.len() - 1)];
         vec![Effect::Timer { id, after_ms }]
     }
@@ -484,7 +702,7 @@ impl App {
                 let Some(live) = self.room.as_mut() else {
                     return Vec::new();
                 };
-                match live.fold(*frame) {
+                match live.fold(*frame, now.as_millisecond()) {
                     Fold::Gap => {
                         // Missed something: drop this connection, resume from what we have.
                         let mut effects = vec![Effect::Socket(SocketCommand::Close { room })];
@@ -499,6 +717,14 @@ impl App {
                         self.message = Some(match (code, retry_after_ms) {
                             (ErrorCode::RateLimited, Some(ms)) => {
                                 format!("Slow down — you can chat again in {} s", ms.div_ceil(1000))
+                            }
+                            (ErrorCode::Muted, Some(ms)) => format!(
+                                "The host muted you — you can chat again in {} min",
+                                ms.div_ceil(60_000)
+                            ),
+                            (ErrorCode::Filtered, _) => {
+                                "Not sent: your message has a word this room doesn't allow"
+                                    .to_owned()
                             }
                             _ => message,
                         });
@@ -567,11 +793,11 @@ impl App {
                 });
                 Vec::new()
             }
-            (Call::SignIn | Call::Refresh, Ok(body)) => match serde_json::from_value::<
+            (call @ (Call::SignIn | Call::Refresh), Ok(body)) => match serde_json::from_value::<
                 SessionResponse,
             >(body)
             {
-                Ok(session) => self.signed_in(session, now),
+                Ok(session) => self.signed_in(session, call == Call::SignIn, now),
                 Err(_) => self.signed_out("Sign-in failed: the server's answer was not understood"),
             },
             (Call::SignIn, Err(failure)) => {
@@ -593,7 +819,11 @@ impl App {
             }
             (Call::Refresh, Err(_)) => self.signed_out("Your session ended — please sign in again"),
             (
-                Call::Authed { request, retried },
+                Call::Authed {
+                    request,
+                    retried,
+                    then,
+                },
                 Err(HttpFailure::Status {
                     status: 401,
                     problem,
@@ -604,11 +834,59 @@ impl App {
                     .is_none_or(|p| p.code == ErrorCode::TokenExpired) =>
             {
                 // One refresh, then this request is sent again, once.
-                self.waiting.push(request);
+                self.waiting.push((request, then));
                 self.start_refresh()
             }
-            (Call::Authed { .. }, _) => Vec::new(),
+            (Call::Authed { then, .. }, result) => self.authed_done(then, result),
         }
+    }
+
+    fn authed_done(
+        &mut self,
+        then: Then,
+        result: Result<serde_json::Value, HttpFailure>,
+    ) -> Vec<Effect> {
+        match (then, result) {
+            (Then::Following, Ok(body)) => {
+                if let Ok(list) = serde_json::from_value::<FollowingResponse>(body) {
+                    self.following = list.hosts.into_iter().collect();
+                    // Taps the server has not answered yet win over its list.
+                    for (host, following) in &self.follows_in_flight {
+                        if *following {
+                            self.following.insert(*host);
+                        } else {
+                            self.following.remove(host);
+                        }
+                    }
+                }
+            }
+            (Then::Followed { host, .. }, Ok(_)) => {
+                self.follows_in_flight.remove(&host);
+            }
+            (Then::Followed { host, following }, Err(failure)) => {
+                self.follows_in_flight.remove(&host);
+                // Undo what the screen showed.
+                if following {
+                    self.following.remove(&host);
+                } else {
+                    self.following.insert(host);
+                }
+                self.message = Some(match failure {
+                    HttpFailure::Network(_) => "You're offline — try again when connected".into(),
+                    HttpFailure::Status { problem, status } => {
+                        problem.map_or_else(|| format!("Could not follow ({status})"), |p| p.detail)
+                    }
+                });
+            }
+            (Then::Reported, Ok(_)) => {
+                self.message = Some("Reported — thanks, a moderator will look at it".into());
+            }
+            (Then::Reported, Err(_)) => {
+                self.message = Some("The report did not go through — try again".into());
+            }
+            _ => {}
+        }
+        Vec::new()
     }
 
     /// Sends an authenticated request, refreshing the token first if needed.
@@ -619,16 +897,27 @@ impl App {
         body: Option<serde_json::Value>,
         now: Timestamp,
     ) -> Vec<Effect> {
+        self.authed_then(method, path, body, now, Then::Nothing)
+    }
+
+    fn authed_then(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        now: Timestamp,
+        then: Then,
+    ) -> Vec<Effect> {
         let request = self.request(method, path, body);
         if self.session.needs_refresh(now) {
-            self.waiting.push(request);
+            self.waiting.push((request, then));
             return self.start_refresh();
         }
         let Some(token) = self.session.access_token(now).map(str::to_owned) else {
             self.message = Some("Sign in to continue".into());
             return Vec::new();
         };
-        vec![self.send_authed(request, token, false)]
+        vec![self.send_authed(request, token, false, then)]
     }
 
     fn start_refresh(&mut self) -> Vec<Effect> {
@@ -652,15 +941,20 @@ impl App {
         )]
     }
 
-    fn signed_in(&mut self, session: SessionResponse, now: Timestamp) -> Vec<Effect> {
+    fn signed_in(&mut self, session: SessionResponse, fresh: bool, now: Timestamp) -> Vec<Effect> {
         self.refreshing = false;
         self.message = None;
         let token = session.access_token.clone();
         self.session = Session::SignedIn(Box::new(session.clone()));
         let mut effects = vec![Effect::Vault(VaultCommand::Store(Box::new(session)))];
-        for request in std::mem::take(&mut self.waiting) {
-            let effect = self.send_authed(request, token.clone(), true);
+        for (request, then) in std::mem::take(&mut self.waiting) {
+            let effect = self.send_authed(request, token.clone(), true, then);
             effects.push(effect);
+        }
+        // Which hosts this user follows (the Follow buttons); not on a mere refresh.
+        if fresh {
+            let request = self.request(Method::Get, "/v1/me/following", None);
+            effects.push(self.send_authed(request, token.clone(), false, Then::Following));
         }
         // The room socket learns who we are without reconnecting.
         if let Some(room) = &self.room {
@@ -676,8 +970,14 @@ impl App {
         }
         // Back to what the viewer was doing (after the socket knows who we are).
         match self.sign_in.take().and_then(|s| s.pending) {
-            Some(Pending::Follow) => self.toggle_follow(),
+            Some(Pending::Follow) => effects.extend(self.toggle_follow(now)),
             Some(Pending::Chat(text)) => effects.extend(self.send_chat(&text, now)),
+            Some(Pending::Report(message)) => effects.extend(self.report(message, now)),
+            Some(Pending::Like) => {
+                if let Some(live) = self.room.as_mut() {
+                    live.show.like(now.as_millisecond());
+                }
+            }
             None => {}
         }
         effects

@@ -49,6 +49,8 @@ pub struct HttpRequest {
 pub enum Method {
     Get,
     Post,
+    Put,
+    Delete,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -24,6 +24,9 @@ pub struct Drawn {
     pub fps: f32,
     /// Capture (SEI time) → on screen, 95th percentile over the last second.
     pub latency_p95_ms: u32,
+    /// Capture → on screen, median over the last second: how far behind its
+    /// capture the picture is (`None`: the stream carries no capture time).
+    pub latency_p50_ms: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

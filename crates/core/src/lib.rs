@@ -7,15 +7,20 @@
 //! - [`app`]: events, the update function, request routing and token refresh.
 //! - [`effects`]: side effects as data (HTTP, sockets, players, keyring, timers).
 //! - [`feed`]: the vertical feed, which player plays and which is preloaded.
+//! - [`frames`]: render coalescing (at most one view a frame).
 //! - [`room`]: the room on screen, folded from snapshot + numbered events.
+//! - [`show`]: what plays over the video, in step with it: pin card, gifts,
+//!   hearts, likes, the chat's unread pill, the sale's countdown.
 //! - [`session`]: who the viewer is; tokens in memory only.
 //! - [`view`]: view models, formatted for display.
 
 pub mod app;
 pub mod effects;
 pub mod feed;
+pub mod frames;
 pub mod room;
 pub mod session;
+pub mod show;
 pub mod view;
 
 pub use app::{App, Event, HttpFailure, PlayerUpdate, SocketUpdate};

@@ -4,6 +4,7 @@
 //! reconnect from the last event it applied, and the server fills the gap or
 //! sends a fresh snapshot.
 
+use crate::show::Show;
 use livecart_protocol::rest::RoomSnapshot;
 use livecart_protocol::{Epoch, RoomEvent, RoomId, ServerFrame};
 
@@ -34,8 +35,10 @@ pub struct LiveRoom {
     pub id: RoomId,
     pub state: Option<RoomSnapshot>,
     pub link: Link,
-    /// Room events seen since joining, for the gift lanes and chat (later issues).
+    /// Room events seen since joining (the last 200).
     pub recent: Vec<RoomEvent>,
+    /// What plays on top of the video: pin card timing, gifts, hearts.
+    pub show: Show,
 }
 
 impl LiveRoom {
@@ -45,6 +48,7 @@ impl LiveRoom {
             state: None,
             link: Link::Connecting,
             recent: Vec::new(),
+            show: Show::new(),
         }
     }
 
@@ -53,18 +57,27 @@ impl LiveRoom {
         self.state.as_ref().map(|s| (s.seq, s.epoch))
     }
 
-    pub fn fold(&mut self, frame: ServerFrame) -> Fold {
+    /// Folds one frame in; `now` is our clock (ms since the epoch).
+    pub fn fold(&mut self, frame: ServerFrame, now: i64) -> Fold {
+        if let ServerFrame::Pong { server_time, .. } = &frame {
+            self.show.on_server_time(*server_time, now);
+        }
         match frame {
-            ServerFrame::Welcome { .. } => {
+            ServerFrame::Welcome { server_time, .. } => {
                 self.link = Link::Live;
+                self.show.on_server_time(server_time, now);
                 Fold::Applied
             }
             ServerFrame::Snapshot { snapshot } => {
+                self.show.on_snapshot(&snapshot, now);
                 self.state = Some(*snapshot);
                 Fold::Applied
             }
             ServerFrame::Event {
-                seq, epoch, event, ..
+                seq,
+                epoch,
+                event,
+                at,
             } => {
                 let Some(state) = self.state.as_mut() else {
                     return Fold::Gap;
@@ -80,6 +93,8 @@ impl LiveRoom {
                 }
                 state.apply(&event);
                 state.seq = seq;
+                self.show.on_server_time(at, now);
+                self.show.on_event(&event, state, now);
                 self.recent.push(event);
                 let extra = self.recent.len().saturating_sub(200);
                 self.recent.drain(..extra);

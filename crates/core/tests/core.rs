@@ -95,7 +95,7 @@ fn started(n: usize) -> (App, Vec<RoomSummary>, Vec<Effect>) {
         .into_iter()
         .find(|r| r.path == "/v1/feed")
         .expect("feed requested");
-    assert!(app.view().loading);
+    assert!(app.view(t0()).loading);
     let rooms: Vec<RoomSummary> = (0..n).map(room).collect();
     let body = serde_json::to_value(FeedResponse {
         rooms: rooms.clone(),
@@ -150,7 +150,7 @@ fn the_feed_plays_the_first_room_and_preloads_the_second() {
             access_token: None
         }]
     );
-    let view = app.view();
+    let view = app.view(t0());
     assert_eq!(view.pages.len(), 4);
     assert_eq!(view.pages[0].viewers, "18.6k watching");
     assert_eq!(view.pages[0].viewer_count, "18.6k");
@@ -183,7 +183,7 @@ fn swiping_plays_the_preloaded_room_preloads_the_next_and_releases_the_rest() {
     // Past the end: nothing moves.
     app.update(Event::SwipeTo(3), t0());
     assert!(app.update(Event::SwipeTo(9), t0()).is_empty());
-    assert_eq!(app.view().index, 3);
+    assert_eq!(app.view(t0()).index, 3);
     assert_eq!(
         app.feed.players.len(),
         1,
@@ -203,7 +203,7 @@ fn player_states_become_what_the_viewer_sees() {
             },
             t0(),
         );
-        app.view().pages[0].clone()
+        app.view(t0()).pages[0].clone()
     };
     let playing = set(PlayerStatus::Playing {
         behind_ms: Some(320),
@@ -216,7 +216,7 @@ fn player_states_become_what_the_viewer_sees() {
     assert_eq!(set(PlayerStatus::Ended).badge, "This live has ended");
     let failed = set(PlayerStatus::Failed("the stream was not found".into()));
     assert_eq!(failed.error.as_deref(), Some("the stream was not found"));
-    assert!(!app.view().pages[0].video);
+    assert!(!app.view(t0()).pages[0].video);
     app.update(
         Event::Player {
             room: r,
@@ -224,7 +224,10 @@ fn player_states_become_what_the_viewer_sees() {
         },
         t0(),
     );
-    assert!(app.view().pages[0].video, "the cover gives way to video");
+    assert!(
+        app.view(t0()).pages[0].video,
+        "the cover gives way to video"
+    );
 }
 
 fn snapshot(room: RoomId, seq: u64, epoch: Epoch) -> RoomSnapshot {
@@ -285,7 +288,7 @@ fn a_lost_connection_shows_reconnecting_and_resumes_from_the_last_event() {
     );
     app.update(frame(r, likes(11, epoch, 6)), t0());
     app.update(frame(r, likes(12, epoch, 7)), t0());
-    assert_eq!(app.view().room.expect("room").likes, "7");
+    assert_eq!(app.view(t0()).room.expect("room").likes, "7");
 
     let effects = app.update(
         Event::Socket {
@@ -295,7 +298,7 @@ fn a_lost_connection_shows_reconnecting_and_resumes_from_the_last_event() {
         t0(),
     );
     assert_eq!(
-        app.view().room.expect("room").banner.as_deref(),
+        app.view(t0()).room.expect("room").banner.as_deref(),
         Some("reconnecting…")
     );
     let Some(Effect::Timer { id, after_ms }) = effects.first().cloned() else {
@@ -315,7 +318,7 @@ fn a_lost_connection_shows_reconnecting_and_resumes_from_the_last_event() {
     app.update(frame(r, likes(12, epoch, 999)), t0());
     app.update(frame(r, likes(13, epoch, 8)), t0());
     assert_eq!(
-        app.view().room.expect("room").likes,
+        app.view(t0()).room.expect("room").likes,
         "8",
         "no duplicate, no gap"
     );
@@ -370,7 +373,7 @@ fn a_gap_or_a_new_epoch_reconnects_from_what_we_have_and_a_snapshot_resets() {
         ]
     );
     assert_eq!(
-        app.view().room.expect("room").likes,
+        app.view(t0()).room.expect("room").likes,
         "5",
         "nothing applied out of order"
     );
@@ -395,14 +398,18 @@ fn a_gap_or_a_new_epoch_reconnects_from_what_we_have_and_a_snapshot_resets() {
         t0(),
     );
     app.update(frame(r, likes(501, fresh, 42)), t0());
-    assert_eq!(app.view().room.expect("room").likes, "42");
+    assert_eq!(app.view(t0()).room.expect("room").likes, "42");
 }
 
 #[test]
 fn an_expired_session_refreshes_once_and_retries_the_call() {
     let (mut app, _, _) = started(1);
     app.update(Event::VaultLoaded(Some(Box::new(session(600)))), t0());
-    assert_eq!(app.view().user.as_deref(), Some("Ava"), "silent sign-in");
+    assert_eq!(
+        app.view(t0()).user.as_deref(),
+        Some("Ava"),
+        "silent sign-in"
+    );
 
     // A call while the token is good carries it.
     let effects = app.authed(Method::Get, "/v1/me", None, t0());
@@ -514,7 +521,7 @@ fn a_refused_refresh_signs_out_with_a_message_and_clears_the_keyring() {
         ],
         "signed out: keyring entries and the user's cached data go"
     );
-    let view = app.view();
+    let view = app.view(t0());
     assert_eq!(view.user, None);
     assert_eq!(
         view.message.as_deref(),
@@ -536,7 +543,7 @@ fn an_offline_start_says_so() {
         },
         t0(),
     );
-    let view = app.view();
+    let view = app.view(t0());
     assert!(!view.loading);
     assert_eq!(
         view.error.as_deref(),
@@ -560,7 +567,7 @@ fn chatting_signed_out_asks_to_sign_in_then_sends_the_message() {
         app.update(Event::SendChat("is the M in stock?".into()), t0())
             .is_empty()
     );
-    let sheet = app.view().sign_in.expect("the sign-in sheet opens");
+    let sheet = app.view(t0()).sign_in.expect("the sign-in sheet opens");
     assert_eq!(sheet.reason, "Sign in to chat");
 
     // A wrong password keeps the sheet open with the server's words.
@@ -573,7 +580,7 @@ fn chatting_signed_out_asks_to_sign_in_then_sends_the_message() {
     );
     let req = http(&effects).remove(0);
     assert_eq!(req.path, "/v1/session");
-    assert!(app.view().sign_in.expect("sheet").busy);
+    assert!(app.view(t0()).sign_in.expect("sheet").busy);
     app.update(
         Event::HttpDone {
             id: req.id,
@@ -589,7 +596,7 @@ fn chatting_signed_out_asks_to_sign_in_then_sends_the_message() {
         },
         t0(),
     );
-    let sheet = app.view().sign_in.expect("still open");
+    let sheet = app.view(t0()).sign_in.expect("still open");
     assert_eq!(sheet.error.as_deref(), Some("wrong username or password"));
     assert!(!sheet.busy);
 
@@ -610,8 +617,8 @@ fn chatting_signed_out_asks_to_sign_in_then_sends_the_message() {
         },
         t0(),
     );
-    assert_eq!(app.view().sign_in, None, "the sheet closes");
-    assert_eq!(app.view().user.as_deref(), Some(s.user.name.as_str()));
+    assert_eq!(app.view(t0()).sign_in, None, "the sheet closes");
+    assert_eq!(app.view(t0()).user.as_deref(), Some(s.user.name.as_str()));
     assert!(effects.contains(&Effect::Vault(VaultCommand::Store(Box::new(s.clone())))));
     // The socket learns who we are first, then the message goes out.
     let sent: Vec<_> = sockets(&effects)
@@ -632,7 +639,7 @@ fn following_needs_an_account_and_returns_to_the_room() {
     let (mut app, _, _) = started(2);
     app.update(Event::Follow, t0());
     assert_eq!(
-        app.view().sign_in.expect("sheet").reason,
+        app.view(t0()).sign_in.expect("sheet").reason,
         "Sign in to follow host 0"
     );
     let effects = app.update(
@@ -650,15 +657,15 @@ fn following_needs_an_account_and_returns_to_the_room() {
         },
         t0(),
     );
-    let view = app.view();
+    let view = app.view(t0());
     assert!(
         view.pages[0].following,
         "the follow went through after sign-in"
     );
     assert!(!view.pages[1].following);
     app.update(Event::SignOut, t0());
-    assert!(!app.view().pages[0].following);
-    assert_eq!(app.view().message.as_deref(), Some("Signed out"));
+    assert!(!app.view(t0()).pages[0].following);
+    assert_eq!(app.view(t0()).message.as_deref(), Some("Signed out"));
 }
 
 #[test]
@@ -675,7 +682,7 @@ fn the_cached_feed_shows_at_once_and_the_fresh_one_replaces_it() {
         t0(),
     );
     assert_eq!(
-        app.view().pages.len(),
+        app.view(t0()).pages.len(),
         3,
         "the last feed is on screen before the network answers"
     );
@@ -711,7 +718,7 @@ fn the_cached_feed_shows_at_once_and_the_fresh_one_replaces_it() {
         cmds.contains(&PlayerCommand::Play { room: cached[1].id }),
         "the preloaded room plays"
     );
-    let view = app.view();
+    let view = app.view(t0());
     assert_eq!(view.pages.len(), 2);
     assert_eq!(view.pages[0].title, fresh[0].title);
 
@@ -720,7 +727,7 @@ fn the_cached_feed_shows_at_once_and_the_fresh_one_replaces_it() {
         Event::CacheLoaded(Some(Box::new(FeedResponse { rooms: cached }))),
         t0(),
     );
-    assert_eq!(app.view().pages.len(), 2);
+    assert_eq!(app.view(t0()).pages.len(), 2);
 }
 
 #[test]
@@ -741,7 +748,7 @@ fn offline_with_a_cached_feed_keeps_it_and_says_so() {
         },
         t0(),
     );
-    let view = app.view();
+    let view = app.view(t0());
     assert_eq!(view.pages.len(), 2);
     assert_eq!(view.error, None);
     assert_eq!(
@@ -761,7 +768,7 @@ fn mute_follows_the_viewer_across_swipes_and_the_badge_shows_the_delay() {
             muted: true
         }]
     );
-    assert!(app.view().muted);
+    assert!(app.view(t0()).muted);
     let effects = app.update(Event::SwipeTo(1), t0());
     assert!(players(&effects).contains(&PlayerCommand::SetMuted {
         room: rooms[1].id,
@@ -781,7 +788,7 @@ fn mute_follows_the_viewer_across_swipes_and_the_badge_shows_the_delay() {
         },
         t0(),
     );
-    assert_eq!(app.view().pages[1].badge, "LIVE · 0.3 s behind");
+    assert_eq!(app.view(t0()).pages[1].badge, "LIVE · 0.3 s behind");
     app.update(Event::ToggleDebug, t0());
     app.update(
         Event::Player {
@@ -789,12 +796,13 @@ fn mute_follows_the_viewer_across_swipes_and_the_badge_shows_the_delay() {
             update: PlayerUpdate::Drawn(Drawn {
                 fps: 30.0,
                 latency_p95_ms: 31,
+                latency_p50_ms: Some(24),
             }),
         },
         t0(),
     );
     assert_eq!(
-        app.view().pages[1].debug.as_deref(),
+        app.view(t0()).pages[1].debug.as_deref(),
         Some("30 fps · 31 ms capture→draw")
     );
 }
@@ -807,7 +815,7 @@ fn closing_the_room_releases_its_players_and_a_tile_opens_another() {
     assert!(released.contains(&PlayerCommand::Release { room: rooms[0].id }));
     assert!(released.contains(&PlayerCommand::Release { room: rooms[1].id }));
     assert!(sockets(&effects).contains(&SocketCommand::Close { room: rooms[0].id }));
-    let view = app.view();
+    let view = app.view(t0());
     assert!(view.browsing);
     assert!(view.room.is_none());
     assert_eq!(view.pages.len(), 3, "the grid shows every live room");
@@ -829,7 +837,7 @@ fn closing_the_room_releases_its_players_and_a_tile_opens_another() {
     assert!(
         matches!(sockets(&effects)[..], [SocketCommand::Connect { room, .. }] if room == rooms[2].id)
     );
-    let view = app.view();
+    let view = app.view(t0());
     assert!(!view.browsing);
     assert_eq!(view.index, 2);
 }
@@ -908,14 +916,14 @@ fn the_cache_still_helps_when_the_network_failed_first() {
         },
         t0(),
     );
-    assert!(app.view().error.is_some());
+    assert!(app.view(t0()).error.is_some());
     app.update(
         Event::CacheLoaded(Some(Box::new(FeedResponse {
             rooms: (0..2).map(room).collect(),
         }))),
         t0(),
     );
-    let view = app.view();
+    let view = app.view(t0());
     assert_eq!(view.error, None);
     assert_eq!(view.pages.len(), 2);
     assert_eq!(

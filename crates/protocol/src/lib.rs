@@ -23,7 +23,7 @@ pub use ids::{
     ComboId, Epoch, FlashSaleId, GiftId, ImageId, MessageId, ProductId, RoomId, SkuId, UserId,
 };
 pub use jiff::Timestamp;
-pub use live::{ClientFrame, RoomEvent, ServerFrame};
+pub use live::{ClientFrame, FlashSalePhase, GiftEvent, RoomEvent, ServerFrame};
 pub use money::{Currency, Money};
 
 /// The protocol version this build speaks. Clients send it in the

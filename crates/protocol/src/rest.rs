@@ -208,6 +208,25 @@ pub struct Gift {
     pub animation: String,
 }
 
+/// `GET /v1/me/following`: the hosts the signed-in user follows. Follow with
+/// `PUT /v1/me/following/{host_id}`, unfollow with `DELETE` (both 204, both
+/// idempotent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowingResponse {
+    pub hosts: Vec<UserId>,
+}
+
+/// `POST /v1/rooms/{id}/reports`: report a chat message to the moderators
+/// (202; reporting the same message twice is one report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub message_id: MessageId,
+    /// Free text, at most 200 characters.
+    #[serde(default)]
+    pub reason: String,
+}
+
 /// `POST /v1/session`: sign in with a (demo) account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -340,6 +359,19 @@ pub struct MuteRequest {
 #[serde(deny_unknown_fields)]
 pub struct NoticeRequest {
     pub text: String,
+}
+
+/// `POST /v1/host/rooms/{id}/demo-gifts` (admin only): a demo fan sends a
+/// gift from the catalog, as the demo world's bots do — for demos and the
+/// end-to-end tests of gift animations. No coins move (paid gifts are
+/// `POST /v1/rooms/{id}/gifts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoGiftRequest {
+    /// The catalog name, e.g. "Rocket".
+    pub gift: String,
+    /// The fan's display name.
+    pub sender: String,
 }
 
 /// `GET /v1/host/rooms`.

@@ -12,13 +12,13 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use livecart_protocol::live::LiveQuery;
 use livecart_protocol::rest::{
-    AddProductRequest, CreateRoomRequest, FeedResponse, Gift, GiftCatalog, HostRoomsResponse,
-    MuteRequest, NoticeRequest, PinRequest, Profile, RefreshRequest, RoomStatus, SignInRequest,
-    StartFlashSaleRequest, UnpinRequest,
+    AddProductRequest, CreateRoomRequest, DemoGiftRequest, FeedResponse, Gift, GiftCatalog,
+    HostRoomsResponse, MuteRequest, NoticeRequest, PinRequest, Profile, RefreshRequest, RoomStatus,
+    SignInRequest, StartFlashSaleRequest, UnpinRequest,
 };
 use livecart_protocol::{ImageId, MIN_PROTOCOL_VERSION, MessageId, PROTOCOL_HEADER, RoomId};
 use serde::de::DeserializeOwned;
@@ -36,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .route("/rooms/{id}/flash-sales", post(host_flash_sale))
         .route("/rooms/{id}/mutes", post(host_mute))
         .route("/rooms/{id}/notices", post(host_notice))
+        .route("/rooms/{id}/demo-gifts", post(host_demo_gift))
         .route("/rooms/{id}/chat/{message}", delete(host_remove_message));
     let v1 = Router::new()
         .route("/feed", get(feed))
@@ -45,6 +46,12 @@ pub fn app(state: AppState) -> Router {
         .route("/session", post(sign_in))
         .route("/session/refresh", post(refresh))
         .route("/me", get(me))
+        .route("/me/following", get(crate::social::following))
+        .route(
+            "/me/following/{host}",
+            put(crate::social::follow).delete(crate::social::unfollow),
+        )
+        .route("/rooms/{id}/reports", post(crate::social::report))
         .route("/images/{file}", get(image_full))
         .route("/images/{id}/thumb.jpg", get(image_thumb))
         .nest("/host", host_api)
@@ -364,6 +371,16 @@ async fn host_notice(
     Body(req): Body<NoticeRequest>,
 ) -> ApiResult<StatusCode> {
     host::notice(&state, &caller, parse_id(&id, "room")?, &req.text)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn host_demo_gift(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path(id): Path<String>,
+    Body(req): Body<DemoGiftRequest>,
+) -> ApiResult<StatusCode> {
+    host::demo_gift(&state, &caller, parse_id(&id, "room")?, req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

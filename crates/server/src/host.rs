@@ -15,8 +15,8 @@ use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
 use livecart_protocol::live::FlashSalePhase;
 use livecart_protocol::rest::{
-    AddProductRequest, CreateRoomRequest, FlashSale, FlashSaleState, MuteRequest, Pin, PinRequest,
-    Product, Role, RoomStatus, RoomSummary, StartFlashSaleRequest, UnpinRequest,
+    AddProductRequest, CreateRoomRequest, DemoGiftRequest, FlashSale, FlashSaleState, MuteRequest,
+    Pin, PinRequest, Product, Role, RoomStatus, RoomSummary, StartFlashSaleRequest, UnpinRequest,
 };
 use livecart_protocol::{FlashSaleId, MessageId, ProductId, RoomEvent, RoomId, SkuId, UserId};
 use std::sync::Arc;
@@ -468,6 +468,43 @@ pub fn notice(state: &AppState, caller: &HostCaller, room: RoomId, text: &str) -
         ));
     }
     r.publish(RoomEvent::Notice { text });
+    Ok(())
+}
+
+/// A demo fan's gift (admin only): published like the bots' gifts.
+pub async fn demo_gift(
+    state: &AppState,
+    caller: &HostCaller,
+    room: RoomId,
+    req: DemoGiftRequest,
+) -> ApiResult<()> {
+    if !matches!(caller, HostCaller::Admin) {
+        return Err(ApiError::Forbidden("demo gifts are for the admin"));
+    }
+    let r = authorize(state, caller, room)?;
+    let row: Option<(String, i64)> = sqlx::query_as("SELECT id, coins FROM gifts WHERE name = ?")
+        .bind(&req.gift)
+        .fetch_optional(&state.db)
+        .await?;
+    let (id, coins) = row.ok_or(ApiError::NotFound("gift"))?;
+    let sender = crate::chat::sanitize(&req.sender);
+    if sender.is_empty() || sender.chars().count() > 40 {
+        return Err(ApiError::BadRequest(
+            "a sender is 1 to 40 characters".into(),
+        ));
+    }
+    r.publish(RoomEvent::Gift(livecart_protocol::GiftEvent {
+        gift_id: db::parse(&id, "gift id")?,
+        gift_name: req.gift,
+        coins: u32::try_from(coins).unwrap_or(u32::MAX),
+        sender: livecart_protocol::rest::UserRef {
+            id: livecart_protocol::UserId::new(),
+            name: sender,
+        },
+        count: 1,
+        combo_id: livecart_protocol::ComboId::new(),
+        combo_count: 1,
+    }));
     Ok(())
 }
 

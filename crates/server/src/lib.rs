@@ -25,6 +25,7 @@ pub mod host;
 pub mod mem;
 pub mod room;
 pub mod rooms;
+pub mod social;
 pub mod state;
 pub mod streams;
 pub mod ws;

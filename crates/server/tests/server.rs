@@ -13,3 +13,5 @@ mod host;
 mod live;
 #[path = "server/rest.rs"]
 mod rest;
+#[path = "server/social.rs"]
+mod social;

@@ -335,3 +335,45 @@ async fn racing_buyers_never_oversell_and_viewers_see_stock_drain() {
     assert!(matches!(last, Some(RoomEvent::Stock { stock: 0, .. })));
     assert_eq!(server.snapshot(room).await.products[0].skus[0].stock, 0);
 }
+
+/// The admin's demo gift reaches every viewer as a gift event with the
+/// catalog's price; a host may not, and an unknown gift is a clear 404.
+#[tokio::test]
+async fn a_demo_gift_from_the_admin_reaches_viewers() {
+    let server = TestServer::start().await;
+    let room = server.room().await;
+    let mut ws = server.connect(room, None, None).await;
+    ws.joined().await;
+    let send = |token: String, body: serde_json::Value| {
+        let req = server
+            .http
+            .post(server.url(&format!("/v1/host/rooms/{room}/demo-gifts")))
+            .bearer_auth(token)
+            .json(&body);
+        async move { req.send().await.expect("demo gift").status() }
+    };
+    let rocket = json!({ "gift": "Rocket", "sender": "demo fan" });
+    assert_eq!(send(ADMIN.into(), rocket.clone()).await, 204);
+    let (_, event) = tokio::time::timeout(
+        crate::support::WAIT,
+        ws.event(|e| matches!(e, RoomEvent::Gift(_))),
+    )
+    .await
+    .expect("the gift arrives");
+    let RoomEvent::Gift(g) = event else {
+        panic!("a gift")
+    };
+    assert_eq!(
+        (g.gift_name.as_str(), g.coins, g.sender.name.as_str()),
+        ("Rocket", 2_000, "demo fan")
+    );
+
+    let mia = server.sign_in("mia").await;
+    assert_eq!(
+        send(mia.access_token, rocket).await,
+        403,
+        "hosts cannot fake gifts"
+    );
+    let unknown = json!({ "gift": "Yacht", "sender": "demo fan" });
+    assert_eq!(send(ADMIN.into(), unknown).await, 404);
+}
