@@ -183,7 +183,9 @@
       const el = visible[nth || 0];
       if (!el) return null;
       const r = el.getBoundingClientRect();
-      return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent, count: els.length,
+      // How far its CSS animations have played (ms), e.g. a big gift's.
+      const animMs = Math.max(0, ...el.getAnimations({ subtree: true }).map((a) => Number(a.currentTime) || 0));
+      return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent, count: els.length, animMs,
                focused: document.activeElement === el, valueLength: typeof el.value === "string" ? el.value.length : null,
                dpr: window.devicePixelRatio, screenX: window.screenX, screenY: window.screenY };
     },

@@ -260,7 +260,19 @@ fn Bag(rows: Vec<ProductRow>) -> Element {
     rsx! {
         div { class: "scrim", onclick: move |_| ui_close.send(Event::CloseBag) }
         div { class: "sheet bag-sheet", "data-testid": "bag-sheet",
-            h2 { "Products ({n})" }
+            div { class: "sheet-head",
+                h2 { "Products ({n})" }
+                button {
+                    class: "sheet-close",
+                    "data-testid": "bag-close",
+                    title: "Close",
+                    onclick: {
+                        let ui = ui.clone();
+                        move |_| ui.send(Event::CloseBag)
+                    },
+                    "✕"
+                }
+            }
             div { class: "rows",
                 for row in rows {
                     div {

@@ -326,3 +326,135 @@ fn signing_in_from_chat_keeps_tokens_only_in_the_keyring_and_signing_out_removes
     );
     desktop.screenshot("signed-out");
 }
+
+const ADMIN: &str = "e2e-admin-token";
+
+/// A second viewer on the room's WebSocket, reading in the background.
+fn second_viewer(server: &str, room: &str) -> std::sync::mpsc::Receiver<Value> {
+    let url = format!(
+        "{}/v1/rooms/{room}/live?v={}",
+        server.replacen("http", "ws", 1),
+        livecart_core::protocol::PROTOCOL_VERSION
+    );
+    let (mut ws, _) = tokio_tungstenite::tungstenite::connect(url).expect("second viewer connects");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while let Ok(msg) = ws.read() {
+            if let Ok(text) = msg.into_text()
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+                && tx.send(v).is_err()
+            {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn host_post(server: &str, path: &str, body: &Value) -> u16 {
+    reqwest::blocking::Client::new()
+        .post(format!("{server}{path}"))
+        .bearer_auth(ADMIN)
+        .json(body)
+        .send()
+        .expect("host api")
+        .status()
+        .as_u16()
+}
+
+/// The live room over the video: the host pins a product and the card shows;
+/// the bag lists the room's products with the presented one marked and opens
+/// a product; a signed-in viewer's chat line shows in the app and reaches a
+/// second viewer; a big gift plays full screen (screenshot).
+#[test]
+fn a_pinned_card_the_bag_chat_seen_by_another_viewer_and_a_big_gift() {
+    let desktop = Desktop::start();
+    // The room is driven from outside: its own server, scripted shows off.
+    let server = support::HeadlessServer::start(&[
+        ("LIVECART_DEMO__SCRIPTS", "false"),
+        ("LIVECART_ADMIN_TOKEN", ADMIN),
+    ]);
+    let app = AppUnderTest::start(&desktop, &["--server", &server.url]);
+    let room = app.wait_for("the feed", STARTUP, |a| {
+        let s = a.state();
+        (drawn(&s, 0) > 10).then(|| s["view"]["rooms"][0].as_str().map(str::to_owned))?
+    });
+    let snapshot: Value = reqwest::blocking::get(format!("{}/v1/rooms/{room}", server.url))
+        .and_then(reqwest::blocking::Response::json)
+        .expect("snapshot");
+    let products = snapshot["products"].as_array().expect("products").clone();
+    assert!(products.len() >= 2, "the demo room sells things");
+    let name = products[1]["name"].as_str().expect("name").to_owned();
+
+    // The host holds up the second product: its card appears over the video.
+    let status = host_post(
+        &server.url,
+        &format!("/v1/host/rooms/{room}/pin"),
+        &serde_json::json!({ "product_id": products[1]["id"] }),
+    );
+    assert_eq!(status, 200, "pinned");
+    let card = app.wait_for("the pinned card", Duration::from_secs(10), |a| a.text("pinned"));
+    assert!(card.contains(&name), "the card names {name}: {card}");
+    desktop.screenshot("room-pinned-card");
+
+    // The bag: every product, the presented one marked; a tap opens it.
+    app.tap("bag");
+    let bag = app.wait_for("the bag", Duration::from_secs(10), |a| a.text("bag-sheet"));
+    assert!(bag.contains(&format!("Products ({})", products.len())), "{bag}");
+    assert!(bag.contains("Presenting now"));
+    desktop.screenshot("room-bag");
+    app.tap("presenting");
+    let detail = app.wait_for("the product", Duration::from_secs(10), |a| a.text("product-sheet"));
+    assert!(detail.contains(&name), "{detail}");
+    app.tap("product-close");
+    app.tap("bag-close");
+    app.wait_for("the bag closed", Duration::from_secs(10), |a| {
+        a.rect("bag-sheet").is_none().then_some(())
+    });
+
+    // Chat: sign in from the chat box; the line shows here and reaches
+    // another viewer of the room.
+    let other = second_viewer(&server.url, &room);
+    app.fill("chat-input", "is the beanie warm?");
+    app.key("Return");
+    app.wait_for("the sign-in sheet", Duration::from_secs(10), |a| a.rect("sign-in-sheet"));
+    app.fill("username", "ben");
+    app.fill("password", "livecart");
+    app.key("Return");
+    app.wait_for("ben's line in the app", Duration::from_secs(15), |a| {
+        a.text("chat").filter(|t| t.contains("is the beanie warm?"))
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let seen = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let frame = other.recv_timeout(left).expect("the second viewer hears the room");
+        if frame["type"] == "event" && frame["event"]["type"] == "chat" {
+            break frame["event"]["message"].clone();
+        }
+    };
+    assert_eq!(seen["text"], "is the beanie warm?");
+    assert_eq!(seen["user"]["name"], app.state()["view"]["user"]);
+
+    // A big gift plays full screen over the still-playing video.
+    let status = host_post(
+        &server.url,
+        &format!("/v1/host/rooms/{room}/demo-gifts"),
+        &serde_json::json!({ "gift": "Rocket", "sender": "rocket_fan" }),
+    );
+    assert_eq!(status, 204);
+    let big = app.wait_for("the big gift", Duration::from_secs(10), |a| a.text("big-gift"));
+    assert!(big.contains("rocket_fan sent a Rocket"), "{big}");
+    // The picture when the gift has flown in (a third of its 3 s).
+    app.wait_for("the gift in the middle of the screen", Duration::from_secs(10), |a| {
+        a.get("/rect/big-gift")
+            .filter(|v| v["animMs"].as_f64().is_some_and(|ms| ms >= 1_000.0))
+    });
+    let before = drawn(&app.state(), 0);
+    desktop.screenshot("room-big-gift");
+    app.wait_for("the video still playing", Duration::from_secs(10), |a| {
+        (drawn(&a.state(), 0) > before + 15).then_some(())
+    });
+    app.wait_for("the animation over", Duration::from_secs(10), |a| {
+        a.rect("big-gift").is_none().then_some(())
+    });
+}

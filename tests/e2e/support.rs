@@ -233,7 +233,7 @@ impl<'d> AppUnderTest<'d> {
         self.output.lock().expect("lock").clone()
     }
 
-    fn get(&self, path: &str) -> Option<Value> {
+    pub fn get(&self, path: &str) -> Option<Value> {
         let res = reqwest::blocking::get(format!("{}{path}", self.control)).ok()?;
         if !res.status().is_success() {
             return None;
@@ -349,4 +349,44 @@ impl Drop for AppUnderTest<'_> {
 pub fn tail(s: &str, lines: usize) -> String {
     let v: Vec<&str> = s.lines().collect();
     v[v.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A livecart server in its own process (`livecart --headless`), for tests
+/// that drive the room from outside the app (host API, a second viewer).
+pub struct HeadlessServer {
+    child: Child,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl HeadlessServer {
+    pub fn start(envs: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_livecart"))
+            .args(["--headless", "--data-dir"])
+            .arg(dir.path())
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let out = BufReader::new(child.stdout.take().expect("stdout"));
+        let url = out
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.split_once(" at ").map(|(_, u)| u.trim().to_owned()))
+            .expect("the server prints its URL");
+        Self {
+            child,
+            url,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for HeadlessServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
