@@ -10,6 +10,11 @@
   const totals = {}; // room -> {drawn, firstDrawAt, lastDrawAt, latencies[[at, ms]]}
   let port = 0, secret = "", path = "webcodecs";
   let lastInputAt = 0;
+  // The page's own frame rate (requestAnimationFrame), measured only once a
+  // harness asks for stats: it keeps the page producing frames.
+  const rafTimes = [];
+  let rafOn = false;
+  const rafLoop = () => { rafTimes.push(now()); if (rafTimes.length > 240) rafTimes.shift(); requestAnimationFrame(rafLoop); };
 
   function onScreen(el) {
     const r = el.getBoundingClientRect();
@@ -170,7 +175,10 @@
         rooms[room] = { drawn: t.drawn, firstDrawAt: t.firstDrawAt, lastDrawAt: t.lastDrawAt, shownAfterInputAt: t.shownAfterInputAt,
                         latencyP50: pct(lat, 0.5), latencyP95: pct(lat, 0.95), latencyP99: pct(lat, 0.99) };
       }
-      return { path, now: now(), lastInputAt, rooms };
+      if (!rafOn) { rafOn = true; requestAnimationFrame(rafLoop); }
+      const cut = now() - 1000;
+      const pageFps = rafTimes.filter((t) => t >= cut).length;
+      return { path, now: now(), lastInputAt, pageFps, rooms };
     },
     // The nth element with this testid among those on screen (pages off
     // screen have their own copies of the top bar).
