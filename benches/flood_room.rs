@@ -88,10 +88,15 @@ fn main() {
     });
     let rss_end = tree_rss_kib(pid);
     let lines = app.text("chat").map_or(0, |t| t.len());
-    println!("\nlivecart app in the flooding room (200 msg/s), release, Xvfb 390x844, {minutes} min");
+    println!(
+        "\nlivecart app in the flooding room (200 msg/s), release, Xvfb 390x844, {minutes} min"
+    );
     println!("| measure | p5 | p50 | min | samples |");
     println!("|---|---|---|---|---|");
-    for (name, v) in [("video frames drawn / s", &video_fps), ("page frames / s (rAF)", &page_fps)] {
+    for (name, v) in [
+        ("video frames drawn / s", &video_fps),
+        ("page frames / s (rAF)", &page_fps),
+    ] {
         println!(
             "| {name} | {:.1} | {:.1} | {:.1} | {} |",
             pct(v, 0.05),

@@ -393,18 +393,25 @@ fn a_pinned_card_the_bag_chat_seen_by_another_viewer_and_a_big_gift() {
         &serde_json::json!({ "product_id": products[1]["id"] }),
     );
     assert_eq!(status, 200, "pinned");
-    let card = app.wait_for("the pinned card", Duration::from_secs(10), |a| a.text("pinned"));
+    let card = app.wait_for("the pinned card", Duration::from_secs(10), |a| {
+        a.text("pinned")
+    });
     assert!(card.contains(&name), "the card names {name}: {card}");
     desktop.screenshot("room-pinned-card");
 
     // The bag: every product, the presented one marked; a tap opens it.
     app.tap("bag");
     let bag = app.wait_for("the bag", Duration::from_secs(10), |a| a.text("bag-sheet"));
-    assert!(bag.contains(&format!("Products ({})", products.len())), "{bag}");
+    assert!(
+        bag.contains(&format!("Products ({})", products.len())),
+        "{bag}"
+    );
     assert!(bag.contains("Presenting now"));
     desktop.screenshot("room-bag");
     app.tap("presenting");
-    let detail = app.wait_for("the product", Duration::from_secs(10), |a| a.text("product-sheet"));
+    let detail = app.wait_for("the product", Duration::from_secs(10), |a| {
+        a.text("product-sheet")
+    });
     assert!(detail.contains(&name), "{detail}");
     app.tap("product-close");
     app.tap("bag-close");
@@ -417,7 +424,9 @@ fn a_pinned_card_the_bag_chat_seen_by_another_viewer_and_a_big_gift() {
     let other = second_viewer(&server.url, &room);
     app.fill("chat-input", "is the beanie warm?");
     app.key("Return");
-    app.wait_for("the sign-in sheet", Duration::from_secs(10), |a| a.rect("sign-in-sheet"));
+    app.wait_for("the sign-in sheet", Duration::from_secs(10), |a| {
+        a.rect("sign-in-sheet")
+    });
     app.fill("username", "ben");
     app.fill("password", "livecart");
     app.key("Return");
@@ -427,7 +436,9 @@ fn a_pinned_card_the_bag_chat_seen_by_another_viewer_and_a_big_gift() {
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     let seen = loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let frame = other.recv_timeout(left).expect("the second viewer hears the room");
+        let frame = other
+            .recv_timeout(left)
+            .expect("the second viewer hears the room");
         if frame["type"] == "event" && frame["event"]["type"] == "chat" {
             break frame["event"]["message"].clone();
         }
@@ -442,13 +453,19 @@ fn a_pinned_card_the_bag_chat_seen_by_another_viewer_and_a_big_gift() {
         &serde_json::json!({ "gift": "Rocket", "sender": "rocket_fan" }),
     );
     assert_eq!(status, 204);
-    let big = app.wait_for("the big gift", Duration::from_secs(10), |a| a.text("big-gift"));
+    let big = app.wait_for("the big gift", Duration::from_secs(10), |a| {
+        a.text("big-gift")
+    });
     assert!(big.contains("rocket_fan sent a Rocket"), "{big}");
     // The picture when the gift has flown in (a third of its 3 s).
-    app.wait_for("the gift in the middle of the screen", Duration::from_secs(10), |a| {
-        a.get("/rect/big-gift")
-            .filter(|v| v["animMs"].as_f64().is_some_and(|ms| ms >= 1_000.0))
-    });
+    app.wait_for(
+        "the gift in the middle of the screen",
+        Duration::from_secs(10),
+        |a| {
+            a.get("/rect/big-gift")
+                .filter(|v| v["animMs"].as_f64().is_some_and(|ms| ms >= 1_000.0))
+        },
+    );
     let before = drawn(&app.state(), 0);
     desktop.screenshot("room-big-gift");
     app.wait_for("the video still playing", Duration::from_secs(10), |a| {
