@@ -280,6 +280,18 @@ pub async fn create_user(
     password: &str,
 ) -> anyhow::Result<()> {
     let hash = hash_password(password)?;
+    create_user_hashed(db, id, username, name, role, &hash).await
+}
+
+/// Inserts a user whose password hash (argon2id PHC string) is already made.
+pub async fn create_user_hashed(
+    db: impl sqlx::SqliteExecutor<'_>,
+    id: UserId,
+    username: &str,
+    name: &str,
+    role: Role,
+    hash: &str,
+) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO users (id, username, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     )

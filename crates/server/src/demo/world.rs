@@ -361,28 +361,33 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(1));
     let now = Timestamp::now().to_string();
     let mut arts = Vec::new();
+    // The demo password is public (the README prints it), so one argon2id
+    // hash serves every demo account: hashing it per account cost the first
+    // launch ~8 hashes of CPU. One transaction for the whole world, too.
+    let hash = tokio::task::spawn_blocking(|| auth::hash_password(DEMO_PASSWORD)).await??;
+    let mut tx = db.begin().await?;
 
     for (i, (username, name)) in VIEWERS.iter().enumerate() {
         let id: UserId = ids.next_id();
-        auth::create_user(db, id, username, name, Role::Viewer, DEMO_PASSWORD).await?;
+        auth::create_user_hashed(&mut *tx, id, username, name, Role::Viewer, &hash).await?;
         let avatar: ImageId = ids.next_id();
         arts.push((avatar, art::avatar(90.0 * i as f32 + 40.0)));
         sqlx::query("UPDATE users SET avatar_id = ? WHERE id = ?")
             .bind(avatar.to_string())
             .bind(id.to_string())
-            .execute(db)
+            .execute(&mut *tx)
             .await?;
     }
 
     for (pos, def) in ROOMS.iter().enumerate() {
         let host: UserId = ids.next_id();
-        auth::create_user(
-            db,
+        auth::create_user_hashed(
+            &mut *tx,
             host,
             def.host_username,
             def.host_name,
             Role::Host,
-            DEMO_PASSWORD,
+            &hash,
         )
         .await?;
         let avatar: ImageId = ids.next_id();
@@ -390,7 +395,7 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
         sqlx::query("UPDATE users SET avatar_id = ? WHERE id = ?")
             .bind(avatar.to_string())
             .bind(host.to_string())
-            .execute(db)
+            .execute(&mut *tx)
             .await?;
 
         let room: RoomId = ids.next_id();
@@ -406,7 +411,7 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
         .bind(cover.to_string())
         .bind(pos as i64)
         .bind(&now)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
 
         for (p, (pname, desc, skus, base)) in def.products.iter().enumerate() {
@@ -420,7 +425,7 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
                 .bind(desc)
                 .bind(image.to_string())
                 .bind(p as i64)
-                .execute(db)
+                .execute(&mut *tx)
                 .await?;
             for (s, sku_name) in skus.iter().enumerate() {
                 let sku: SkuId = ids.next_id();
@@ -435,7 +440,7 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
                     .bind(Currency::USD.as_str())
                     .bind(stock)
                     .bind(s as i64)
-                    .execute(db)
+                    .execute(&mut *tx)
                     .await?;
             }
         }
@@ -451,8 +456,9 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
         .bind(i64::from(*coins))
         .bind(animation)
         .bind(i as i64)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
     }
+    tx.commit().await?;
     insert_images(db, arts).await
 }
