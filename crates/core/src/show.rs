@@ -10,7 +10,7 @@
 //! screen changes exactly when it should.
 
 use livecart_protocol::rest::{FlashSale, RoomSnapshot};
-use livecart_protocol::{ComboId, GiftEvent, ProductId, RoomEvent};
+use livecart_protocol::{GiftEvent, ProductId, RoomEvent};
 use std::collections::VecDeque;
 
 /// Side lanes for gifts.
@@ -345,17 +345,5 @@ impl Show {
         .into_iter()
         .flatten()
         .min()
-    }
-
-    /// Gifts waiting for a lane (for tests and the debug overlay).
-    pub fn waiting_gifts(&self) -> usize {
-        self.lane_queue.len()
-    }
-
-    pub fn combo_in_lane(&self, combo: ComboId) -> Option<&Lane> {
-        self.lanes
-            .iter()
-            .flatten()
-            .find(|l| l.gift.combo_id == combo)
     }
 }

@@ -203,7 +203,7 @@ impl Room {
         self.app.view(at(ms)).room.expect("a room on screen")
     }
 
-    /// Fires every timer the last update armed (the shell's job) at its due time.
+    /// The timers the last update armed: (id, after ms).
     fn timers(&self) -> Vec<(u64, u64)> {
         self.effects
             .iter()
@@ -274,17 +274,12 @@ fn the_card_appears_when_the_video_the_viewer_sees_reaches_the_pin_not_when_it_a
         None,
         "not at arrival: the video is behind"
     );
-    let timers = r.timers();
-    assert_eq!(
-        timers.iter().map(|t| t.1).min(),
-        Some(380),
-        "woken when the picture reaches the pin: {timers:?}"
-    );
+    let (pin_timer, after) = r.timers().into_iter().min_by_key(|t| t.1).expect("a timer");
+    assert_eq!(after, 380, "woken when the picture reaches the pin");
     // One frame early: still hidden (a chat line arrives and re-renders).
     r.chat(1_366, "is it wool?");
     assert_eq!(r.view(1_366).pinned, None);
-    let (id, _) = r.timers().first().copied().unwrap_or((timers[0].0, 0));
-    r.update(Event::Timer(id), 1_400);
+    r.update(Event::Timer(pin_timer), 1_400);
     let card = r
         .view(1_400)
         .pinned
