@@ -11,7 +11,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime};
-use support::{AppUnderTest, Desktop};
+use support::{AppUnderTest, Desktop, tree_mem_kib, tree_rss_kib};
 
 fn unix_ms() -> f64 {
     SystemTime::now()
@@ -30,39 +30,6 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
-}
-
-/// Memory (KiB) of `pid` and all its descendants (WebKit's web and network
-/// processes): summed RSS (counts each shared library once per process) and
-/// summed PSS (shared pages divided among the processes sharing them).
-fn tree_mem_kib(pid: u32) -> (u64, u64) {
-    let (mut rss, mut pss) = (0, 0);
-    let mut stack = vec![pid];
-    while let Some(p) = stack.pop() {
-        if let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) {
-            let field = |name: &str| {
-                rollup
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            rss += field("Rss:");
-            pss += field("Pss:");
-        }
-        if let Ok(children) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
-            stack.extend(
-                children
-                    .split_whitespace()
-                    .filter_map(|c| c.parse::<u32>().ok()),
-            );
-        }
-    }
-    (rss, pss)
-}
-
-fn tree_rss_kib(pid: u32) -> u64 {
-    tree_mem_kib(pid).0
 }
 
 fn main() {
@@ -151,30 +118,15 @@ fn main() {
     drop(app);
 
     // The app alone: the server runs in its own process and the app uses `--server`.
-    let server_dir = desktop.home.path().join("server-only");
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_livecart"))
-        .args(["--headless", "--data-dir"])
-        .arg(&server_dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("server");
-    let url = {
-        use std::io::BufRead;
-        let out = std::io::BufReader::new(server.stdout.take().expect("stdout"));
-        out.lines()
-            .map_while(Result::ok)
-            .find_map(|l| l.split_once(" at ").map(|(_, u)| u.trim().to_owned()))
-            .expect("the server prints its URL")
-    };
+    let server = support::HeadlessServer::start(&[]);
+    let url = server.url.clone();
     let remote = AppUnderTest::start(&desktop, &[&["--server", url.as_str()], extra].concat());
     remote.wait_for("remote first frames", Duration::from_mins(1), |a| {
         (room(&a.state(), 0)["drawn"].as_u64().unwrap_or(0) > 300).then_some(())
     });
     let (rss_app, pss_app) = tree_mem_kib(remote.pid());
     drop(remote);
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 
     let path = if jpeg {
         "JPEG over WebSocket"

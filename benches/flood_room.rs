@@ -12,7 +12,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::{AppUnderTest, Desktop};
+use support::{AppUnderTest, Desktop, tree_rss_kib};
 
 fn pct(v: &[f64], p: f64) -> f64 {
     let mut v = v.to_vec();
@@ -20,24 +20,6 @@ fn pct(v: &[f64], p: f64) -> f64 {
     v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1)))
         .copied()
         .unwrap_or(f64::NAN)
-}
-
-fn tree_rss_kib(pid: u32) -> u64 {
-    let mut rss = 0;
-    let mut stack = vec![pid];
-    while let Some(p) = stack.pop() {
-        if let Ok(s) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) {
-            rss += s
-                .lines()
-                .find_map(|l| l.strip_prefix("Rss:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-        if let Ok(c) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
-            stack.extend(c.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
-        }
-    }
-    rss
 }
 
 fn main() {

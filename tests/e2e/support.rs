@@ -390,3 +390,36 @@ impl Drop for HeadlessServer {
         let _ = self.child.wait();
     }
 }
+
+/// Memory (KiB) of `pid` and all its descendants (WebKit's web and network
+/// processes): summed RSS (counts each shared library once per process) and
+/// summed PSS (shared pages divided among the processes sharing them).
+pub fn tree_mem_kib(pid: u32) -> (u64, u64) {
+    let (mut rss, mut pss) = (0, 0);
+    let mut stack = vec![pid];
+    while let Some(p) = stack.pop() {
+        if let Ok(rollup) = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")) {
+            let field = |name: &str| {
+                rollup
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            rss += field("Rss:");
+            pss += field("Pss:");
+        }
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
+            stack.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+    }
+    (rss, pss)
+}
+
+pub fn tree_rss_kib(pid: u32) -> u64 {
+    tree_mem_kib(pid).0
+}
