@@ -162,7 +162,12 @@
     async start(p, s, forceJpeg) {
       port = p; secret = s;
       path = !forceJpeg && (await supportsWebCodecs()) ? "webcodecs" : "jpeg";
-      new MutationObserver(scan).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-room"] });
+      // Only mutations that add, remove or re-point a video view rescan: the
+      // chat alone changes the page ~30 times a second in a busy room.
+      const isVideo = (n) => n.nodeType === 1 && (n.matches("canvas[data-room]") || n.querySelector("canvas[data-room]"));
+      new MutationObserver((records) => {
+        if (records.some((r) => r.type === "attributes" || [...r.addedNodes].some(isVideo) || [...r.removedNodes].some(isVideo))) scan();
+      }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-room"] });
       scan();
       return path;
     },
