@@ -39,6 +39,23 @@ pub enum ErrorCode {
     Conflict,
     /// Not ready yet (a stream still starting); retry shortly.
     Unavailable,
+    /// The price the buyer saw is not the price now; see the problem's detail
+    /// and the current price in `price`. Nothing was charged.
+    PriceChanged,
+    /// Not enough stock left for this quantity. Nothing was charged.
+    OutOfStock,
+    /// The flash sale ended before the tap (after the grace for video delay).
+    SaleEnded,
+    /// The wallet balance does not cover the amount. Nothing was charged.
+    InsufficientFunds,
+    /// The payment card was declined.
+    PaymentDeclined,
+    /// The amount needs the payment PIN (or the PIN given was wrong).
+    PinRequired,
+    /// A request with this idempotency key is still being processed.
+    IdempotencyInFlight,
+    /// This idempotency key was used with different parameters.
+    IdempotencyMismatch,
     Internal,
     /// A code this build does not know (sent by a newer peer).
     #[serde(other)]
@@ -63,6 +80,14 @@ impl ErrorCode {
             Self::Filtered => "filtered",
             Self::Conflict => "conflict",
             Self::Unavailable => "unavailable",
+            Self::PriceChanged => "price_changed",
+            Self::OutOfStock => "out_of_stock",
+            Self::SaleEnded => "sale_ended",
+            Self::InsufficientFunds => "insufficient_funds",
+            Self::PaymentDeclined => "payment_declined",
+            Self::PinRequired => "pin_required",
+            Self::IdempotencyInFlight => "idempotency_in_flight",
+            Self::IdempotencyMismatch => "idempotency_mismatch",
             Self::Internal => "internal",
             Self::Unknown => "unknown",
         }
@@ -84,6 +109,13 @@ pub struct Problem {
     /// For `upgrade_required`: the oldest protocol version accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_protocol_version: Option<u32>,
+    /// For `price_changed` and `sale_ended`: the unit price the server
+    /// charges now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<crate::Money>,
+    /// For `out_of_stock`: what is left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock: Option<u32>,
 }
 
 impl Problem {
@@ -96,6 +128,8 @@ impl Problem {
             code,
             retry_after_ms: None,
             min_protocol_version: None,
+            price: None,
+            stock: None,
         }
     }
 }

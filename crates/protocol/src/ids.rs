@@ -105,3 +105,23 @@ id_type!(
     /// client holding another epoch must take a fresh snapshot.
     Epoch
 );
+id_type!(
+    /// An order: one SKU, one quantity, paid from the wallet.
+    OrderId
+);
+id_type!(
+    /// A saved delivery address.
+    AddressId
+);
+id_type!(
+    /// A wallet top-up through the payment provider.
+    TopUpId
+);
+id_type!(
+    /// One balanced ledger transaction (a payment, a gift, a top-up).
+    TxnId
+);
+id_type!(
+    /// One paid gift request (one tap of a combo).
+    GiftSendId
+);

@@ -5,6 +5,7 @@
 //! - [`ids`]: UUID v7 identifiers, one newtype per kind so they cannot be mixed up.
 //! - [`money`]: integer minor units plus an ISO-4217 code; never floats.
 //! - [`rest`]: request and response bodies of the `/v1` REST API.
+//! - [`commerce`]: wallet, top-ups, addresses, orders and paid gifts.
 //! - [`live`]: the room WebSocket: client frames, server frames, room events.
 //! - [`error`]: error codes, the HTTP problem body, and typed decode errors.
 //!
@@ -12,6 +13,7 @@
 //! `snake_case`; timestamps are UTC RFC 3339; decoding untrusted input goes
 //! through the `decode_*` functions, which never panic and return [`DecodeError`].
 
+pub mod commerce;
 pub mod error;
 pub mod ids;
 pub mod live;
@@ -20,7 +22,8 @@ pub mod rest;
 
 pub use error::{DecodeError, ErrorCode, Problem, decode_client_frame, decode_server_frame};
 pub use ids::{
-    ComboId, Epoch, FlashSaleId, GiftId, ImageId, MessageId, ProductId, RoomId, SkuId, UserId,
+    AddressId, ComboId, Epoch, FlashSaleId, GiftId, GiftSendId, ImageId, MessageId, OrderId,
+    ProductId, RoomId, SkuId, TopUpId, TxnId, UserId,
 };
 pub use jiff::Timestamp;
 pub use live::{ClientFrame, FlashSalePhase, GiftEvent, RoomEvent, ServerFrame};

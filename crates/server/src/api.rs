@@ -52,6 +52,24 @@ pub fn app(state: AppState) -> Router {
             put(crate::social::follow).delete(crate::social::unfollow),
         )
         .route("/rooms/{id}/reports", post(crate::social::report))
+        .route("/rooms/{id}/gifts", post(crate::gifts::send))
+        .route("/wallet", get(crate::wallet::wallet))
+        .route("/wallet/entries", get(crate::wallet::entries))
+        .route("/wallet/top-ups", post(crate::wallet::create_top_up))
+        .route("/wallet/top-ups/{id}", get(crate::wallet::get_top_up))
+        .route(
+            "/me/addresses",
+            get(crate::orders::list_addresses).post(crate::orders::create_address),
+        )
+        .route(
+            "/me/addresses/{id}",
+            put(crate::orders::update_address).delete(crate::orders::delete_address),
+        )
+        .route(
+            "/orders",
+            get(crate::orders::list_orders).post(crate::orders::place_order),
+        )
+        .route("/orders/{id}", get(crate::orders::get_order))
         .route("/images/{file}", get(image_full))
         .route("/images/{id}/thumb.jpg", get(image_thumb))
         .nest("/host", host_api)

@@ -111,7 +111,7 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
 }
 
-fn verify_password(password: &str, phc: &str) -> bool {
+pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| {
         Argon2::default()
             .verify_password(password.as_bytes(), &h)

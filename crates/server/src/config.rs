@@ -31,6 +31,36 @@ pub struct ServerConfig {
     pub chat: ChatConfig,
     pub ws: WsConfig,
     pub demo: DemoConfig,
+    pub money: MoneyConfig,
+}
+
+/// Wallet, checkout and gift rules (docs/money.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MoneyConfig {
+    /// The wallets' currency; a gift coin is one minor unit of it.
+    pub currency: String,
+    /// Orders whose total is at least this (minor units) need the payment PIN.
+    pub pin_threshold_minor: i64,
+    /// Wrong PINs in a row before the PIN locks for `pin_lock_s`.
+    pub pin_max_failures: u32,
+    pub pin_lock_s: u64,
+    /// The host's share of a gift, in percent; the platform keeps the rest.
+    pub gift_host_share_percent: u8,
+    /// How late (ms) a flash-sale tap may reach the server after the deadline
+    /// and still be honoured, covering the buyer's video delay. At most 3000.
+    pub flash_grace_ms: u32,
+    /// Largest single top-up (minor units).
+    pub max_top_up_minor: i64,
+    /// How long idempotency keys and their responses are kept.
+    pub idempotency_days: u32,
+    /// A key claimed by a request that never finished (its server died) may
+    /// be retried after this long.
+    pub idempotency_lease_s: u64,
+    /// How long the demo payment provider takes to confirm a top-up, and a
+    /// "late" test card's longer delay.
+    pub provider_confirm_ms: u64,
+    pub provider_late_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,6 +118,7 @@ impl Default for ServerConfig {
             chat: ChatConfig::default(),
             ws: WsConfig::default(),
             demo: DemoConfig::default(),
+            money: MoneyConfig::default(),
         }
     }
 }
@@ -112,6 +143,38 @@ impl Default for WsConfig {
             send_queue: 1024,
             write_timeout_ms: 5_000,
         }
+    }
+}
+
+impl Default for MoneyConfig {
+    fn default() -> Self {
+        Self {
+            currency: "USD".into(),
+            pin_threshold_minor: 10_000,
+            pin_max_failures: 5,
+            pin_lock_s: 15 * 60,
+            gift_host_share_percent: 70,
+            flash_grace_ms: 3_000,
+            max_top_up_minor: 100_000,
+            idempotency_days: 7,
+            idempotency_lease_s: 30,
+            provider_confirm_ms: 600,
+            provider_late_ms: 5_000,
+        }
+    }
+}
+
+impl MoneyConfig {
+    /// The configured currency (an invalid code falls back to USD, logged
+    /// once at start).
+    pub fn currency(&self) -> livecart_protocol::Currency {
+        self.currency
+            .parse()
+            .unwrap_or(livecart_protocol::Currency::USD)
+    }
+
+    pub fn grace(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_millis(i64::from(self.flash_grace_ms.min(3_000)))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use livecart_protocol::{ErrorCode, MIN_PROTOCOL_VERSION, Problem};
+use livecart_protocol::{ErrorCode, MIN_PROTOCOL_VERSION, Money, Problem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -29,6 +29,22 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("the price is now {price}; nothing was charged")]
+    PriceChanged { price: Money },
+    #[error("only {stock} left; nothing was charged")]
+    OutOfStock { stock: u32 },
+    #[error("the flash sale has ended; the price is {price} again and nothing was charged")]
+    SaleEnded { price: Money },
+    #[error("your balance of {balance} does not cover {needed}; nothing was charged")]
+    InsufficientFunds { needed: Money, balance: Money },
+    #[error("{0}")]
+    PaymentDeclined(String),
+    #[error("{0}")]
+    PinRequired(String),
+    #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
+    IdempotencyInFlight,
+    #[error("this Idempotency-Key was already used with different parameters")]
+    IdempotencyMismatch,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -53,11 +69,30 @@ impl ApiError {
             Self::NotFound(_) => (404, ErrorCode::NotFound, "Not found"),
             Self::Conflict(_) => (409, ErrorCode::Conflict, "Conflict"),
             Self::Unavailable(_) => (503, ErrorCode::Unavailable, "Not available yet"),
+            Self::PriceChanged { .. } => (409, ErrorCode::PriceChanged, "The price changed"),
+            Self::OutOfStock { .. } => (409, ErrorCode::OutOfStock, "Sold out"),
+            Self::SaleEnded { .. } => (409, ErrorCode::SaleEnded, "The flash sale ended"),
+            Self::InsufficientFunds { .. } => {
+                (402, ErrorCode::InsufficientFunds, "Not enough balance")
+            }
+            Self::PaymentDeclined(_) => (402, ErrorCode::PaymentDeclined, "Card declined"),
+            Self::PinRequired(_) => (403, ErrorCode::PinRequired, "Payment PIN needed"),
+            Self::IdempotencyInFlight => (409, ErrorCode::IdempotencyInFlight, "Still processing"),
+            Self::IdempotencyMismatch => (
+                422,
+                ErrorCode::IdempotencyMismatch,
+                "Idempotency key reused",
+            ),
             Self::Internal(_) => (500, ErrorCode::Internal, "Something went wrong"),
         };
         let mut p = Problem::new(status, code, title, self.to_string());
         if let Self::UpgradeRequired(_) = self {
             p.min_protocol_version = Some(MIN_PROTOCOL_VERSION);
+        }
+        match self {
+            Self::PriceChanged { price } | Self::SaleEnded { price } => p.price = Some(*price),
+            Self::OutOfStock { stock } => p.stock = Some(*stock),
+            _ => {}
         }
         p
     }

@@ -10,6 +10,9 @@
 //! - [`host`]: host operations shared by the host API and the demo scripts.
 //! - [`auth`]: sign-in, access and refresh tokens; [`chat`]: chat rules.
 //! - [`streams`]: video served as HTTP-FLV (GOP cache, fan-out).
+//! - [`ledger`]: double-entry accounts; [`idempotency`]: keys for every
+//!   money-moving request; [`wallet`] (top-ups), [`orders`] (addresses,
+//!   checkout), [`gifts`] (paid gifts) move money through them.
 //! - [`db`]: SQLite (migrations, row mapping); `demo`: the seeded demo world.
 
 pub mod api;
@@ -21,13 +24,18 @@ pub mod db;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
+pub mod gifts;
 pub mod host;
+pub mod idempotency;
+pub mod ledger;
 pub mod mem;
+pub mod orders;
 pub mod room;
 pub mod rooms;
 pub mod social;
 pub mod state;
 pub mod streams;
+pub mod wallet;
 pub mod ws;
 
 pub use config::ServerConfig;
@@ -64,6 +72,7 @@ impl ServerHandle {
             t.abort();
             let _ = t.await;
         }
+        self.state.writer.close().await;
         self.state.db.close().await;
         served.context("serving")
     }
@@ -89,6 +98,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         |u| u.trim_end_matches('/').to_owned(),
     );
     let db = db::open(&config).await?;
+    let writer = db::open_writer(&config).await?;
     let bus = bus::LocalBus::new(config.ws.send_queue);
     let state = AppState::new(state::Inner {
         tokens: auth::TokenKeys::new(config.token_secret.as_deref()),
@@ -97,6 +107,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         streams: streams::Streams::default(),
         bus,
         db,
+        writer,
         base_url: base_url.clone(),
         shutdown: CancellationToken::new(),
         config,
@@ -109,6 +120,15 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
             .context("seeding the demo world")?;
     }
     rooms::load_all(&state).await.context("loading rooms")?;
+    let abandoned = idempotency::release_abandoned(&state).await?;
+    let pending = wallet::resume_pending(&state).await?;
+    if abandoned + pending as u64 > 0 {
+        tracing::info!(
+            abandoned,
+            pending,
+            "recovered unfinished payments from the last run"
+        );
+    }
 
     #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
     let mut background = vec![rooms::spawn_ticker(state.clone())];

@@ -51,6 +51,13 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The money ledger, read straight from the database.
+    Ledger {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Rooms, through the host API of a running server.
     Room {
         #[arg(
@@ -80,6 +87,13 @@ enum UserCommand {
         #[arg(long, env = "LIVECART_NEW_PASSWORD", hide_env_values = true)]
         password: String,
     },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Verify that debits equal credits, every transaction balances, every
+    /// balance equals its entries and nothing is overdrawn. Exit code 1 if not.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -201,6 +215,25 @@ async fn main() -> anyhow::Result<()> {
             token,
             command,
         } => room_command(&server, &token, command).await,
+        Command::Ledger {
+            data_dir,
+            command: LedgerCommand::Check,
+        } => {
+            if let Some(d) = data_dir {
+                config.data_dir = d;
+            }
+            if !config.database_path().exists() {
+                bail!("no database at {}", config.database_path().display());
+            }
+            let db = livecart_server::db::open(&config).await?;
+            let report = livecart_server::ledger::check(&db).await?;
+            db.close().await;
+            println!("{report}");
+            if !report.ok() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
 

@@ -148,6 +148,14 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
                 _ = tick.tick() => {}
             }
             n += 1;
+            // Hourly: forget idempotency keys past their retention.
+            if n % (4 * 3600) == 1 {
+                match crate::idempotency::purge(&state).await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "old idempotency keys forgotten"),
+                    Err(e) => tracing::warn!(error = %e, "purging idempotency keys"),
+                }
+            }
             if n.is_multiple_of(4) {
                 // Demo streams nobody watches stop (and restart for the next viewer).
                 state.streams.stop_idle(

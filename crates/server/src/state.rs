@@ -17,6 +17,8 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub config: ServerConfig,
     pub db: SqlitePool,
+    /// One connection: every money-moving transaction (`db::open_writer`).
+    pub writer: SqlitePool,
     pub tokens: TokenKeys,
     pub rooms: Rooms,
     /// Video this server serves itself (HTTP-FLV).

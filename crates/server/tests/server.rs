@@ -11,6 +11,8 @@ mod support;
 mod host;
 #[path = "server/live.rs"]
 mod live;
+#[path = "server/money.rs"]
+mod money;
 #[path = "server/rest.rs"]
 mod rest;
 #[path = "server/social.rs"]

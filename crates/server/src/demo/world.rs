@@ -6,13 +6,28 @@ use super::art;
 use crate::auth;
 use jiff::Timestamp;
 use livecart_protocol::rest::Role;
-use livecart_protocol::{Currency, GiftId, ImageId, ProductId, RoomId, SkuId, UserId};
+use livecart_protocol::commerce::NewAddress;
+use livecart_protocol::{Currency, GiftId, ImageId, Money, ProductId, RoomId, SkuId, UserId};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use sqlx::SqlitePool;
 
 /// Password of every demo account.
 pub const DEMO_PASSWORD: &str = "livecart";
+
+/// Payment PIN of every demo viewer (asked for orders of $100 and more).
+pub const DEMO_PIN: &str = "1234";
+
+/// What each demo viewer's wallet starts with (US cents).
+pub const DEMO_BALANCE_MINOR: i64 = 20_000;
+
+/// Demo viewers' default delivery addresses (street, city, region, postal code).
+const ADDRESSES: [(&str, &str, &str, &str); 4] = [
+    ("350 5th Ave, Apt 21", "New York", "NY", "10118"),
+    ("1 Market St", "San Francisco", "CA", "94105"),
+    ("500 Boylston St", "Boston", "MA", "02116"),
+    ("233 S Wacker Dr", "Chicago", "IL", "60606"),
+];
 
 /// Demo viewers anyone can sign in as.
 pub const VIEWERS: [(&str, &str); 4] = [
@@ -364,12 +379,45 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
     // The demo password is public (the README prints it), so one argon2id
     // hash serves every demo account: hashing it per account cost the first
     // launch ~8 hashes of CPU. One transaction for the whole world, too.
-    let hash = tokio::task::spawn_blocking(|| auth::hash_password(DEMO_PASSWORD)).await??;
+    // The PIN hash is computed beside it, on the other core.
+    let (hash, pin_hash) = tokio::join!(
+        tokio::task::spawn_blocking(|| auth::hash_password(DEMO_PASSWORD)),
+        tokio::task::spawn_blocking(|| auth::hash_password(DEMO_PIN)),
+    );
+    let (hash, pin_hash) = (hash??, pin_hash??);
     let mut tx = db.begin().await?;
 
     for (i, (username, name)) in VIEWERS.iter().enumerate() {
         let id: UserId = ids.next_id();
         auth::create_user_hashed(&mut *tx, id, username, name, Role::Viewer, &hash).await?;
+        // Ready to buy in three taps: a balance, a default address, a PIN.
+        sqlx::query("UPDATE users SET payment_pin_hash = ? WHERE id = ?")
+            .bind(&pin_hash)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        crate::wallet::demo_credit(&mut tx, id, Money::new(DEMO_BALANCE_MINOR, Currency::USD))
+            .await?;
+        let (line1, city, region, postal_code) = ADDRESSES[i % ADDRESSES.len()];
+        crate::orders::save_address(
+            &mut tx,
+            id,
+            ids.next_id(),
+            &NewAddress {
+                name: (*name).to_owned(),
+                line1: line1.into(),
+                line2: String::new(),
+                city: city.into(),
+                region: region.into(),
+                postal_code: postal_code.into(),
+                country: "US".into(),
+                phone: format!("+1 555 010 {:04}", 1000 + i),
+                is_default: true,
+            },
+            false,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo address: {e}"))?;
         let avatar: ImageId = ids.next_id();
         arts.push((avatar, art::avatar(90.0 * i as f32 + 40.0)));
         sqlx::query("UPDATE users SET avatar_id = ? WHERE id = ?")

@@ -1,0 +1,679 @@
+//! Addresses and orders.
+//!
+//! - `GET /v1/me/addresses`, `POST` a new one, `PUT`/`DELETE
+//!   /v1/me/addresses/{id}`: the caller's own only; anyone else's is 404.
+//! - `POST /v1/orders` (Idempotency-Key) → 201 with the paid order. In one
+//!   transaction: the server's price (409 `price_changed` if the buyer saw
+//!   another), the stock (a guarded decrement: 409 `out_of_stock`, never
+//!   oversold), the wallet (402 `insufficient_funds`), the ledger (buyer's
+//!   wallet → the seller's payable), the order row and the stored response.
+//! - Flash sales: a tap made before the deadline as the buyer saw it — the
+//!   request says how far behind live the buyer's video was — is honoured up
+//!   to `flash_grace_ms` (≤ 3 s) after the deadline; later, 409 `sale_ended`.
+//! - `GET /v1/orders`, `GET /v1/orders/{id}`: the caller's own only.
+
+use crate::api::Body;
+use crate::auth::SignedIn;
+use crate::error::{ApiError, ApiResult};
+use crate::idempotency::{self, Claim, Key};
+use crate::ledger::{self, AccountKind, TxnKind};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use jiff::{SignedDuration, Timestamp};
+use livecart_protocol::commerce::{
+    Address, AddressList, NewAddress, Order, OrderList, OrderStatus, PlaceOrderRequest,
+};
+use livecart_protocol::live::FlashSalePhase;
+use livecart_protocol::rest::FlashSaleState;
+use livecart_protocol::{AddressId, Currency, Money, OrderId, RoomEvent, RoomId, UserId};
+use sqlx::SqliteConnection;
+
+fn parse<T: std::str::FromStr>(s: &str, what: &'static str) -> ApiResult<T> {
+    s.parse().map_err(|_| ApiError::NotFound(what))
+}
+
+// ---- addresses ----
+
+type AddressRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    bool,
+);
+
+const ADDRESS_SELECT: &str = "SELECT id, name, line1, line2, city, region, postal_code, country, phone, is_default FROM addresses";
+
+fn address_from_row(r: AddressRow) -> anyhow::Result<Address> {
+    Ok(Address {
+        id: crate::db::parse(&r.0, "address id")?,
+        name: r.1,
+        line1: r.2,
+        line2: r.3,
+        city: r.4,
+        region: r.5,
+        postal_code: r.6,
+        country: r.7,
+        phone: r.8,
+        is_default: r.9,
+    })
+}
+
+fn validate(a: &NewAddress) -> ApiResult<()> {
+    let required = [
+        ("name", &a.name),
+        ("line1", &a.line1),
+        ("city", &a.city),
+        ("postal_code", &a.postal_code),
+        ("phone", &a.phone),
+    ];
+    for (field, v) in required {
+        if v.trim().is_empty() {
+            return Err(ApiError::BadRequest(format!("{field} is required")));
+        }
+    }
+    for (field, v) in required
+        .into_iter()
+        .chain([("line2", &a.line2), ("region", &a.region)])
+    {
+        if v.chars().count() > 200 {
+            return Err(ApiError::BadRequest(format!(
+                "{field} is longer than 200 characters"
+            )));
+        }
+    }
+    if a.country.len() != 2 || !a.country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::BadRequest(
+            "country is a two-letter ISO 3166 code, e.g. US".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn list_addresses(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+) -> ApiResult<Json<AddressList>> {
+    let rows: Vec<AddressRow> = sqlx::query_as(&format!(
+        "{ADDRESS_SELECT} WHERE user_id = ? AND deleted = 0 ORDER BY is_default DESC, created_at DESC"
+    ))
+    .bind(me.sub.to_string())
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(AddressList {
+        addresses: rows
+            .into_iter()
+            .map(address_from_row)
+            .collect::<anyhow::Result<_>>()?,
+    }))
+}
+
+/// Writes an address for `user` (new, or replacing `id`), keeping exactly
+/// one default: a new default unseats the old one, and a user's first
+/// address is the default.
+pub async fn save_address(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    id: AddressId,
+    a: &NewAddress,
+    replace: bool,
+) -> ApiResult<Address> {
+    let has_default: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM addresses WHERE user_id = ? AND is_default = 1 AND deleted = 0 AND id != ?)",
+    )
+    .bind(user.to_string())
+    .bind(id.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    let is_default = a.is_default || !has_default;
+    if is_default {
+        sqlx::query("UPDATE addresses SET is_default = 0 WHERE user_id = ? AND is_default = 1")
+            .bind(user.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    if replace {
+        let done = sqlx::query(
+            "UPDATE addresses SET name = ?, line1 = ?, line2 = ?, city = ?, region = ?, postal_code = ?, \
+             country = ?, phone = ?, is_default = ? WHERE id = ? AND user_id = ? AND deleted = 0",
+        )
+        .bind(&a.name)
+        .bind(&a.line1)
+        .bind(&a.line2)
+        .bind(&a.city)
+        .bind(&a.region)
+        .bind(&a.postal_code)
+        .bind(&a.country)
+        .bind(&a.phone)
+        .bind(is_default)
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(ApiError::NotFound("address"));
+        }
+    } else {
+        sqlx::query(
+            "INSERT INTO addresses (id, user_id, name, line1, line2, city, region, postal_code, country, phone, is_default, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .bind(&a.name)
+        .bind(&a.line1)
+        .bind(&a.line2)
+        .bind(&a.city)
+        .bind(&a.region)
+        .bind(&a.postal_code)
+        .bind(&a.country)
+        .bind(&a.phone)
+        .bind(is_default)
+        .bind(Timestamp::now().to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Address {
+        id,
+        name: a.name.clone(),
+        line1: a.line1.clone(),
+        line2: a.line2.clone(),
+        city: a.city.clone(),
+        region: a.region.clone(),
+        postal_code: a.postal_code.clone(),
+        country: a.country.clone(),
+        phone: a.phone.clone(),
+        is_default,
+    })
+}
+
+pub async fn create_address(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Body(req): Body<NewAddress>,
+) -> ApiResult<(StatusCode, Json<Address>)> {
+    validate(&req)?;
+    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
+    let a = save_address(&mut tx, me.sub, AddressId::new(), &req, false).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(a)))
+}
+
+pub async fn update_address(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path(id): Path<String>,
+    Body(req): Body<NewAddress>,
+) -> ApiResult<Json<Address>> {
+    let id: AddressId = parse(&id, "address")?;
+    validate(&req)?;
+    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
+    let a = save_address(&mut tx, me.sub, id, &req, true).await?;
+    tx.commit().await?;
+    Ok(Json(a))
+}
+
+pub async fn delete_address(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: AddressId = parse(&id, "address")?;
+    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
+    // Soft delete: paid orders keep their own copy anyway.
+    let was_default: Option<bool> = sqlx::query_scalar(
+        "UPDATE addresses SET deleted = 1, is_default = 0 WHERE id = ? AND user_id = ? AND deleted = 0 \
+         RETURNING (SELECT is_default FROM addresses WHERE id = ?1)",
+    )
+    .bind(id.to_string())
+    .bind(me.sub.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(was_default) = was_default else {
+        return Err(ApiError::NotFound("address"));
+    };
+    if was_default {
+        sqlx::query(
+            "UPDATE addresses SET is_default = 1 WHERE id = (SELECT id FROM addresses WHERE user_id = ? AND deleted = 0 ORDER BY created_at DESC LIMIT 1)",
+        )
+        .bind(me.sub.to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- orders ----
+
+/// The payment PIN: argon2id-hashed like passwords; wrong PINs in a row lock
+/// it for a while (MASVS AUTH-3 step-up for large payments).
+async fn verify_pin(state: &AppState, user: UserId, pin: Option<&str>) -> ApiResult<()> {
+    let money = &state.config.money;
+    let row: Option<(Option<String>, i64, Option<String>)> = sqlx::query_as(
+        "SELECT payment_pin_hash, pin_failures, pin_locked_until FROM users WHERE id = ?",
+    )
+    .bind(user.to_string())
+    .fetch_optional(&state.db)
+    .await?;
+    let (hash, _, locked) = row.ok_or(ApiError::NotFound("user"))?;
+    if let Some(until) = locked.and_then(|t| t.parse::<Timestamp>().ok())
+        && until > Timestamp::now()
+    {
+        return Err(ApiError::PinRequired(
+            "too many wrong PINs; payments above the PIN threshold are locked for a while".into(),
+        ));
+    }
+    let Some(hash) = hash else {
+        return Err(ApiError::PinRequired(
+            "set a payment PIN to pay this much".into(),
+        ));
+    };
+    let Some(pin) = pin.map(str::to_owned) else {
+        return Err(ApiError::PinRequired(
+            "enter your payment PIN to pay this much".into(),
+        ));
+    };
+    let ok = tokio::task::spawn_blocking(move || crate::auth::verify_password(&pin, &hash))
+        .await
+        .map_err(anyhow::Error::from)?;
+    let sql = if ok {
+        "UPDATE users SET pin_failures = 0, pin_locked_until = NULL WHERE id = ?"
+    } else {
+        "UPDATE users SET pin_failures = pin_failures + 1, \
+         pin_locked_until = CASE WHEN pin_failures + 1 >= ?2 THEN ?3 ELSE NULL END, \
+         pin_failures = CASE WHEN pin_failures + 1 >= ?2 THEN 0 ELSE pin_failures + 1 END WHERE id = ?1"
+    };
+    let lock_until =
+        Timestamp::now() + SignedDuration::from_secs(money.pin_lock_s.cast_signed());
+    sqlx::query(sql)
+        .bind(user.to_string())
+        .bind(i64::from(money.pin_max_failures))
+        .bind(lock_until.to_string())
+        .execute(&state.writer)
+        .await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::PinRequired("that PIN is not right".into()))
+    }
+}
+
+/// What the room is told after the commit.
+struct Priced {
+    room: RoomId,
+    stock_left: StockLeft,
+}
+
+enum StockLeft {
+    Sku(u32),
+    Sale { remaining: u32, sold_out: bool },
+}
+
+pub async fn place_order(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    key: Key,
+    Body(req): Body<PlaceOrderRequest>,
+) -> ApiResult<Response> {
+    if !(1..=99).contains(&req.quantity) {
+        return Err(ApiError::BadRequest("quantity is 1 to 99".into()));
+    }
+    let hash = idempotency::request_hash("POST /v1/orders", &req);
+    let lease = match idempotency::claim(&state, me.sub, &key, "POST /v1/orders", &hash).await? {
+        Claim::Replay(res) => return Ok(res),
+        Claim::Fresh(lease) => lease,
+    };
+    let result = async {
+        // The step-up is decided on what the buyer saw; the transaction
+        // below refuses if that is not the price.
+        let seen_total = req
+            .expected_unit_price
+            .checked_mul(req.quantity)
+            .map_err(|_| ApiError::BadRequest("amount out of range".into()))?;
+        if seen_total.amount_minor >= state.config.money.pin_threshold_minor {
+            verify_pin(&state, me.sub, req.pin.as_deref()).await?;
+        }
+        let mut writer = state.writer.acquire().await?;
+        let mut tx = sqlx::Connection::begin_with(&mut *writer, "BEGIN IMMEDIATE").await?;
+        let (order, priced) = pay(&state, &mut tx, me.sub, &key, &req).await?;
+        let body = serde_json::to_string(&order).map_err(anyhow::Error::from)?;
+        idempotency::complete(&mut tx, &lease, StatusCode::CREATED, &body).await?;
+        tx.commit().await?;
+        // Still holding the writer: stock events go out in commit order.
+        announce(&state, &req, &priced);
+        drop(writer);
+        ApiResult::Ok((order, body))
+    }
+    .await;
+    match result {
+        Ok((order, body)) => {
+            tracing::info!(order = %order.id, total = %order.total, "order paid");
+            Ok(idempotency::fresh_response(StatusCode::CREATED, body))
+        }
+        Err(e) => {
+            idempotency::release(&state, &lease).await;
+            Err(e)
+        }
+    }
+}
+
+/// The order's transaction: price, stock, wallet, ledger, row.
+async fn pay(
+    state: &AppState,
+    tx: &mut SqliteConnection,
+    buyer: UserId,
+    key: &Key,
+    req: &PlaceOrderRequest,
+) -> ApiResult<(Order, Priced)> {
+    let now = Timestamp::now();
+    let row: Option<(String, i64, String, i64, String, Option<String>, String, String, String)> =
+        sqlx::query_as(
+            "SELECT s.name, s.price_minor, s.currency, s.stock, p.name, p.image_id, p.room_id, r.host_id, r.status \
+             FROM skus s JOIN products p ON p.id = s.product_id JOIN rooms r ON r.id = p.room_id \
+             WHERE s.id = ? AND p.id = ?",
+        )
+        .bind(req.sku_id.to_string())
+        .bind(req.product_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (sku_name, price, cur, stock, product_name, image_id, room, seller, _status) =
+        row.ok_or(ApiError::NotFound("product"))?;
+    let currency: Currency = crate::db::parse(&cur, "currency")?;
+    let regular = Money::new(price, currency);
+    let address = address_for(tx, buyer, req.address_id).await?;
+    let qty = i64::from(req.quantity);
+
+    let (unit, stock_left) = if let Some(sale_id) = req.flash_sale_id {
+        let sale: Option<(i64, String, i64, String, String)> = sqlx::query_as(
+            "SELECT price_minor, currency, remaining_stock, deadline, state FROM flash_sales WHERE id = ? AND sku_id = ?",
+        )
+        .bind(sale_id.to_string())
+        .bind(req.sku_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (sale_price, sale_cur, remaining, deadline, sale_state) =
+            sale.ok_or(ApiError::NotFound("flash sale"))?;
+        let deadline: Timestamp = crate::db::parse(&deadline, "time")?;
+        // When the buyer tapped, as they saw it: now minus their video's
+        // delay, bounded by the grace.
+        let delay = SignedDuration::from_millis(i64::from(req.video_delay_ms))
+            .min(state.config.money.grace());
+        if sale_state == "sold_out" || remaining < qty {
+            return Err(ApiError::OutOfStock {
+                stock: u32::try_from(remaining).unwrap_or(0),
+            });
+        }
+        if now - delay >= deadline {
+            return Err(ApiError::SaleEnded { price: regular });
+        }
+        let unit = Money::new(sale_price, crate::db::parse(&sale_cur, "currency")?);
+        if unit != req.expected_unit_price {
+            return Err(ApiError::PriceChanged { price: unit });
+        }
+        let left: i64 = sqlx::query_scalar(
+            "UPDATE flash_sales SET remaining_stock = remaining_stock - ?1, \
+             state = CASE WHEN remaining_stock - ?1 = 0 THEN 'sold_out' ELSE state END \
+             WHERE id = ?2 AND remaining_stock >= ?1 RETURNING remaining_stock",
+        )
+        .bind(qty)
+        .bind(sale_id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        (
+            unit,
+            StockLeft::Sale {
+                remaining: u32::try_from(left).unwrap_or(0),
+                sold_out: left == 0,
+            },
+        )
+    } else {
+        if regular != req.expected_unit_price {
+            return Err(ApiError::PriceChanged { price: regular });
+        }
+        // Guarded: however many buyers race, stock never goes below zero
+        // (and the schema's CHECK would refuse it anyway).
+        let left: Option<i64> = sqlx::query_scalar(
+            "UPDATE skus SET stock = stock - ?1 WHERE id = ?2 AND stock >= ?1 RETURNING stock",
+        )
+        .bind(qty)
+        .bind(req.sku_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(left) = left else {
+            return Err(ApiError::OutOfStock {
+                stock: u32::try_from(stock).unwrap_or(0),
+            });
+        };
+        (regular, StockLeft::Sku(u32::try_from(left).unwrap_or(0)))
+    };
+
+    let total = unit
+        .checked_mul(req.quantity)
+        .map_err(|_| ApiError::BadRequest("amount out of range".into()))?;
+    let balance = ledger::wallet_balance(tx, buyer, currency).await?;
+    if balance < total.amount_minor {
+        return Err(ApiError::InsufficientFunds {
+            needed: total,
+            balance: Money::new(balance, currency),
+        });
+    }
+    let seller: UserId = crate::db::parse(&seller, "host id")?;
+    let wallet = ledger::account(tx, AccountKind::Wallet, Some(buyer), currency).await?;
+    let payable = ledger::account(tx, AccountKind::MerchantPayable, Some(seller), currency).await?;
+    let id = OrderId::new();
+    let (txn, after) = ledger::post(
+        tx,
+        TxnKind::Order,
+        Some(id.0),
+        &format!("Order: {product_name} · {sku_name} × {}", req.quantity),
+        &[(&wallet, -total.amount_minor), (&payable, total.amount_minor)],
+    )
+    .await?;
+    let address_json = serde_json::to_string(&address).map_err(anyhow::Error::from)?;
+    sqlx::query(
+        "INSERT INTO orders (id, buyer_id, seller_id, room_id, product_id, sku_id, product_name, sku_name, image_id, \
+         quantity, unit_price_minor, total_minor, currency, flash_sale_id, address_json, status, txn_id, \
+         idempotency_key, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'paid', ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(buyer.to_string())
+    .bind(seller.to_string())
+    .bind(&room)
+    .bind(req.product_id.to_string())
+    .bind(req.sku_id.to_string())
+    .bind(&product_name)
+    .bind(&sku_name)
+    .bind(&image_id)
+    .bind(qty)
+    .bind(unit.amount_minor)
+    .bind(total.amount_minor)
+    .bind(currency.as_str())
+    .bind(req.flash_sale_id.map(|s| s.to_string()))
+    .bind(&address_json)
+    .bind(txn.to_string())
+    .bind(&key.0)
+    .bind(now.to_string())
+    .bind(now.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let room: RoomId = crate::db::parse(&room, "room id")?;
+    let order = Order {
+        id,
+        status: OrderStatus::Paid,
+        room_id: room,
+        product_id: req.product_id,
+        sku_id: req.sku_id,
+        product_name,
+        sku_name,
+        image: image(state, image_id.as_deref())?,
+        quantity: req.quantity,
+        unit_price: unit,
+        total,
+        flash_sale_id: req.flash_sale_id,
+        address,
+        created_at: now,
+        balance_after: Some(Money::new(after[0], currency)),
+    };
+    Ok((
+        order,
+        Priced { room, stock_left },
+    ))
+}
+
+async fn address_for(
+    tx: &mut SqliteConnection,
+    buyer: UserId,
+    id: AddressId,
+) -> ApiResult<Address> {
+    let row: Option<AddressRow> = sqlx::query_as(&format!(
+        "{ADDRESS_SELECT} WHERE id = ? AND user_id = ? AND deleted = 0"
+    ))
+    .bind(id.to_string())
+    .bind(buyer.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(address_from_row(row.ok_or(ApiError::NotFound("address"))?)?)
+}
+
+fn image(state: &AppState, id: Option<&str>) -> anyhow::Result<livecart_protocol::rest::ImageRef> {
+    Ok(crate::db::image_ref(
+        &state.base_url,
+        match id {
+            Some(id) => crate::db::parse(id, "image id")?,
+            None => livecart_protocol::ImageId(uuid::Uuid::nil()),
+        },
+    ))
+}
+
+/// Tells the room what is left.
+fn announce(state: &AppState, req: &PlaceOrderRequest, priced: &Priced) {
+    let Some(room) = state.rooms.get(priced.room) else {
+        return;
+    };
+    match priced.stock_left {
+        StockLeft::Sku(stock) => {
+            room.publish(RoomEvent::Stock {
+                product_id: req.product_id,
+                sku_id: req.sku_id,
+                stock,
+            });
+        }
+        StockLeft::Sale {
+            remaining,
+            sold_out,
+        } => {
+            // Only a sale the room still shows: a grace-period order after
+            // the deadline must not bring an ended sale back on screen.
+            let Some(mut sale) = room.read(|st| st.snap.flash_sale.clone()).filter(|s| {
+                Some(s.id) == req.flash_sale_id && s.state == FlashSaleState::Active
+            }) else {
+                return;
+            };
+            sale.remaining_stock = remaining;
+            let phase = if sold_out {
+                sale.state = FlashSaleState::SoldOut;
+                FlashSalePhase::Ended
+            } else {
+                FlashSalePhase::Stock
+            };
+            room.publish(RoomEvent::FlashSale { phase, sale });
+        }
+    }
+}
+
+type OrderRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    String,
+    String,
+);
+
+const ORDER_SELECT: &str = "SELECT id, status, room_id, product_id, sku_id, product_name, sku_name, image_id, \
+     quantity, unit_price_minor, total_minor, currency, flash_sale_id, address_json, created_at FROM orders";
+
+fn order_from_row(state: &AppState, r: OrderRow) -> anyhow::Result<Order> {
+    let currency: Currency = crate::db::parse(&r.11, "currency")?;
+    Ok(Order {
+        id: crate::db::parse(&r.0, "order id")?,
+        status: match r.1.as_str() {
+            "paid" => OrderStatus::Paid,
+            "shipped" => OrderStatus::Shipped,
+            "delivered" => OrderStatus::Delivered,
+            "cancelled" => OrderStatus::Cancelled,
+            "refunded" => OrderStatus::Refunded,
+            _ => OrderStatus::Unknown,
+        },
+        room_id: crate::db::parse(&r.2, "room id")?,
+        product_id: crate::db::parse(&r.3, "product id")?,
+        sku_id: crate::db::parse(&r.4, "sku id")?,
+        product_name: r.5,
+        sku_name: r.6,
+        image: image(state, r.7.as_deref())?,
+        quantity: u32::try_from(r.8).unwrap_or(0),
+        unit_price: Money::new(r.9, currency),
+        total: Money::new(r.10, currency),
+        flash_sale_id: r.12.as_deref().map(|s| crate::db::parse(s, "sale id")).transpose()?,
+        address: serde_json::from_str(&r.13)?,
+        created_at: crate::db::parse(&r.14, "time")?,
+        balance_after: None,
+    })
+}
+
+pub async fn list_orders(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+) -> ApiResult<Json<OrderList>> {
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "{ORDER_SELECT} WHERE buyer_id = ? ORDER BY created_at DESC, id DESC LIMIT 200"
+    ))
+    .bind(me.sub.to_string())
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(OrderList {
+        orders: rows
+            .into_iter()
+            .map(|r| order_from_row(&state, r))
+            .collect::<anyhow::Result<_>>()?,
+    }))
+}
+
+pub async fn get_order(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Order>> {
+    let id: OrderId = parse(&id, "order")?;
+    // Someone else's order is "not found": its existence is not the
+    // caller's business.
+    let row: Option<OrderRow> =
+        sqlx::query_as(&format!("{ORDER_SELECT} WHERE id = ? AND buyer_id = ?"))
+            .bind(id.to_string())
+            .bind(me.sub.to_string())
+            .fetch_optional(&state.db)
+            .await?;
+    Ok(Json(order_from_row(
+        &state,
+        row.ok_or(ApiError::NotFound("order"))?,
+    )?))
+}

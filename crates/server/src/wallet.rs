@@ -1,0 +1,362 @@
+//! The wallet: balance, history, and top-ups through the demo payment
+//! provider.
+//!
+//! - `GET /v1/wallet` → balance, pending top-ups, the PIN threshold.
+//! - `GET /v1/wallet/entries?before=<cursor>` → movements, newest first.
+//! - `POST /v1/wallet/top-ups` (Idempotency-Key) `{amount, card_number}` →
+//!   202 with the pending top-up. The provider confirms asynchronously: the
+//!   wallet is credited in the same transaction that marks it `succeeded`.
+//! - `GET /v1/wallet/top-ups/{id}` → one of the caller's top-ups (anyone
+//!   else's is 404).
+//!
+//! Pending top-ups survive a restart: `resume_pending` re-arms them.
+
+use crate::api::Body;
+use crate::auth::SignedIn;
+use crate::error::{ApiError, ApiResult};
+use crate::idempotency::{self, Claim, Key};
+use crate::ledger::{self, AccountKind, TxnKind};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use jiff::{SignedDuration, Timestamp};
+use livecart_protocol::commerce::{
+    MovementKind, TopUp, TopUpRequest, TopUpStatus, Wallet, WalletEntry, WalletHistory,
+};
+use livecart_protocol::{Money, TopUpId, UserId};
+use serde::Deserialize;
+
+/// What the demo provider does with a card number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestCard {
+    Succeed,
+    Decline,
+    Late,
+}
+
+impl TestCard {
+    /// Stripe's well-known test numbers; anything else is refused up front.
+    pub fn parse(number: &str) -> Option<Self> {
+        let digits: String = number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        match digits.as_str() {
+            "4242424242424242" => Some(Self::Succeed),
+            "4000000000000002" => Some(Self::Decline),
+            "4000000000003220" => Some(Self::Late),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeed => "succeed",
+            Self::Decline => "decline",
+            Self::Late => "late",
+        }
+    }
+}
+
+pub async fn wallet(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+) -> ApiResult<Json<Wallet>> {
+    let currency = state.config.money.currency();
+    let mut conn = state.db.acquire().await?;
+    let balance = ledger::wallet_balance(&mut conn, me.sub, currency).await?;
+    let pending = top_ups(&state, me.sub, Some("pending")).await?;
+    Ok(Json(Wallet {
+        balance: Money::new(balance, currency),
+        pending_top_ups: pending,
+        pin_threshold: Money::new(state.config.money.pin_threshold_minor, currency),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    before: Option<i64>,
+}
+
+const PAGE: i64 = 50;
+
+pub async fn entries(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<WalletHistory>> {
+    let rows: Vec<(i64, String, String, String, i64, i64, String, String)> = sqlx::query_as(
+        "SELECT e.id, t.id, t.kind, a.currency, e.amount_minor, e.balance_after, t.description, t.created_at \
+         FROM ledger_entries e JOIN accounts a ON a.id = e.account_id JOIN ledger_txns t ON t.id = e.txn_id \
+         WHERE a.kind = 'wallet' AND a.owner_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?",
+    )
+    .bind(me.sub.to_string())
+    .bind(q.before.unwrap_or(i64::MAX))
+    .bind(PAGE)
+    .fetch_all(&state.db)
+    .await?;
+    let next_before = (rows.len() as i64 == PAGE).then(|| rows.last().map(|r| r.0)).flatten();
+    let entries = rows
+        .into_iter()
+        .map(|(_, txn, kind, cur, amount, after, description, at)| {
+            let currency = crate::db::parse(&cur, "currency")?;
+            Ok(WalletEntry {
+                txn_id: crate::db::parse(&txn, "txn id")?,
+                kind: match kind.as_str() {
+                    "top_up" => MovementKind::TopUp,
+                    "order" => MovementKind::Order,
+                    "gift" => MovementKind::Gift,
+                    "demo_credit" => MovementKind::DemoCredit,
+                    "refund" => MovementKind::Refund,
+                    _ => MovementKind::Other,
+                },
+                amount: Money::new(amount, currency),
+                balance_after: Money::new(after, currency),
+                description,
+                at: crate::db::parse(&at, "time")?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Json(WalletHistory {
+        entries,
+        next_before,
+    }))
+}
+
+type TopUpRow = (String, i64, String, String, String, Option<String>, String);
+
+fn top_up_from_row(row: TopUpRow) -> anyhow::Result<TopUp> {
+    let (id, amount, cur, last4, status, reason, created) = row;
+    Ok(TopUp {
+        id: crate::db::parse(&id, "top-up id")?,
+        amount: Money::new(amount, crate::db::parse(&cur, "currency")?),
+        status: match status.as_str() {
+            "succeeded" => TopUpStatus::Succeeded,
+            "declined" => TopUpStatus::Declined,
+            _ => TopUpStatus::Pending,
+        },
+        card_last4: last4,
+        created_at: crate::db::parse(&created, "time")?,
+        decline_reason: reason,
+    })
+}
+
+const TOP_UP_SELECT: &str = "SELECT id, amount_minor, currency, card_last4, status, decline_reason, created_at FROM top_ups";
+
+async fn top_ups(state: &AppState, user: UserId, status: Option<&str>) -> ApiResult<Vec<TopUp>> {
+    let rows: Vec<TopUpRow> = sqlx::query_as(&format!(
+        "{TOP_UP_SELECT} WHERE user_id = ? AND (?2 IS NULL OR status = ?2) ORDER BY created_at"
+    ))
+    .bind(user.to_string())
+    .bind(status)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(top_up_from_row)
+        .collect::<anyhow::Result<_>>()?)
+}
+
+pub async fn get_top_up(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TopUp>> {
+    let id: TopUpId = id.parse().map_err(|_| ApiError::NotFound("top-up"))?;
+    let row: Option<TopUpRow> =
+        sqlx::query_as(&format!("{TOP_UP_SELECT} WHERE id = ? AND user_id = ?"))
+            .bind(id.to_string())
+            .bind(me.sub.to_string())
+            .fetch_optional(&state.db)
+            .await?;
+    Ok(Json(top_up_from_row(row.ok_or(ApiError::NotFound("top-up"))?)?))
+}
+
+pub async fn create_top_up(
+    State(state): State<AppState>,
+    SignedIn(me): SignedIn,
+    key: Key,
+    Body(req): Body<TopUpRequest>,
+) -> ApiResult<Response> {
+    let money = &state.config.money;
+    let currency = money.currency();
+    if req.amount.currency != currency {
+        return Err(ApiError::BadRequest(format!(
+            "wallets hold {currency}; top up in {currency}"
+        )));
+    }
+    if req.amount.amount_minor <= 0 || req.amount.amount_minor > money.max_top_up_minor {
+        return Err(ApiError::BadRequest(format!(
+            "a top-up is between {} and {}",
+            Money::new(1, currency),
+            Money::new(money.max_top_up_minor, currency)
+        )));
+    }
+    let card = TestCard::parse(&req.card_number).ok_or_else(|| {
+        ApiError::PaymentDeclined(
+            "the demo provider only knows its test cards: 4242 4242 4242 4242 (succeeds), \
+             4000 0000 0000 0002 (declined), 4000 0000 0000 3220 (confirms late)"
+                .into(),
+        )
+    })?;
+    // The hash covers the card's outcome, not its number: nothing of the
+    // number but the last four digits is stored anywhere.
+    let hash = idempotency::request_hash(
+        "POST /v1/wallet/top-ups",
+        &(req.amount, card.as_str()),
+    );
+    let lease = match idempotency::claim(&state, me.sub, &key, "POST /v1/wallet/top-ups", &hash)
+        .await?
+    {
+        Claim::Replay(res) => return Ok(res),
+        Claim::Fresh(lease) => lease,
+    };
+    let digits: String = req.card_number.chars().filter(char::is_ascii_digit).collect();
+    let last4 = digits[digits.len().saturating_sub(4)..].to_owned();
+    let now = Timestamp::now();
+    let delay = match card {
+        TestCard::Late => money.provider_late_ms,
+        _ => money.provider_confirm_ms,
+    };
+    let confirm_after = now + SignedDuration::from_millis(delay.cast_signed());
+    let top_up = TopUp {
+        id: TopUpId::new(),
+        amount: req.amount,
+        status: TopUpStatus::Pending,
+        card_last4: last4,
+        created_at: now,
+        decline_reason: None,
+    };
+    let body = serde_json::to_string(&top_up).map_err(anyhow::Error::from)?;
+    let work = async {
+        let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO top_ups (id, user_id, amount_minor, currency, card_last4, outcome, confirm_after, status, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+        )
+        .bind(top_up.id.to_string())
+        .bind(me.sub.to_string())
+        .bind(top_up.amount.amount_minor)
+        .bind(top_up.amount.currency.as_str())
+        .bind(&top_up.card_last4)
+        .bind(card.as_str())
+        .bind(confirm_after.to_string())
+        .bind(now.to_string())
+        .execute(&mut *tx)
+        .await?;
+        idempotency::complete(&mut tx, &lease, StatusCode::ACCEPTED, &body).await?;
+        tx.commit().await?;
+        ApiResult::Ok(())
+    };
+    if let Err(e) = work.await {
+        idempotency::release(&state, &lease).await;
+        return Err(e);
+    }
+    arm(&state, top_up.id, confirm_after);
+    tracing::info!(top_up = %top_up.id, amount = %top_up.amount, "top-up pending");
+    Ok(idempotency::fresh_response(StatusCode::ACCEPTED, body))
+}
+
+/// Schedules the provider's confirmation of a top-up.
+fn arm(state: &AppState, id: TopUpId, at: Timestamp) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let wait = at.duration_since(Timestamp::now()).max(SignedDuration::ZERO);
+        let wait = std::time::Duration::try_from(wait).unwrap_or_default();
+        tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        if let Err(e) = confirm(&state, id).await {
+            tracing::error!(error = %e, top_up = %id, "confirming a top-up");
+        }
+    });
+}
+
+/// The provider's answer arrives: credit the wallet (or mark it declined),
+/// once. A second confirmation of the same top-up changes nothing.
+pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatus> {
+    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
+    let row: Option<(String, i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT user_id, amount_minor, currency, outcome, status, card_last4 FROM top_ups WHERE id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((user, amount, cur, outcome, status, last4)) = row else {
+        anyhow::bail!("no top-up {id}");
+    };
+    if status != "pending" {
+        return Ok(if status == "succeeded" {
+            TopUpStatus::Succeeded
+        } else {
+            TopUpStatus::Declined
+        });
+    }
+    let result = if outcome == "decline" {
+        sqlx::query(
+            "UPDATE top_ups SET status = 'declined', decline_reason = 'Your card was declined. Try another card.' WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        TopUpStatus::Declined
+    } else {
+        let currency = crate::db::parse(&cur, "currency")?;
+        let user: UserId = crate::db::parse(&user, "user id")?;
+        let clearing = ledger::account(&mut tx, AccountKind::TopupClearing, None, currency).await?;
+        let wallet = ledger::account(&mut tx, AccountKind::Wallet, Some(user), currency).await?;
+        let (txn, _) = ledger::post(
+            &mut tx,
+            TxnKind::TopUp,
+            Some(id.0),
+            &format!("Top-up ····{last4}"),
+            &[(&clearing, -amount), (&wallet, amount)],
+        )
+        .await?;
+        sqlx::query("UPDATE top_ups SET status = 'succeeded', txn_id = ? WHERE id = ?")
+            .bind(txn.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        TopUpStatus::Succeeded
+    };
+    tx.commit().await?;
+    tracing::info!(top_up = %id, ?result, "top-up confirmed by the provider");
+    Ok(result)
+}
+
+/// Startup: re-arms every top-up still waiting for its confirmation.
+pub async fn resume_pending(state: &AppState) -> anyhow::Result<usize> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, confirm_after FROM top_ups WHERE status = 'pending'")
+            .fetch_all(&state.db)
+            .await?;
+    for (id, at) in &rows {
+        arm(
+            state,
+            crate::db::parse(id, "top-up id")?,
+            crate::db::parse(at, "time")?,
+        );
+    }
+    Ok(rows.len())
+}
+
+/// The demo world's starting balance for a user (a balanced transaction
+/// from the clearing account, like a top-up).
+pub async fn demo_credit(
+    conn: &mut sqlx::SqliteConnection,
+    user: UserId,
+    amount: Money,
+) -> anyhow::Result<()> {
+    let clearing = ledger::account(conn, AccountKind::TopupClearing, None, amount.currency).await?;
+    let wallet = ledger::account(conn, AccountKind::Wallet, Some(user), amount.currency).await?;
+    ledger::post(
+        conn,
+        TxnKind::DemoCredit,
+        None,
+        "Welcome credit",
+        &[(&clearing, -amount.amount_minor), (&wallet, amount.amount_minor)],
+    )
+    .await?;
+    Ok(())
+}

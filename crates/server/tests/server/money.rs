@@ -1,0 +1,699 @@
+//! Money: orders, gifts, top-ups, idempotency, ownership and the ledger,
+//! over real HTTP against a real SQLite file.
+
+use crate::support::{ADMIN, TestServer, WAIT};
+use livecart_protocol::commerce::{
+    AddressList, GiftReceipt, IDEMPOTENCY_HEADER, NewAddress, Order, OrderList,
+    PlaceOrderRequest, REPLAYED_HEADER, SendGiftRequest, TopUp, TopUpRequest, TopUpStatus, Wallet,
+    WalletHistory,
+};
+use livecart_protocol::rest::{GiftCatalog, Product, Role, StartFlashSaleRequest};
+use livecart_protocol::{
+    ComboId, Currency, ErrorCode, Money, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem, RoomEvent,
+    RoomId, UserId,
+};
+use livecart_server::auth::Claims;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+const DEMO_BALANCE: i64 = 20_000;
+
+/// A signed-in user talking to the server.
+#[derive(Clone)]
+struct Buyer {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Buyer {
+    async fn sign_in(server: &TestServer, username: &str) -> Self {
+        let s = server.sign_in(username).await;
+        Self {
+            http: server.http.clone(),
+            base: server.handle.base_url.clone(),
+            token: s.access_token,
+        }
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
+        let res = self.req(reqwest::Method::GET, path).send().await.expect("get");
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.expect("json")
+    }
+
+    async fn post(&self, path: &str, key: &str, body: &impl Serialize) -> reqwest::Response {
+        self.req(reqwest::Method::POST, path)
+            .header(IDEMPOTENCY_HEADER, key)
+            .json(body)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    async fn balance(&self) -> i64 {
+        self.get::<Wallet>("/v1/wallet").await.balance.amount_minor
+    }
+
+    async fn default_address(&self) -> livecart_protocol::AddressId {
+        let list: AddressList = self.get("/v1/me/addresses").await;
+        assert!(list.addresses[0].is_default, "the default comes first");
+        list.addresses[0].id
+    }
+}
+
+async fn problem(res: reqwest::Response) -> Problem {
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    res.json().await.expect("problem json")
+}
+
+fn key() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The first product of the first room that has a SKU priced under $100
+/// with stock (no PIN step).
+async fn cheap_sku(server: &TestServer) -> (RoomId, Product, usize) {
+    let room = server.room().await;
+    let snap = server.snapshot(room).await;
+    for p in snap.products {
+        if let Some(i) = p
+            .skus
+            .iter()
+            .position(|s| s.stock >= 2 && s.price.amount_minor < 5_000)
+        {
+            return (room, p, i);
+        }
+    }
+    panic!("the demo room sells something under $50");
+}
+
+fn order(p: &Product, sku: usize, address: livecart_protocol::AddressId) -> PlaceOrderRequest {
+    PlaceOrderRequest {
+        product_id: p.id,
+        sku_id: p.skus[sku].id,
+        quantity: 1,
+        address_id: address,
+        expected_unit_price: p.skus[sku].price,
+        flash_sale_id: None,
+        video_delay_ms: 0,
+        pin: None,
+    }
+}
+
+async fn ledger_ok(server: &TestServer) {
+    let report = livecart_server::ledger::check(&server.handle.state.db)
+        .await
+        .expect("ledger check runs");
+    assert!(report.ok(), "{report}");
+}
+
+async fn stock_of(server: &TestServer, room: RoomId, p: &Product, sku: usize) -> u32 {
+    let snap = server.snapshot(room).await;
+    snap.products
+        .iter()
+        .find(|x| x.id == p.id)
+        .expect("product")
+        .skus[sku]
+        .stock
+}
+
+#[tokio::test]
+async fn a_paid_order_charges_once_and_a_replay_returns_the_same_order() {
+    let server = TestServer::start().await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    assert_eq!(ava.balance().await, DEMO_BALANCE, "demo viewers start with $200");
+    let (room, p, sku) = cheap_sku(&server).await;
+    let stock = stock_of(&server, room, &p, sku).await;
+    let price = p.skus[sku].price.amount_minor;
+    let body = order(&p, sku, ava.default_address().await);
+    let k = key();
+
+    let res = ava.post("/v1/orders", &k, &body).await;
+    assert_eq!(res.status(), 201);
+    assert!(res.headers().get(REPLAYED_HEADER).is_none());
+    let first: Order = res.json().await.expect("order");
+    assert_eq!(first.total, Money::new(price, Currency::USD));
+    assert_eq!(first.balance_after, Some(Money::new(DEMO_BALANCE - price, Currency::USD)));
+    assert_eq!(first.address.city, "New York", "the default address");
+
+    // The app lost the answer and retries with the same key: same order,
+    // charged once, stock taken once.
+    let res = ava.post("/v1/orders", &k, &body).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()[REPLAYED_HEADER], "true");
+    let replay: Order = res.json().await.expect("order");
+    assert_eq!(replay, first);
+    assert_eq!(ava.balance().await, DEMO_BALANCE - price);
+    assert_eq!(stock_of(&server, room, &p, sku).await, stock - 1);
+
+    let orders: OrderList = ava.get("/v1/orders").await;
+    assert_eq!(orders.orders.len(), 1);
+    assert_eq!(orders.orders[0].id, first.id);
+    let one: Order = ava.get(&format!("/v1/orders/{}", first.id)).await;
+    assert_eq!(one.total, first.total);
+
+    let history: WalletHistory = ava.get("/v1/wallet/entries").await;
+    assert_eq!(history.entries.len(), 2, "the welcome credit and the order");
+    assert_eq!(history.entries[0].amount.amount_minor, -price);
+    assert!(history.entries[0].description.contains(&p.name));
+    ledger_ok(&server).await;
+}
+
+#[tokio::test]
+async fn a_reused_key_with_other_parameters_is_422_and_one_still_running_is_409() {
+    let server = TestServer::start().await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    let (_, p, sku) = cheap_sku(&server).await;
+    let address = ava.default_address().await;
+    let k = key();
+    assert_eq!(ava.post("/v1/orders", &k, &order(&p, sku, address)).await.status(), 201);
+    let mut two = order(&p, sku, address);
+    two.quantity = 2;
+    let res = ava.post("/v1/orders", &k, &two).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await.code, ErrorCode::IdempotencyMismatch);
+
+    // A request with this key is still running (claimed, lease not run out).
+    let running = key();
+    let ava_id: UserId = ava.get::<livecart_protocol::rest::Profile>("/v1/me").await.id;
+    let body = order(&p, sku, address);
+    sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, key, endpoint, request_hash, state, lock_token, locked_until, created_at) \
+         VALUES (?, ?, 'POST /v1/orders', ?, 'in_flight', 'other', ?, ?)",
+    )
+    .bind(ava_id.to_string())
+    .bind(&running)
+    .bind(livecart_server::idempotency::request_hash("POST /v1/orders", &body))
+    .bind((jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30)).to_string())
+    .bind(jiff::Timestamp::now().to_string())
+    .execute(&server.handle.state.db)
+    .await
+    .expect("claim");
+    let before = ava.balance().await;
+    let res = ava.post("/v1/orders", &running, &body).await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(problem(res).await.code, ErrorCode::IdempotencyInFlight);
+    assert_eq!(ava.balance().await, before, "nothing charged");
+
+    // A burst of the same request (a double tap, a retrying network stack):
+    // one order; every answer is that order or "still processing".
+    let burst = key();
+    let body = order(&p, sku, address);
+    let answers = futures_util::future::join_all(
+        (0..12).map(|_| ava.post("/v1/orders", &burst, &body)),
+    )
+    .await;
+    let mut ids = std::collections::HashSet::new();
+    for res in answers {
+        match res.status().as_u16() {
+            201 => {
+                ids.insert(res.json::<Order>().await.expect("order").id);
+            }
+            409 => assert_eq!(problem(res).await.code, ErrorCode::IdempotencyInFlight),
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    assert_eq!(ids.len(), 1, "one order for one key");
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE idempotency_key = ?")
+        .bind(&burst)
+        .fetch_one(&server.handle.state.db)
+        .await
+        .expect("count");
+    assert_eq!(rows, 1);
+    let res = ava
+        .req(reqwest::Method::POST, "/v1/orders")
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 400, "no key, no payment");
+    assert!(problem(res).await.detail.contains("Idempotency-Key"));
+    ledger_ok(&server).await;
+}
+
+#[tokio::test]
+async fn a_changed_price_too_little_stock_or_balance_charges_nothing_and_says_why() {
+    let server = TestServer::start().await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    let (room, p, sku) = cheap_sku(&server).await;
+    let address = ava.default_address().await;
+    let stock = stock_of(&server, room, &p, sku).await;
+
+    let mut stale = order(&p, sku, address);
+    stale.expected_unit_price.amount_minor -= 100;
+    let res = ava.post("/v1/orders", &key(), &stale).await;
+    assert_eq!(res.status(), 409);
+    let pr = problem(res).await;
+    assert_eq!(pr.code, ErrorCode::PriceChanged);
+    assert_eq!(pr.price, Some(p.skus[sku].price), "the price now, to show the buyer");
+
+    let mut greedy = order(&p, sku, address);
+    greedy.quantity = 99;
+    greedy.pin = Some("1234".into());
+    let res = ava.post("/v1/orders", &key(), &greedy).await;
+    assert_eq!(res.status(), 409, "more than the {stock} left");
+    let pr = problem(res).await;
+    assert_eq!(pr.code, ErrorCode::OutOfStock);
+    assert_eq!(pr.stock, Some(stock));
+
+    // A new buyer with an empty wallet: refused, then a top-up, then the same
+    // key goes through (a refusal moved nothing, so it did not use the key).
+    let zed = new_buyer(&server, "zed", 0).await;
+    let k = key();
+    let body = order(&p, sku, zed.default_address().await);
+    let res = zed.post("/v1/orders", &k, &body).await;
+    assert_eq!(res.status(), 402);
+    let pr = problem(res).await;
+    assert_eq!(pr.code, ErrorCode::InsufficientFunds);
+    assert!(pr.detail.contains("nothing was charged"), "{}", pr.detail);
+    assert_eq!(stock_of(&server, room, &p, sku).await, stock, "no stock taken");
+    assert_eq!(ava.balance().await, DEMO_BALANCE);
+
+    let top_up = top_up(&zed, "4242 4242 4242 4242", 5_000).await;
+    assert_eq!(top_up.status, TopUpStatus::Succeeded);
+    assert_eq!(zed.balance().await, 5_000);
+    assert_eq!(zed.post("/v1/orders", &k, &body).await.status(), 201);
+    assert_eq!(zed.balance().await, 5_000 - p.skus[sku].price.amount_minor);
+    ledger_ok(&server).await;
+}
+
+/// Tops up and waits (polling the top-up, as the app does) for the
+/// provider's answer.
+async fn top_up(buyer: &Buyer, card: &str, amount: i64) -> TopUp {
+    let res = buyer
+        .post(
+            "/v1/wallet/top-ups",
+            &key(),
+            &TopUpRequest {
+                amount: Money::new(amount, Currency::USD),
+                card_number: card.into(),
+            },
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let pending: TopUp = res.json().await.expect("top-up");
+    assert_eq!(pending.status, TopUpStatus::Pending);
+    let wallet: Wallet = buyer.get("/v1/wallet").await;
+    assert!(wallet.pending_top_ups.iter().any(|t| t.id == pending.id));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let t: TopUp = buyer.get(&format!("/v1/wallet/top-ups/{}", pending.id)).await;
+        if t.status != TopUpStatus::Pending {
+            return t;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the provider answers");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A user made straight in the database, with a token minted by the server's
+/// own keys, an address and `balance` (skips argon2 for each of hundreds).
+async fn new_buyer(server: &TestServer, username: &str, balance: i64) -> Buyer {
+    let state = &server.handle.state;
+    let id = UserId::new();
+    let mut tx = state.writer.begin().await.expect("tx");
+    livecart_server::auth::create_user_hashed(&mut *tx, id, username, username, Role::Viewer, "x")
+        .await
+        .expect("user");
+    if balance > 0 {
+        livecart_server::wallet::demo_credit(&mut tx, id, Money::new(balance, Currency::USD))
+            .await
+            .expect("credit");
+    }
+    livecart_server::orders::save_address(
+        &mut tx,
+        id,
+        livecart_protocol::AddressId::new(),
+        &NewAddress {
+            name: username.into(),
+            line1: "1 Test St".into(),
+            line2: String::new(),
+            city: "Testville".into(),
+            region: String::new(),
+            postal_code: "00001".into(),
+            country: "US".into(),
+            phone: "+1 555 0100".into(),
+            is_default: true,
+        },
+        false,
+    )
+    .await
+    .expect("address");
+    tx.commit().await.expect("commit");
+    let token = state.tokens.mint(&Claims {
+        sub: id,
+        name: username.into(),
+        role: Role::Viewer,
+        exp: jiff::Timestamp::now().as_second() + 600,
+    });
+    Buyer {
+        http: server.http.clone(),
+        base: server.handle.base_url.clone(),
+        token,
+    }
+}
+
+#[tokio::test]
+async fn top_ups_confirm_asynchronously_and_declined_cards_credit_nothing() {
+    let server = TestServer::start().await;
+    let ben = Buyer::sign_in(&server, "ben").await;
+    let t = top_up(&ben, "4000000000000002", 1_000).await;
+    assert_eq!(t.status, TopUpStatus::Declined);
+    assert!(t.decline_reason.expect("a reason").contains("declined"));
+    assert_eq!(ben.balance().await, DEMO_BALANCE);
+
+    let res = ben
+        .post(
+            "/v1/wallet/top-ups",
+            &key(),
+            &TopUpRequest {
+                amount: Money::new(1_000, Currency::USD),
+                card_number: "5555 5555 5555 4444".into(),
+            },
+        )
+        .await;
+    assert_eq!(res.status(), 402);
+    assert_eq!(problem(res).await.code, ErrorCode::PaymentDeclined);
+
+    let t = top_up(&ben, "4242424242424242", 2_500).await;
+    assert_eq!((t.status, t.card_last4.as_str()), (TopUpStatus::Succeeded, "4242"));
+    assert_eq!(ben.balance().await, DEMO_BALANCE + 2_500);
+    // Only the last four digits are kept: the full number is in no file.
+    for entry in std::fs::read_dir(&server.handle.state.config.data_dir).expect("data dir") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+        assert!(
+            !bytes.windows(16).any(|w| w == b"4242424242424242"),
+            "a card number was stored"
+        );
+    }
+    ledger_ok(&server).await;
+}
+
+#[tokio::test]
+async fn nobody_sees_or_uses_another_users_orders_wallet_or_addresses() {
+    let server = TestServer::start().await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    let ben = Buyer::sign_in(&server, "ben").await;
+    let (_, p, sku) = cheap_sku(&server).await;
+    let ava_address = ava.default_address().await;
+    let res = ava.post("/v1/orders", &key(), &order(&p, sku, ava_address)).await;
+    let ava_order: Order = res.json().await.expect("order");
+    let res = ava
+        .post(
+            "/v1/wallet/top-ups",
+            &key(),
+            &TopUpRequest {
+                amount: Money::new(100, Currency::USD),
+                card_number: "4000000000003220".into(),
+            },
+        )
+        .await;
+    let ava_top_up: TopUp = res.json().await.expect("top-up");
+
+    for path in [
+        format!("/v1/orders/{}", ava_order.id),
+        format!("/v1/wallet/top-ups/{}", ava_top_up.id),
+    ] {
+        let res = ben.req(reqwest::Method::GET, &path).send().await.expect("get");
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    let res = ben.post("/v1/orders", &key(), &order(&p, sku, ava_address)).await;
+    assert_eq!(res.status(), 404, "ben cannot ship to ava's address");
+    let pr = problem(res).await;
+    assert_eq!(pr.detail, "address not found");
+    let res = ben
+        .req(reqwest::Method::DELETE, &format!("/v1/me/addresses/{ava_address}"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(res.status(), 404);
+    let res = ben
+        .req(reqwest::Method::PUT, &format!("/v1/me/addresses/{ava_address}"))
+        .json(&NewAddress {
+            name: "Ben".into(),
+            line1: "Elsewhere".into(),
+            line2: String::new(),
+            city: "X".into(),
+            region: String::new(),
+            postal_code: "1".into(),
+            country: "US".into(),
+            phone: "1".into(),
+            is_default: true,
+        })
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(res.status(), 404);
+    let ben_orders: OrderList = ben.get("/v1/orders").await;
+    assert!(ben_orders.orders.is_empty());
+    let ben_wallet: Wallet = ben.get("/v1/wallet").await;
+    assert_eq!(ben_wallet.balance.amount_minor, DEMO_BALANCE);
+    assert!(ben_wallet.pending_top_ups.is_empty(), "ava's pending top-up is hers");
+    assert_eq!(ava.default_address().await, ava_address, "ava's address untouched");
+}
+
+#[tokio::test]
+async fn two_hundred_buyers_race_for_ten_units_and_exactly_ten_get_one() {
+    let server = TestServer::start().await;
+    let (room, p, sku) = cheap_sku(&server).await;
+    sqlx::query("UPDATE skus SET stock = 10 WHERE id = ?")
+        .bind(p.skus[sku].id.to_string())
+        .execute(&server.handle.state.db)
+        .await
+        .expect("stock");
+    let mut buyers = Vec::new();
+    for i in 0..200 {
+        buyers.push(new_buyer(&server, &format!("racer{i}"), 10_000).await);
+    }
+    let mut addresses = Vec::new();
+    for b in &buyers {
+        addresses.push(b.default_address().await);
+    }
+    let answers = futures_util::future::join_all(
+        buyers
+            .iter()
+            .zip(&addresses)
+            .map(|(b, a)| {
+                let body = order(&p, sku, *a);
+                async move { b.post("/v1/orders", &key(), &body).await }
+            }),
+    )
+    .await;
+    let (mut paid, mut refused) = (0, 0);
+    for res in answers {
+        match res.status().as_u16() {
+            201 => paid += 1,
+            409 => {
+                assert_eq!(problem(res).await.code, ErrorCode::OutOfStock);
+                refused += 1;
+            }
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    assert_eq!((paid, refused), (10, 190));
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE sku_id = ?")
+        .bind(p.skus[sku].id.to_string())
+        .fetch_one(&server.handle.state.db)
+        .await
+        .expect("count");
+    assert_eq!(orders, 10);
+    assert_eq!(stock_of(&server, room, &p, sku).await, 0, "viewers see it sold out");
+    ledger_ok(&server).await;
+}
+
+#[tokio::test]
+async fn a_flash_sale_tap_seen_before_the_deadline_is_honoured_within_the_grace() {
+    let server = TestServer::start().await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    let (room, p, sku) = cheap_sku(&server).await;
+    let address = ava.default_address().await;
+    let sale_price = Money::new(p.skus[sku].price.amount_minor / 2, Currency::USD);
+    let res = server
+        .http
+        .post(server.url(&format!("/v1/host/rooms/{room}/flash-sales")))
+        .bearer_auth(ADMIN)
+        .json(&StartFlashSaleRequest {
+            product_id: p.id,
+            sku_id: p.skus[sku].id,
+            price: sale_price,
+            stock: 5,
+            duration_s: 60,
+        })
+        .send()
+        .await
+        .expect("sale");
+    assert_eq!(res.status(), 201);
+    let sale: livecart_protocol::rest::FlashSale = res.json().await.expect("sale");
+    let buy = |delay_ms: u32| PlaceOrderRequest {
+        expected_unit_price: sale_price,
+        flash_sale_id: Some(sale.id),
+        video_delay_ms: delay_ms,
+        ..order(&p, sku, address)
+    };
+    let res = ava.post("/v1/orders", &key(), &buy(0)).await;
+    assert_eq!(res.status(), 201, "during the sale");
+    let paid: Order = res.json().await.expect("order");
+    assert_eq!(paid.unit_price, sale_price);
+
+    // The deadline passed 1.5 s ago on the server's clock.
+    let past = jiff::Timestamp::now() - jiff::SignedDuration::from_millis(1_500);
+    sqlx::query("UPDATE flash_sales SET deadline = ? WHERE id = ?")
+        .bind(past.to_string())
+        .bind(sale.id.to_string())
+        .execute(&server.handle.state.db)
+        .await
+        .expect("deadline");
+    // The buyer's video ran 2 s behind: they tapped before the end they saw.
+    let res = ava.post("/v1/orders", &key(), &buy(2_000)).await;
+    assert_eq!(res.status(), 201, "honoured: seen before the deadline");
+    // 0.5 s behind: they saw the sale end and tapped after it.
+    let res = ava.post("/v1/orders", &key(), &buy(500)).await;
+    assert_eq!(res.status(), 409);
+    let pr = problem(res).await;
+    assert_eq!(pr.code, ErrorCode::SaleEnded);
+    assert_eq!(pr.price, Some(p.skus[sku].price), "the regular price again");
+    // A claimed 10 s delay buys no more than the 3 s grace.
+    let past = jiff::Timestamp::now() - jiff::SignedDuration::from_millis(3_500);
+    sqlx::query("UPDATE flash_sales SET deadline = ? WHERE id = ?")
+        .bind(past.to_string())
+        .bind(sale.id.to_string())
+        .execute(&server.handle.state.db)
+        .await
+        .expect("deadline");
+    let res = ava.post("/v1/orders", &key(), &buy(10_000)).await;
+    assert_eq!(problem(res).await.code, ErrorCode::SaleEnded);
+    let remaining: i64 = sqlx::query_scalar("SELECT remaining_stock FROM flash_sales WHERE id = ?")
+        .bind(sale.id.to_string())
+        .fetch_one(&server.handle.state.db)
+        .await
+        .expect("remaining");
+    assert_eq!(remaining, 3, "two sale orders took two units");
+    assert_eq!(ava.balance().await, DEMO_BALANCE - 2 * sale_price.amount_minor);
+    ledger_ok(&server).await;
+}
+
+#[tokio::test]
+async fn a_paid_gift_reaches_the_room_once_and_pays_the_host() {
+    let server = TestServer::start().await;
+    let room = server.room().await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    let catalog: GiftCatalog = ava.get("/v1/gifts").await;
+    let rose = catalog.gifts.iter().find(|g| g.name == "Rose").expect("rose");
+    let mut watcher = server.connect(room, None, None).await;
+    watcher.joined().await;
+
+    let combo = ComboId::new();
+    let send = SendGiftRequest {
+        gift_id: rose.id,
+        count: 1,
+        combo_id: combo,
+    };
+    let path = format!("/v1/rooms/{room}/gifts");
+    let k = key();
+    let res = ava.post(&path, &k, &send).await;
+    assert_eq!(res.status(), 201);
+    let receipt: GiftReceipt = res.json().await.expect("receipt");
+    assert_eq!(receipt.combo_count, 1);
+    assert_eq!(receipt.cost, Money::new(5, Currency::USD), "5 coins = 5 ¢");
+    let res = ava.post(&path, &k, &send).await;
+    assert_eq!(res.headers()[REPLAYED_HEADER], "true");
+    let second = ava.post(&path, &key(), &send).await;
+    let second: GiftReceipt = second.json().await.expect("receipt");
+    assert_eq!(second.combo_count, 2, "the next tap of the combo");
+    assert_eq!(second.balance_after.amount_minor, DEMO_BALANCE - 10);
+
+    // The room sees tap one, then tap two: the replay broadcast nothing.
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let (_, e) = watcher
+            .event(|e| matches!(e, RoomEvent::Gift(g) if g.combo_id == combo))
+            .await;
+        if let RoomEvent::Gift(g) = e {
+            assert_eq!(g.sender.name, "Ava");
+            seen.push(g.combo_count);
+        }
+    }
+    assert_eq!(seen, [1, 2]);
+
+    let earnings: i64 = sqlx::query_scalar(
+        "SELECT a.balance_minor FROM accounts a JOIN rooms r ON r.host_id = a.owner_id \
+         WHERE a.kind = 'host_earnings' AND r.id = ?",
+    )
+    .bind(room.to_string())
+    .fetch_one(&server.handle.state.db)
+    .await
+    .expect("earnings");
+    assert_eq!(earnings, 6, "70 % of 10 coins, rounded down per gift (3 + 3)");
+
+    let broke = new_buyer(&server, "broke", 3).await;
+    let res = broke.post(&path, &key(), &send).await;
+    assert_eq!(res.status(), 402);
+    assert_eq!(problem(res).await.code, ErrorCode::InsufficientFunds);
+    ledger_ok(&server).await;
+}
+
+#[tokio::test]
+async fn big_orders_ask_for_the_pin_and_wrong_pins_lock_it() {
+    let server = TestServer::start_with(|c| {
+        c.money.pin_threshold_minor = 100;
+        c.money.pin_max_failures = 3;
+    })
+    .await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    let (_, p, sku) = cheap_sku(&server).await;
+    let address = ava.default_address().await;
+    let res = ava.post("/v1/orders", &key(), &order(&p, sku, address)).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(problem(res).await.code, ErrorCode::PinRequired);
+    let with = |pin: &str| PlaceOrderRequest {
+        pin: Some(pin.into()),
+        ..order(&p, sku, address)
+    };
+    assert_eq!(ava.post("/v1/orders", &key(), &with("1234")).await.status(), 201);
+    for _ in 0..3 {
+        let res = ava.post("/v1/orders", &key(), &with("0000")).await;
+        assert!(problem(res).await.detail.contains("not right"));
+    }
+    let res = ava.post("/v1/orders", &key(), &with("1234")).await;
+    let pr = problem(res).await;
+    assert!(pr.detail.contains("locked"), "{}", pr.detail);
+    assert_eq!(ava.balance().await, DEMO_BALANCE - p.skus[sku].price.amount_minor);
+}
+
+#[tokio::test]
+async fn the_database_refuses_an_overdraft_and_edits_to_the_ledger() {
+    let server = TestServer::start().await;
+    let db = &server.handle.state.db;
+    let (wallet, txn): (String, String) = sqlx::query_as(
+        "SELECT e.account_id, e.txn_id FROM ledger_entries e JOIN accounts a ON a.id = e.account_id \
+         WHERE a.kind = 'wallet' LIMIT 1",
+    )
+    .fetch_one(db)
+    .await
+    .expect("a demo wallet");
+    let overdraft = sqlx::query(
+        "INSERT INTO ledger_entries (txn_id, account_id, amount_minor, balance_after) VALUES (?, ?, ?, -1)",
+    )
+    .bind(&txn)
+    .bind(&wallet)
+    .bind(-(DEMO_BALANCE + 1))
+    .execute(db)
+    .await;
+    assert!(
+        overdraft.expect_err("refused").to_string().contains("CHECK constraint failed"),
+        "the schema, not only the code, keeps wallets at zero or above"
+    );
+    let edit = sqlx::query("UPDATE ledger_entries SET amount_minor = amount_minor + 1")
+        .execute(db)
+        .await;
+    assert!(edit.expect_err("refused").to_string().contains("append-only"));
+    ledger_ok(&server).await;
+}
