@@ -7,6 +7,8 @@
 #[path = "server/support.rs"]
 mod support;
 
+#[path = "server/crash.rs"]
+mod crash;
 #[path = "server/host.rs"]
 mod host;
 #[path = "server/live.rs"]

@@ -369,6 +369,43 @@ async fn insert_images(db: &SqlitePool, arts: Vec<(ImageId, art::Art)>) -> anyho
     Ok(())
 }
 
+/// A viewer ready to buy in three taps — `balance_minor` US cents in the
+/// wallet and a default address — but with no usable password (its hash is
+/// not a PHC string, so sign-in always fails): the caller mints its tokens.
+/// Load tests and benchmarks need hundreds of buyers without hundreds of
+/// argon2 hashes.
+pub async fn provision_buyer(
+    conn: &mut sqlx::SqliteConnection,
+    username: &str,
+    balance_minor: i64,
+) -> anyhow::Result<UserId> {
+    let id = UserId::new();
+    auth::create_user_hashed(&mut *conn, id, username, username, Role::Viewer, "!").await?;
+    if balance_minor > 0 {
+        crate::wallet::demo_credit(conn, id, Money::new(balance_minor, Currency::USD)).await?;
+    }
+    crate::orders::save_address(
+        conn,
+        id,
+        livecart_protocol::AddressId::new(),
+        &NewAddress {
+            name: username.into(),
+            line1: "1 Test St".into(),
+            line2: String::new(),
+            city: "Testville".into(),
+            region: String::new(),
+            postal_code: "00001".into(),
+            country: "US".into(),
+            phone: "+1 555 0100".into(),
+            is_default: true,
+        },
+        false,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("address: {e}"))?;
+    Ok(id)
+}
+
 /// Writes the whole world into an empty database.
 pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
     use rand::SeedableRng;

@@ -318,35 +318,10 @@ async fn top_up(buyer: &Buyer, card: &str, amount: i64) -> TopUp {
 /// own keys, an address and `balance` (skips argon2 for each of hundreds).
 async fn new_buyer(server: &TestServer, username: &str, balance: i64) -> Buyer {
     let state = &server.handle.state;
-    let id = UserId::new();
     let mut tx = state.writer.begin().await.expect("tx");
-    livecart_server::auth::create_user_hashed(&mut *tx, id, username, username, Role::Viewer, "x")
+    let id = livecart_server::demo::world::provision_buyer(&mut tx, username, balance)
         .await
-        .expect("user");
-    if balance > 0 {
-        livecart_server::wallet::demo_credit(&mut tx, id, Money::new(balance, Currency::USD))
-            .await
-            .expect("credit");
-    }
-    livecart_server::orders::save_address(
-        &mut tx,
-        id,
-        livecart_protocol::AddressId::new(),
-        &NewAddress {
-            name: username.into(),
-            line1: "1 Test St".into(),
-            line2: String::new(),
-            city: "Testville".into(),
-            region: String::new(),
-            postal_code: "00001".into(),
-            country: "US".into(),
-            phone: "+1 555 0100".into(),
-            is_default: true,
-        },
-        false,
-    )
-    .await
-    .expect("address");
+        .expect("buyer");
     tx.commit().await.expect("commit");
     let token = state.tokens.mint(&Claims {
         sub: id,
