@@ -144,7 +144,7 @@ pub async fn send(
     match result {
         Ok(body) => Ok(idempotency::fresh_response(StatusCode::CREATED, body)),
         Err(e) => {
-            idempotency::release(&state, &lease).await;
+            drop(lease);
             Err(e)
         }
     }

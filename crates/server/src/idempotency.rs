@@ -3,14 +3,18 @@
 //! while the first request is still running gets 409, the same key with
 //! other parameters gets 422, and keys are kept for `idempotency_days`.
 //!
-//! A request [`claim`]s its key (`in_flight`, with a lease) in a short
-//! transaction of its own, then does its work in a second transaction that
-//! ends with [`complete`] — the response is stored in the same commit as the
-//! money movement, so a crash leaves either both or neither. Work that is
-//! refused without moving anything [`release`]s the key, so a retry after
-//! the situation changed (a top-up, a new price) runs afresh. A claim whose
-//! server died mid-request is reclaimable when its lease runs out, or at once
-//! when this server starts (an embedded SQLite file has one server).
+//! A request [`claim`]s its key: a duplicate running in this process is
+//! refused from memory (409), a finished key is replayed from the database.
+//! The work then runs in one transaction on the single writer that ends with
+//! [`complete`] — the response is stored in the same commit as the money
+//! movement, so a crash leaves either both or neither, and the key is
+//! unique in the table, so two processes can never both finish it. Work
+//! refused without moving anything stores nothing: a retry after the
+//! situation changed (a top-up, a new price) runs afresh.
+//!
+//! The table also holds `in_flight` claims with a lease, the shape a
+//! multi-process deployment (PostgreSQL) uses to see another process's
+//! running request: a live one answers 409, an expired one is taken over.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -23,6 +27,8 @@ use livecart_protocol::UserId;
 use livecart_protocol::commerce::{IDEMPOTENCY_HEADER, REPLAYED_HEADER};
 use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 /// The `Idempotency-Key` header of a request; required where extracted.
 #[derive(Debug, Clone)]
@@ -52,18 +58,42 @@ impl<S: Send + Sync> FromRequestParts<S> for Key {
 
 /// What a claim found.
 pub enum Claim {
-    /// The key is ours: do the work, then `complete` or `release`.
+    /// The key is ours: do the work and `complete` in its transaction, or
+    /// drop the lease after a refusal (nothing is stored then).
     Fresh(Lease),
     /// The key already finished: answer this.
     Replay(Response),
 }
 
-/// Our hold on a key while the work runs.
-#[derive(Debug, Clone)]
+/// Keys whose request is running in this process right now.
+#[derive(Debug, Default, Clone)]
+pub struct InFlight(Arc<Mutex<HashSet<(UserId, String)>>>);
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(UserId, String)>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Our hold on a key while the work runs; dropping it lets the key be used
+/// again (a replay, or a retry after a refusal).
+#[derive(Debug)]
 pub struct Lease {
-    user: String,
+    user: UserId,
     key: String,
-    token: String,
+    endpoint: String,
+    hash: String,
+    /// An unfinished claim from a dead process is in the table: replace it.
+    stale: bool,
+    running: InFlight,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .remove(&(self.user, std::mem::take(&mut self.key)));
+    }
 }
 
 /// Hash of what the request asks for: the endpoint and its canonical JSON
@@ -80,6 +110,9 @@ pub fn request_hash(endpoint: &str, body: &impl serde::Serialize) -> String {
     format!("{:x}", h.finalize())
 }
 
+/// Looks the key up: a running duplicate is refused at once (in memory), a
+/// finished one is replayed (read from the database, without touching the
+/// single writer), a fresh one is ours.
 pub async fn claim(
     state: &AppState,
     user: UserId,
@@ -87,109 +120,85 @@ pub async fn claim(
     endpoint: &str,
     hash: &str,
 ) -> ApiResult<Claim> {
-    let now = Timestamp::now();
-    let lease = Lease {
-        user: user.to_string(),
+    if !state.in_flight.lock().insert((user, key.0.clone())) {
+        return Err(ApiError::IdempotencyInFlight);
+    }
+    let mut lease = Lease {
+        user,
         key: key.0.clone(),
-        token: uuid::Uuid::now_v7().to_string(),
+        endpoint: endpoint.to_owned(),
+        hash: hash.to_owned(),
+        stale: false,
+        running: state.in_flight.clone(),
     };
-    let until =
-        now + SignedDuration::from_secs(state.config.money.idempotency_lease_s.cast_signed());
-    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
     let row: Option<(String, String, String, Option<String>, Option<i64>, Option<String>)> =
         sqlx::query_as(
             "SELECT endpoint, request_hash, state, locked_until, response_status, response_body \
              FROM idempotency_keys WHERE user_id = ? AND key = ?",
         )
-        .bind(&lease.user)
-        .bind(&lease.key)
-        .fetch_optional(&mut *tx)
+        .bind(user.to_string())
+        .bind(&key.0)
+        .fetch_optional(&state.db)
         .await?;
     match row {
-        None => {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (user_id, key, endpoint, request_hash, state, lock_token, locked_until, created_at) \
-                 VALUES (?, ?, ?, ?, 'in_flight', ?, ?, ?)",
-            )
-            .bind(&lease.user)
-            .bind(&lease.key)
-            .bind(endpoint)
-            .bind(hash)
-            .bind(&lease.token)
-            .bind(until.to_string())
-            .bind(now.to_string())
-            .execute(&mut *tx)
-            .await?;
-        }
+        None => Ok(Claim::Fresh(lease)),
         Some((ep, h, _, _, _, _)) if ep != endpoint || h != hash => {
-            return Err(ApiError::IdempotencyMismatch);
+            Err(ApiError::IdempotencyMismatch)
         }
         Some((_, _, st, _, Some(status), Some(body))) if st == "done" => {
-            return Ok(Claim::Replay(stored_response(status, body)));
+            Ok(Claim::Replay(stored_response(status, body)))
         }
         Some((_, _, _, locked_until, _, _)) => {
-            let expired = locked_until
+            // Claimed by a request of another server process.
+            let live = locked_until
                 .and_then(|t| t.parse::<Timestamp>().ok())
-                .is_none_or(|t| t <= now);
-            if !expired {
+                .is_some_and(|t| t > Timestamp::now());
+            if live {
                 return Err(ApiError::IdempotencyInFlight);
             }
-            // Its request died without finishing (and moved nothing: the work
-            // commits together with `done`). Take it over.
-            sqlx::query(
-                "UPDATE idempotency_keys SET lock_token = ?, locked_until = ? WHERE user_id = ? AND key = ?",
-            )
-            .bind(&lease.token)
-            .bind(until.to_string())
-            .bind(&lease.user)
-            .bind(&lease.key)
-            .execute(&mut *tx)
-            .await?;
+            // Its process died before committing (its work commits together
+            // with `done`, so it moved nothing): take the key over.
+            lease.stale = true;
+            Ok(Claim::Fresh(lease))
         }
     }
-    tx.commit().await?;
-    Ok(Claim::Fresh(lease))
 }
 
-/// Stores the response under the key, inside the work's transaction. Fails
-/// (and the caller must roll back) if the lease was taken over meanwhile.
+/// Stores the response under the key, inside the work's transaction, so the
+/// money moves if and only if the answer is kept. Fails (and the caller
+/// must roll back) if another process finished the same key meanwhile.
 pub async fn complete(
     conn: &mut SqliteConnection,
     lease: &Lease,
     status: StatusCode,
     body: &str,
 ) -> ApiResult<()> {
+    if lease.stale {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND state = 'in_flight'",
+        )
+        .bind(lease.user.to_string())
+        .bind(&lease.key)
+        .execute(&mut *conn)
+        .await?;
+    }
     let done = sqlx::query(
-        "UPDATE idempotency_keys SET state = 'done', lock_token = NULL, locked_until = NULL, \
-         response_status = ?, response_body = ? WHERE user_id = ? AND key = ? AND lock_token = ?",
+        "INSERT INTO idempotency_keys (user_id, key, endpoint, request_hash, state, response_status, response_body, created_at) \
+         VALUES (?, ?, ?, ?, 'done', ?, ?, ?) ON CONFLICT (user_id, key) DO NOTHING",
     )
+    .bind(lease.user.to_string())
+    .bind(&lease.key)
+    .bind(&lease.endpoint)
+    .bind(&lease.hash)
     .bind(i64::from(status.as_u16()))
     .bind(body)
-    .bind(&lease.user)
-    .bind(&lease.key)
-    .bind(&lease.token)
+    .bind(Timestamp::now().to_string())
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
         return Err(ApiError::IdempotencyInFlight);
     }
     Ok(())
-}
-
-/// Gives the key back after a refusal that moved nothing.
-pub async fn release(state: &AppState, lease: &Lease) {
-    let res = sqlx::query(
-        "DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND lock_token = ? AND state = 'in_flight'",
-    )
-    .bind(&lease.user)
-    .bind(&lease.key)
-    .bind(&lease.token)
-    .execute(&state.writer)
-    .await;
-    if let Err(e) = res {
-        // The lease expires on its own; the key is retryable then.
-        tracing::warn!(error = %e, "releasing an idempotency key");
-    }
 }
 
 /// Startup: this server is the SQLite file's only writer, so any claim left

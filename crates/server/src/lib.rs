@@ -103,6 +103,8 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
     let state = AppState::new(state::Inner {
         tokens: auth::TokenKeys::new(config.token_secret.as_deref()),
         chat: chat::ChatRules::new(&config.chat),
+        in_flight: idempotency::InFlight::default(),
+        flash_gate: orders::FlashGate::default(),
         rooms: rooms::Rooms::default(),
         streams: streams::Streams::default(),
         bus,

@@ -28,8 +28,12 @@ use livecart_protocol::commerce::{
 };
 use livecart_protocol::live::FlashSalePhase;
 use livecart_protocol::rest::FlashSaleState;
-use livecart_protocol::{AddressId, Currency, Money, OrderId, RoomEvent, RoomId, UserId};
+use livecart_protocol::{
+    AddressId, Currency, FlashSaleId, Money, OrderId, RoomEvent, RoomId, UserId,
+};
 use sqlx::SqliteConnection;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 fn parse<T: std::str::FromStr>(s: &str, what: &'static str) -> ApiResult<T> {
     s.parse().map_err(|_| ApiError::NotFound(what))
@@ -307,6 +311,82 @@ async fn verify_pin(state: &AppState, user: UserId, pin: Option<&str>) -> ApiRes
     }
 }
 
+/// Flash-sale units not yet promised, counted in memory: when 2,000 buyers
+/// tap at once for 100 units, the 1,900 who cannot get one are told so at
+/// once instead of queueing for the database's single writer. The database's
+/// guarded decrement stays the authority (the counter only ever errs high:
+/// bots and grace-period orders that bypass it make it optimistic, and a
+/// failed order gives its units back), so it can never cause an oversell.
+/// One process owns the SQLite file; scaled out this becomes a shared counter.
+#[derive(Debug, Default)]
+pub struct FlashGate(Mutex<HashMap<FlashSaleId, i64>>);
+
+/// Units taken from the gate; given back on drop unless `keep` is called.
+pub struct Reservation<'a> {
+    gate: &'a FlashGate,
+    sale: FlashSaleId,
+    qty: i64,
+    kept: bool,
+}
+
+impl FlashGate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FlashSaleId, i64>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes `qty` units, or refuses with the units left.
+    pub async fn reserve<'a>(
+        &'a self,
+        db: &sqlx::SqlitePool,
+        sale: FlashSaleId,
+        qty: u32,
+    ) -> ApiResult<Option<Reservation<'a>>> {
+        let known = self.lock().contains_key(&sale);
+        if !known {
+            let left: Option<(i64, String)> =
+                sqlx::query_as("SELECT remaining_stock, state FROM flash_sales WHERE id = ?")
+                    .bind(sale.to_string())
+                    .fetch_optional(db)
+                    .await?;
+            // An unknown sale is the transaction's to refuse (404).
+            let Some((left, state)) = left else {
+                return Ok(None);
+            };
+            let left = if state == "sold_out" { 0 } else { left };
+            self.lock().entry(sale).or_insert(left);
+        }
+        let qty = i64::from(qty);
+        let mut map = self.lock();
+        let left = map.entry(sale).or_insert(0);
+        if *left < qty {
+            return Err(ApiError::OutOfStock {
+                stock: u32::try_from((*left).max(0)).unwrap_or(0),
+            });
+        }
+        *left -= qty;
+        Ok(Some(Reservation {
+            gate: self,
+            sale,
+            qty,
+            kept: false,
+        }))
+    }
+}
+
+impl Reservation<'_> {
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            *self.gate.lock().entry(self.sale).or_insert(0) += self.qty;
+        }
+    }
+}
+
 /// What the room is told after the commit.
 struct Priced {
     room: RoomId,
@@ -342,12 +422,19 @@ pub async fn place_order(
         if seen_total.amount_minor >= state.config.money.pin_threshold_minor {
             verify_pin(&state, me.sub, req.pin.as_deref()).await?;
         }
+        let reservation = match req.flash_sale_id {
+            Some(sale) => state.flash_gate.reserve(&state.db, sale, req.quantity).await?,
+            None => None,
+        };
         let mut writer = state.writer.acquire().await?;
         let mut tx = sqlx::Connection::begin_with(&mut *writer, "BEGIN IMMEDIATE").await?;
         let (order, priced) = pay(&state, &mut tx, me.sub, &key, &req).await?;
         let body = serde_json::to_string(&order).map_err(anyhow::Error::from)?;
         idempotency::complete(&mut tx, &lease, StatusCode::CREATED, &body).await?;
         tx.commit().await?;
+        if let Some(r) = reservation {
+            r.keep();
+        }
         // Still holding the writer: stock events go out in commit order.
         announce(&state, &req, &priced);
         drop(writer);
@@ -360,7 +447,7 @@ pub async fn place_order(
             Ok(idempotency::fresh_response(StatusCode::CREATED, body))
         }
         Err(e) => {
-            idempotency::release(&state, &lease).await;
+            drop(lease);
             Err(e)
         }
     }

@@ -156,6 +156,11 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
                     Err(e) => tracing::warn!(error = %e, "purging idempotency keys"),
                 }
             }
+            if n.is_multiple_of(4)
+                && let Err(e) = crate::db::checkpoint(&state.db).await
+            {
+                tracing::warn!(error = %e, "WAL checkpoint");
+            }
             if n.is_multiple_of(4) {
                 // Demo streams nobody watches stop (and restart for the next viewer).
                 state.streams.stop_idle(

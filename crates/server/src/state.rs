@@ -25,6 +25,10 @@ pub struct Inner {
     pub streams: Streams,
     pub bus: Arc<dyn Bus>,
     pub chat: ChatRules,
+    /// Idempotency keys whose request is running now.
+    pub in_flight: crate::idempotency::InFlight,
+    /// Flash-sale units not yet promised to a buyer.
+    pub flash_gate: crate::orders::FlashGate,
     /// Where clients reach us, without a trailing slash; prefixes every URL
     /// the API hands out (images, streams).
     pub base_url: String,

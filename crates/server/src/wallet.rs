@@ -62,8 +62,12 @@ pub async fn wallet(
     SignedIn(me): SignedIn,
 ) -> ApiResult<Json<Wallet>> {
     let currency = state.config.money.currency();
-    let mut conn = state.db.acquire().await?;
-    let balance = ledger::wallet_balance(&mut conn, me.sub, currency).await?;
+    // One pooled connection at a time: holding this one while `top_ups`
+    // takes another deadlocked the pool under load (the checkout bench).
+    let balance = {
+        let mut conn = state.db.acquire().await?;
+        ledger::wallet_balance(&mut conn, me.sub, currency).await?
+    };
     let pending = top_ups(&state, me.sub, Some("pending")).await?;
     Ok(Json(Wallet {
         balance: Money::new(balance, currency),
@@ -248,7 +252,7 @@ pub async fn create_top_up(
         ApiResult::Ok(())
     };
     if let Err(e) = work.await {
-        idempotency::release(&state, &lease).await;
+        drop(lease);
         return Err(e);
     }
     arm(&state, top_up.id, confirm_after);

@@ -427,6 +427,10 @@ async fn nobody_sees_or_uses_another_users_orders_wallet_or_addresses() {
         .await
         .expect("put");
     assert_eq!(res.status(), 404);
+    // Many wallet reads at once (more than the server's read connections).
+    let reads =
+        futures_util::future::join_all((0..32).map(|_| ben.get::<Wallet>("/v1/wallet"))).await;
+    assert!(reads.iter().all(|w| w.balance.amount_minor == DEMO_BALANCE));
     let ben_orders: OrderList = ben.get("/v1/orders").await;
     assert!(ben_orders.orders.is_empty());
     let ben_wallet: Wallet = ben.get("/v1/wallet").await;
