@@ -34,9 +34,7 @@ pub async fn send(
     let room_id: RoomId = room.parse().map_err(|_| ApiError::NotFound("room"))?;
     let room = state.rooms.get(room_id).ok_or(ApiError::NotFound("room"))?;
     if !(1..=MAX_COUNT).contains(&req.count) {
-        return Err(ApiError::BadRequest(format!(
-            "count is 1 to {MAX_COUNT}"
-        )));
+        return Err(ApiError::BadRequest(format!("count is 1 to {MAX_COUNT}")));
     }
     let (host, status) = room.read(|st| (st.snap.room.host.clone(), st.snap.room.status));
     if status != RoomStatus::Live {

@@ -71,7 +71,9 @@ pub struct InFlight(Arc<Mutex<HashSet<(UserId, String)>>>);
 
 impl InFlight {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(UserId, String)>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -110,6 +112,16 @@ pub fn request_hash(endpoint: &str, body: &impl serde::Serialize) -> String {
     format!("{:x}", h.finalize())
 }
 
+/// endpoint, request hash, state, lease end, response status and body.
+type KeyRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
 /// Looks the key up: a running duplicate is refused at once (in memory), a
 /// finished one is replayed (read from the database, without touching the
 /// single writer), a fresh one is ours.
@@ -131,15 +143,14 @@ pub async fn claim(
         stale: false,
         running: state.in_flight.clone(),
     };
-    let row: Option<(String, String, String, Option<String>, Option<i64>, Option<String>)> =
-        sqlx::query_as(
-            "SELECT endpoint, request_hash, state, locked_until, response_status, response_body \
+    let row: Option<KeyRow> = sqlx::query_as(
+        "SELECT endpoint, request_hash, state, locked_until, response_status, response_body \
              FROM idempotency_keys WHERE user_id = ? AND key = ?",
-        )
-        .bind(user.to_string())
-        .bind(&key.0)
-        .fetch_optional(&state.db)
-        .await?;
+    )
+    .bind(user.to_string())
+    .bind(&key.0)
+    .fetch_optional(&state.db)
+    .await?;
     match row {
         None => Ok(Claim::Fresh(lease)),
         Some((ep, h, _, _, _, _)) if ep != endpoint || h != hash => {
@@ -232,7 +243,10 @@ fn stored_response(status: i64, body: String) -> Response {
         .unwrap_or(StatusCode::OK);
     let mut res = (status, body).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
@@ -242,7 +256,10 @@ fn stored_response(status: i64, body: String) -> Response {
 pub fn fresh_response(status: StatusCode, body: String) -> Response {
     let mut res = (status, body).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }

@@ -68,18 +68,37 @@ pub async fn account(
     currency: Currency,
 ) -> anyhow::Result<String> {
     if kind.owned() != owner.is_some() {
-        bail!("{} accounts {} an owner", kind.as_str(), if kind.owned() { "need" } else { "have no" });
+        bail!(
+            "{} accounts {} an owner",
+            kind.as_str(),
+            if kind.owned() { "need" } else { "have no" }
+        );
     }
     let owner = owner.map(|o| o.to_string());
-    let find = || {
-        sqlx::query_scalar::<_, String>(
-            "SELECT id FROM accounts WHERE kind = ? AND owner_id IS ? AND currency = ?",
-        )
-        .bind(kind.as_str())
-        .bind(owner.clone())
-        .bind(currency.as_str())
+    // Two spellings so each query can use its partial unique index
+    // (`owner_id IS ?` cannot, and scanned every account on every payment).
+    let found = match &owner {
+        Some(o) => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT id FROM accounts WHERE kind = ? AND owner_id = ? AND currency = ?",
+            )
+            .bind(kind.as_str())
+            .bind(o)
+            .bind(currency.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        None => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT id FROM accounts WHERE kind = ? AND owner_id IS NULL AND currency = ?",
+            )
+            .bind(kind.as_str())
+            .bind(currency.as_str())
+            .fetch_optional(&mut *conn)
+            .await?
+        }
     };
-    if let Some(id) = find().fetch_optional(&mut *conn).await? {
+    if let Some(id) = found {
         return Ok(id);
     }
     let id = uuid::Uuid::now_v7().to_string();

@@ -296,8 +296,7 @@ async fn verify_pin(state: &AppState, user: UserId, pin: Option<&str>) -> ApiRes
          pin_locked_until = CASE WHEN pin_failures + 1 >= ?2 THEN ?3 ELSE NULL END, \
          pin_failures = CASE WHEN pin_failures + 1 >= ?2 THEN 0 ELSE pin_failures + 1 END WHERE id = ?1"
     };
-    let lock_until =
-        Timestamp::now() + SignedDuration::from_secs(money.pin_lock_s.cast_signed());
+    let lock_until = Timestamp::now() + SignedDuration::from_secs(money.pin_lock_s.cast_signed());
     sqlx::query(sql)
         .bind(user.to_string())
         .bind(i64::from(money.pin_max_failures))
@@ -331,7 +330,9 @@ pub struct Reservation<'a> {
 
 impl FlashGate {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FlashSaleId, i64>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Takes `qty` units, or refuses with the units left.
@@ -423,7 +424,12 @@ pub async fn place_order(
             verify_pin(&state, me.sub, req.pin.as_deref()).await?;
         }
         let reservation = match req.flash_sale_id {
-            Some(sale) => state.flash_gate.reserve(&state.db, sale, req.quantity).await?,
+            Some(sale) => {
+                state
+                    .flash_gate
+                    .reserve(&state.db, sale, req.quantity)
+                    .await?
+            }
             None => None,
         };
         let mut writer = state.writer.acquire().await?;
@@ -453,6 +459,19 @@ pub async fn place_order(
     }
 }
 
+/// sku name, price, currency, stock, product name, image, room, host, status.
+type SkuRow = (
+    String,
+    i64,
+    String,
+    i64,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
 /// The order's transaction: price, stock, wallet, ledger, row.
 async fn pay(
     state: &AppState,
@@ -462,8 +481,7 @@ async fn pay(
     req: &PlaceOrderRequest,
 ) -> ApiResult<(Order, Priced)> {
     let now = Timestamp::now();
-    let row: Option<(String, i64, String, i64, String, Option<String>, String, String, String)> =
-        sqlx::query_as(
+    let row: Option<SkuRow> = sqlx::query_as(
             "SELECT s.name, s.price_minor, s.currency, s.stock, p.name, p.image_id, p.room_id, r.host_id, r.status \
              FROM skus s JOIN products p ON p.id = s.product_id JOIN rooms r ON r.id = p.room_id \
              WHERE s.id = ? AND p.id = ?",
@@ -562,7 +580,10 @@ async fn pay(
         TxnKind::Order,
         Some(id.0),
         &format!("Order: {product_name} · {sku_name} × {}", req.quantity),
-        &[(&wallet, -total.amount_minor), (&payable, total.amount_minor)],
+        &[
+            (&wallet, -total.amount_minor),
+            (&payable, total.amount_minor),
+        ],
     )
     .await?;
     let address_json = serde_json::to_string(&address).map_err(anyhow::Error::from)?;
@@ -611,10 +632,7 @@ async fn pay(
         created_at: now,
         balance_after: Some(Money::new(after[0], currency)),
     };
-    Ok((
-        order,
-        Priced { room, stock_left },
-    ))
+    Ok((order, Priced { room, stock_left }))
 }
 
 async fn address_for(
@@ -661,9 +679,10 @@ fn announce(state: &AppState, req: &PlaceOrderRequest, priced: &Priced) {
         } => {
             // Only a sale the room still shows: a grace-period order after
             // the deadline must not bring an ended sale back on screen.
-            let Some(mut sale) = room.read(|st| st.snap.flash_sale.clone()).filter(|s| {
-                Some(s.id) == req.flash_sale_id && s.state == FlashSaleState::Active
-            }) else {
+            let Some(mut sale) = room
+                .read(|st| st.snap.flash_sale.clone())
+                .filter(|s| Some(s.id) == req.flash_sale_id && s.state == FlashSaleState::Active)
+            else {
                 return;
             };
             sale.remaining_stock = remaining;
@@ -720,7 +739,11 @@ fn order_from_row(state: &AppState, r: OrderRow) -> anyhow::Result<Order> {
         quantity: u32::try_from(r.8).unwrap_or(0),
         unit_price: Money::new(r.9, currency),
         total: Money::new(r.10, currency),
-        flash_sale_id: r.12.as_deref().map(|s| crate::db::parse(s, "sale id")).transpose()?,
+        flash_sale_id: r
+            .12
+            .as_deref()
+            .map(|s| crate::db::parse(s, "sale id"))
+            .transpose()?,
         address: serde_json::from_str(&r.13)?,
         created_at: crate::db::parse(&r.14, "time")?,
         balance_after: None,

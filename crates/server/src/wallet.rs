@@ -39,7 +39,10 @@ pub enum TestCard {
 impl TestCard {
     /// Stripe's well-known test numbers; anything else is refused up front.
     pub fn parse(number: &str) -> Option<Self> {
-        let digits: String = number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let digits: String = number
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         match digits.as_str() {
             "4242424242424242" => Some(Self::Succeed),
             "4000000000000002" => Some(Self::Decline),
@@ -83,12 +86,15 @@ pub struct HistoryQuery {
 
 const PAGE: i64 = 50;
 
+/// entry id, txn id, kind, currency, amount, balance after, description, time.
+type EntryRow = (i64, String, String, String, i64, i64, String, String);
+
 pub async fn entries(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult<Json<WalletHistory>> {
-    let rows: Vec<(i64, String, String, String, i64, i64, String, String)> = sqlx::query_as(
+    let rows: Vec<EntryRow> = sqlx::query_as(
         "SELECT e.id, t.id, t.kind, a.currency, e.amount_minor, e.balance_after, t.description, t.created_at \
          FROM ledger_entries e JOIN accounts a ON a.id = e.account_id JOIN ledger_txns t ON t.id = e.txn_id \
          WHERE a.kind = 'wallet' AND a.owner_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?",
@@ -98,7 +104,9 @@ pub async fn entries(
     .bind(PAGE)
     .fetch_all(&state.db)
     .await?;
-    let next_before = (rows.len() as i64 == PAGE).then(|| rows.last().map(|r| r.0)).flatten();
+    let next_before = (rows.len() as i64 == PAGE)
+        .then(|| rows.last().map(|r| r.0))
+        .flatten();
     let entries = rows
         .into_iter()
         .map(|(_, txn, kind, cur, amount, after, description, at)| {
@@ -172,7 +180,9 @@ pub async fn get_top_up(
             .bind(me.sub.to_string())
             .fetch_optional(&state.db)
             .await?;
-    Ok(Json(top_up_from_row(row.ok_or(ApiError::NotFound("top-up"))?)?))
+    Ok(Json(top_up_from_row(
+        row.ok_or(ApiError::NotFound("top-up"))?,
+    )?))
 }
 
 pub async fn create_top_up(
@@ -204,17 +214,17 @@ pub async fn create_top_up(
     })?;
     // The hash covers the card's outcome, not its number: nothing of the
     // number but the last four digits is stored anywhere.
-    let hash = idempotency::request_hash(
-        "POST /v1/wallet/top-ups",
-        &(req.amount, card.as_str()),
-    );
-    let lease = match idempotency::claim(&state, me.sub, &key, "POST /v1/wallet/top-ups", &hash)
-        .await?
-    {
-        Claim::Replay(res) => return Ok(res),
-        Claim::Fresh(lease) => lease,
-    };
-    let digits: String = req.card_number.chars().filter(char::is_ascii_digit).collect();
+    let hash = idempotency::request_hash("POST /v1/wallet/top-ups", &(req.amount, card.as_str()));
+    let lease =
+        match idempotency::claim(&state, me.sub, &key, "POST /v1/wallet/top-ups", &hash).await? {
+            Claim::Replay(res) => return Ok(res),
+            Claim::Fresh(lease) => lease,
+        };
+    let digits: String = req
+        .card_number
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     let last4 = digits[digits.len().saturating_sub(4)..].to_owned();
     let now = Timestamp::now();
     let delay = match card {
@@ -264,7 +274,9 @@ pub async fn create_top_up(
 fn arm(state: &AppState, id: TopUpId, at: Timestamp) {
     let state = state.clone();
     tokio::spawn(async move {
-        let wait = at.duration_since(Timestamp::now()).max(SignedDuration::ZERO);
+        let wait = at
+            .duration_since(Timestamp::now())
+            .max(SignedDuration::ZERO);
         let wait = std::time::Duration::try_from(wait).unwrap_or_default();
         tokio::select! {
             () = state.shutdown.cancelled() => return,
@@ -359,7 +371,10 @@ pub async fn demo_credit(
         TxnKind::DemoCredit,
         None,
         "Welcome credit",
-        &[(&clearing, -amount.amount_minor), (&wallet, amount.amount_minor)],
+        &[
+            (&clearing, -amount.amount_minor),
+            (&wallet, amount.amount_minor),
+        ],
     )
     .await?;
     Ok(())

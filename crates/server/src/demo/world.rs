@@ -5,8 +5,8 @@
 use super::art;
 use crate::auth;
 use jiff::Timestamp;
-use livecart_protocol::rest::Role;
 use livecart_protocol::commerce::NewAddress;
+use livecart_protocol::rest::Role;
 use livecart_protocol::{Currency, GiftId, ImageId, Money, ProductId, RoomId, SkuId, UserId};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;

@@ -105,7 +105,9 @@ async fn send(http: &reqwest::Client, base: &str, token: &str, p: &Payment) -> O
     };
     match res.status().as_u16() {
         201 => {
-            let replayed = res.headers().contains_key(livecart_protocol::commerce::REPLAYED_HEADER);
+            let replayed = res
+                .headers()
+                .contains_key(livecart_protocol::commerce::REPLAYED_HEADER);
             let Ok(bytes) = res.bytes().await else {
                 return Outcome::Unknown;
             };
@@ -116,7 +118,12 @@ async fn send(http: &reqwest::Client, base: &str, token: &str, p: &Payment) -> O
             };
             id.map_or(Outcome::Unknown, |id| Outcome::Acked(id, replayed))
         }
-        409 if res.text().await.unwrap_or_default().contains("idempotency_in_flight") => {
+        409 if res
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("idempotency_in_flight") =>
+        {
             Outcome::Unknown
         }
         400..=499 => Outcome::Refused,
@@ -144,7 +151,14 @@ async fn kill_9_during_payments_loses_nothing_and_charges_nothing_twice() {
     let token = session.access_token;
     let get = |path: String| {
         let req = http.get(path).bearer_auth(&token);
-        async move { req.send().await.expect("get").json::<serde_json::Value>().await.expect("json") }
+        async move {
+            req.send()
+                .await
+                .expect("get")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        }
     };
     let feed: FeedResponse =
         serde_json::from_value(get(format!("{url}/v1/feed")).await).expect("feed");
@@ -153,7 +167,11 @@ async fn kill_9_during_payments_loses_nothing_and_charges_nothing_twice() {
         serde_json::from_value(get(format!("{url}/v1/rooms/{room}")).await).expect("snapshot");
     let gifts: GiftCatalog =
         serde_json::from_value(get(format!("{url}/v1/gifts")).await).expect("gifts");
-    let heart = gifts.gifts.iter().find(|g| g.name == "Heart").expect("heart");
+    let heart = gifts
+        .gifts
+        .iter()
+        .find(|g| g.name == "Heart")
+        .expect("heart");
     let addresses: AddressList =
         serde_json::from_value(get(format!("{url}/v1/me/addresses")).await).expect("addresses");
     let (product, sku) = snap
@@ -262,7 +280,7 @@ async fn kill_9_during_payments_loses_nothing_and_charges_nothing_twice() {
     child.wait().await.expect("killed");
     let report = ledger_check(dir.path());
 
-    let book = book.lock().expect("book");
+    let book = std::mem::take(&mut *book.lock().expect("book"));
     assert!(book.pending.is_empty());
     let db = sqlx::SqlitePool::connect(&format!(
         "sqlite://{}",
@@ -284,7 +302,11 @@ async fn kill_9_during_payments_loses_nothing_and_charges_nothing_twice() {
         );
     }
     for (key, id) in &book.acked {
-        assert_eq!(stored.get(key), Some(id), "acknowledged payment {key} is missing");
+        assert_eq!(
+            stored.get(key),
+            Some(id),
+            "acknowledged payment {key} is missing"
+        );
     }
     assert_eq!(
         stored.len(),
@@ -292,7 +314,10 @@ async fn kill_9_during_payments_loses_nothing_and_charges_nothing_twice() {
         "every stored payment was acknowledged to the buyer"
     );
     for key in &book.refused {
-        assert!(!stored.contains_key(key), "refused payment {key} was charged");
+        assert!(
+            !stored.contains_key(key),
+            "refused payment {key} was charged"
+        );
     }
     let spent: i64 = sqlx::query_scalar(
         "SELECT COALESCE(SUM(cost_minor), 0) + (SELECT COALESCE(SUM(total_minor), 0) FROM orders) FROM gift_sends",
@@ -307,7 +332,11 @@ async fn kill_9_during_payments_loses_nothing_and_charges_nothing_twice() {
     .fetch_one(&db)
     .await
     .expect("balance");
-    assert_eq!(balance, 20_000 - spent, "the wallet paid for exactly what was bought");
+    assert_eq!(
+        balance,
+        20_000 - spent,
+        "the wallet paid for exactly what was bought"
+    );
     assert!(book.acked.len() >= 3 * ROUNDS, "{report}");
     assert!(
         book.retried >= ROUNDS,
@@ -343,7 +372,11 @@ async fn settle(http: &reqwest::Client, url: &str, token: &str, book: &Mutex<Boo
                     break;
                 }
                 Outcome::Unknown => {
-                    assert!(tokio::time::Instant::now() < deadline, "{} never settles", p.key);
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "{} never settles",
+                        p.key
+                    );
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 }
             }

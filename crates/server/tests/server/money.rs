@@ -3,9 +3,8 @@
 
 use crate::support::{ADMIN, TestServer, WAIT};
 use livecart_protocol::commerce::{
-    AddressList, GiftReceipt, IDEMPOTENCY_HEADER, NewAddress, Order, OrderList,
-    PlaceOrderRequest, REPLAYED_HEADER, SendGiftRequest, TopUp, TopUpRequest, TopUpStatus, Wallet,
-    WalletHistory,
+    AddressList, GiftReceipt, IDEMPOTENCY_HEADER, NewAddress, Order, OrderList, PlaceOrderRequest,
+    REPLAYED_HEADER, SendGiftRequest, TopUp, TopUpRequest, TopUpStatus, Wallet, WalletHistory,
 };
 use livecart_protocol::rest::{GiftCatalog, Product, Role, StartFlashSaleRequest};
 use livecart_protocol::{
@@ -44,7 +43,11 @@ impl Buyer {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> T {
-        let res = self.req(reqwest::Method::GET, path).send().await.expect("get");
+        let res = self
+            .req(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("get");
         assert_eq!(res.status(), 200, "GET {path}");
         res.json().await.expect("json")
     }
@@ -129,7 +132,11 @@ async fn stock_of(server: &TestServer, room: RoomId, p: &Product, sku: usize) ->
 async fn a_paid_order_charges_once_and_a_replay_returns_the_same_order() {
     let server = TestServer::start().await;
     let ava = Buyer::sign_in(&server, "ava").await;
-    assert_eq!(ava.balance().await, DEMO_BALANCE, "demo viewers start with $200");
+    assert_eq!(
+        ava.balance().await,
+        DEMO_BALANCE,
+        "demo viewers start with $200"
+    );
     let (room, p, sku) = cheap_sku(&server).await;
     let stock = stock_of(&server, room, &p, sku).await;
     let price = p.skus[sku].price.amount_minor;
@@ -141,7 +148,10 @@ async fn a_paid_order_charges_once_and_a_replay_returns_the_same_order() {
     assert!(res.headers().get(REPLAYED_HEADER).is_none());
     let first: Order = res.json().await.expect("order");
     assert_eq!(first.total, Money::new(price, Currency::USD));
-    assert_eq!(first.balance_after, Some(Money::new(DEMO_BALANCE - price, Currency::USD)));
+    assert_eq!(
+        first.balance_after,
+        Some(Money::new(DEMO_BALANCE - price, Currency::USD))
+    );
     assert_eq!(first.address.city, "New York", "the default address");
 
     // The app lost the answer and retries with the same key: same order,
@@ -174,7 +184,12 @@ async fn a_reused_key_with_other_parameters_is_422_and_one_still_running_is_409(
     let (_, p, sku) = cheap_sku(&server).await;
     let address = ava.default_address().await;
     let k = key();
-    assert_eq!(ava.post("/v1/orders", &k, &order(&p, sku, address)).await.status(), 201);
+    assert_eq!(
+        ava.post("/v1/orders", &k, &order(&p, sku, address))
+            .await
+            .status(),
+        201
+    );
     let mut two = order(&p, sku, address);
     two.quantity = 2;
     let res = ava.post("/v1/orders", &k, &two).await;
@@ -183,7 +198,10 @@ async fn a_reused_key_with_other_parameters_is_422_and_one_still_running_is_409(
 
     // A request with this key is still running (claimed, lease not run out).
     let running = key();
-    let ava_id: UserId = ava.get::<livecart_protocol::rest::Profile>("/v1/me").await.id;
+    let ava_id: UserId = ava
+        .get::<livecart_protocol::rest::Profile>("/v1/me")
+        .await
+        .id;
     let body = order(&p, sku, address);
     sqlx::query(
         "INSERT INTO idempotency_keys (user_id, key, endpoint, request_hash, state, lock_token, locked_until, created_at) \
@@ -207,10 +225,9 @@ async fn a_reused_key_with_other_parameters_is_422_and_one_still_running_is_409(
     // one order; every answer is that order or "still processing".
     let burst = key();
     let body = order(&p, sku, address);
-    let answers = futures_util::future::join_all(
-        (0..12).map(|_| ava.post("/v1/orders", &burst, &body)),
-    )
-    .await;
+    let answers =
+        futures_util::future::join_all((0..12).map(|_| ava.post("/v1/orders", &burst, &body)))
+            .await;
     let mut ids = std::collections::HashSet::new();
     for res in answers {
         match res.status().as_u16() {
@@ -253,7 +270,11 @@ async fn a_changed_price_too_little_stock_or_balance_charges_nothing_and_says_wh
     assert_eq!(res.status(), 409);
     let pr = problem(res).await;
     assert_eq!(pr.code, ErrorCode::PriceChanged);
-    assert_eq!(pr.price, Some(p.skus[sku].price), "the price now, to show the buyer");
+    assert_eq!(
+        pr.price,
+        Some(p.skus[sku].price),
+        "the price now, to show the buyer"
+    );
 
     let mut greedy = order(&p, sku, address);
     greedy.quantity = 99;
@@ -274,7 +295,11 @@ async fn a_changed_price_too_little_stock_or_balance_charges_nothing_and_says_wh
     let pr = problem(res).await;
     assert_eq!(pr.code, ErrorCode::InsufficientFunds);
     assert!(pr.detail.contains("nothing was charged"), "{}", pr.detail);
-    assert_eq!(stock_of(&server, room, &p, sku).await, stock, "no stock taken");
+    assert_eq!(
+        stock_of(&server, room, &p, sku).await,
+        stock,
+        "no stock taken"
+    );
     assert_eq!(ava.balance().await, DEMO_BALANCE);
 
     let top_up = top_up(&zed, "4242 4242 4242 4242", 5_000).await;
@@ -305,11 +330,16 @@ async fn top_up(buyer: &Buyer, card: &str, amount: i64) -> TopUp {
     assert!(wallet.pending_top_ups.iter().any(|t| t.id == pending.id));
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let t: TopUp = buyer.get(&format!("/v1/wallet/top-ups/{}", pending.id)).await;
+        let t: TopUp = buyer
+            .get(&format!("/v1/wallet/top-ups/{}", pending.id))
+            .await;
         if t.status != TopUpStatus::Pending {
             return t;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the provider answers");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the provider answers"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
@@ -359,7 +389,10 @@ async fn top_ups_confirm_asynchronously_and_declined_cards_credit_nothing() {
     assert_eq!(problem(res).await.code, ErrorCode::PaymentDeclined);
 
     let t = top_up(&ben, "4242424242424242", 2_500).await;
-    assert_eq!((t.status, t.card_last4.as_str()), (TopUpStatus::Succeeded, "4242"));
+    assert_eq!(
+        (t.status, t.card_last4.as_str()),
+        (TopUpStatus::Succeeded, "4242")
+    );
     assert_eq!(ben.balance().await, DEMO_BALANCE + 2_500);
     // Only the last four digits are kept: the full number is in no file.
     for entry in std::fs::read_dir(&server.handle.state.config.data_dir).expect("data dir") {
@@ -379,7 +412,9 @@ async fn nobody_sees_or_uses_another_users_orders_wallet_or_addresses() {
     let ben = Buyer::sign_in(&server, "ben").await;
     let (_, p, sku) = cheap_sku(&server).await;
     let ava_address = ava.default_address().await;
-    let res = ava.post("/v1/orders", &key(), &order(&p, sku, ava_address)).await;
+    let res = ava
+        .post("/v1/orders", &key(), &order(&p, sku, ava_address))
+        .await;
     let ava_order: Order = res.json().await.expect("order");
     let res = ava
         .post(
@@ -397,21 +432,33 @@ async fn nobody_sees_or_uses_another_users_orders_wallet_or_addresses() {
         format!("/v1/orders/{}", ava_order.id),
         format!("/v1/wallet/top-ups/{}", ava_top_up.id),
     ] {
-        let res = ben.req(reqwest::Method::GET, &path).send().await.expect("get");
+        let res = ben
+            .req(reqwest::Method::GET, &path)
+            .send()
+            .await
+            .expect("get");
         assert_eq!(res.status(), 404, "{path}");
     }
-    let res = ben.post("/v1/orders", &key(), &order(&p, sku, ava_address)).await;
+    let res = ben
+        .post("/v1/orders", &key(), &order(&p, sku, ava_address))
+        .await;
     assert_eq!(res.status(), 404, "ben cannot ship to ava's address");
     let pr = problem(res).await;
     assert_eq!(pr.detail, "address not found");
     let res = ben
-        .req(reqwest::Method::DELETE, &format!("/v1/me/addresses/{ava_address}"))
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/v1/me/addresses/{ava_address}"),
+        )
         .send()
         .await
         .expect("delete");
     assert_eq!(res.status(), 404);
     let res = ben
-        .req(reqwest::Method::PUT, &format!("/v1/me/addresses/{ava_address}"))
+        .req(
+            reqwest::Method::PUT,
+            &format!("/v1/me/addresses/{ava_address}"),
+        )
         .json(&NewAddress {
             name: "Ben".into(),
             line1: "Elsewhere".into(),
@@ -435,8 +482,15 @@ async fn nobody_sees_or_uses_another_users_orders_wallet_or_addresses() {
     assert!(ben_orders.orders.is_empty());
     let ben_wallet: Wallet = ben.get("/v1/wallet").await;
     assert_eq!(ben_wallet.balance.amount_minor, DEMO_BALANCE);
-    assert!(ben_wallet.pending_top_ups.is_empty(), "ava's pending top-up is hers");
-    assert_eq!(ava.default_address().await, ava_address, "ava's address untouched");
+    assert!(
+        ben_wallet.pending_top_ups.is_empty(),
+        "ava's pending top-up is hers"
+    );
+    assert_eq!(
+        ava.default_address().await,
+        ava_address,
+        "ava's address untouched"
+    );
 }
 
 #[tokio::test]
@@ -456,15 +510,10 @@ async fn two_hundred_buyers_race_for_ten_units_and_exactly_ten_get_one() {
     for b in &buyers {
         addresses.push(b.default_address().await);
     }
-    let answers = futures_util::future::join_all(
-        buyers
-            .iter()
-            .zip(&addresses)
-            .map(|(b, a)| {
-                let body = order(&p, sku, *a);
-                async move { b.post("/v1/orders", &key(), &body).await }
-            }),
-    )
+    let answers = futures_util::future::join_all(buyers.iter().zip(&addresses).map(|(b, a)| {
+        let body = order(&p, sku, *a);
+        async move { b.post("/v1/orders", &key(), &body).await }
+    }))
     .await;
     let (mut paid, mut refused) = (0, 0);
     for res in answers {
@@ -484,7 +533,11 @@ async fn two_hundred_buyers_race_for_ten_units_and_exactly_ten_get_one() {
         .await
         .expect("count");
     assert_eq!(orders, 10);
-    assert_eq!(stock_of(&server, room, &p, sku).await, 0, "viewers see it sold out");
+    assert_eq!(
+        stock_of(&server, room, &p, sku).await,
+        0,
+        "viewers see it sold out"
+    );
     ledger_ok(&server).await;
 }
 
@@ -555,7 +608,10 @@ async fn a_flash_sale_tap_seen_before_the_deadline_is_honoured_within_the_grace(
         .await
         .expect("remaining");
     assert_eq!(remaining, 3, "two sale orders took two units");
-    assert_eq!(ava.balance().await, DEMO_BALANCE - 2 * sale_price.amount_minor);
+    assert_eq!(
+        ava.balance().await,
+        DEMO_BALANCE - 2 * sale_price.amount_minor
+    );
     ledger_ok(&server).await;
 }
 
@@ -565,7 +621,11 @@ async fn a_paid_gift_reaches_the_room_once_and_pays_the_host() {
     let room = server.room().await;
     let ava = Buyer::sign_in(&server, "ava").await;
     let catalog: GiftCatalog = ava.get("/v1/gifts").await;
-    let rose = catalog.gifts.iter().find(|g| g.name == "Rose").expect("rose");
+    let rose = catalog
+        .gifts
+        .iter()
+        .find(|g| g.name == "Rose")
+        .expect("rose");
     let mut watcher = server.connect(room, None, None).await;
     watcher.joined().await;
 
@@ -610,7 +670,10 @@ async fn a_paid_gift_reaches_the_room_once_and_pays_the_host() {
     .fetch_one(&server.handle.state.db)
     .await
     .expect("earnings");
-    assert_eq!(earnings, 6, "70 % of 10 coins, rounded down per gift (3 + 3)");
+    assert_eq!(
+        earnings, 6,
+        "70 % of 10 coins, rounded down per gift (3 + 3)"
+    );
 
     let broke = new_buyer(&server, "broke", 3).await;
     let res = broke.post(&path, &key(), &send).await;
@@ -629,14 +692,19 @@ async fn big_orders_ask_for_the_pin_and_wrong_pins_lock_it() {
     let ava = Buyer::sign_in(&server, "ava").await;
     let (_, p, sku) = cheap_sku(&server).await;
     let address = ava.default_address().await;
-    let res = ava.post("/v1/orders", &key(), &order(&p, sku, address)).await;
+    let res = ava
+        .post("/v1/orders", &key(), &order(&p, sku, address))
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(problem(res).await.code, ErrorCode::PinRequired);
     let with = |pin: &str| PlaceOrderRequest {
         pin: Some(pin.into()),
         ..order(&p, sku, address)
     };
-    assert_eq!(ava.post("/v1/orders", &key(), &with("1234")).await.status(), 201);
+    assert_eq!(
+        ava.post("/v1/orders", &key(), &with("1234")).await.status(),
+        201
+    );
     for _ in 0..3 {
         let res = ava.post("/v1/orders", &key(), &with("0000")).await;
         assert!(problem(res).await.detail.contains("not right"));
@@ -644,7 +712,10 @@ async fn big_orders_ask_for_the_pin_and_wrong_pins_lock_it() {
     let res = ava.post("/v1/orders", &key(), &with("1234")).await;
     let pr = problem(res).await;
     assert!(pr.detail.contains("locked"), "{}", pr.detail);
-    assert_eq!(ava.balance().await, DEMO_BALANCE - p.skus[sku].price.amount_minor);
+    assert_eq!(
+        ava.balance().await,
+        DEMO_BALANCE - p.skus[sku].price.amount_minor
+    );
 }
 
 #[tokio::test]
@@ -667,12 +738,19 @@ async fn the_database_refuses_an_overdraft_and_edits_to_the_ledger() {
     .execute(db)
     .await;
     assert!(
-        overdraft.expect_err("refused").to_string().contains("CHECK constraint failed"),
+        overdraft
+            .expect_err("refused")
+            .to_string()
+            .contains("CHECK constraint failed"),
         "the schema, not only the code, keeps wallets at zero or above"
     );
     let edit = sqlx::query("UPDATE ledger_entries SET amount_minor = amount_minor + 1")
         .execute(db)
         .await;
-    assert!(edit.expect_err("refused").to_string().contains("append-only"));
+    assert!(
+        edit.expect_err("refused")
+            .to_string()
+            .contains("append-only")
+    );
     ledger_ok(&server).await;
 }
