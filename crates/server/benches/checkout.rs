@@ -176,56 +176,29 @@ fn main() -> anyhow::Result<()> {
         eprintln!("warmed up");
         let mut runs = Vec::new();
         // 1. Baseline: an authenticated read.
-        let started = Instant::now();
-        let mut run = Run {
-            name: "wallet read (baseline)",
-            ..Run::default()
-        };
-        let results = futures_util::future::join_all(buyers[..CHECKOUT_BUYERS].iter().map(|b| {
-            let http = &http;
-            let base = &base;
-            async move {
-                let mut out = Vec::with_capacity(per_buyer);
-                for _ in 0..per_buyer {
-                    let t = Instant::now();
-                    let res = http
-                        .get(format!("{base}/v1/wallet"))
+        runs.push(
+            back_to_back(
+                "wallet read (baseline)",
+                &buyers[..CHECKOUT_BUYERS],
+                per_buyer,
+                |b| {
+                    http.get(format!("{base}/v1/wallet"))
                         .bearer_auth(&b.token)
                         .send()
-                        .await;
-                    out.push((t.elapsed(), res.map_or(0, |r| r.status().as_u16())));
-                }
-                out
-            }
-        }))
-        .await;
-        run.wall = started.elapsed();
-        tally(&mut run, results.into_iter().flatten());
-        runs.push(run);
-
+                },
+            )
+            .await,
+        );
         // 2. Checkout: 50 concurrent buyers paying back to back.
-        let started = Instant::now();
-        let mut run = Run {
-            name: "checkout, 50 buyers",
-            ..Run::default()
-        };
-        let results = futures_util::future::join_all(buyers[..CHECKOUT_BUYERS].iter().map(|b| {
-            let body = order(b, sku.price, None);
-            let post = &post;
-            async move {
-                let mut out = Vec::with_capacity(per_buyer);
-                for _ in 0..per_buyer {
-                    let t = Instant::now();
-                    let res = post(b, &body).await;
-                    out.push((t.elapsed(), res.map_or(0, |r| r.status().as_u16())));
-                }
-                out
-            }
-        }))
-        .await;
-        run.wall = started.elapsed();
-        tally(&mut run, results.into_iter().flatten());
-        runs.push(run);
+        runs.push(
+            back_to_back(
+                "checkout, 50 buyers",
+                &buyers[..CHECKOUT_BUYERS],
+                per_buyer,
+                |b| post(b, &order(b, sku.price, None)),
+            )
+            .await,
+        );
 
         eprintln!("checkout done");
         // 3. Flash sale: 2,000 taps at once for 100 units.
@@ -315,6 +288,35 @@ fn main() -> anyhow::Result<()> {
         flash.pct(0.99),
     );
     Ok(())
+}
+
+/// Each buyer sends `n` requests back to back, all buyers at once.
+async fn back_to_back<'a, F, Fut>(name: &'static str, buyers: &'a [Buyer], n: usize, send: F) -> Run
+where
+    F: Fn(&'a Buyer) -> Fut,
+    Fut: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    let started = Instant::now();
+    let results = futures_util::future::join_all(buyers.iter().map(|b| {
+        let send = &send;
+        async move {
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                let t = Instant::now();
+                let res = send(b).await;
+                out.push((t.elapsed(), res.map_or(0, |r| r.status().as_u16())));
+            }
+            out
+        }
+    }))
+    .await;
+    let mut run = Run {
+        name,
+        wall: started.elapsed(),
+        ..Run::default()
+    };
+    tally(&mut run, results.into_iter().flatten());
+    run
 }
 
 /// Counts 2xx as paid, 409 as a clear refusal (sold out), anything else

@@ -541,6 +541,17 @@ async fn two_hundred_buyers_race_for_ten_units_and_exactly_ten_get_one() {
     ledger_ok(&server).await;
 }
 
+/// Time passes for a sale: its deadline is now `ms` in the past.
+async fn ended_ago(server: &TestServer, sale: livecart_protocol::FlashSaleId, ms: i64) {
+    let past = jiff::Timestamp::now() - jiff::SignedDuration::from_millis(ms);
+    sqlx::query("UPDATE flash_sales SET deadline = ? WHERE id = ?")
+        .bind(past.to_string())
+        .bind(sale.to_string())
+        .execute(&server.handle.state.db)
+        .await
+        .expect("deadline");
+}
+
 #[tokio::test]
 async fn a_flash_sale_tap_seen_before_the_deadline_is_honoured_within_the_grace() {
     let server = TestServer::start().await;
@@ -576,13 +587,7 @@ async fn a_flash_sale_tap_seen_before_the_deadline_is_honoured_within_the_grace(
     assert_eq!(paid.unit_price, sale_price);
 
     // The deadline passed 1.5 s ago on the server's clock.
-    let past = jiff::Timestamp::now() - jiff::SignedDuration::from_millis(1_500);
-    sqlx::query("UPDATE flash_sales SET deadline = ? WHERE id = ?")
-        .bind(past.to_string())
-        .bind(sale.id.to_string())
-        .execute(&server.handle.state.db)
-        .await
-        .expect("deadline");
+    ended_ago(&server, sale.id, 1_500).await;
     // The buyer's video ran 2 s behind: they tapped before the end they saw.
     let res = ava.post("/v1/orders", &key(), &buy(2_000)).await;
     assert_eq!(res.status(), 201, "honoured: seen before the deadline");
@@ -593,13 +598,7 @@ async fn a_flash_sale_tap_seen_before_the_deadline_is_honoured_within_the_grace(
     assert_eq!(pr.code, ErrorCode::SaleEnded);
     assert_eq!(pr.price, Some(p.skus[sku].price), "the regular price again");
     // A claimed 10 s delay buys no more than the 3 s grace.
-    let past = jiff::Timestamp::now() - jiff::SignedDuration::from_millis(3_500);
-    sqlx::query("UPDATE flash_sales SET deadline = ? WHERE id = ?")
-        .bind(past.to_string())
-        .bind(sale.id.to_string())
-        .execute(&server.handle.state.db)
-        .await
-        .expect("deadline");
+    ended_ago(&server, sale.id, 3_500).await;
     let res = ava.post("/v1/orders", &key(), &buy(10_000)).await;
     assert_eq!(problem(res).await.code, ErrorCode::SaleEnded);
     let remaining: i64 = sqlx::query_scalar("SELECT remaining_stock FROM flash_sales WHERE id = ?")
