@@ -60,20 +60,18 @@ BEGIN
     SELECT RAISE(ABORT, 'ledger entries are append-only');
 END;
 
--- Idempotency keys (Stripe's semantics), per user. A key is claimed
--- (`in_flight`) before the work starts and marked `done` with the response in
--- the same transaction as the work, so a crash leaves either both or neither.
--- A refusal that moved nothing releases the key.
+-- Idempotency keys (Stripe's semantics), per user: the response of a
+-- finished request, written in the same transaction as the money it moved,
+-- so a crash leaves either both or neither. A refusal that moved nothing
+-- stores nothing. A duplicate that arrives while the first is still running
+-- is refused from memory by the (one) server process.
 CREATE TABLE idempotency_keys (
     user_id         TEXT NOT NULL REFERENCES users(id),
     key             TEXT NOT NULL,
     endpoint        TEXT NOT NULL,
     request_hash    TEXT NOT NULL,
-    state           TEXT NOT NULL CHECK (state IN ('in_flight', 'done')),
-    lock_token      TEXT,
-    locked_until    TEXT,
-    response_status INTEGER,
-    response_body   TEXT,
+    response_status INTEGER NOT NULL,
+    response_body   TEXT NOT NULL,
     created_at      TEXT NOT NULL,
     PRIMARY KEY (user_id, key)
 );

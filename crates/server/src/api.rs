@@ -126,7 +126,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
-fn parse_id<T: FromStr>(s: &str, what: &'static str) -> ApiResult<T> {
+/// An id from a URL path; one that does not parse is simply "not found".
+pub fn parse_id<T: FromStr>(s: &str, what: &'static str) -> ApiResult<T> {
     s.parse().map_err(|_| ApiError::NotFound(what))
 }
 

@@ -54,9 +54,6 @@ pub struct MoneyConfig {
     pub max_top_up_minor: i64,
     /// How long idempotency keys and their responses are kept.
     pub idempotency_days: u32,
-    /// A key claimed by a request that never finished (its server died) may
-    /// be retried after this long.
-    pub idempotency_lease_s: u64,
     /// How long the demo payment provider takes to confirm a top-up, and a
     /// "late" test card's longer delay.
     pub provider_confirm_ms: u64,
@@ -157,7 +154,6 @@ impl Default for MoneyConfig {
             flash_grace_ms: 3_000,
             max_top_up_minor: 100_000,
             idempotency_days: 7,
-            idempotency_lease_s: 30,
             provider_confirm_ms: 600,
             provider_late_ms: 5_000,
         }

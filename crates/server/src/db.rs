@@ -79,7 +79,8 @@ pub fn image_ref(base: &str, id: ImageId) -> ImageRef {
     }
 }
 
-fn image_or_placeholder(base: &str, id: Option<&str>) -> anyhow::Result<ImageRef> {
+/// The image with this id, or the placeholder for none.
+pub fn image_or_placeholder(base: &str, id: Option<&str>) -> anyhow::Result<ImageRef> {
     Ok(match id {
         Some(id) => image_ref(base, parse(id, "image id")?),
         None => image_ref(base, ImageId(uuid::Uuid::nil())),

@@ -7,7 +7,7 @@
 //! is published once, after the commit. A replay answers the stored receipt
 //! and publishes nothing.
 
-use crate::api::Body;
+use crate::api::{Body, parse_id};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, Claim, Key};
@@ -31,7 +31,7 @@ pub async fn send(
     key: Key,
     Body(req): Body<SendGiftRequest>,
 ) -> ApiResult<Response> {
-    let room_id: RoomId = room.parse().map_err(|_| ApiError::NotFound("room"))?;
+    let room_id: RoomId = parse_id(&room, "room")?;
     let room = state.rooms.get(room_id).ok_or(ApiError::NotFound("room"))?;
     if !(1..=MAX_COUNT).contains(&req.count) {
         return Err(ApiError::BadRequest(format!("count is 1 to {MAX_COUNT}")));

@@ -7,14 +7,12 @@
 //! refused from memory (409), a finished key is replayed from the database.
 //! The work then runs in one transaction on the single writer that ends with
 //! [`complete`] — the response is stored in the same commit as the money
-//! movement, so a crash leaves either both or neither, and the key is
-//! unique in the table, so two processes can never both finish it. Work
-//! refused without moving anything stores nothing: a retry after the
-//! situation changed (a top-up, a new price) runs afresh.
-//!
-//! The table also holds `in_flight` claims with a lease, the shape a
-//! multi-process deployment (PostgreSQL) uses to see another process's
-//! running request: a live one answers 409, an expired one is taken over.
+//! movement, so a crash leaves either both or neither (and a request that
+//! died with its process left nothing behind to clean up). Work refused
+//! without moving anything stores nothing: a retry after the situation
+//! changed (a top-up, a new price) runs afresh. One process owns the SQLite
+//! file; several processes sharing PostgreSQL would need the running set in
+//! the database (a claimed row with a lease).
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -85,8 +83,6 @@ pub struct Lease {
     key: String,
     endpoint: String,
     hash: String,
-    /// An unfinished claim from a dead process is in the table: replace it.
-    stale: bool,
     running: InFlight,
 }
 
@@ -112,16 +108,6 @@ pub fn request_hash(endpoint: &str, body: &impl serde::Serialize) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// endpoint, request hash, state, lease end, response status and body.
-type KeyRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-);
-
 /// Looks the key up: a running duplicate is refused at once (in memory), a
 /// finished one is replayed (read from the database, without touching the
 /// single writer), a fresh one is ours.
@@ -135,17 +121,16 @@ pub async fn claim(
     if !state.in_flight.lock().insert((user, key.0.clone())) {
         return Err(ApiError::IdempotencyInFlight);
     }
-    let mut lease = Lease {
+    let lease = Lease {
         user,
         key: key.0.clone(),
         endpoint: endpoint.to_owned(),
         hash: hash.to_owned(),
-        stale: false,
         running: state.in_flight.clone(),
     };
-    let row: Option<KeyRow> = sqlx::query_as(
-        "SELECT endpoint, request_hash, state, locked_until, response_status, response_body \
-             FROM idempotency_keys WHERE user_id = ? AND key = ?",
+    let row: Option<(String, String, i64, String)> = sqlx::query_as(
+        "SELECT endpoint, request_hash, response_status, response_body \
+         FROM idempotency_keys WHERE user_id = ? AND key = ?",
     )
     .bind(user.to_string())
     .bind(&key.0)
@@ -153,49 +138,24 @@ pub async fn claim(
     .await?;
     match row {
         None => Ok(Claim::Fresh(lease)),
-        Some((ep, h, _, _, _, _)) if ep != endpoint || h != hash => {
-            Err(ApiError::IdempotencyMismatch)
-        }
-        Some((_, _, st, _, Some(status), Some(body))) if st == "done" => {
-            Ok(Claim::Replay(stored_response(status, body)))
-        }
-        Some((_, _, _, locked_until, _, _)) => {
-            // Claimed by a request of another server process.
-            let live = locked_until
-                .and_then(|t| t.parse::<Timestamp>().ok())
-                .is_some_and(|t| t > Timestamp::now());
-            if live {
-                return Err(ApiError::IdempotencyInFlight);
-            }
-            // Its process died before committing (its work commits together
-            // with `done`, so it moved nothing): take the key over.
-            lease.stale = true;
-            Ok(Claim::Fresh(lease))
-        }
+        Some((ep, h, _, _)) if ep != endpoint || h != hash => Err(ApiError::IdempotencyMismatch),
+        Some((_, _, status, body)) => Ok(Claim::Replay(stored_response(status, body))),
     }
 }
 
 /// Stores the response under the key, inside the work's transaction, so the
 /// money moves if and only if the answer is kept. Fails (and the caller
-/// must roll back) if another process finished the same key meanwhile.
+/// must roll back) if the key was finished meanwhile (which the running set
+/// rules out within one process).
 pub async fn complete(
     conn: &mut SqliteConnection,
     lease: &Lease,
     status: StatusCode,
     body: &str,
 ) -> ApiResult<()> {
-    if lease.stale {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND state = 'in_flight'",
-        )
-        .bind(lease.user.to_string())
-        .bind(&lease.key)
-        .execute(&mut *conn)
-        .await?;
-    }
     let done = sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, key, endpoint, request_hash, state, response_status, response_body, created_at) \
-         VALUES (?, ?, ?, ?, 'done', ?, ?, ?) ON CONFLICT (user_id, key) DO NOTHING",
+        "INSERT INTO idempotency_keys (user_id, key, endpoint, request_hash, response_status, response_body, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, key) DO NOTHING",
     )
     .bind(lease.user.to_string())
     .bind(&lease.key)
@@ -212,23 +172,12 @@ pub async fn complete(
     Ok(())
 }
 
-/// Startup: this server is the SQLite file's only writer, so any claim left
-/// `in_flight` belongs to a process that died; its work never committed.
-pub async fn release_abandoned(state: &AppState) -> anyhow::Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM idempotency_keys WHERE state = 'in_flight'")
-            .execute(&state.writer)
-            .await?
-            .rows_affected(),
-    )
-}
-
 /// Forgets keys older than the retention.
 pub async fn purge(state: &AppState) -> anyhow::Result<u64> {
     let cutoff = Timestamp::now()
         - SignedDuration::from_hours(24 * i64::from(state.config.money.idempotency_days));
     Ok(
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ? AND state = 'done'")
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
             .bind(cutoff.to_string())
             .execute(&state.writer)
             .await?

@@ -122,14 +122,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
             .context("seeding the demo world")?;
     }
     rooms::load_all(&state).await.context("loading rooms")?;
-    let abandoned = idempotency::release_abandoned(&state).await?;
     let pending = wallet::resume_pending(&state).await?;
-    if abandoned + pending as u64 > 0 {
-        tracing::info!(
-            abandoned,
-            pending,
-            "recovered unfinished payments from the last run"
-        );
+    if pending > 0 {
+        tracing::info!(pending, "top-ups from the last run wait for the provider");
     }
 
     #[cfg_attr(not(feature = "demo"), allow(unused_mut))]

@@ -12,7 +12,7 @@
 //!   to `flash_grace_ms` (≤ 3 s) after the deadline; later, 409 `sale_ended`.
 //! - `GET /v1/orders`, `GET /v1/orders/{id}`: the caller's own only.
 
-use crate::api::Body;
+use crate::api::{Body, parse_id};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, Claim, Key};
@@ -34,10 +34,6 @@ use livecart_protocol::{
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
 use std::sync::Mutex;
-
-fn parse<T: std::str::FromStr>(s: &str, what: &'static str) -> ApiResult<T> {
-    s.parse().map_err(|_| ApiError::NotFound(what))
-}
 
 // ---- addresses ----
 
@@ -217,7 +213,7 @@ pub async fn update_address(
     Path(id): Path<String>,
     Body(req): Body<NewAddress>,
 ) -> ApiResult<Json<Address>> {
-    let id: AddressId = parse(&id, "address")?;
+    let id: AddressId = parse_id(&id, "address")?;
     validate(&req)?;
     let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
     let a = save_address(&mut tx, me.sub, id, &req, true).await?;
@@ -230,7 +226,7 @@ pub async fn delete_address(
     SignedIn(me): SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id: AddressId = parse(&id, "address")?;
+    let id: AddressId = parse_id(&id, "address")?;
     let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
     // Soft delete: paid orders keep their own copy anyway.
     let was_default: Option<bool> = sqlx::query_scalar(
@@ -623,7 +619,7 @@ async fn pay(
         sku_id: req.sku_id,
         product_name,
         sku_name,
-        image: image(state, image_id.as_deref())?,
+        image: crate::db::image_or_placeholder(&state.base_url, image_id.as_deref())?,
         quantity: req.quantity,
         unit_price: unit,
         total,
@@ -648,16 +644,6 @@ async fn address_for(
     .fetch_optional(&mut *tx)
     .await?;
     Ok(address_from_row(row.ok_or(ApiError::NotFound("address"))?)?)
-}
-
-fn image(state: &AppState, id: Option<&str>) -> anyhow::Result<livecart_protocol::rest::ImageRef> {
-    Ok(crate::db::image_ref(
-        &state.base_url,
-        match id {
-            Some(id) => crate::db::parse(id, "image id")?,
-            None => livecart_protocol::ImageId(uuid::Uuid::nil()),
-        },
-    ))
 }
 
 /// Tells the room what is left.
@@ -735,7 +721,7 @@ fn order_from_row(state: &AppState, r: OrderRow) -> anyhow::Result<Order> {
         sku_id: crate::db::parse(&r.4, "sku id")?,
         product_name: r.5,
         sku_name: r.6,
-        image: image(state, r.7.as_deref())?,
+        image: crate::db::image_or_placeholder(&state.base_url, r.7.as_deref())?,
         quantity: u32::try_from(r.8).unwrap_or(0),
         unit_price: Money::new(r.9, currency),
         total: Money::new(r.10, currency),
@@ -773,7 +759,7 @@ pub async fn get_order(
     SignedIn(me): SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    let id: OrderId = parse(&id, "order")?;
+    let id: OrderId = parse_id(&id, "order")?;
     // Someone else's order is "not found": its existence is not the
     // caller's business.
     let row: Option<OrderRow> =

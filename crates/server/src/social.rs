@@ -6,7 +6,7 @@
 //! - `POST /v1/rooms/{id}/reports` `{message_id, reason}` → 202; the same
 //!   reporter reporting the same message again is still one report.
 
-use crate::api::Body;
+use crate::api::{Body, parse_id};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -17,10 +17,6 @@ use jiff::Timestamp;
 use livecart_protocol::rest::{FollowingResponse, ReportRequest};
 use livecart_protocol::{RoomId, UserId};
 use uuid::Uuid;
-
-fn parse<T: std::str::FromStr>(s: &str, what: &'static str) -> ApiResult<T> {
-    s.parse().map_err(|_| ApiError::NotFound(what))
-}
 
 pub async fn following(
     State(state): State<AppState>,
@@ -52,7 +48,7 @@ pub async fn follow(
     SignedIn(me): SignedIn,
     Path(host): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let host: UserId = parse(&host, "host")?;
+    let host: UserId = parse_id(&host, "host")?;
     if host == me.sub {
         return Err(ApiError::BadRequest("you cannot follow yourself".into()));
     }
@@ -73,7 +69,7 @@ pub async fn unfollow(
     SignedIn(me): SignedIn,
     Path(host): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let host: UserId = parse(&host, "host")?;
+    let host: UserId = parse_id(&host, "host")?;
     host_exists(&state, host).await?;
     sqlx::query("DELETE FROM follows WHERE user_id = ? AND host_id = ?")
         .bind(me.sub.to_string())
@@ -89,7 +85,7 @@ pub async fn report(
     Path(room): Path<String>,
     Body(req): Body<ReportRequest>,
 ) -> ApiResult<StatusCode> {
-    let room_id: RoomId = parse(&room, "room")?;
+    let room_id: RoomId = parse_id(&room, "room")?;
     let room = state.rooms.get(room_id).ok_or(ApiError::NotFound("room"))?;
     if req.reason.chars().count() > 200 {
         return Err(ApiError::BadRequest(

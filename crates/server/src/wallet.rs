@@ -11,7 +11,7 @@
 //!
 //! Pending top-ups survive a restart: `resume_pending` re-arms them.
 
-use crate::api::Body;
+use crate::api::{Body, parse_id};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency::{self, Claim, Key};
@@ -173,7 +173,7 @@ pub async fn get_top_up(
     SignedIn(me): SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TopUp>> {
-    let id: TopUpId = id.parse().map_err(|_| ApiError::NotFound("top-up"))?;
+    let id: TopUpId = parse_id(&id, "top-up")?;
     let row: Option<TopUpRow> =
         sqlx::query_as(&format!("{TOP_UP_SELECT} WHERE id = ? AND user_id = ?"))
             .bind(id.to_string())
@@ -319,14 +319,13 @@ pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatu
     } else {
         let currency = crate::db::parse(&cur, "currency")?;
         let user: UserId = crate::db::parse(&user, "user id")?;
-        let clearing = ledger::account(&mut tx, AccountKind::TopupClearing, None, currency).await?;
-        let wallet = ledger::account(&mut tx, AccountKind::Wallet, Some(user), currency).await?;
-        let (txn, _) = ledger::post(
+        let txn = credit(
             &mut tx,
+            user,
+            Money::new(amount, currency),
             TxnKind::TopUp,
             Some(id.0),
             &format!("Top-up ····{last4}"),
-            &[(&clearing, -amount), (&wallet, amount)],
         )
         .await?;
         sqlx::query("UPDATE top_ups SET status = 'succeeded', txn_id = ? WHERE id = ?")
@@ -357,25 +356,28 @@ pub async fn resume_pending(state: &AppState) -> anyhow::Result<usize> {
     Ok(rows.len())
 }
 
-/// The demo world's starting balance for a user (a balanced transaction
-/// from the clearing account, like a top-up).
-pub async fn demo_credit(
+/// Money arriving from outside (a confirmed top-up, the demo world's
+/// starting balance): the clearing account pays the user's wallet.
+pub async fn credit(
     conn: &mut sqlx::SqliteConnection,
     user: UserId,
     amount: Money,
-) -> anyhow::Result<()> {
+    kind: TxnKind,
+    reference: Option<uuid::Uuid>,
+    description: &str,
+) -> anyhow::Result<livecart_protocol::TxnId> {
     let clearing = ledger::account(conn, AccountKind::TopupClearing, None, amount.currency).await?;
     let wallet = ledger::account(conn, AccountKind::Wallet, Some(user), amount.currency).await?;
-    ledger::post(
+    let (txn, _) = ledger::post(
         conn,
-        TxnKind::DemoCredit,
-        None,
-        "Welcome credit",
+        kind,
+        reference,
+        description,
         &[
             (&clearing, -amount.amount_minor),
             (&wallet, amount.amount_minor),
         ],
     )
     .await?;
-    Ok(())
+    Ok(txn)
 }

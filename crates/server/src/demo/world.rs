@@ -4,10 +4,13 @@
 
 use super::art;
 use crate::auth;
+use crate::ledger::TxnKind;
 use jiff::Timestamp;
 use livecart_protocol::commerce::NewAddress;
 use livecart_protocol::rest::Role;
-use livecart_protocol::{Currency, GiftId, ImageId, Money, ProductId, RoomId, SkuId, UserId};
+use livecart_protocol::{
+    AddressId, Currency, GiftId, ImageId, Money, ProductId, RoomId, SkuId, UserId,
+};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use sqlx::SqlitePool;
@@ -17,6 +20,13 @@ pub const DEMO_PASSWORD: &str = "livecart";
 
 /// Payment PIN of every demo viewer (asked for orders of $100 and more).
 pub const DEMO_PIN: &str = "1234";
+
+/// argon2id hashes (the server's own parameters) of the demo password and
+/// PIN. Both are public — the README prints them — so hashing them at every
+/// first launch only cost CPU before the first frame; the test below keeps
+/// them honest.
+const DEMO_PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$rsJp2CX0UyXGof2ymLcQCA$exR5gO71Wi4KvAOS1mNk4GeDrpEA8/SsXeFjsOgGTmI";
+const DEMO_PIN_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$D15+g8wo1xM9dmdh7SEq1Q$+oD5fmIlVXshMkSDM+SmnzXy+bK1eZTHZRQUSOes8tQ";
 
 /// What each demo viewer's wallet starts with (US cents).
 pub const DEMO_BALANCE_MINOR: i64 = 20_000;
@@ -381,29 +391,58 @@ pub async fn provision_buyer(
 ) -> anyhow::Result<UserId> {
     let id = UserId::new();
     auth::create_user_hashed(&mut *conn, id, username, username, Role::Viewer, "!").await?;
-    if balance_minor > 0 {
-        crate::wallet::demo_credit(conn, id, Money::new(balance_minor, Currency::USD)).await?;
-    }
-    crate::orders::save_address(
+    let address = ("1 Test St", "Testville", "", "00001");
+    ready_to_buy(
         conn,
         id,
-        livecart_protocol::AddressId::new(),
-        &NewAddress {
-            name: username.into(),
-            line1: "1 Test St".into(),
-            line2: String::new(),
-            city: "Testville".into(),
-            region: String::new(),
-            postal_code: "00001".into(),
-            country: "US".into(),
-            phone: "+1 555 0100".into(),
-            is_default: true,
-        },
-        false,
+        username,
+        AddressId::new(),
+        address,
+        "+1 555 0100",
+        balance_minor,
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("address: {e}"))?;
+    .await?;
     Ok(id)
+}
+
+/// A wallet balance (from the clearing account, like a top-up) and a
+/// default US address (street, city, region, postal code).
+async fn ready_to_buy(
+    conn: &mut sqlx::SqliteConnection,
+    user: UserId,
+    name: &str,
+    address_id: AddressId,
+    (line1, city, region, postal_code): (&str, &str, &str, &str),
+    phone: &str,
+    balance_minor: i64,
+) -> anyhow::Result<()> {
+    if balance_minor > 0 {
+        let amount = Money::new(balance_minor, Currency::USD);
+        crate::wallet::credit(
+            conn,
+            user,
+            amount,
+            TxnKind::DemoCredit,
+            None,
+            "Welcome credit",
+        )
+        .await?;
+    }
+    let address = NewAddress {
+        name: name.into(),
+        line1: line1.into(),
+        line2: String::new(),
+        city: city.into(),
+        region: region.into(),
+        postal_code: postal_code.into(),
+        country: "US".into(),
+        phone: phone.into(),
+        is_default: true,
+    };
+    crate::orders::save_address(conn, user, address_id, &address, false)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo address: {e}"))?;
+    Ok(())
 }
 
 /// Writes the whole world into an empty database.
@@ -413,48 +452,31 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(1));
     let now = Timestamp::now().to_string();
     let mut arts = Vec::new();
-    // The demo password is public (the README prints it), so one argon2id
-    // hash serves every demo account: hashing it per account cost the first
-    // launch ~8 hashes of CPU. One transaction for the whole world, too.
-    // The PIN hash is computed beside it, on the other core.
-    let (hash, pin_hash) = tokio::join!(
-        tokio::task::spawn_blocking(|| auth::hash_password(DEMO_PASSWORD)),
-        tokio::task::spawn_blocking(|| auth::hash_password(DEMO_PIN)),
-    );
-    let (hash, pin_hash) = (hash??, pin_hash??);
+    // One transaction for the whole world.
+    let hash = DEMO_PASSWORD_HASH;
     let mut tx = db.begin().await?;
 
     for (i, (username, name)) in VIEWERS.iter().enumerate() {
         let id: UserId = ids.next_id();
-        auth::create_user_hashed(&mut *tx, id, username, name, Role::Viewer, &hash).await?;
+        auth::create_user_hashed(&mut *tx, id, username, name, Role::Viewer, hash).await?;
         // Ready to buy in three taps: a balance, a default address, a PIN.
         sqlx::query("UPDATE users SET payment_pin_hash = ? WHERE id = ?")
-            .bind(&pin_hash)
+            .bind(DEMO_PIN_HASH)
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        crate::wallet::demo_credit(&mut tx, id, Money::new(DEMO_BALANCE_MINOR, Currency::USD))
-            .await?;
-        let (line1, city, region, postal_code) = ADDRESSES[i % ADDRESSES.len()];
-        crate::orders::save_address(
+        let phone = format!("+1 555 010 {:04}", 1000 + i);
+        let address = ADDRESSES[i % ADDRESSES.len()];
+        ready_to_buy(
             &mut tx,
             id,
+            name,
             ids.next_id(),
-            &NewAddress {
-                name: (*name).to_owned(),
-                line1: line1.into(),
-                line2: String::new(),
-                city: city.into(),
-                region: region.into(),
-                postal_code: postal_code.into(),
-                country: "US".into(),
-                phone: format!("+1 555 010 {:04}", 1000 + i),
-                is_default: true,
-            },
-            false,
+            address,
+            &phone,
+            DEMO_BALANCE_MINOR,
         )
-        .await
-        .map_err(|e| anyhow::anyhow!("demo address: {e}"))?;
+        .await?;
         let avatar: ImageId = ids.next_id();
         arts.push((avatar, art::avatar(90.0 * i as f32 + 40.0)));
         sqlx::query("UPDATE users SET avatar_id = ? WHERE id = ?")
@@ -472,7 +494,7 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
             def.host_username,
             def.host_name,
             Role::Host,
-            &hash,
+            hash,
         )
         .await?;
         let avatar: ImageId = ids.next_id();
@@ -546,4 +568,16 @@ pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<()> {
     }
     tx.commit().await?;
     insert_images(db, arts).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_demo_hashes_match_the_public_demo_secrets() {
+        assert!(auth::verify_password(DEMO_PASSWORD, DEMO_PASSWORD_HASH));
+        assert!(auth::verify_password(DEMO_PIN, DEMO_PIN_HASH));
+        assert!(!auth::verify_password("1235", DEMO_PIN_HASH));
+    }
 }

@@ -9,7 +9,7 @@ use livecart_protocol::commerce::{
 use livecart_protocol::rest::{GiftCatalog, Product, Role, StartFlashSaleRequest};
 use livecart_protocol::{
     ComboId, Currency, ErrorCode, Money, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem, RoomEvent,
-    RoomId, UserId,
+    RoomId,
 };
 use livecart_server::auth::Claims;
 use serde::Serialize;
@@ -196,30 +196,37 @@ async fn a_reused_key_with_other_parameters_is_422_and_one_still_running_is_409(
     assert_eq!(res.status(), 422);
     assert_eq!(problem(res).await.code, ErrorCode::IdempotencyMismatch);
 
-    // A request with this key is still running (claimed, lease not run out).
+    // The same payment sent twice while the first is still running: the
+    // database's writer is held here, so neither can finish; the second to
+    // arrive is told "still processing" at once, the first pays once the
+    // writer is free, and retrying the second replays the first's order.
     let running = key();
-    let ava_id: UserId = ava
-        .get::<livecart_protocol::rest::Profile>("/v1/me")
-        .await
-        .id;
     let body = order(&p, sku, address);
-    sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, key, endpoint, request_hash, state, lock_token, locked_until, created_at) \
-         VALUES (?, ?, 'POST /v1/orders', ?, 'in_flight', 'other', ?, ?)",
-    )
-    .bind(ava_id.to_string())
-    .bind(&running)
-    .bind(livecart_server::idempotency::request_hash("POST /v1/orders", &body))
-    .bind((jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30)).to_string())
-    .bind(jiff::Timestamp::now().to_string())
-    .execute(&server.handle.state.db)
-    .await
-    .expect("claim");
     let before = ava.balance().await;
-    let res = ava.post("/v1/orders", &running, &body).await;
-    assert_eq!(res.status(), 409);
-    assert_eq!(problem(res).await.code, ErrorCode::IdempotencyInFlight);
-    assert_eq!(ava.balance().await, before, "nothing charged");
+    let writer = server.handle.state.writer.acquire().await.expect("writer");
+    let first = tokio::spawn({
+        let (ava, running, body) = (ava.clone(), running.clone(), body.clone());
+        async move { ava.post("/v1/orders", &running, &body).await }
+    });
+    let second = tokio::spawn({
+        let (ava, running, body) = (ava.clone(), running.clone(), body.clone());
+        async move { ava.post("/v1/orders", &running, &body).await }
+    });
+    let (refused, waiting) = match futures_util::future::select(first, second).await {
+        futures_util::future::Either::Left((r, other))
+        | futures_util::future::Either::Right((r, other)) => (r.expect("answer"), other),
+    };
+    assert_eq!(refused.status(), 409);
+    assert_eq!(problem(refused).await.code, ErrorCode::IdempotencyInFlight);
+    assert_eq!(ava.balance().await, before, "nothing charged while it runs");
+    drop(writer);
+    let paid = waiting.await.expect("the other");
+    assert_eq!(paid.status(), 201);
+    let paid: Order = paid.json().await.expect("order");
+    let retry = ava.post("/v1/orders", &running, &body).await;
+    assert_eq!(retry.headers()[REPLAYED_HEADER], "true");
+    assert_eq!(retry.json::<Order>().await.expect("order").id, paid.id);
+    assert_eq!(ava.balance().await, before - paid.total.amount_minor);
 
     // A burst of the same request (a double tap, a retrying network stack):
     // one order; every answer is that order or "still processing".
