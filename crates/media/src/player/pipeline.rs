@@ -41,7 +41,16 @@ struct Timing {
     since_anchor: u32,
     late_streak: u32,
     has_sei: bool,
+    /// Extra room for decoding, learnt from pictures the sink dropped as
+    /// late (a loaded CPU decodes slower than the network delivers).
+    decode_ns: i64,
 }
+
+/// Consecutive late drops at the sink, with no picture shown between them,
+/// that widen the decode allowance.
+const LATE_DROPS: u32 = 8;
+/// The decode allowance never grows past this.
+const MAX_DECODE_NS: i64 = 500_000_000;
 
 impl Timing {
     /// Returns a new pad offset when the anchor moves.
@@ -52,6 +61,7 @@ impl Timing {
         now_ns: i64,
         jitter_ns: i64,
     ) -> Option<i64> {
+        let jitter_ns = jitter_ns + self.decode_ns;
         let Some(capture) = capture_ns else {
             // No SEI: anchor once on arrival and never chase.
             if self.base_map.is_none() {
@@ -103,6 +113,24 @@ impl Timing {
             return Some(base + self.latency_ns);
         }
         None
+    }
+
+    /// The sink dropped `drops` pictures in a row as late, the last by
+    /// `late_ns`: decoding takes longer than the budget allows, so every
+    /// picture would miss its time. Widens the budget by that much (bounded)
+    /// and returns the new pad offset.
+    fn late_at_sink(&mut self, drops: u32, late_ns: i64) -> Option<i64> {
+        let base = self.base_map?;
+        // Pictures that already arrived late (joining on an old keyframe,
+        // a slow network) are the arrival rules' business, not decoding's.
+        if drops < LATE_DROPS || self.late_streak > 0 || self.decode_ns >= MAX_DECODE_NS {
+            return None;
+        }
+        let more = (late_ns.clamp(0, 100_000_000) + 10_000_000).min(MAX_DECODE_NS - self.decode_ns);
+        self.decode_ns += more;
+        self.latency_ns += more;
+        self.since_anchor = 0;
+        Some(base + self.latency_ns)
     }
 }
 
@@ -781,6 +809,8 @@ impl Controller {
             s.frames_out.load(Ordering::Relaxed),
             s.bytes_in.load(Ordering::Relaxed),
         );
+        // Late drops at the sink since the last picture it let through.
+        let (mut late_drops, mut shown_at_drop) = (0u32, s.last_picture_ns.load(Ordering::Relaxed));
         loop {
             loop {
                 match self.commands.try_recv() {
@@ -841,8 +871,26 @@ impl Controller {
                             s.emit(PlayerEvent::State(PlayerState::Playing));
                         }
                     }
-                    gst::MessageView::Qos(_) if msg.src().is_some_and(|o| o.name() == "vsink") => {
+                    gst::MessageView::Qos(q) if msg.src().is_some_and(|o| o.name() == "vsink") => {
                         s.dropped.fetch_add(1, Ordering::Relaxed);
+                        let shown = s.last_picture_ns.load(Ordering::Relaxed);
+                        late_drops = if shown == shown_at_drop {
+                            late_drops + 1
+                        } else {
+                            1
+                        };
+                        shown_at_drop = shown;
+                        let (late_ns, _, _) = q.values();
+                        if let Some(offset) = lock(&s.timing).late_at_sink(late_drops, late_ns) {
+                            tracing::debug!(
+                                late_ms = late_ns / 1_000_000,
+                                "pictures miss their time: more room for decoding"
+                            );
+                            late_drops = 0;
+                            for p in lock(&s.offset_pads).iter() {
+                                p.set_offset(offset);
+                            }
+                        }
                     }
                     _ => {}
                 }
@@ -888,5 +936,68 @@ impl Controller {
                 (frames, bytes) = (f, b);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: i64 = 1_000_000;
+
+    /// A stream whose pictures arrive 20 ms after capture, anchored.
+    fn anchored() -> Timing {
+        let mut t = Timing::default();
+        t.update(0, Some(1_000 * MS), 1_020 * MS, 15 * MS);
+        t
+    }
+
+    #[test]
+    fn pictures_the_sink_keeps_dropping_as_late_widen_the_budget_once_per_streak() {
+        let mut t = anchored();
+        let before = t.latency_ns;
+        assert_eq!(
+            t.late_at_sink(LATE_DROPS - 1, 40 * MS),
+            None,
+            "a few drops are normal"
+        );
+        let offset = t
+            .late_at_sink(LATE_DROPS, 40 * MS)
+            .expect("a streak moves the anchor");
+        assert_eq!(
+            t.latency_ns,
+            before + 50 * MS,
+            "as late as the sink saw, plus 10 ms"
+        );
+        assert_eq!(offset, t.base_map.unwrap() + t.latency_ns);
+        // Later arrivals keep the allowance: catching up to the live edge
+        // does not undo it.
+        for i in 1..=5 {
+            t.update(
+                i * 33 * MS,
+                Some((1_000 + i * 33) * MS),
+                (1_020 + i * 33) * MS,
+                15 * MS,
+            );
+        }
+        assert!(
+            t.latency_ns >= before + 50 * MS,
+            "kept: {}",
+            t.latency_ns / MS
+        );
+    }
+
+    #[test]
+    fn the_allowance_is_bounded_and_ignores_pictures_that_arrived_late() {
+        let mut t = anchored();
+        t.late_streak = 1;
+        assert_eq!(
+            t.late_at_sink(LATE_DROPS, 40 * MS),
+            None,
+            "late on arrival: not decoding"
+        );
+        t.late_streak = 0;
+        while t.late_at_sink(LATE_DROPS, 10_000 * MS).is_some() {}
+        assert_eq!(t.decode_ns, MAX_DECODE_NS);
     }
 }

@@ -37,8 +37,10 @@ impl Collector {
         self.items.lock().expect("lock").len()
     }
 
-    async fn wait_for(&self, n: usize) {
-        tokio::time::timeout(WAIT, async {
+    /// Waits for `n` pictures; a timeout panics with what the player
+    /// reported meanwhile (its states and stats), so a failure explains itself.
+    async fn wait_for(&self, n: usize, events: &mut mpsc::UnboundedReceiver<PlayerEvent>) {
+        let waited = tokio::time::timeout(WAIT, async {
             loop {
                 let notified = self.notify.notified();
                 if self.len() >= n {
@@ -47,8 +49,17 @@ impl Collector {
                 notified.await;
             }
         })
-        .await
-        .unwrap_or_else(|_| panic!("only {} of {n} pictures within {WAIT:?}", self.len()));
+        .await;
+        if waited.is_err() {
+            let mut said = Vec::new();
+            while let Ok(e) = events.try_recv() {
+                said.push(format!("{e:?}"));
+            }
+            panic!(
+                "only {} of {n} pictures within {WAIT:?}; the player reported: {said:#?}",
+                self.len()
+            );
+        }
     }
 
     fn take(&self) -> Vec<(u64, VideoOutput)> {
@@ -98,7 +109,7 @@ async fn decoded_frames_arrive_scaled_with_capture_times_and_low_latency() {
         frames.sink(),
     )
     .expect("opens");
-    frames.wait_for(45).await;
+    frames.wait_for(45, &mut events).await;
     assert!(opened.elapsed() < Duration::from_secs(5));
     let got = frames.take();
     let mut latencies = Vec::new();
@@ -150,9 +161,9 @@ async fn access_units_carry_sei_capture_times_codec_and_keyframes() {
     let mut stream = support::serve().await;
     stream.publish("pinwheel").await;
     let aus = Collector::default();
-    let (player, _events) =
+    let (player, mut events) =
         Player::open(&stream.url(), config(OutputKind::Encoded), aus.sink()).expect("opens");
-    aus.wait_for(60).await;
+    aus.wait_for(60, &mut events).await;
     let got = aus.take();
     let VideoOutput::AccessUnit {
         keyframe,
@@ -217,7 +228,7 @@ async fn the_player_reconnects_after_the_publisher_restarts() {
     });
     cfg.stall_timeout = Duration::from_secs(1);
     let (player, mut events) = Player::open(&stream.url(), cfg, frames.sink()).expect("opens");
-    frames.wait_for(10).await;
+    frames.wait_for(10, &mut events).await;
     stream.unpublish();
     let s = next_state(&mut events, |s| {
         matches!(s, PlayerState::Reconnecting { .. } | PlayerState::Stalled)
@@ -230,7 +241,7 @@ async fn the_player_reconnects_after_the_publisher_restarts() {
     let restarted = now_ns();
     stream.publish("spokes").await;
     frames.take();
-    frames.wait_for(10).await;
+    frames.wait_for(10, &mut events).await;
     let fresh = frames.take();
     assert!(
         fresh.iter().any(
@@ -328,7 +339,7 @@ async fn dropping_a_player_releases_its_threads_and_sockets() {
     // Warm up GStreamer's process-wide pools once.
     let open_and_play = || async {
         let frames = Collector::default();
-        let (player, _events) = Player::open(
+        let (player, mut events) = Player::open(
             &stream.url(),
             config(OutputKind::Decoded {
                 width: 90,
@@ -338,7 +349,7 @@ async fn dropping_a_player_releases_its_threads_and_sockets() {
             frames.sink(),
         )
         .expect("opens");
-        frames.wait_for(5).await;
+        frames.wait_for(5, &mut events).await;
         let VideoOutput::Frame { data, .. } = &frames.take()[0].1 else {
             panic!("frame")
         };
@@ -397,7 +408,7 @@ async fn a_preloaded_player_shows_the_live_picture_the_moment_it_plays() {
 
     let tapped = Instant::now();
     player.play();
-    aus.wait_for(1).await;
+    aus.wait_for(1, &mut events).await;
     let shown_after = tapped.elapsed();
     assert!(
         shown_after < Duration::from_millis(150),
