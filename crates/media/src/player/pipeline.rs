@@ -969,7 +969,7 @@ mod tests {
             before + 50 * MS,
             "as late as the sink saw, plus 10 ms"
         );
-        assert_eq!(offset, t.base_map.unwrap() + t.latency_ns);
+        assert_eq!(offset, t.base_map.expect("anchored") + t.latency_ns);
         // Later arrivals keep the allowance: catching up to the live edge
         // does not undo it.
         for i in 1..=5 {
