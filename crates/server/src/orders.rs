@@ -404,7 +404,16 @@ pub async fn place_order(
     if !(1..=99).contains(&req.quantity) {
         return Err(ApiError::BadRequest("quantity is 1 to 99".into()));
     }
-    let hash = idempotency::request_hash("POST /v1/orders", &req);
+    // The PIN authenticates the buyer; it is not a parameter of the payment:
+    // a retry after an app restart (which never stores the PIN) is the same
+    // request.
+    let hash = idempotency::request_hash(
+        "POST /v1/orders",
+        &PlaceOrderRequest {
+            pin: None,
+            ..req.clone()
+        },
+    );
     let lease = match idempotency::claim(&state, me.sub, &key, "POST /v1/orders", &hash).await? {
         Claim::Replay(res) => return Ok(res),
         Claim::Fresh(lease) => lease,

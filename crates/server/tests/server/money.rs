@@ -707,10 +707,21 @@ async fn big_orders_ask_for_the_pin_and_wrong_pins_lock_it() {
         pin: Some(pin.into()),
         ..order(&p, sku, address)
     };
+    let paid_key = key();
+    let first = ava.post("/v1/orders", &paid_key, &with("1234")).await;
+    assert_eq!(first.status(), 201);
+    let first: Order = first.json().await.expect("order");
+    // The app never stores the PIN: its retry after a restart sends the same
+    // payment without it and gets the same order back, charged once.
+    let replay = ava
+        .post("/v1/orders", &paid_key, &order(&p, sku, address))
+        .await;
     assert_eq!(
-        ava.post("/v1/orders", &key(), &with("1234")).await.status(),
-        201
+        replay.status(),
+        201,
+        "a replay, not a PIN refusal or a mismatch"
     );
+    assert_eq!(replay.json::<Order>().await.expect("order").id, first.id);
     for _ in 0..3 {
         let res = ava.post("/v1/orders", &key(), &with("0000")).await;
         assert!(problem(res).await.detail.contains("not right"));
