@@ -1,5 +1,10 @@
 //! The app's behaviour: `update(event, now) -> effects` and `view() -> ViewModel`.
 
+mod shop;
+pub use shop::{
+    COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, Payment, PendingPayment, Shop, Stage, Step,
+};
+
 use crate::effects::{
     Effect, HttpRequest, Method, PlayerCommand, RequestId, SocketCommand, StoreCommand,
     VaultCommand,
@@ -12,7 +17,8 @@ use jiff::Timestamp;
 use livecart_protocol::rest::{FeedResponse, RefreshRequest, SessionResponse, SignInRequest};
 use livecart_protocol::rest::{FollowingResponse, ReportRequest};
 use livecart_protocol::{
-    ClientFrame, ErrorCode, MessageId, Problem, ProductId, RoomId, ServerFrame, UserId,
+    ClientFrame, ErrorCode, GiftId, MessageId, Problem, ProductId, RoomId, ServerFrame, SkuId,
+    TopUpId, UserId,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -59,9 +65,33 @@ pub enum Event {
     /// The product bag (the room's products) opens or closes.
     OpenBag,
     CloseBag,
-    /// A product's detail (from the card or the bag); checkout comes later.
+    /// The checkout sheet for a product (from the card or the bag).
     OpenProduct(ProductId),
     CloseProduct,
+    SelectSku(SkuId),
+    SetQuantity(u32),
+    /// "Buy now": the confirm step with the total.
+    BuyNow,
+    /// From the confirm or PIN step back to the choices.
+    BackToChoose,
+    /// "Pay" / "Top up and pay" / "Try again"; with the PIN on the PIN step.
+    Pay {
+        pin: Option<String>,
+    },
+    /// The outbox has written this payment (by key): it may be sent.
+    PaymentSaved(String),
+    /// Payments the outbox still holds for the signed-in user.
+    PaymentsLoaded(Vec<PendingPayment>),
+    OpenWallet,
+    CloseWallet,
+    TopUp {
+        amount_minor: i64,
+        card: String,
+    },
+    /// The gift bar opens or closes.
+    ToggleGifts,
+    /// One tap on a gift.
+    SendGift(GiftId),
     /// Report a chat message to the moderators (it disappears for us).
     Report(MessageId),
     /// The system's or the app's reduced-motion setting.
@@ -108,6 +138,9 @@ pub enum Pending {
     Follow,
     Report(MessageId),
     Like,
+    BuyNow,
+    Wallet,
+    Gift(GiftId),
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -127,6 +160,8 @@ pub enum SocketUpdate {
 #[derive(Debug, Clone, PartialEq)]
 enum Call {
     Feed,
+    /// `GET /v1/gifts` (public).
+    Catalog,
     SignIn,
     Refresh,
     /// An authenticated call to retry once after a refresh.
@@ -149,14 +184,39 @@ pub enum Then {
         following: bool,
     },
     Reported,
+    /// `GET /v1/wallet`.
+    Wallet,
+    /// `GET /v1/me/addresses`.
+    Addresses,
+    /// `GET /v1/wallet/entries`.
+    History,
+    /// `POST /v1/orders` for the payment with this idempotency key.
+    Paid {
+        key: String,
+    },
+    /// `POST /v1/rooms/{id}/gifts` for the tap with this key.
+    Gift {
+        key: String,
+    },
+    /// `POST /v1/wallet/top-ups`: for a payment's "top up and pay", or the
+    /// wallet screen's.
+    TopUp {
+        for_payment: bool,
+    },
+    /// `GET /v1/wallet/top-ups/{id}` while the provider confirms.
+    TopUpStatus,
 }
 
 /// What a timer was armed for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Wake {
     Reconnect(RoomId),
     /// The room's show has something due (a pin, a lane ending, likes to send).
     Show(RoomId),
+    /// Look at a pending top-up again.
+    TopUp(TopUpId),
+    /// Send the payment with this key again.
+    PayRetry(String),
 }
 
 #[derive(Debug, Default)]
@@ -190,6 +250,8 @@ pub struct App {
     follows_in_flight: HashMap<UserId, bool>,
     /// Chat typed while the token was being refreshed.
     queued_chat: Vec<String>,
+    /// Wallet, checkout, gifts.
+    pub shop: Shop,
 }
 
 /// Reconnect delays (ms): quick at first, then calmer.
@@ -213,6 +275,7 @@ impl App {
             path: path.to_owned(),
             body,
             access_token: None,
+            idempotency_key: None,
         }
     }
 
@@ -324,10 +387,12 @@ impl App {
             Event::Started => {
                 self.feed.loading = true;
                 let feed = self.http(Call::Feed, Method::Get, "/v1/feed", None, None);
+                let catalog = self.load_catalog();
                 vec![
                     Effect::Vault(VaultCommand::Load),
                     Effect::Store(StoreCommand::LoadFeed),
                     feed,
+                    catalog,
                 ]
             }
             Event::VaultLoaded(saved) => match saved {
@@ -342,6 +407,7 @@ impl App {
                         now,
                         Then::Following,
                     ));
+                    effects.extend(self.load_shop(now));
                     effects
                 }
                 _ => Vec::new(),
@@ -420,14 +486,38 @@ impl App {
                 self.bag_open = false;
                 Vec::new()
             }
-            Event::OpenProduct(id) => {
-                self.product = Some(id);
-                Vec::new()
-            }
+            Event::OpenProduct(id) => self.open_checkout(id),
             Event::CloseProduct => {
-                self.product = None;
+                self.close_checkout();
                 Vec::new()
             }
+            Event::SelectSku(sku) => {
+                self.select_sku(sku);
+                Vec::new()
+            }
+            Event::SetQuantity(n) => {
+                self.set_quantity(n);
+                Vec::new()
+            }
+            Event::BuyNow => self.buy_now(now),
+            Event::BackToChoose => {
+                self.back_to_choose();
+                Vec::new()
+            }
+            Event::Pay { pin } => self.pay(pin, now),
+            Event::PaymentSaved(key) => self.payment_saved(&key, now),
+            Event::PaymentsLoaded(list) => self.payments_loaded(list, now),
+            Event::OpenWallet => self.open_wallet(now),
+            Event::CloseWallet => {
+                self.shop.wallet_open = false;
+                Vec::new()
+            }
+            Event::TopUp { amount_minor, card } => self.top_up(amount_minor, &card, now),
+            Event::ToggleGifts => {
+                self.shop.gift_bar_open = !self.shop.gift_bar_open && self.room.is_some();
+                Vec::new()
+            }
+            Event::SendGift(gift) => self.send_gift(gift, now),
             Event::Report(message) => {
                 if self.session.user().is_none() {
                     return self.need_account(Pending::Report(message));
@@ -482,6 +572,7 @@ impl App {
                 self.waiting.clear();
                 self.queued_chat.clear();
                 self.following.clear();
+                self.forget_shop();
                 self.message = Some("Signed out".into());
                 let mut effects = vec![
                     Effect::Vault(VaultCommand::Clear),
@@ -522,6 +613,8 @@ impl App {
                     self.show_timer = None;
                     Vec::new()
                 }
+                Some(Wake::TopUp(id)) => self.top_up_due(id, now),
+                Some(Wake::PayRetry(key)) => self.payment_retry_due(&key, now),
                 _ => Vec::new(),
             },
         }
@@ -646,6 +739,10 @@ impl App {
 
     fn enter_current_room(&mut self, now: Timestamp) -> Vec<Effect> {
         let mut effects = Vec::new();
+        // Sheets belong to the room they opened in.
+        self.close_checkout();
+        self.bag_open = false;
+        self.shop.gift_bar_open = false;
         if let Some(old) = self.room.take() {
             effects.push(Effect::Socket(SocketCommand::Close { room: old.id }));
         }
@@ -793,6 +890,10 @@ impl App {
                 });
                 Vec::new()
             }
+            (Call::Catalog, result) => {
+                self.catalog_loaded(result);
+                Vec::new()
+            }
             (call @ (Call::SignIn | Call::Refresh), Ok(body)) => match serde_json::from_value::<
                 SessionResponse,
             >(body)
@@ -837,7 +938,7 @@ impl App {
                 self.waiting.push((request, then));
                 self.start_refresh()
             }
-            (Call::Authed { then, .. }, result) => self.authed_done(then, result),
+            (Call::Authed { then, .. }, result) => self.authed_done(then, result, now),
         }
     }
 
@@ -845,6 +946,7 @@ impl App {
         &mut self,
         then: Then,
         result: Result<serde_json::Value, HttpFailure>,
+        now: Timestamp,
     ) -> Vec<Effect> {
         match (then, result) {
             (Then::Following, Ok(body)) => {
@@ -884,7 +986,8 @@ impl App {
             (Then::Reported, Err(_)) => {
                 self.message = Some("The report did not go through — try again".into());
             }
-            _ => {}
+            (Then::Nothing, _) => {}
+            (then, result) => return self.shop_done(then, result, now),
         }
         Vec::new()
     }
@@ -955,6 +1058,7 @@ impl App {
         if fresh {
             let request = self.request(Method::Get, "/v1/me/following", None);
             effects.push(self.send_authed(request, token.clone(), false, Then::Following));
+            effects.extend(self.load_shop(now));
         }
         // The room socket learns who we are without reconnecting.
         if let Some(room) = &self.room {
@@ -978,6 +1082,9 @@ impl App {
                     live.show.like(now.as_millisecond());
                 }
             }
+            Some(Pending::BuyNow) => effects.extend(self.buy_now(now)),
+            Some(Pending::Wallet) => effects.extend(self.open_wallet(now)),
+            Some(Pending::Gift(gift)) => effects.extend(self.send_gift(gift, now)),
             None => {}
         }
         effects
@@ -989,6 +1096,7 @@ impl App {
         self.waiting.clear();
         self.queued_chat.clear();
         self.following.clear();
+        self.forget_shop();
         self.message = Some(why.to_owned());
         vec![
             Effect::Vault(VaultCommand::Clear),

@@ -2,8 +2,9 @@
 //! Effect runners in the app carry them out and answer with events. Each
 //! variant says why it exists.
 
+use crate::app::PendingPayment;
 use livecart_protocol::rest::{FeedResponse, SessionResponse};
-use livecart_protocol::{ClientFrame, Epoch, RoomId};
+use livecart_protocol::{ClientFrame, Epoch, RoomId, UserId};
 
 /// Identifies an HTTP request so its answer can find its way back (and be
 /// retried once after a token refresh).
@@ -32,6 +33,13 @@ pub enum StoreCommand {
     SaveFeed(Box<FeedResponse>),
     /// Sign-out: delete everything cached for the signed-in user.
     ForgetUser,
+    /// Write a payment to the outbox; answer `Event::PaymentSaved(key)` once
+    /// it is on disk (the payment is sent only then).
+    SavePayment(Box<PendingPayment>),
+    /// The server answered the payment for good: delete it from the outbox.
+    ResolvePayment(String),
+    /// Answer `Event::PaymentsLoaded` with this user's unresolved payments.
+    LoadPayments(UserId),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +51,9 @@ pub struct HttpRequest {
     pub body: Option<serde_json::Value>,
     /// Bearer token to send, if the call is made as the signed-in user.
     pub access_token: Option<String>,
+    /// `Idempotency-Key` of a money-moving request: the same for every
+    /// retry of one payment.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! View models: exactly what the screens render, already formatted. Screens
 //! hold no logic beyond laying these out.
 
-use crate::app::{App, Pending};
+use crate::app::{App, Pending, Stage, Step};
 use crate::feed::PlayerStatus;
 use crate::room::{Link, LiveRoom};
 use crate::show::{BIG_GIFT_COINS, LANES};
@@ -22,6 +22,51 @@ pub struct ViewModel {
     pub muted: bool,
     /// The grid of live rooms is on screen (the viewer closed the room).
     pub browsing: bool,
+    /// The wallet screen, when open.
+    pub wallet: Option<WalletView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletView {
+    /// "$200.00"; `None` while loading.
+    pub balance: Option<String>,
+    /// "Top-up of $50.00 · waiting for your bank".
+    pub pending: Vec<String>,
+    pub history: Vec<HistoryLine>,
+    pub busy: bool,
+    pub notice: Option<String>,
+    /// The card the top-up form starts with.
+    pub card: String,
+    /// (label, amount in minor units) for the top-up buttons.
+    pub amounts: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryLine {
+    pub id: String,
+    pub what: String,
+    /// "+$50.00", "−$12.99".
+    pub amount: String,
+    pub credit: bool,
+    /// "Nov 22, 10:04".
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiftBarView {
+    pub gifts: Vec<GiftChip>,
+    /// The wallet in coins, "12,000 coins"; `None` while unknown.
+    pub coins: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiftChip {
+    pub id: String,
+    pub name: String,
+    pub coins: String,
+    pub animation: String,
+    /// "x3" while this gift's combo runs.
+    pub combo: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,8 +119,10 @@ pub struct RoomView {
     pub bag_count: usize,
     /// The open bag sheet.
     pub bag: Option<Vec<ProductRow>>,
-    /// The open product detail.
+    /// The open checkout sheet (the product, its options and the payment).
     pub product: Option<ProductDetail>,
+    /// The gift bar, when open.
+    pub gift_bar: Option<GiftBarView>,
     /// Two side lanes (a lane may be empty).
     pub lanes: Vec<Option<LaneView>>,
     /// The big gift playing now.
@@ -120,6 +167,7 @@ pub struct ProductRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // flat flags are what the sheet reads
 pub struct ProductDetail {
     pub id: String,
     pub name: String,
@@ -128,8 +176,35 @@ pub struct ProductDetail {
     pub price: String,
     pub was: Option<String>,
     pub sale: Option<String>,
-    /// (variant, price, stock) per SKU.
-    pub skus: Vec<(String, String, String)>,
+    pub skus: Vec<SkuChoice>,
+    pub quantity: u32,
+    pub can_add: bool,
+    /// "Ava Tran · 1 Market St, San Francisco"; `None` until loaded.
+    pub address: Option<String>,
+    /// "$200.00" in the wallet.
+    pub balance: Option<String>,
+    /// The total for the chosen SKU × quantity.
+    pub total: Option<String>,
+    /// "choose", "confirm", "pin" or "paying".
+    pub step: &'static str,
+    /// "Buy now", "Pay $29.00", "Top up $10.00 and pay", "Paying…", "Try again".
+    pub primary: String,
+    pub busy: bool,
+    /// Why the last attempt did not pay (price changed, sold out, declined…).
+    pub notice: Option<String>,
+    pub pin_error: Option<String>,
+    pub signed_in: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkuChoice {
+    pub id: String,
+    pub name: String,
+    pub price: String,
+    /// "Only 2 left", "40 in stock", "Sold out".
+    pub stock: String,
+    pub selected: bool,
+    pub sold_out: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,29 +335,10 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
             })
             .collect()
     });
-    let detail = app.product.and_then(product).map(|p| {
-        let (price_now, was, sale_line) = pricing(p, sale, ended, server_now);
-        ProductDetail {
-            id: p.id.to_string(),
-            name: p.name.clone(),
-            description: p.description.clone(),
-            image_url: p.image.url.clone(),
-            price: price_now,
-            was,
-            sale: sale_line,
-            skus: p
-                .skus
-                .iter()
-                .map(|k| {
-                    (
-                        k.name.clone(),
-                        price(&k.price),
-                        stock_left(k.stock).unwrap_or_else(|| format!("{} in stock", k.stock)),
-                    )
-                })
-                .collect(),
-        }
-    });
+    let detail = app
+        .product
+        .and_then(product)
+        .map(|p| checkout_view(app, p, pricing(p, sale, ended, server_now), now));
     let combo = |n: u32| (n > 1).then(|| format!("x{n}"));
     RoomView {
         likes: compact(show.likes_shown.max(state.map_or(0, |s| s.like_count))),
@@ -322,6 +378,7 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
                 })
             })
             .collect(),
+        gift_bar: app.shop.gift_bar_open.then(|| gift_bar(app, now)),
         big_gift: show.big.as_ref().map(|b| BigGiftView {
             key: b.gift.combo_id.to_string(),
             sender: b.gift.sender.name.clone(),
@@ -336,6 +393,169 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
             show.hearts.iter().map(|(id, _)| *id).collect()
         },
         reduced_motion: app.reduced_motion,
+    }
+}
+
+fn checkout_view(
+    app: &App,
+    p: &Product,
+    (price_now, was, sale_line): (String, Option<String>, Option<String>),
+    now: i64,
+) -> ProductDetail {
+    let c = app.shop.checkout.as_ref();
+    let selected = c.and_then(|c| c.sku);
+    let stock = p
+        .skus
+        .iter()
+        .find(|k| Some(k.id) == selected)
+        .map_or(0, |k| k.stock);
+    let total = app.checkout_total(now);
+    let short = match (total, app.spendable()) {
+        (Some(t), Some(b)) if b.amount_minor < t.amount_minor => Some(Money {
+            amount_minor: t.amount_minor - b.amount_minor,
+            currency: t.currency,
+        }),
+        _ => None,
+    };
+    let step = c.map_or(Step::Choose, |c| c.step.clone());
+    let stage = app.shop.payment.as_ref().map(|p| &p.stage);
+    let primary = match (&step, stage) {
+        (Step::Choose, _) => "Buy now".to_owned(),
+        (Step::Paying, Some(Stage::Parked)) => "Try again".to_owned(),
+        (Step::Paying, Some(Stage::ToppingUp(_))) => "Topping up…".to_owned(),
+        (Step::Paying, _) => "Paying…".to_owned(),
+        (Step::Pin, _) => "Confirm and pay".to_owned(),
+        (Step::Confirm, _) => match (short, total) {
+            (Some(_), Some(t)) => format!("Top up and pay {}", price(&t)),
+            (None, Some(t)) => format!("Pay {}", price(&t)),
+            _ => "Pay".to_owned(),
+        },
+    };
+    ProductDetail {
+        id: p.id.to_string(),
+        name: p.name.clone(),
+        description: p.description.clone(),
+        image_url: p.image.url.clone(),
+        price: price_now,
+        was,
+        sale: sale_line,
+        skus: p
+            .skus
+            .iter()
+            .map(|k| SkuChoice {
+                id: k.id.to_string(),
+                name: k.name.clone(),
+                price: price(&k.price),
+                stock: stock_left(k.stock).unwrap_or_else(|| format!("{} in stock", k.stock)),
+                selected: Some(k.id) == selected,
+                sold_out: k.stock == 0,
+            })
+            .collect(),
+        quantity: c.map_or(1, |c| c.quantity),
+        can_add: c.is_some_and(|c| c.quantity < stock.min(99)),
+        address: app
+            .default_address()
+            .map(|a| format!("{} · {}, {}", a.name, a.line1, a.city)),
+        balance: app.spendable().map(|b| price(&b)),
+        total: total.map(|t| price(&t)),
+        step: match step {
+            Step::Choose => "choose",
+            Step::Confirm => "confirm",
+            Step::Pin => "pin",
+            Step::Paying => "paying",
+        },
+        busy: step == Step::Paying && stage != Some(&Stage::Parked),
+        primary,
+        notice: c.and_then(|c| c.notice.clone()),
+        pin_error: c.and_then(|c| c.pin_error.clone()),
+        signed_in: app.session.user().is_some(),
+    }
+}
+
+fn gift_bar(app: &App, now: i64) -> GiftBarView {
+    let combo = app
+        .shop
+        .combo
+        .as_ref()
+        .filter(|c| now - c.last_tap_ms < crate::app::COMBO_WINDOW_MS && c.taps > 1);
+    GiftBarView {
+        gifts: app
+            .shop
+            .catalog
+            .iter()
+            .map(|g| GiftChip {
+                id: g.id.to_string(),
+                name: g.name.clone(),
+                coins: thousands(i64::from(g.coins)),
+                animation: gift_animation(&g.name),
+                combo: combo
+                    .filter(|c| c.gift == g.id)
+                    .map(|c| format!("x{}", c.taps)),
+            })
+            .collect(),
+        coins: app
+            .spendable()
+            .map(|b| format!("{} coins", thousands(b.amount_minor))),
+    }
+}
+
+/// 12000 → "12,000".
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+fn wallet_view(app: &App) -> WalletView {
+    let shop = &app.shop;
+    WalletView {
+        balance: app.spendable().map(|b| price(&b)),
+        pending: shop
+            .wallet
+            .as_ref()
+            .map(|w| {
+                w.pending_top_ups
+                    .iter()
+                    .map(|t| format!("Top-up of {} · waiting for your bank", price(&t.amount)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        history: shop
+            .history
+            .iter()
+            .flatten()
+            .map(|e| {
+                let credit = e.amount.amount_minor > 0;
+                let abs = Money {
+                    amount_minor: e.amount.amount_minor.abs(),
+                    currency: e.amount.currency,
+                };
+                HistoryLine {
+                    id: e.txn_id.to_string(),
+                    what: e.description.clone(),
+                    amount: format!("{}{}", if credit { "+" } else { "−" }, price(&abs)),
+                    credit,
+                    at: e.at.strftime("%b %-d, %H:%M").to_string(),
+                }
+            })
+            .collect(),
+        busy: shop.top_up.as_ref().is_some_and(|t| !t.stalled),
+        notice: shop.wallet_notice.clone(),
+        card: if shop.card.is_empty() {
+            crate::app::DEMO_CARD.to_owned()
+        } else {
+            shop.card.clone()
+        },
+        amounts: [1_000, 5_000, 10_000]
+            .into_iter()
+            .map(|m| (price(&Money::new(m, livecart_protocol::Currency::USD)), m))
+            .collect(),
     }
 }
 
@@ -417,6 +637,9 @@ pub(crate) fn build(app: &App, now: i64) -> ViewModel {
                 Some(Pending::Chat(_)) => "Sign in to chat".to_owned(),
                 Some(Pending::Report(_)) => "Sign in to report a message".to_owned(),
                 Some(Pending::Like) => "Sign in to like this live".to_owned(),
+                Some(Pending::BuyNow) => "Sign in to buy".to_owned(),
+                Some(Pending::Wallet) => "Sign in to see your wallet".to_owned(),
+                Some(Pending::Gift(_)) => "Sign in to send a gift".to_owned(),
                 Some(Pending::Follow) => match app.feed.current() {
                     Some(r) => format!("Sign in to follow {}", r.host.name),
                     None => "Sign in to follow".to_owned(),
@@ -428,5 +651,6 @@ pub(crate) fn build(app: &App, now: i64) -> ViewModel {
         }),
         muted: app.muted,
         browsing: app.feed.browsing,
+        wallet: app.shop.wallet_open.then(|| wallet_view(app)),
     }
 }

@@ -853,14 +853,13 @@ fn the_bag_lists_the_rooms_products_with_the_presented_one_marked_and_opens_a_de
     r.update(Event::OpenProduct(beanie), 10);
     let detail = r.view(10).product.expect("detail");
     assert_eq!(detail.name, "Beanie");
+    assert_eq!(detail.skus.len(), 1);
+    let one = &detail.skus[0];
     assert_eq!(
-        detail.skus,
-        [(
-            "One size".to_owned(),
-            "$29.00".to_owned(),
-            "Only 7 left".to_owned()
-        )]
+        (one.name.as_str(), one.price.as_str(), one.stock.as_str()),
+        ("One size", "$29.00", "Only 7 left")
     );
+    assert!(one.selected, "the only size in stock is preselected");
     // Stock moves live in the open sheet.
     let sku = r.products[1].skus[0].id;
     r.event(
@@ -871,7 +870,10 @@ fn the_bag_lists_the_rooms_products_with_the_presented_one_marked_and_opens_a_de
             stock: 2,
         },
     );
-    assert_eq!(r.view(20).product.expect("detail").skus[0].2, "Only 2 left");
+    assert_eq!(
+        r.view(20).product.expect("detail").skus[0].stock,
+        "Only 2 left"
+    );
     r.update(Event::CloseProduct, 30);
     r.update(Event::CloseBag, 30);
     let v = r.view(30);

@@ -1,0 +1,1263 @@
+//! Buying and tipping: the checkout sheet (three taps from the pinned card to
+//! a paid order), the payment outbox, "top up and pay", the wallet screen and
+//! the gift bar.
+//!
+//! Money rules the app keeps:
+//! - One payment, one `Idempotency-Key`: every retry of it (network failure,
+//!   a 409 while the first is still running, a top-up in between, an app
+//!   restart) sends the same key, so the server charges it once. A new tap
+//!   on "Pay" after a definite answer is a new payment with a new key.
+//! - The payment is written to the app's SQLite outbox (`SavePayment`) and
+//!   only sent once the store says it is saved (`Event::PaymentSaved`); it
+//!   is resolved when the server gives a definite answer. Payments left in
+//!   the outbox are sent again (same key) after the next sign-in or start.
+//! - The PIN is kept in memory for the payment in flight, never in the outbox.
+//! - Nothing is shown as paid until the server says so.
+
+use super::{App, Call, HttpFailure, Pending, Then, Wake};
+use crate::effects::{Effect, Method, StoreCommand};
+use jiff::Timestamp;
+use livecart_protocol::commerce::{
+    Address, AddressList, GiftReceipt, Order, PlaceOrderRequest, SendGiftRequest, TopUp,
+    TopUpRequest, TopUpStatus, Wallet, WalletEntry, WalletHistory,
+};
+use livecart_protocol::rest::{FlashSaleState, Gift, GiftCatalog, Product};
+use livecart_protocol::{
+    ComboId, ErrorCode, GiftId, Money, Problem, ProductId, RoomId, SkuId, TopUpId, UserId,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Taps of the same gift this close together build one combo.
+pub const COMBO_WINDOW_MS: i64 = 3_000;
+/// The demo provider's card that always succeeds (the app's saved card).
+pub const DEMO_CARD: &str = "4242 4242 4242 4242";
+/// Retries of a payment that got no answer, and their delays.
+const PAY_RETRY_MS: [u64; 4] = [1_000, 2_000, 4_000, 8_000];
+/// How often a pending top-up is looked at.
+const TOP_UP_POLL_MS: u64 = 500;
+
+/// A payment written to the outbox before it is sent: enough to send it
+/// again, with the same key, after a restart. Never holds the PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingPayment {
+    pub key: String,
+    pub user: UserId,
+    pub room: RoomId,
+    pub request: PlaceOrderRequest,
+    pub product_name: String,
+}
+
+/// Where the checkout sheet is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// SKU, quantity, address, balance: "Buy now".
+    Choose,
+    /// The total: "Pay" (or "Top up and pay").
+    Confirm,
+    /// The payment PIN, for totals at or above the wallet's threshold.
+    Pin,
+    /// The payment is on its way (saving, sending, topping up, retrying).
+    Paying,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkout {
+    pub room: RoomId,
+    pub product: ProductId,
+    pub sku: Option<SkuId>,
+    pub quantity: u32,
+    pub step: Step,
+    /// What the sheet says about the last attempt (price changed, declined…).
+    pub notice: Option<String>,
+    pub pin_error: Option<String>,
+    /// The price the server said it charges now (after `price_changed` or
+    /// `sale_ended`), used for the next "Pay".
+    pub price_now: Option<Money>,
+    /// The flash sale ended for this buyer (the server said `sale_ended`).
+    pub sale_over: bool,
+}
+
+/// What the payment in flight is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// Waiting for the outbox to confirm it is written.
+    Saving,
+    /// `POST /v1/orders` sent.
+    Sending,
+    /// No answer: sending again after a delay.
+    Retrying,
+    /// Topping the wallet up first (`None` until the provider gave an id).
+    ToppingUp(Option<TopUpId>),
+    /// Retries used up: kept in the outbox, finished later.
+    Parked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub pending: PendingPayment,
+    /// In memory only, for this payment.
+    pin: Option<String>,
+    pub stage: Stage,
+    attempts: u32,
+    /// The top-up's own key (reused if its request is retried).
+    top_up_key: Option<String>,
+    topped_up: bool,
+}
+
+/// A run of taps of one gift.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Combo {
+    pub gift: GiftId,
+    pub id: ComboId,
+    /// Taps sent in this combo.
+    pub taps: u32,
+    pub last_tap_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct GiftSend {
+    room: RoomId,
+    request: SendGiftRequest,
+    cost: i64,
+    retried: bool,
+    /// Tap order: a later tap's balance wins over an earlier tap's.
+    seq: u64,
+}
+
+/// The wallet screen's top-up (and "top up and pay"'s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletTopUp {
+    pub key: String,
+    pub request: TopUpRequest,
+    pub id: Option<TopUpId>,
+    /// Sent again once after no answer; then it waits for another tap,
+    /// which reuses the key.
+    pub retried: bool,
+    pub stalled: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Shop {
+    pub checkout: Option<Checkout>,
+    pub payment: Option<Payment>,
+    /// The last wallet the server sent (balance, PIN threshold).
+    pub wallet: Option<Wallet>,
+    pub addresses: Option<Vec<Address>>,
+    pub wallet_open: bool,
+    pub history: Option<Vec<WalletEntry>>,
+    pub top_up: Option<WalletTopUp>,
+    pub wallet_notice: Option<String>,
+    pub catalog: Vec<Gift>,
+    pub gift_bar_open: bool,
+    pub combo: Option<Combo>,
+    gifts_in_flight: HashMap<String, GiftSend>,
+    /// Coins of gifts sent and not yet answered (shown as spent).
+    pub gift_pending_minor: i64,
+    gift_seq: u64,
+    /// The latest tap whose answer set the balance.
+    gift_applied: u64,
+    /// The SKU last bought, per product (preselected next time).
+    pub last_sku: HashMap<ProductId, SkuId>,
+    /// Payments from the outbox being finished after a restart.
+    recovering: HashMap<String, PendingPayment>,
+    /// The card "top up and pay" uses (the demo provider's).
+    pub card: String,
+}
+
+/// A fresh idempotency key: a UUID v7.
+fn new_key() -> String {
+    ComboId::new().to_string()
+}
+
+fn format(m: &Money) -> String {
+    crate::view::price(m)
+}
+
+fn problem_of(failure: &HttpFailure) -> Option<&Problem> {
+    match failure {
+        HttpFailure::Status { problem, .. } => problem.as_ref(),
+        HttpFailure::Network(_) => None,
+    }
+}
+
+/// Whether the server gave a definite answer (the payment will not change
+/// by sending it again): any 4xx but a 409 "still running" and a 401.
+fn definite(failure: &HttpFailure) -> bool {
+    match failure {
+        HttpFailure::Network(_) => false,
+        HttpFailure::Status { status, problem } => {
+            (400..500).contains(status)
+                && *status != 401
+                && problem
+                    .as_ref()
+                    .is_none_or(|p| p.code != ErrorCode::IdempotencyInFlight)
+        }
+    }
+}
+
+impl App {
+    fn room_product(&self, id: ProductId) -> Option<&Product> {
+        self.room
+            .as_ref()?
+            .state
+            .as_ref()?
+            .products
+            .iter()
+            .find(|p| p.id == id)
+    }
+
+    /// The unit price and flash sale for `sku` of the checkout's product, as
+    /// the buyer sees it now.
+    fn unit_price(
+        &self,
+        c: &Checkout,
+        now_ms: i64,
+    ) -> Option<(Money, Option<livecart_protocol::FlashSaleId>)> {
+        let p = self.room_product(c.product)?;
+        let sku = p.skus.iter().find(|k| Some(k.id) == c.sku)?;
+        if let Some(price) = c.price_now {
+            return Some((price, None));
+        }
+        let live = self.room.as_ref()?;
+        let server_now = now_ms + live.show.server_offset_ms;
+        let sale = live
+            .state
+            .as_ref()
+            .and_then(|s| s.flash_sale.as_ref())
+            .filter(|f| {
+                !c.sale_over
+                    && f.product_id == p.id
+                    && f.sku_id == sku.id
+                    && f.state == FlashSaleState::Active
+                    && f.remaining_stock > 0
+                    // The deadline as the buyer's delayed video shows it.
+                    && f.deadline.as_millisecond() + self.behind_ms().unwrap_or(0) > server_now
+            });
+        Some(match sale {
+            Some(f) => (f.price, Some(f.id)),
+            None => (sku.price, None),
+        })
+    }
+
+    /// The checkout's total now.
+    pub(crate) fn checkout_total(&self, now_ms: i64) -> Option<Money> {
+        let c = self.shop.checkout.as_ref()?;
+        let (unit, _) = self.unit_price(c, now_ms)?;
+        unit.checked_mul(c.quantity).ok()
+    }
+
+    /// What the buyer can spend now: the balance less gifts not yet answered.
+    pub(crate) fn spendable(&self) -> Option<Money> {
+        self.shop.wallet.as_ref().map(|w| Money {
+            amount_minor: w.balance.amount_minor - self.shop.gift_pending_minor,
+            currency: w.balance.currency,
+        })
+    }
+
+    pub(crate) fn default_address(&self) -> Option<&Address> {
+        let list = self.shop.addresses.as_ref()?;
+        list.iter().find(|a| a.is_default).or_else(|| list.first())
+    }
+
+    /// The wallet, addresses and gift catalog the sheets need (after sign-in).
+    pub(super) fn load_shop(&mut self, now: Timestamp) -> Vec<Effect> {
+        let mut effects = self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet);
+        effects.extend(self.authed_then(
+            Method::Get,
+            "/v1/me/addresses",
+            None,
+            now,
+            Then::Addresses,
+        ));
+        if let Some(user) = self.session.user() {
+            effects.push(Effect::Store(StoreCommand::LoadPayments(user.id)));
+        }
+        effects
+    }
+
+    pub(super) fn load_catalog(&mut self) -> Effect {
+        self.http(Call::Catalog, Method::Get, "/v1/gifts", None, None)
+    }
+
+    pub(super) fn forget_shop(&mut self) {
+        let catalog = std::mem::take(&mut self.shop.catalog);
+        self.shop = Shop {
+            catalog,
+            card: DEMO_CARD.to_owned(),
+            ..Shop::default()
+        };
+    }
+
+    /// Opens the checkout sheet for a product of the room on screen: the SKU
+    /// bought last time if it is in stock, else the first in stock; one piece.
+    pub(super) fn open_checkout(&mut self, product: ProductId) -> Vec<Effect> {
+        let Some(room) = self.room.as_ref().map(|r| r.id) else {
+            return Vec::new();
+        };
+        let Some(p) = self.room_product(product) else {
+            return Vec::new();
+        };
+        let last = self.shop.last_sku.get(&product).copied();
+        let sku = p
+            .skus
+            .iter()
+            .find(|k| Some(k.id) == last && k.stock > 0)
+            .or_else(|| p.skus.iter().find(|k| k.stock > 0))
+            .or_else(|| p.skus.first())
+            .map(|k| k.id);
+        self.product = Some(product);
+        self.shop.checkout = Some(Checkout {
+            room,
+            product,
+            sku,
+            quantity: 1,
+            step: Step::Choose,
+            notice: None,
+            pin_error: None,
+            price_now: None,
+            sale_over: false,
+        });
+        Vec::new()
+    }
+
+    pub(super) fn close_checkout(&mut self) {
+        self.product = None;
+        // A payment in flight goes on; its answer shows as a message.
+        self.shop.checkout = None;
+    }
+
+    pub(super) fn select_sku(&mut self, sku: SkuId) {
+        if let Some(c) = self.shop.checkout.as_mut()
+            && c.step != Step::Paying
+        {
+            c.sku = Some(sku);
+            c.price_now = None;
+            c.notice = None;
+            c.step = Step::Choose;
+        }
+    }
+
+    pub(super) fn set_quantity(&mut self, quantity: u32) {
+        let stock = self.shop.checkout.as_ref().and_then(|c| {
+            let p = self.room_product(c.product)?;
+            p.skus.iter().find(|k| Some(k.id) == c.sku).map(|k| k.stock)
+        });
+        if let Some(c) = self.shop.checkout.as_mut()
+            && c.step != Step::Paying
+        {
+            c.quantity = quantity.clamp(1, stock.unwrap_or(1).clamp(1, 99));
+            c.notice = None;
+            c.step = Step::Choose;
+        }
+    }
+
+    /// "Buy now": the confirm step with the total (needs an account).
+    pub(super) fn buy_now(&mut self, now: Timestamp) -> Vec<Effect> {
+        if self.session.user().is_none() {
+            return self.need_account(Pending::BuyNow);
+        }
+        let mut effects = Vec::new();
+        if self.shop.wallet.is_none() || self.shop.addresses.is_none() {
+            effects.extend(self.load_shop(now));
+        }
+        let sold_out = self.shop.checkout.as_ref().and_then(|c| {
+            let p = self.room_product(c.product)?;
+            p.skus
+                .iter()
+                .find(|k| Some(k.id) == c.sku)
+                .map(|k| k.stock == 0)
+        });
+        if let Some(c) = self.shop.checkout.as_mut()
+            && c.step == Step::Choose
+        {
+            if sold_out == Some(false) {
+                c.notice = None;
+                c.step = Step::Confirm;
+            } else {
+                c.notice = Some("Sold out — pick another option".into());
+            }
+        }
+        effects
+    }
+
+    pub(super) fn back_to_choose(&mut self) {
+        if let Some(c) = self.shop.checkout.as_mut()
+            && matches!(c.step, Step::Confirm | Step::Pin)
+        {
+            c.step = Step::Choose;
+            c.pin_error = None;
+        }
+    }
+
+    /// "Pay" (or "Top up and pay", or the PIN's "Confirm").
+    pub(super) fn pay(&mut self, pin: Option<String>, now: Timestamp) -> Vec<Effect> {
+        let now_ms = now.as_millisecond();
+        let Some(c) = self.shop.checkout.clone() else {
+            return Vec::new();
+        };
+        let Some(user) = self.session.user().map(|u| u.id) else {
+            return self.need_account(Pending::BuyNow);
+        };
+        if self
+            .shop
+            .payment
+            .as_ref()
+            .is_some_and(|p| p.stage == Stage::Parked)
+        {
+            // "Try again" on a payment that got no answer: the same key.
+            return self.send_payment(now);
+        }
+        if !matches!(c.step, Step::Confirm | Step::Pin) {
+            return Vec::new(); // a second tap while paying does nothing
+        }
+        let (Some(wallet), Some(address)) =
+            (self.shop.wallet.clone(), self.default_address().cloned())
+        else {
+            self.sheet_notice(if self.shop.addresses.as_ref().is_some_and(Vec::is_empty) {
+                "Add a delivery address first"
+            } else {
+                "Still loading your wallet — try again in a moment"
+            });
+            return self.load_shop(now);
+        };
+        let (Some((unit, sale)), Some(p)) = (
+            self.unit_price(&c, now_ms),
+            self.room_product(c.product).cloned(),
+        ) else {
+            return Vec::new();
+        };
+        let (Some(sku), Ok(total)) = (c.sku, unit.checked_mul(c.quantity)) else {
+            return Vec::new();
+        };
+        let pin = pin.filter(|p| !p.trim().is_empty());
+        if total.amount_minor >= wallet.pin_threshold.amount_minor && pin.is_none() {
+            if let Some(c) = self.shop.checkout.as_mut() {
+                c.step = Step::Pin;
+            }
+            return Vec::new();
+        }
+        let request = PlaceOrderRequest {
+            product_id: c.product,
+            sku_id: sku,
+            quantity: c.quantity,
+            address_id: address.id,
+            expected_unit_price: unit,
+            flash_sale_id: sale,
+            video_delay_ms: u32::try_from(self.behind_ms().unwrap_or(0).max(0)).unwrap_or(0),
+            pin: None,
+        };
+        // A payment that got no definite answer is the same payment: same key.
+        let key = match &self.shop.payment {
+            Some(p) if p.pending.request == request => p.pending.key.clone(),
+            _ => new_key(),
+        };
+        let short = self
+            .spendable()
+            .is_some_and(|b| b.amount_minor < total.amount_minor);
+        let pending = PendingPayment {
+            key: key.clone(),
+            user,
+            room: c.room,
+            request,
+            product_name: p.name.clone(),
+        };
+        self.shop.payment = Some(Payment {
+            pending: pending.clone(),
+            pin,
+            stage: Stage::Saving,
+            attempts: 0,
+            top_up_key: None,
+            topped_up: false,
+        });
+        if short {
+            // Noted for after the save: top up first.
+            if let Some(p) = self.shop.payment.as_mut() {
+                p.stage = Stage::ToppingUp(None);
+            }
+        }
+        if let Some(c) = self.shop.checkout.as_mut() {
+            c.step = Step::Paying;
+            c.notice = None;
+            c.pin_error = None;
+        }
+        vec![Effect::Store(StoreCommand::SavePayment(Box::new(pending)))]
+    }
+
+    fn sheet_notice(&mut self, text: &str) {
+        if let Some(c) = self.shop.checkout.as_mut() {
+            c.notice = Some(text.to_owned());
+        }
+    }
+
+    /// The outbox has the payment: now it may go.
+    pub(super) fn payment_saved(&mut self, key: &str, now: Timestamp) -> Vec<Effect> {
+        let Some(p) = self.shop.payment.as_mut().filter(|p| p.pending.key == key) else {
+            return Vec::new();
+        };
+        if p.stage == Stage::ToppingUp(None) {
+            return self.start_top_up_for_payment(now);
+        }
+        if p.stage == Stage::Saving {
+            return self.send_payment(now);
+        }
+        Vec::new()
+    }
+
+    fn send_payment(&mut self, now: Timestamp) -> Vec<Effect> {
+        let Some(p) = self.shop.payment.as_mut() else {
+            return Vec::new();
+        };
+        p.stage = Stage::Sending;
+        p.attempts += 1;
+        let key = p.pending.key.clone();
+        let body = serde_json::to_value(PlaceOrderRequest {
+            pin: p.pin.clone(),
+            ..p.pending.request.clone()
+        })
+        .ok();
+        self.keyed(
+            Method::Post,
+            "/v1/orders",
+            body,
+            &key,
+            now,
+            Then::Paid { key: key.clone() },
+        )
+    }
+
+    /// An authenticated money request carrying its idempotency key.
+    fn keyed(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        key: &str,
+        now: Timestamp,
+        then: Then,
+    ) -> Vec<Effect> {
+        let mut request = self.request(method, path, body);
+        request.idempotency_key = Some(key.to_owned());
+        if self.session.needs_refresh(now) {
+            self.waiting.push((request, then));
+            return self.start_refresh();
+        }
+        let Some(token) = self.session.access_token(now).map(str::to_owned) else {
+            self.message = Some("Sign in to continue".into());
+            return Vec::new();
+        };
+        vec![self.send_authed(request, token, false, then)]
+    }
+
+    /// Tops up what the payment lacks (whole units of the currency, at
+    /// least 5), with the saved card.
+    fn start_top_up_for_payment(&mut self, now: Timestamp) -> Vec<Effect> {
+        let Some(p) = self.shop.payment.as_ref() else {
+            return Vec::new();
+        };
+        let Ok(total) = p
+            .pending
+            .request
+            .expected_unit_price
+            .checked_mul(p.pending.request.quantity)
+        else {
+            return Vec::new();
+        };
+        let have = self.spendable().map_or(0, |b| b.amount_minor);
+        let unit = 10_i64.pow(total.currency.minor_digits());
+        let short = (total.amount_minor - have).max(1);
+        let amount = ((short + unit - 1) / unit * unit).max(5 * unit);
+        let request = TopUpRequest {
+            amount: Money {
+                amount_minor: amount,
+                currency: total.currency,
+            },
+            card_number: if self.shop.card.is_empty() {
+                DEMO_CARD.to_owned()
+            } else {
+                self.shop.card.clone()
+            },
+        };
+        let Some(p) = self.shop.payment.as_mut() else {
+            return Vec::new();
+        };
+        let key = p.top_up_key.get_or_insert_with(new_key).clone();
+        p.stage = Stage::ToppingUp(None);
+        let body = serde_json::to_value(&request).ok();
+        self.keyed(
+            Method::Post,
+            "/v1/wallet/top-ups",
+            body,
+            &key,
+            now,
+            Then::TopUp { for_payment: true },
+        )
+    }
+
+    fn poll_top_up(&mut self, id: TopUpId) -> Vec<Effect> {
+        let timer = self.id();
+        self.timers.insert(timer, Wake::TopUp(id));
+        vec![Effect::Timer {
+            id: timer,
+            after_ms: TOP_UP_POLL_MS,
+        }]
+    }
+
+    pub(super) fn top_up_due(&mut self, id: TopUpId, now: Timestamp) -> Vec<Effect> {
+        self.authed_then(
+            Method::Get,
+            &format!("/v1/wallet/top-ups/{id}"),
+            None,
+            now,
+            Then::TopUpStatus,
+        )
+    }
+
+    pub(super) fn payment_retry_due(&mut self, key: &str, now: Timestamp) -> Vec<Effect> {
+        match &self.shop.payment {
+            Some(p) if p.pending.key == key && p.stage == Stage::Retrying => {
+                if p.topped_up || p.top_up_key.is_none() {
+                    self.send_payment(now)
+                } else {
+                    self.start_top_up_for_payment(now)
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A top-up's answer: for "top up and pay" or for the wallet screen.
+    fn top_up_answer(&mut self, top_up: &TopUp, now: Timestamp) -> Vec<Effect> {
+        let for_payment = self
+            .shop
+            .payment
+            .as_ref()
+            .is_some_and(|p| matches!(p.stage, Stage::ToppingUp(_)));
+        let for_wallet = self
+            .shop
+            .top_up
+            .as_ref()
+            .is_some_and(|t| t.id.is_none_or(|id| id == top_up.id));
+        match top_up.status {
+            TopUpStatus::Pending => {
+                if for_payment && let Some(p) = self.shop.payment.as_mut() {
+                    p.stage = Stage::ToppingUp(Some(top_up.id));
+                } else if for_wallet && let Some(t) = self.shop.top_up.as_mut() {
+                    t.id = Some(top_up.id);
+                }
+                self.poll_top_up(top_up.id)
+            }
+            TopUpStatus::Succeeded => {
+                let mut effects =
+                    self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet);
+                if for_payment {
+                    if let Some(w) = self.shop.wallet.as_mut() {
+                        // Until the fresh wallet arrives: the credit is there.
+                        w.balance.amount_minor += top_up.amount.amount_minor;
+                    }
+                    if let Some(p) = self.shop.payment.as_mut() {
+                        p.topped_up = true;
+                    }
+                    effects.extend(self.send_payment(now));
+                } else if for_wallet {
+                    self.shop.top_up = None;
+                    self.shop.wallet_notice = Some(format!("Added {}", format(&top_up.amount)));
+                    effects.extend(self.authed_then(
+                        Method::Get,
+                        "/v1/wallet/entries",
+                        None,
+                        now,
+                        Then::History,
+                    ));
+                }
+                effects
+            }
+            TopUpStatus::Declined => {
+                let why = top_up
+                    .decline_reason
+                    .clone()
+                    .unwrap_or_else(|| "the card was declined".into());
+                let text = format!("Top-up declined: {why} — nothing was charged");
+                if for_payment {
+                    return self.payment_refused(&text, Step::Confirm);
+                }
+                self.shop.top_up = None;
+                self.shop.wallet_notice = Some(text);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The payment ended without an order: the sheet says why and goes back
+    /// to `step`; the outbox forgets it (nothing was charged).
+    fn payment_refused(&mut self, text: &str, step: Step) -> Vec<Effect> {
+        let Some(p) = self.shop.payment.take() else {
+            return Vec::new();
+        };
+        match self.shop.checkout.as_mut() {
+            Some(c) => {
+                c.step = step;
+                c.notice = Some(text.to_owned());
+            }
+            None => self.message = Some(text.to_owned()),
+        }
+        vec![Effect::Store(StoreCommand::ResolvePayment(p.pending.key))]
+    }
+
+    fn paid(&mut self, order: &Order) -> Vec<Effect> {
+        if let (Some(w), Some(after)) = (self.shop.wallet.as_mut(), order.balance_after) {
+            w.balance = after;
+        }
+        self.shop.last_sku.insert(order.product_id, order.sku_id);
+        self.message = Some(format!(
+            "Paid {} · {} is on its way",
+            format(&order.total),
+            order.product_name
+        ));
+        if self
+            .shop
+            .checkout
+            .as_ref()
+            .is_some_and(|c| c.product == order.product_id)
+        {
+            self.close_checkout();
+        }
+        vec![Effect::Store(StoreCommand::ResolvePayment(
+            self.shop
+                .payment
+                .take()
+                .map(|p| p.pending.key)
+                .unwrap_or_default(),
+        ))]
+    }
+
+    /// The answer to `POST /v1/orders` for the payment in flight.
+    fn payment_answer(
+        &mut self,
+        key: &str,
+        result: Result<serde_json::Value, HttpFailure>,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        if self.shop.recovering.contains_key(key) {
+            return self.recovered(key, result);
+        }
+        if self
+            .shop
+            .payment
+            .as_ref()
+            .is_none_or(|p| p.pending.key != key)
+        {
+            return Vec::new();
+        }
+        let failure = match result {
+            Ok(body) => {
+                return match serde_json::from_value::<Order>(body) {
+                    Ok(order) => self.paid(&order),
+                    Err(_) => {
+                        // Paid (2xx) but unreadable: the order exists; keep
+                        // the outbox row so a later replay shows it.
+                        self.shop.payment = None;
+                        self.close_checkout();
+                        self.message = Some("Paid — the order will show in your orders".into());
+                        Vec::new()
+                    }
+                };
+            }
+            Err(f) => f,
+        };
+        let problem = problem_of(&failure).cloned();
+        let code = problem.as_ref().map(|p| p.code);
+        match code {
+            Some(ErrorCode::InsufficientFunds) => {
+                let topped = self.shop.payment.as_ref().is_some_and(|p| p.topped_up);
+                if topped {
+                    return self.payment_refused(
+                        "Still not enough in your wallet — nothing was charged",
+                        Step::Confirm,
+                    );
+                }
+                if let Some(w) = self.shop.wallet.as_mut()
+                    && let Some(p) = &problem
+                    && let Some(have) = p.price
+                {
+                    w.balance = have;
+                }
+                // "Top up and pay": the same payment, after a top-up.
+                self.start_top_up_for_payment(now)
+            }
+            Some(ErrorCode::PinRequired) => {
+                if let Some(p) = self.shop.payment.take() {
+                    let effects = vec![Effect::Store(StoreCommand::ResolvePayment(p.pending.key))];
+                    if let Some(c) = self.shop.checkout.as_mut() {
+                        c.step = Step::Pin;
+                        c.pin_error = problem.map(|p| p.detail);
+                    } else {
+                        self.message = Some("Confirm the payment with your PIN".into());
+                    }
+                    return effects;
+                }
+                Vec::new()
+            }
+            Some(ErrorCode::PriceChanged) => {
+                let price = problem.as_ref().and_then(|p| p.price);
+                if let Some(c) = self.shop.checkout.as_mut() {
+                    c.price_now = price;
+                }
+                let text = price.map_or_else(
+                    || "The price changed — check and pay again. Nothing was charged".to_owned(),
+                    |m| {
+                        format!(
+                            "The price is now {} — check and pay again. Nothing was charged",
+                            format(&m)
+                        )
+                    },
+                );
+                self.payment_refused(&text, Step::Confirm)
+            }
+            Some(ErrorCode::SaleEnded) => {
+                let price = problem.as_ref().and_then(|p| p.price);
+                if let Some(c) = self.shop.checkout.as_mut() {
+                    c.sale_over = true;
+                    c.price_now = price;
+                }
+                let text = price.map_or_else(
+                    || "The flash sale has ended — nothing was charged".to_owned(),
+                    |m| {
+                        format!(
+                            "The flash sale has ended — the price is now {}. Nothing was charged",
+                            format(&m)
+                        )
+                    },
+                );
+                self.payment_refused(&text, Step::Confirm)
+            }
+            Some(ErrorCode::OutOfStock) => {
+                let left = problem.as_ref().and_then(|p| p.stock).unwrap_or(0);
+                let text = if left == 0 {
+                    "Sold out — nothing was charged".to_owned()
+                } else {
+                    format!("Only {left} left — lower the quantity. Nothing was charged")
+                };
+                self.payment_refused(&text, Step::Choose)
+            }
+            Some(ErrorCode::PaymentDeclined) => {
+                self.payment_refused("Payment declined — nothing was charged", Step::Confirm)
+            }
+            _ if definite(&failure) => {
+                let text = problem.map_or_else(
+                    || "The payment did not go through — nothing was charged".to_owned(),
+                    |p| format!("{} — nothing was charged", p.detail),
+                );
+                self.payment_refused(&text, Step::Confirm)
+            }
+            // No answer, a 5xx, or "still running": the same payment again.
+            _ => self.retry_payment(),
+        }
+    }
+
+    fn retry_payment(&mut self) -> Vec<Effect> {
+        let Some(p) = self.shop.payment.as_mut() else {
+            return Vec::new();
+        };
+        let n = p.attempts as usize;
+        if n > PAY_RETRY_MS.len() {
+            p.stage = Stage::Parked;
+            let text =
+                "No connection — your payment is saved and will finish when you're back online";
+            match self.shop.checkout.as_mut() {
+                Some(c) => c.notice = Some(text.into()),
+                None => self.message = Some(text.into()),
+            }
+            // Parked: "Try again", or the next start, sends it (same key).
+            return Vec::new();
+        }
+        p.stage = Stage::Retrying;
+        let key = p.pending.key.clone();
+        if let Some(c) = self.shop.checkout.as_mut() {
+            c.notice = Some("Connection lost — retrying your payment…".into());
+        }
+        let id = self.id();
+        self.timers.insert(id, Wake::PayRetry(key));
+        vec![Effect::Timer {
+            id,
+            after_ms: PAY_RETRY_MS[n.saturating_sub(1).min(PAY_RETRY_MS.len() - 1)],
+        }]
+    }
+
+    /// Payments the outbox still had (the app stopped before an answer):
+    /// sent again with their keys; the server replays what it already did.
+    pub(super) fn payments_loaded(
+        &mut self,
+        payments: Vec<PendingPayment>,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        let me = self.session.user().map(|u| u.id);
+        let mut effects = Vec::new();
+        for p in payments {
+            if Some(p.user) != me
+                || self.shop.recovering.contains_key(&p.key)
+                || self
+                    .shop
+                    .payment
+                    .as_ref()
+                    .is_some_and(|q| q.pending.key == p.key)
+            {
+                continue;
+            }
+            let key = p.key.clone();
+            let body = serde_json::to_value(&p.request).ok();
+            self.shop.recovering.insert(key.clone(), p);
+            effects.extend(self.keyed(
+                Method::Post,
+                "/v1/orders",
+                body,
+                &key,
+                now,
+                Then::Paid { key: key.clone() },
+            ));
+        }
+        effects
+    }
+
+    fn recovered(
+        &mut self,
+        key: &str,
+        result: Result<serde_json::Value, HttpFailure>,
+    ) -> Vec<Effect> {
+        let Some(p) = self.shop.recovering.remove(key) else {
+            return Vec::new();
+        };
+        match result {
+            Ok(body) => {
+                if let Ok(order) = serde_json::from_value::<Order>(body) {
+                    if let (Some(w), Some(after)) = (self.shop.wallet.as_mut(), order.balance_after)
+                    {
+                        w.balance = after;
+                    }
+                    self.message = Some(format!(
+                        "Your payment for {} went through ({})",
+                        order.product_name,
+                        format(&order.total)
+                    ));
+                }
+                vec![Effect::Store(StoreCommand::ResolvePayment(p.key))]
+            }
+            Err(f) if definite(&f) => {
+                let why = problem_of(&f).map_or_else(String::new, |pr| format!(" ({})", pr.detail));
+                self.message = Some(format!(
+                    "Your earlier payment for {} did not go through{why} — nothing was charged",
+                    p.product_name
+                ));
+                vec![Effect::Store(StoreCommand::ResolvePayment(p.key))]
+            }
+            // Still no answer: it stays in the outbox for the next start.
+            Err(_) => Vec::new(),
+        }
+    }
+
+    // ----- the wallet screen -----
+
+    pub(super) fn open_wallet(&mut self, now: Timestamp) -> Vec<Effect> {
+        if self.session.user().is_none() {
+            return self.need_account(Pending::Wallet);
+        }
+        self.shop.wallet_open = true;
+        self.shop.wallet_notice = None;
+        let mut effects = self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet);
+        effects.extend(self.authed_then(
+            Method::Get,
+            "/v1/wallet/entries",
+            None,
+            now,
+            Then::History,
+        ));
+        effects
+    }
+
+    pub(super) fn top_up(&mut self, amount_minor: i64, card: &str, now: Timestamp) -> Vec<Effect> {
+        if self.shop.top_up.as_ref().is_some_and(|t| !t.stalled) {
+            return Vec::new(); // one at a time
+        }
+        let currency = self
+            .shop
+            .wallet
+            .as_ref()
+            .map_or(livecart_protocol::Currency::USD, |w| w.balance.currency);
+        let card = card.trim();
+        if card.chars().filter(char::is_ascii_digit).count() < 12 {
+            self.shop.wallet_notice = Some("Enter a card number".into());
+            return Vec::new();
+        }
+        card.clone_into(&mut self.shop.card);
+        let request = TopUpRequest {
+            amount: Money {
+                amount_minor,
+                currency,
+            },
+            card_number: card.to_owned(),
+        };
+        // The same top-up after no answer keeps its key: asked once.
+        let key = match self.shop.top_up.take() {
+            Some(t) if t.request == request => t.key,
+            _ => new_key(),
+        };
+        self.shop.top_up = Some(WalletTopUp {
+            key: key.clone(),
+            request: request.clone(),
+            id: None,
+            retried: false,
+            stalled: false,
+        });
+        self.shop.wallet_notice = Some("Waiting for your bank…".into());
+        let body = serde_json::to_value(&request).ok();
+        self.keyed(
+            Method::Post,
+            "/v1/wallet/top-ups",
+            body,
+            &key,
+            now,
+            Then::TopUp { for_payment: false },
+        )
+    }
+
+    // ----- the gift bar -----
+
+    /// One tap on a gift: one paid request, in the running combo if the last
+    /// tap of this gift was under 3 s ago.
+    pub(super) fn send_gift(&mut self, gift: GiftId, now: Timestamp) -> Vec<Effect> {
+        if self.session.user().is_none() {
+            return self.need_account(Pending::Gift(gift));
+        }
+        let now_ms = now.as_millisecond();
+        let (Some(room), Some(g)) = (
+            self.room.as_ref().map(|r| r.id),
+            self.shop.catalog.iter().find(|g| g.id == gift).cloned(),
+        ) else {
+            return Vec::new();
+        };
+        let cost = i64::from(g.coins);
+        // With the balance not known yet the tap still goes: the server
+        // refuses what the wallet cannot pay.
+        if self.spendable().is_some_and(|b| b.amount_minor < cost) {
+            self.message = Some(format!(
+                "Not enough coins for a {} — top up in your wallet",
+                g.name
+            ));
+            return Vec::new();
+        }
+        let combo = match self.shop.combo.as_mut() {
+            Some(c) if c.gift == gift && now_ms - c.last_tap_ms < COMBO_WINDOW_MS => {
+                c.taps += 1;
+                c.last_tap_ms = now_ms;
+                c.clone()
+            }
+            _ => {
+                let c = Combo {
+                    gift,
+                    id: ComboId::new(),
+                    taps: 1,
+                    last_tap_ms: now_ms,
+                };
+                self.shop.combo = Some(c.clone());
+                c
+            }
+        };
+        let request = SendGiftRequest {
+            gift_id: gift,
+            count: 1,
+            combo_id: combo.id,
+        };
+        let key = new_key();
+        self.shop.gift_pending_minor += cost;
+        self.shop.gift_seq += 1;
+        self.shop.gifts_in_flight.insert(
+            key.clone(),
+            GiftSend {
+                room,
+                request: request.clone(),
+                cost,
+                retried: false,
+                seq: self.shop.gift_seq,
+            },
+        );
+        let mut effects = Vec::new();
+        if self.shop.wallet.is_none() {
+            effects.extend(self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet));
+        }
+        let body = serde_json::to_value(&request).ok();
+        effects.extend(self.keyed(
+            Method::Post,
+            &format!("/v1/rooms/{room}/gifts"),
+            body,
+            &key,
+            now,
+            Then::Gift { key: key.clone() },
+        ));
+        effects
+    }
+
+    fn gift_answer(
+        &mut self,
+        key: &str,
+        result: Result<serde_json::Value, HttpFailure>,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        let Some(send) = self.shop.gifts_in_flight.remove(key) else {
+            return Vec::new();
+        };
+        match result {
+            Ok(body) => {
+                self.shop.gift_pending_minor -= send.cost;
+                if let Ok(receipt) = serde_json::from_value::<GiftReceipt>(body)
+                    && let Some(w) = self.shop.wallet.as_mut()
+                {
+                    // Answers may cross: a later tap's balance is the newer.
+                    if send.seq > self.shop.gift_applied {
+                        self.shop.gift_applied = send.seq;
+                        w.balance = receipt.balance_after;
+                    }
+                }
+                Vec::new()
+            }
+            Err(f) if !definite(&f) && !send.retried => {
+                // Once more, same key: charged once whatever happened.
+                let body = serde_json::to_value(&send.request).ok();
+                let room = send.room;
+                self.shop.gifts_in_flight.insert(
+                    key.to_owned(),
+                    GiftSend {
+                        retried: true,
+                        ..send
+                    },
+                );
+                self.keyed(
+                    Method::Post,
+                    &format!("/v1/rooms/{room}/gifts"),
+                    body,
+                    key,
+                    now,
+                    Then::Gift {
+                        key: key.to_owned(),
+                    },
+                )
+            }
+            Err(f) => {
+                self.shop.gift_pending_minor -= send.cost;
+                self.message = Some(match problem_of(&f) {
+                    Some(p) if p.code == ErrorCode::InsufficientFunds => {
+                        "Not enough coins — top up in your wallet".to_owned()
+                    }
+                    Some(p) => format!("The gift was not sent: {}", p.detail),
+                    None => "The gift was not sent — no connection".to_owned(),
+                });
+                Vec::new()
+            }
+        }
+    }
+
+    /// Answers of the shop's authenticated calls.
+    pub(super) fn shop_done(
+        &mut self,
+        then: Then,
+        result: Result<serde_json::Value, HttpFailure>,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        match (then, result) {
+            (Then::Wallet, Ok(body)) => {
+                if let Ok(w) = serde_json::from_value::<Wallet>(body) {
+                    self.shop.wallet = Some(w);
+                }
+                Vec::new()
+            }
+            (Then::Addresses, Ok(body)) => {
+                if let Ok(list) = serde_json::from_value::<AddressList>(body) {
+                    self.shop.addresses = Some(list.addresses);
+                }
+                Vec::new()
+            }
+            (Then::History, Ok(body)) => {
+                if let Ok(h) = serde_json::from_value::<WalletHistory>(body) {
+                    self.shop.history = Some(h.entries);
+                }
+                Vec::new()
+            }
+            (Then::Paid { key }, result) => self.payment_answer(&key, result, now),
+            (Then::Gift { key }, result) => self.gift_answer(&key, result, now),
+            (Then::TopUp { .. } | Then::TopUpStatus, Ok(body)) => {
+                match serde_json::from_value::<TopUp>(body) {
+                    Ok(t) => self.top_up_answer(&t, now),
+                    Err(_) => Vec::new(),
+                }
+            }
+            (Then::TopUpStatus, Err(_)) => {
+                // Look again shortly: the top-up goes on server-side.
+                let id = match (&self.shop.payment, &self.shop.top_up) {
+                    (
+                        Some(Payment {
+                            stage: Stage::ToppingUp(Some(id)),
+                            ..
+                        }),
+                        _,
+                    ) => Some(*id),
+                    (_, Some(WalletTopUp { id: Some(id), .. })) => Some(*id),
+                    _ => None,
+                };
+                id.map_or_else(Vec::new, |id| self.poll_top_up(id))
+            }
+            (Then::TopUp { for_payment: true }, Err(f)) => {
+                if definite(&f) {
+                    let text = problem_of(&f).map_or_else(
+                        || "The top-up did not go through — nothing was charged".to_owned(),
+                        |p| format!("Top-up refused: {} — nothing was charged", p.detail),
+                    );
+                    self.payment_refused(&text, Step::Confirm)
+                } else {
+                    self.retry_payment()
+                }
+            }
+            (Then::TopUp { for_payment: false }, Err(f)) => {
+                if definite(&f) {
+                    self.shop.top_up = None;
+                    self.shop.wallet_notice = Some(problem_of(&f).map_or_else(
+                        || "The top-up did not go through".to_owned(),
+                        |p| p.detail.clone(),
+                    ));
+                    Vec::new()
+                } else if let Some(t) = self.shop.top_up.as_mut() {
+                    if t.retried {
+                        t.stalled = true;
+                        self.shop.wallet_notice =
+                            Some("No connection — tap top up to try again".into());
+                        return Vec::new();
+                    }
+                    t.retried = true;
+                    let t = t.clone();
+                    // Same key again: the provider is asked once.
+                    self.shop.wallet_notice = Some("Connection lost — trying again…".into());
+                    let body = serde_json::to_value(&t.request).ok();
+                    self.keyed(
+                        Method::Post,
+                        "/v1/wallet/top-ups",
+                        body,
+                        &t.key,
+                        now,
+                        Then::TopUp { for_payment: false },
+                    )
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) fn catalog_loaded(&mut self, result: Result<serde_json::Value, HttpFailure>) {
+        if let Ok(body) = result
+            && let Ok(c) = serde_json::from_value::<GiftCatalog>(body)
+        {
+            let mut gifts = c.gifts;
+            gifts.sort_by_key(|g| g.coins);
+            self.shop.catalog = gifts;
+        }
+    }
+}
