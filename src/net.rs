@@ -4,6 +4,7 @@
 
 use futures_util::{SinkExt, StreamExt};
 use livecart_core::effects::{HttpRequest, Method};
+use livecart_core::protocol::commerce::IDEMPOTENCY_HEADER;
 use livecart_core::protocol::{
     ClientFrame, Epoch, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem, RoomId, decode_server_frame,
 };
@@ -27,6 +28,9 @@ pub async fn http(
     .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
     if let Some(t) = &req.access_token {
         r = r.bearer_auth(t);
+    }
+    if let Some(key) = &req.idempotency_key {
+        r = r.header(IDEMPOTENCY_HEADER, key);
     }
     if let Some(b) = &req.body {
         r = r.json(b);

@@ -7,7 +7,9 @@
 use crate::window::{BagIcon, Ui, clear_input};
 use dioxus::prelude::*;
 use livecart_core::Event;
-use livecart_core::view::{BigGiftView, CardView, LaneView, ProductDetail, ProductRow, RoomView};
+use livecart_core::view::{
+    BigGiftView, CardView, GiftBarView, LaneView, ProductDetail, ProductRow, RoomView, WalletView,
+};
 
 /// The gift pictures (assets/gifts), inlined: tiny SVGs, no file serving.
 fn gift_svg(animation: &str) -> &'static str {
@@ -31,6 +33,7 @@ pub fn RoomOverlay(room: RoomView, chat: Signal<String>) -> Element {
     let mut at_bottom = use_signal(|| true);
     let (ui_scroll, ui_pill, ui_report) = (ui.clone(), ui.clone(), ui.clone());
     let (ui_send, ui_key, ui_like, ui_bag) = (ui.clone(), ui.clone(), ui.clone(), ui.clone());
+    let ui_gift = ui.clone();
     let reduced = room.reduced_motion;
     rsx! {
         div { class: "room-overlay",
@@ -145,6 +148,13 @@ pub fn RoomOverlay(room: RoomView, chat: Signal<String>) -> Element {
                     span { class: "count", "data-testid": "like-count", "{room.likes}" }
                 }
                 button {
+                    class: "round gift",
+                    "data-testid": "gift",
+                    title: "Send a gift",
+                    onclick: move |_| ui_gift.send(Event::ToggleGifts),
+                    span { class: "glyph", "🎁" }
+                }
+                button {
                     class: "round bag",
                     "data-testid": "bag",
                     title: "Products",
@@ -174,6 +184,9 @@ pub fn RoomOverlay(room: RoomView, chat: Signal<String>) -> Element {
         }
         if let Some(big) = &room.big_gift {
             BigGift { key: "{big.key}", big: big.clone() }
+        }
+        if let Some(bar) = &room.gift_bar {
+            GiftBar { bar: bar.clone() }
         }
         if let Some(rows) = &room.bag {
             Bag { rows: rows.clone() }
@@ -307,37 +320,287 @@ fn Bag(rows: Vec<ProductRow>) -> Element {
     }
 }
 
+/// The checkout sheet over the still-playing video: the product, its sizes
+/// and quantity, where it goes and what is in the wallet; "Buy now" shows the
+/// total, "Pay" pays (a PIN step above the wallet's threshold).
 #[component]
 fn Detail(detail: ProductDetail) -> Element {
     let ui = use_context::<Ui>();
     let ui_close = ui.clone();
+    let mut pin = use_signal(String::new);
+    let step = detail.step;
+    let q = detail.quantity;
     rsx! {
         div { class: "scrim top", onclick: move |_| ui_close.send(Event::CloseProduct) }
-        div { class: "sheet detail-sheet", "data-testid": "product-sheet",
-            img { class: "detail-pic", src: "{detail.image_url}", alt: "" }
-            if let Some(sale) = &detail.sale {
-                span { class: "card-sale inline", "{sale}" }
+        div { class: "sheet detail-sheet checkout step-{step}", "data-testid": "product-sheet",
+            div { class: "checkout-head",
+                img { class: "checkout-pic", src: "{detail.image_url}", alt: "" }
+                div { class: "checkout-title",
+                    if let Some(sale) = &detail.sale {
+                        span { class: "card-sale inline", "{sale}" }
+                    }
+                    h2 { "{detail.name}" }
+                    div { class: "card-price big",
+                        b { "{detail.price}" }
+                        if let Some(was) = &detail.was { s { "{was}" } }
+                    }
+                }
+                button {
+                    class: "sheet-close",
+                    "data-testid": "product-close",
+                    title: "Back to the live",
+                    onclick: {
+                        let ui = ui.clone();
+                        move |_| ui.send(Event::CloseProduct)
+                    },
+                    "✕"
+                }
             }
-            h2 { "{detail.name}" }
-            div { class: "card-price big",
-                b { "{detail.price}" }
-                if let Some(was) = &detail.was { s { "{was}" } }
-            }
-            p { class: "hint", "{detail.description}" }
-            div { class: "skus",
-                for (name, price, stock) in detail.skus.iter() {
-                    div { class: "sku", key: "{name}",
-                        span { "{name}" }
-                        span { "{price}" }
-                        span { class: "dim", "{stock}" }
+            if step == "choose" {
+                p { class: "hint", "{detail.description}" }
+                div { class: "skus", "data-testid": "skus",
+                    for sku in detail.skus.iter() {
+                        button {
+                            key: "{sku.id}",
+                            class: if sku.selected { "sku selected" } else if sku.sold_out { "sku sold-out" } else { "sku" },
+                            "data-testid": "sku",
+                            disabled: sku.sold_out,
+                            onclick: {
+                                let ui = ui.clone();
+                                let id = sku.id.clone();
+                                move |_| {
+                                    if let Ok(k) = id.parse() {
+                                        ui.send(Event::SelectSku(k));
+                                    }
+                                }
+                            },
+                            span { class: "sku-name", "{sku.name}" }
+                            span { class: "dim", "{sku.price} · {sku.stock}" }
+                        }
+                    }
+                }
+                div { class: "qty-row",
+                    span { "Quantity" }
+                    div { class: "stepper",
+                        button {
+                            "data-testid": "qty-minus",
+                            disabled: q <= 1,
+                            onclick: {
+                                let ui = ui.clone();
+                                move |_| ui.send(Event::SetQuantity(q.saturating_sub(1)))
+                            },
+                            "−"
+                        }
+                        span { "data-testid": "qty", "{q}" }
+                        button {
+                            "data-testid": "qty-plus",
+                            disabled: !detail.can_add,
+                            onclick: {
+                                let ui = ui.clone();
+                                move |_| ui.send(Event::SetQuantity(q + 1))
+                            },
+                            "+"
+                        }
                     }
                 }
             }
-            button {
-                class: "primary",
-                "data-testid": "product-close",
-                onclick: move |_| ui.send(Event::CloseProduct),
-                "Back to the live"
+            if detail.signed_in {
+                div { class: "pay-lines",
+                    div { class: "pay-line", "data-testid": "ship-to",
+                        span { class: "dim", "Ship to" }
+                        span { {detail.address.clone().unwrap_or_else(|| "Loading…".to_owned())} }
+                    }
+                    div { class: "pay-line", "data-testid": "balance",
+                        span { class: "dim", "Wallet" }
+                        span { {detail.balance.clone().unwrap_or_else(|| "Loading…".to_owned())} }
+                    }
+                    if step != "choose" {
+                        div { class: "pay-line total", "data-testid": "total",
+                            span { "Total · {q} × {detail.price}" }
+                            b { {detail.total.clone().unwrap_or_default()} }
+                        }
+                    }
+                }
+            }
+            if let Some(notice) = &detail.notice {
+                div { class: "error", "data-testid": "checkout-notice", "{notice}" }
+            }
+            if step == "pin" {
+                div { class: "pin-step",
+                    label { r#for: "pin", "Enter your payment PIN" }
+                    input {
+                        id: "pin",
+                        "data-testid": "pin-input",
+                        r#type: "password",
+                        inputmode: "numeric",
+                        maxlength: 6,
+                        autocomplete: "off",
+                        oninput: move |e| pin.set(e.value()),
+                        onkeydown: {
+                            let ui = ui.clone();
+                            move |e: KeyboardEvent| {
+                                if e.key() == Key::Enter {
+                                    ui.send(Event::Pay { pin: Some(pin.take()) });
+                                    clear_input("pin-input");
+                                }
+                            }
+                        },
+                    }
+                    if let Some(err) = &detail.pin_error {
+                        div { class: "error", "data-testid": "pin-error", "{err}" }
+                    }
+                }
+            }
+            div { class: "checkout-actions",
+                if step == "confirm" || step == "pin" {
+                    button {
+                        class: "secondary",
+                        "data-testid": "checkout-back",
+                        onclick: {
+                            let ui = ui.clone();
+                            move |_| ui.send(Event::BackToChoose)
+                        },
+                        "Back"
+                    }
+                }
+                button {
+                    class: if detail.busy { "primary busy" } else { "primary" },
+                    "data-testid": match step {
+                        "choose" => "buy-now",
+                        "pin" => "pin-submit",
+                        _ => "pay",
+                    },
+                    disabled: detail.busy,
+                    onclick: {
+                        let ui = ui.clone();
+                        move |_| match step {
+                            "choose" => ui.send(Event::BuyNow),
+                            "pin" => {
+                                ui.send(Event::Pay { pin: Some(pin.take()) });
+                                clear_input("pin-input");
+                            }
+                            _ => ui.send(Event::Pay { pin: None }),
+                        }
+                    },
+                    if detail.busy { span { class: "spinner small" } }
+                    "{detail.primary}"
+                }
+            }
+        }
+    }
+}
+
+/// The gift bar: the catalog with prices in coins; each tap is one paid
+/// gift, taps within 3 s build a combo.
+#[component]
+pub fn GiftBar(bar: GiftBarView) -> Element {
+    let ui = use_context::<Ui>();
+    let ui_close = ui.clone();
+    rsx! {
+        div { class: "gift-bar", "data-testid": "gift-bar",
+            div { class: "gift-bar-head",
+                span { class: "coins", "data-testid": "coins",
+                    {bar.coins.clone().unwrap_or_else(|| "… coins".to_owned())}
+                }
+                button {
+                    class: "sheet-close",
+                    "data-testid": "gift-bar-close",
+                    onclick: move |_| ui_close.send(Event::ToggleGifts),
+                    "✕"
+                }
+            }
+            div { class: "gift-row",
+                for g in bar.gifts {
+                    button {
+                        key: "{g.id}",
+                        class: "gift-chip",
+                        "data-testid": "gift-{g.animation}",
+                        onclick: {
+                            let ui = ui.clone();
+                            let id = g.id.clone();
+                            move |_| {
+                                if let Ok(gift) = id.parse() {
+                                    ui.send(Event::SendGift(gift));
+                                }
+                            }
+                        },
+                        span { class: "gift-pic", dangerous_inner_html: gift_svg(&g.animation) }
+                        span { class: "gift-chip-name", "{g.name}" }
+                        span { class: "dim", "{g.coins}" }
+                        if let Some(c) = &g.combo {
+                            span { key: "{c}", class: "combo", "data-testid": "gift-combo", "{c}" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The wallet: balance, top-up with a (test) card, and every movement.
+#[component]
+pub fn WalletSheet(wallet: WalletView) -> Element {
+    let ui = use_context::<Ui>();
+    let ui_close = ui.clone();
+    let mut card = use_signal(|| wallet.card.clone());
+    rsx! {
+        div { class: "scrim", onclick: move |_| ui_close.send(Event::CloseWallet) }
+        div { class: "sheet wallet-sheet", "data-testid": "wallet-sheet",
+            div { class: "sheet-head",
+                h2 { "Wallet" }
+                button {
+                    class: "sheet-close",
+                    "data-testid": "wallet-close",
+                    onclick: {
+                        let ui = ui.clone();
+                        move |_| ui.send(Event::CloseWallet)
+                    },
+                    "✕"
+                }
+            }
+            div { class: "wallet-balance", "data-testid": "wallet-balance",
+                {wallet.balance.clone().unwrap_or_else(|| "…".to_owned())}
+            }
+            for line in wallet.pending.iter() {
+                div { class: "dim", "data-testid": "pending-top-up", "{line}" }
+            }
+            label { class: "dim", r#for: "card", "Card (test cards: 4242… pays, …0002 is declined)" }
+            input {
+                id: "card",
+                "data-testid": "card-input",
+                value: "{card}",
+                inputmode: "numeric",
+                oninput: move |e| card.set(e.value()),
+            }
+            div { class: "top-up-row",
+                for (label, minor) in wallet.amounts.iter().cloned() {
+                    button {
+                        key: "{minor}",
+                        class: "secondary",
+                        "data-testid": "top-up-{minor}",
+                        disabled: wallet.busy,
+                        onclick: {
+                            let ui = ui.clone();
+                            move |_| ui.send(Event::TopUp { amount_minor: minor, card: card.read().clone() })
+                        },
+                        "+ {label}"
+                    }
+                }
+            }
+            if let Some(n) = &wallet.notice {
+                div { class: "hint", "data-testid": "wallet-notice", "{n}" }
+            }
+            h3 { "History" }
+            div { class: "rows history", "data-testid": "wallet-history",
+                for h in wallet.history.iter() {
+                    div { key: "{h.id}", class: "row history-row",
+                        div { class: "row-text",
+                            div { class: "row-name", "{h.what}" }
+                            div { class: "row-meta", "{h.at}" }
+                        }
+                        b { class: if h.credit { "credit" } else { "debit" }, "{h.amount}" }
+                    }
+                }
             }
         }
     }

@@ -276,8 +276,17 @@ impl Shell {
             }
             Effect::Store(cmd) => {
                 let Some(store) = self.store.clone() else {
-                    if cmd == StoreCommand::LoadFeed {
-                        let _ = events.send(Event::CacheLoaded(None));
+                    match cmd {
+                        StoreCommand::LoadFeed => {
+                            let _ = events.send(Event::CacheLoaded(None));
+                        }
+                        StoreCommand::SavePayment(p) => {
+                            // No database: the payment still goes, retried in
+                            // this session only.
+                            tracing::warn!("no payment outbox: this payment is not kept across restarts");
+                            let _ = events.send(Event::PaymentSaved(p.key));
+                        }
+                        _ => {}
                     }
                     return;
                 };
@@ -293,6 +302,24 @@ impl Shell {
                         }
                         StoreCommand::SaveFeed(feed) => store.save_feed(&key, &base, &feed).await,
                         StoreCommand::ForgetUser => store.forget_user().await,
+                        StoreCommand::SavePayment(p) => {
+                            let saved = store.save_payment(&p).await;
+                            if let Err(e) = &saved {
+                                // Paying matters more than the outbox: the
+                                // payment goes, retried in this session only.
+                                tracing::error!("the payment outbox refused a payment: {e:#}");
+                            }
+                            let _ = events.send(Event::PaymentSaved(p.key));
+                            saved
+                        }
+                        StoreCommand::ResolvePayment(key) => store.resolve_payment(&key).await,
+                        StoreCommand::LoadPayments(user) => {
+                            let loaded = store.load_payments(user).await;
+                            let _ = events.send(Event::PaymentsLoaded(
+                                loaded.as_ref().cloned().unwrap_or_default(),
+                            ));
+                            loaded.map(|_| ())
+                        }
                     };
                     if let Err(e) = done {
                         tracing::warn!("local cache: {e:#}");

@@ -3,6 +3,8 @@
 //! cannot be opened or fails its integrity check is moved aside and rebuilt,
 //! with one clear log line — the app starts either way.
 
+use livecart_core::app::PendingPayment;
+use livecart_core::protocol::UserId;
 use livecart_core::protocol::rest::FeedResponse;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::path::{Path, PathBuf};
@@ -123,6 +125,50 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Writes a payment to the outbox (before it is sent). Saving the same
+    /// key again keeps the first row: a retry is the same payment.
+    pub async fn save_payment(&self, payment: &PendingPayment) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO payment_outbox (key, user_id, body, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&payment.key)
+        .bind(payment.user.to_string())
+        .bind(serde_json::to_string(payment)?)
+        .bind(jiff::Timestamp::now().to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The server answered for good: the payment leaves the outbox.
+    pub async fn resolve_payment(&self, key: &str) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM payment_outbox WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// `user`'s unresolved payments, oldest first. A row that no longer
+    /// reads (an older app's format) is logged and left alone.
+    pub async fn load_payments(&self, user: UserId) -> anyhow::Result<Vec<PendingPayment>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT key, body FROM payment_outbox WHERE user_id = ? ORDER BY created_at, key",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, body)| {
+                serde_json::from_str(&body)
+                    .inspect_err(|e| tracing::warn!(%key, "an outbox payment does not read: {e}"))
+                    .ok()
+            })
+            .collect())
     }
 
     pub async fn close(&self) {

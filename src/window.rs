@@ -188,6 +188,20 @@ fn Root() -> Element {
                 None => rsx! { "Sign in" },
             }
         }
+        if vm.user.is_some() {
+            button {
+                class: "me wallet-button",
+                "data-testid": "wallet",
+                onclick: {
+                    let ui = ui.clone();
+                    move |_| ui.send(Event::OpenWallet)
+                },
+                "Wallet"
+            }
+        }
+        if let Some(wallet) = &vm.wallet {
+            crate::room_ui::WalletSheet { wallet: wallet.clone() }
+        }
         if let Some(message) = &vm.message {
             div {
                 class: "toast",

@@ -475,3 +475,146 @@ fn a_pinned_card_the_bag_chat_seen_by_another_viewer_and_a_big_gift() {
         a.rect("big-gift").is_none().then_some(())
     });
 }
+
+/// The server's own record of `username`'s paid orders: (product, total).
+fn paid_orders(server: &support::HeadlessServer, username: &str) -> Vec<(String, i64)> {
+    let db = server.dir.path().join("server/livecart.sqlite3");
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&db)
+                .read_only(true);
+            let pool = sqlx::SqlitePool::connect_with(options)
+                .await
+                .expect("the server's database opens");
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT o.product_name, o.total_minor FROM orders o JOIN users u ON u.id = o.buyer_id \
+                 WHERE u.username = ? AND o.status = 'paid'",
+            )
+            .bind(username)
+            .fetch_all(&pool)
+            .await
+            .expect("orders");
+            pool.close().await;
+            rows
+        })
+}
+
+/// Three real taps — the pinned card, "Buy now", "Pay" — pay for one order
+/// while the live keeps playing: the sheet slides up over the video with the
+/// size, quantity, address and balance; "Pay" shows the paid toast and
+/// closes the sheet; the server's database has exactly one paid order.
+#[test]
+fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
+    let desktop = Desktop::start();
+    let server = support::HeadlessServer::start(&[
+        ("LIVECART_DEMO__SCRIPTS", "false"),
+        ("LIVECART_ADMIN_TOKEN", ADMIN),
+    ]);
+    let app = AppUnderTest::start(&desktop, &["--server", &server.url]);
+    let room = app.wait_for("the feed", STARTUP, |a| {
+        let s = a.state();
+        (drawn(&s, 0) > 10).then(|| s["view"]["rooms"][0].as_str().map(str::to_owned))?
+    });
+    // A returning buyer: signed in, with the demo wallet and address.
+    app.tap("sign-in");
+    app.fill("username", "ava");
+    app.fill("password", "livecart");
+    app.key("Return");
+    app.wait_for("signed in", Duration::from_secs(15), |a| {
+        a.state()["view"]["user"].as_str().map(str::to_owned)
+    });
+    let snapshot: Value = reqwest::blocking::get(format!("{}/v1/rooms/{room}", server.url))
+        .and_then(reqwest::blocking::Response::json)
+        .expect("snapshot");
+    // A product under the PIN threshold ($100): three taps, no PIN.
+    let product = snapshot["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .find(|p| {
+            p["skus"]
+                .as_array()
+                .and_then(|s| s.iter().find(|k| k["stock"].as_u64() > Some(0)))
+                .and_then(|k| k["price"]["amount_minor"].as_i64())
+                .is_some_and(|m| m < 10_000)
+        })
+        .expect("a product under $100")
+        .clone();
+    let name = product["name"].as_str().expect("name").to_owned();
+    assert_eq!(
+        host_post(
+            &server.url,
+            &format!("/v1/host/rooms/{room}/pin"),
+            &serde_json::json!({ "product_id": product["id"] }),
+        ),
+        200
+    );
+    app.wait_for("the pinned card", Duration::from_secs(10), |a| {
+        a.text("pinned").filter(|t| t.contains(&name))
+    });
+    assert!(paid_orders(&server, "ava").is_empty(), "no order yet");
+
+    let mut taps = 0;
+    let mut tap = |id: &str| {
+        taps += 1;
+        app.tap(id);
+    };
+    let playing_at_start = drawn(&app.state(), 0);
+
+    tap("pinned");
+    let sheet = app.wait_for(
+        "the checkout sheet with the wallet",
+        Duration::from_secs(10),
+        |a| a.text("product-sheet").filter(|t| t.contains("$200.00")),
+    );
+    assert!(sheet.contains(&name) && sheet.contains("Buy now"), "{sheet}");
+    assert!(sheet.contains("Ship to"), "the default address: {sheet}");
+    // Slid up: "Buy now" on screen, the video above the sheet.
+    let buy = app.wait_for("Buy now on screen", Duration::from_secs(5), |a| {
+        a.rect("buy-now")
+            .filter(|r| r.y + r.height <= 844.0 && r.y > 300.0)
+    });
+    let sheet_top = app.rect("product-sheet").expect("sheet").y;
+    assert!(sheet_top > 250.0, "the sheet leaves the live in view (top at {sheet_top})");
+    let _ = buy;
+    desktop.screenshot("checkout-1-sheet");
+
+    tap("buy-now");
+    let pay = app.wait_for("the confirm step", Duration::from_secs(10), |a| {
+        a.text("pay")
+    });
+    assert!(pay.starts_with("Pay $"), "{pay}");
+    let total = pay.trim_start_matches("Pay ").to_owned();
+    desktop.screenshot("checkout-2-confirm");
+
+    tap("pay");
+    let toast = app.wait_for("the paid toast", Duration::from_secs(15), |a| {
+        a.text("message").filter(|t| t.starts_with("Paid"))
+    });
+    assert_eq!(toast, format!("Paid {total} · {name} is on its way"));
+    assert!(app.rect("product-sheet").is_none(), "the sheet closed");
+    assert_eq!(taps, 3, "three taps from the card to a paid order");
+
+    // The video never stopped: frames kept being drawn through the checkout
+    // and after it.
+    let after_pay = drawn(&app.state(), 0);
+    assert!(
+        after_pay > playing_at_start + 15,
+        "frames drawn during the checkout: {} → {after_pay}",
+        playing_at_start
+    );
+    app.wait_for("the video still playing", Duration::from_secs(10), |a| {
+        (drawn(&a.state(), 0) > after_pay + 15).then_some(())
+    });
+    desktop.screenshot("checkout-3-paid");
+
+    let orders = paid_orders(&server, "ava");
+    let cents: i64 = total
+        .trim_start_matches('$')
+        .replace('.', "")
+        .parse()
+        .expect("a dollar amount");
+    assert_eq!(orders, vec![(name, cents)], "exactly one paid order, at the price shown");
+}

@@ -134,3 +134,53 @@ async fn signing_out_forgets_the_users_cached_data_but_not_the_feed() {
             .is_some()
     );
 }
+
+/// The payment outbox: a payment written before it is sent is still there
+/// after the app restarts (for its user only), and leaves once resolved.
+#[tokio::test]
+async fn the_payment_outbox_survives_a_restart_and_forgets_resolved_payments() {
+    use livecart_core::app::PendingPayment;
+    use livecart_core::protocol::commerce::PlaceOrderRequest;
+    use livecart_core::protocol::{AddressId, Currency, Money, ProductId, RoomId, SkuId, UserId};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("app.sqlite3");
+    let (ava, ben) = (UserId::new(), UserId::new());
+    let payment = |user, key: &str| PendingPayment {
+        key: key.into(),
+        user,
+        room: RoomId::new(),
+        request: PlaceOrderRequest {
+            product_id: ProductId::new(),
+            sku_id: SkuId::new(),
+            quantity: 1,
+            address_id: AddressId::new(),
+            expected_unit_price: Money::new(2_900, Currency::USD),
+            flash_sale_id: None,
+            video_delay_ms: 400,
+            pin: None,
+        },
+        product_name: "Cable jumper".into(),
+    };
+    let store = Store::open(&path).await.expect("opens");
+    let first = payment(ava, "key-1");
+    store.save_payment(&first).await.expect("saved");
+    // Saving the same key again (a retry) keeps the one payment.
+    store.save_payment(&first).await.expect("saved again");
+    store.save_payment(&payment(ava, "key-2")).await.expect("saved");
+    store.save_payment(&payment(ben, "key-3")).await.expect("saved");
+    store.forget_user().await.expect("sign-out");
+    store.close().await;
+
+    let store = Store::open(&path).await.expect("reopens");
+    let left = store.load_payments(ava).await.expect("loads");
+    assert_eq!(
+        left.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(),
+        ["key-1", "key-2"],
+        "ava's payments, oldest first; sign-out did not drop them"
+    );
+    assert_eq!(left[0], first);
+    store.resolve_payment("key-1").await.expect("resolved");
+    assert_eq!(store.load_payments(ava).await.expect("loads").len(), 1);
+    assert_eq!(store.load_payments(ben).await.expect("loads").len(), 1);
+}

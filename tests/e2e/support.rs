@@ -356,7 +356,7 @@ pub fn tail(s: &str, lines: usize) -> String {
 pub struct HeadlessServer {
     child: Child,
     pub url: String,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl HeadlessServer {
@@ -379,7 +379,7 @@ impl HeadlessServer {
         Self {
             child,
             url,
-            _dir: dir,
+            dir,
         }
     }
 }
