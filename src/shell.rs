@@ -283,7 +283,9 @@ impl Shell {
                         StoreCommand::SavePayment(p) => {
                             // No database: the payment still goes, retried in
                             // this session only.
-                            tracing::warn!("no payment outbox: this payment is not kept across restarts");
+                            tracing::warn!(
+                                "no payment outbox: this payment is not kept across restarts"
+                            );
                             let _ = events.send(Event::PaymentSaved(p.key));
                         }
                         _ => {}

@@ -569,7 +569,10 @@ fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
         Duration::from_secs(10),
         |a| a.text("product-sheet").filter(|t| t.contains("$200.00")),
     );
-    assert!(sheet.contains(&name) && sheet.contains("Buy now"), "{sheet}");
+    assert!(
+        sheet.contains(&name) && sheet.contains("Buy now"),
+        "{sheet}"
+    );
     assert!(sheet.contains("Ship to"), "the default address: {sheet}");
     // Slid up: "Buy now" on screen, the video above the sheet.
     let buy = app.wait_for("Buy now on screen", Duration::from_secs(5), |a| {
@@ -577,7 +580,10 @@ fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
             .filter(|r| r.y + r.height <= 844.0 && r.y > 300.0)
     });
     let sheet_top = app.rect("product-sheet").expect("sheet").y;
-    assert!(sheet_top > 250.0, "the sheet leaves the live in view (top at {sheet_top})");
+    assert!(
+        sheet_top > 250.0,
+        "the sheet leaves the live in view (top at {sheet_top})"
+    );
     let _ = buy;
     desktop.screenshot("checkout-1-sheet");
 
@@ -616,5 +622,56 @@ fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
         .replace('.', "")
         .parse()
         .expect("a dollar amount");
-    assert_eq!(orders, vec![(name, cents)], "exactly one paid order, at the price shown");
+    assert_eq!(
+        orders,
+        vec![(name.clone(), cents)],
+        "exactly one paid order, at the price shown"
+    );
+
+    // The wallet shows the payment.
+    app.tap("wallet");
+    let left = format!("${}.{:02}", (20_000 - cents) / 100, (20_000 - cents) % 100);
+    app.wait_for("the wallet after paying", Duration::from_secs(10), |a| {
+        a.text("wallet-balance").filter(|t| *t == left)
+    });
+    let history = app.wait_for("the order in the history", Duration::from_secs(10), |a| {
+        a.text("wallet-history").filter(|t| t.contains(&name))
+    });
+    assert!(history.contains(&format!("−{total}")), "{history}");
+    desktop.screenshot("wallet");
+    app.tap("wallet-close");
+
+    // Gifts: two taps of a rose within 3 s are one combo of two paid gifts;
+    // the coins go down as they are sent.
+    app.tap("gift");
+    let coins = |a: &AppUnderTest| a.text("coins");
+    let before = app.wait_for("the gift bar", Duration::from_secs(10), coins);
+    app.tap("gift-rose");
+    app.tap("gift-rose");
+    app.wait_for("a x2 combo", Duration::from_secs(3), |a| {
+        a.text("gift-combo").filter(|t| t == "x2")
+    });
+    let after = app.wait_for("coins spent", Duration::from_secs(10), |a| {
+        coins(a).filter(|c| *c != before)
+    });
+    desktop.screenshot("gift-bar");
+    let n = |c: &str| -> i64 {
+        c.trim_end_matches(" coins")
+            .replace(',', "")
+            .parse()
+            .expect("coins")
+    };
+    let rose: i64 = reqwest::blocking::get(format!("{}/v1/gifts", server.url))
+        .and_then(reqwest::blocking::Response::json::<Value>)
+        .expect("catalog")["gifts"]
+        .as_array()
+        .expect("gifts")
+        .iter()
+        .find(|g| g["name"] == "Rose")
+        .and_then(|g| g["coins"].as_i64())
+        .expect("a rose");
+    app.wait_for("both roses paid", Duration::from_secs(10), |a| {
+        coins(a).filter(|c| n(c) == n(&before) - 2 * rose)
+    });
+    assert!(n(&after) < n(&before));
 }

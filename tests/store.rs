@@ -167,8 +167,14 @@ async fn the_payment_outbox_survives_a_restart_and_forgets_resolved_payments() {
     store.save_payment(&first).await.expect("saved");
     // Saving the same key again (a retry) keeps the one payment.
     store.save_payment(&first).await.expect("saved again");
-    store.save_payment(&payment(ava, "key-2")).await.expect("saved");
-    store.save_payment(&payment(ben, "key-3")).await.expect("saved");
+    store
+        .save_payment(&payment(ava, "key-2"))
+        .await
+        .expect("saved");
+    store
+        .save_payment(&payment(ben, "key-3"))
+        .await
+        .expect("saved");
     store.forget_user().await.expect("sign-out");
     store.close().await;
 

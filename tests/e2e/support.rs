@@ -376,11 +376,7 @@ impl HeadlessServer {
             .map_while(Result::ok)
             .find_map(|l| l.split_once(" at ").map(|(_, u)| u.trim().to_owned()))
             .expect("the server prints its URL");
-        Self {
-            child,
-            url,
-            dir,
-        }
+        Self { child, url, dir }
     }
 }
 

@@ -217,6 +217,8 @@ enum Wake {
     TopUp(TopUpId),
     /// Send the payment with this key again.
     PayRetry(String),
+    /// Ask for the feed again (it could not be loaded).
+    Feed,
 }
 
 #[derive(Debug, Default)]
@@ -252,6 +254,8 @@ pub struct App {
     queued_chat: Vec<String>,
     /// Wallet, checkout, gifts.
     pub shop: Shop,
+    /// Feed requests that got no answer in a row (for the retry backoff).
+    feed_failures: u32,
 }
 
 /// Reconnect delays (ms): quick at first, then calmer.
@@ -614,10 +618,26 @@ impl App {
                     Vec::new()
                 }
                 Some(Wake::TopUp(id)) => self.top_up_due(id, now),
+                Some(Wake::Feed) => {
+                    vec![self.http(Call::Feed, Method::Get, "/v1/feed", None, None)]
+                }
                 Some(Wake::PayRetry(key)) => self.payment_retry_due(&key, now),
                 _ => Vec::new(),
             },
         }
+    }
+
+    /// No answer, or the server failing: ask again after a growing delay
+    /// (the feed comes back by itself when the server does).
+    fn feed_retry(&mut self, failure: &HttpFailure) -> Vec<Effect> {
+        if matches!(failure, HttpFailure::Status { status, .. } if *status < 500) {
+            return Vec::new();
+        }
+        self.feed_failures += 1;
+        let id = self.id();
+        self.timers.insert(id, Wake::Feed);
+        let after_ms = BACKOFF_MS[(self.feed_failures as usize - 1).min(BACKOFF_MS.len() - 1)];
+        vec![Effect::Timer { id, after_ms }]
     }
 
     /// Opens the sign-in sheet; `action` runs once the viewer has signed in.
@@ -845,6 +865,7 @@ impl App {
         match (call, result) {
             (Call::Feed, Ok(body)) => {
                 self.feed.loading = false;
+                self.feed_failures = 0;
                 match serde_json::from_value::<FeedResponse>(body) {
                     Ok(feed) => {
                         let on_screen = self.feed.current().map(|r| r.id);
@@ -872,23 +893,27 @@ impl App {
             (Call::Feed, Err(failure)) if !self.feed.rooms.is_empty() => {
                 // The cached feed stays on screen.
                 self.feed.loading = false;
-                self.message = Some(match failure {
-                    HttpFailure::Network(_) => "You're offline — showing the last feed".into(),
-                    HttpFailure::Status { status, .. } => {
-                        format!("The feed could not be refreshed ({status})")
-                    }
-                });
-                Vec::new()
+                let retry = self.feed_retry(&failure);
+                if self.feed_failures <= 1 {
+                    self.message = Some(match failure {
+                        HttpFailure::Network(_) => "You're offline — showing the last feed".into(),
+                        HttpFailure::Status { status, .. } => {
+                            format!("The feed could not be refreshed ({status})")
+                        }
+                    });
+                }
+                retry
             }
             (Call::Feed, Err(failure)) => {
                 self.feed.loading = false;
+                let retry = self.feed_retry(&failure);
                 self.feed.error = Some(match failure {
-                    HttpFailure::Network(_) => "You're offline — pull to retry".into(),
+                    HttpFailure::Network(_) => "You're offline — retrying…".into(),
                     HttpFailure::Status { problem, status } => {
                         problem.map_or_else(|| format!("The server said {status}"), |p| p.title)
                     }
                 });
-                Vec::new()
+                retry
             }
             (Call::Catalog, result) => {
                 self.catalog_loaded(result);

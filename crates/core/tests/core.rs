@@ -532,22 +532,47 @@ fn a_refused_refresh_signs_out_with_a_message_and_clears_the_keyring() {
 }
 
 #[test]
-fn an_offline_start_says_so() {
+fn an_offline_start_says_so_and_the_feed_comes_by_itself_when_the_server_answers() {
     let mut app = App::default();
     let effects = app.update(Event::Started, t0());
-    let feed = http(&effects).remove(0);
+    let mut feed = http(&effects).remove(0);
+    for want_ms in [250, 500, 1000] {
+        let effects = app.update(
+            Event::HttpDone {
+                id: feed.id,
+                result: Err(HttpFailure::Network("connection refused".into())),
+            },
+            t0(),
+        );
+        let view = app.view(t0());
+        assert!(!view.loading);
+        assert_eq!(view.error.as_deref(), Some("You're offline — retrying…"));
+        let (timer, after) = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Timer { id, after_ms } => Some((*id, *after_ms)),
+                _ => None,
+            })
+            .expect("a retry is armed");
+        assert_eq!(after, want_ms, "backing off");
+        feed = http(&app.update(Event::Timer(timer), t0()))
+            .into_iter()
+            .find(|r| r.path == "/v1/feed")
+            .expect("the feed is asked for again");
+    }
+    let rooms: Vec<RoomSummary> = (0..2).map(room).collect();
     app.update(
         Event::HttpDone {
             id: feed.id,
-            result: Err(HttpFailure::Network("connection refused".into())),
+            result: Ok(serde_json::to_value(FeedResponse { rooms }).expect("json")),
         },
         t0(),
     );
     let view = app.view(t0());
-    assert!(!view.loading);
     assert_eq!(
-        view.error.as_deref(),
-        Some("You're offline — pull to retry")
+        (view.error, view.pages.len()),
+        (None, 2),
+        "the feed is there"
     );
 }
 
