@@ -204,6 +204,8 @@ fn Root() -> Element {
         }
         if let Some(message) = &vm.message {
             div {
+                // Keyed by its text: a new message starts its own fade.
+                key: "{message}",
                 class: "toast",
                 "data-testid": "message",
                 onclick: move |_| ui_msg.send(Event::DismissMessage),

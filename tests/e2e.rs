@@ -501,6 +501,14 @@ fn paid_orders(server: &support::HeadlessServer, username: &str) -> Vec<(String,
         })
 }
 
+/// Waits until the checkout sheet has slid up: "Buy now" fully on screen.
+fn sheet_settled(app: &AppUnderTest) {
+    app.wait_for("Buy now on screen", Duration::from_secs(5), |a| {
+        a.rect("buy-now")
+            .filter(|r| r.y + r.height <= 844.0 && r.y > 300.0)
+    });
+}
+
 /// Three real taps — the pinned card, "Buy now", "Pay" — pay for one order
 /// while the live keeps playing: the sheet slides up over the video with the
 /// size, quantity, address and balance; "Pay" shows the paid toast and
@@ -575,16 +583,12 @@ fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
     );
     assert!(sheet.contains("Ship to"), "the default address: {sheet}");
     // Slid up: "Buy now" on screen, the video above the sheet.
-    let buy = app.wait_for("Buy now on screen", Duration::from_secs(5), |a| {
-        a.rect("buy-now")
-            .filter(|r| r.y + r.height <= 844.0 && r.y > 300.0)
-    });
+    sheet_settled(&app);
     let sheet_top = app.rect("product-sheet").expect("sheet").y;
     assert!(
         sheet_top > 250.0,
         "the sheet leaves the live in view (top at {sheet_top})"
     );
-    let _ = buy;
     desktop.screenshot("checkout-1-sheet");
 
     tap("buy-now");
@@ -674,4 +678,35 @@ fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
         coins(a).filter(|c| n(c) == n(&before) - 2 * rose)
     });
     assert!(n(&after) < n(&before));
+    app.tap("gift-bar-close");
+
+    // Two of them cost over $100: the PIN step asks for the payment PIN
+    // (demo PIN 1234), then it pays.
+    app.tap("pinned");
+    sheet_settled(&app);
+    app.tap("qty-plus");
+    app.wait_for("two pieces", Duration::from_secs(5), |a| {
+        a.text("qty").filter(|q| q == "2")
+    });
+    app.tap("buy-now");
+    app.tap("pay");
+    app.wait_for("the PIN step", Duration::from_secs(10), |a| {
+        a.rect("pin-input")
+    });
+    app.fill("pin-input", "1234");
+    desktop.screenshot("checkout-pin");
+    app.tap("pin-submit");
+    let toast = app.wait_for("paid with the PIN", Duration::from_secs(15), |a| {
+        a.text("message")
+            .filter(|t| t.starts_with("Paid") && t != &toast)
+    });
+    assert_eq!(
+        toast,
+        format!(
+            "Paid ${}.{:02} · {name} is on its way",
+            2 * cents / 100,
+            2 * cents % 100
+        )
+    );
+    assert_eq!(paid_orders(&server, "ava").len(), 2);
 }
