@@ -413,6 +413,7 @@ fn a_pinned_card_the_bag_chat_seen_by_another_viewer_and_a_big_gift() {
         a.text("product-sheet")
     });
     assert!(detail.contains(&name), "{detail}");
+    sheet_settled(&app);
     app.tap("product-close");
     app.tap("bag-close");
     app.wait_for("the bag closed", Duration::from_secs(10), |a| {

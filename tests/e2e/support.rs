@@ -294,10 +294,16 @@ impl<'d> AppUnderTest<'d> {
         }
     }
 
-    /// A real click (xdotool) at the centre of the element.
+    /// A real click (xdotool) at the centre of the element, once it stands
+    /// still (a sheet sliding up moves its buttons for a moment).
     pub fn tap(&self, testid: &str) {
+        let mut last: Option<Rect> = None;
         let r = self.wait_for(&format!("element {testid}"), Duration::from_secs(10), |a| {
-            a.rect(testid)
+            let now = a.rect(testid)?;
+            let still =
+                last.is_some_and(|l| (l.x - now.x).abs() < 0.5 && (l.y - now.y).abs() < 0.5);
+            last = Some(now);
+            still.then_some(now)
         });
         let (x, y) = r.center();
         self.desktop
