@@ -362,6 +362,28 @@ fn host_post(server: &str, path: &str, body: &Value) -> u16 {
         .as_u16()
 }
 
+/// A server whose room is driven from outside (host API with the admin
+/// token), scripted shows off.
+fn driven_server() -> support::HeadlessServer {
+    support::HeadlessServer::start(&[
+        ("LIVECART_DEMO__SCRIPTS", "false"),
+        ("LIVECART_ADMIN_TOKEN", ADMIN),
+    ])
+}
+
+/// The app on `server`, once its first room plays; with that room's id.
+fn app_in_first_room<'d>(
+    desktop: &'d Desktop,
+    server: &support::HeadlessServer,
+) -> (AppUnderTest<'d>, String) {
+    let app = AppUnderTest::start(desktop, &["--server", &server.url]);
+    let room = app.wait_for("the feed", STARTUP, |a| {
+        let s = a.state();
+        (drawn(&s, 0) > 10).then(|| s["view"]["rooms"][0].as_str().map(str::to_owned))?
+    });
+    (app, room)
+}
+
 /// The live room over the video: the host pins a product and the card shows;
 /// the bag lists the room's products with the presented one marked and opens
 /// a product; a signed-in viewer's chat line shows in the app and reaches a
@@ -369,16 +391,8 @@ fn host_post(server: &str, path: &str, body: &Value) -> u16 {
 #[test]
 fn a_pinned_card_the_bag_chat_seen_by_another_viewer_and_a_big_gift() {
     let desktop = Desktop::start();
-    // The room is driven from outside: its own server, scripted shows off.
-    let server = support::HeadlessServer::start(&[
-        ("LIVECART_DEMO__SCRIPTS", "false"),
-        ("LIVECART_ADMIN_TOKEN", ADMIN),
-    ]);
-    let app = AppUnderTest::start(&desktop, &["--server", &server.url]);
-    let room = app.wait_for("the feed", STARTUP, |a| {
-        let s = a.state();
-        (drawn(&s, 0) > 10).then(|| s["view"]["rooms"][0].as_str().map(str::to_owned))?
-    });
+    let server = driven_server();
+    let (app, room) = app_in_first_room(&desktop, &server);
     let snapshot: Value = reqwest::blocking::get(format!("{}/v1/rooms/{room}", server.url))
         .and_then(reqwest::blocking::Response::json)
         .expect("snapshot");
@@ -517,15 +531,8 @@ fn sheet_settled(app: &AppUnderTest) {
 #[test]
 fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
     let desktop = Desktop::start();
-    let server = support::HeadlessServer::start(&[
-        ("LIVECART_DEMO__SCRIPTS", "false"),
-        ("LIVECART_ADMIN_TOKEN", ADMIN),
-    ]);
-    let app = AppUnderTest::start(&desktop, &["--server", &server.url]);
-    let room = app.wait_for("the feed", STARTUP, |a| {
-        let s = a.state();
-        (drawn(&s, 0) > 10).then(|| s["view"]["rooms"][0].as_str().map(str::to_owned))?
-    });
+    let server = driven_server();
+    let (app, room) = app_in_first_room(&desktop, &server);
     // A returning buyer: signed in, with the demo wallet and address.
     app.tap("sign-in");
     app.fill("username", "ava");

@@ -1037,6 +1037,12 @@ impl App {
         then: Then,
     ) -> Vec<Effect> {
         let request = self.request(method, path, body);
+        self.send_as_user(request, now, then)
+    }
+
+    /// Sends `request` as the signed-in user: after a refresh if the token
+    /// is about to expire.
+    fn send_as_user(&mut self, request: HttpRequest, now: Timestamp, then: Then) -> Vec<Effect> {
         if self.session.needs_refresh(now) {
             self.waiting.push((request, then));
             return self.start_refresh();

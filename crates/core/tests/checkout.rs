@@ -229,18 +229,7 @@ impl Buyer {
     /// A silent sign-in from the keyring: the wallet, the addresses and the
     /// outbox are loaded.
     fn sign_in(&mut self, balance: i64, pin_threshold: i64) {
-        let session = SessionResponse {
-            access_token: "access".into(),
-            access_expires_at: t0() + SignedDuration::from_hours(1),
-            refresh_token: "refresh".into(),
-            refresh_expires_at: t0() + SignedDuration::from_hours(24),
-            user: Profile {
-                id: self.user,
-                username: "ava".into(),
-                name: "Ava".into(),
-                role: Role::Viewer,
-            },
-        };
+        let session = session_of(self.user);
         self.update(Event::VaultLoaded(Some(Box::new(session))));
         assert!(
             self.effects
@@ -344,6 +333,22 @@ impl Buyer {
             created_at: t0(),
             balance_after: Some(usd(balance_after)),
         })
+    }
+}
+
+/// Ava's session, valid for an hour.
+fn session_of(user: UserId) -> SessionResponse {
+    SessionResponse {
+        access_token: "access".into(),
+        access_expires_at: t0() + SignedDuration::from_hours(1),
+        refresh_token: "refresh".into(),
+        refresh_expires_at: t0() + SignedDuration::from_hours(24),
+        user: Profile {
+            id: user,
+            username: "ava".into(),
+            name: "Ava".into(),
+            role: Role::Viewer,
+        },
     }
 }
 
@@ -936,19 +941,7 @@ fn buying_signed_out_asks_to_sign_in_and_comes_back_to_the_total() {
         password: "livecart".into(),
     });
     let sign_in = b.request("/v1/session").expect("signing in");
-    let session = SessionResponse {
-        access_token: "access-2".into(),
-        access_expires_at: t0() + SignedDuration::from_hours(1),
-        refresh_token: "refresh-2".into(),
-        refresh_expires_at: t0() + SignedDuration::from_hours(24),
-        user: Profile {
-            id: b.user,
-            username: "ava".into(),
-            name: "Ava".into(),
-            role: Role::Viewer,
-        },
-    };
-    b.answer(&sign_in, Ok(json(&session)));
+    b.answer(&sign_in, Ok(json(&session_of(b.user))));
     assert_eq!(b.sheet().expect("back to the sheet").step, "confirm");
     let wallet = b.request("/v1/wallet").expect("wallet");
     let addresses = b.request("/v1/me/addresses").expect("addresses");

@@ -538,15 +538,7 @@ impl App {
     ) -> Vec<Effect> {
         let mut request = self.request(method, path, body);
         request.idempotency_key = Some(key.to_owned());
-        if self.session.needs_refresh(now) {
-            self.waiting.push((request, then));
-            return self.start_refresh();
-        }
-        let Some(token) = self.session.access_token(now).map(str::to_owned) else {
-            self.message = Some("Sign in to continue".into());
-            return Vec::new();
-        };
-        vec![self.send_authed(request, token, false, then)]
+        self.send_as_user(request, now, then)
     }
 
     /// Tops up what the payment lacks (whole units of the currency, at
@@ -798,37 +790,28 @@ impl App {
                 }
                 Vec::new()
             }
-            Some(ErrorCode::PriceChanged) => {
+            Some(code @ (ErrorCode::PriceChanged | ErrorCode::SaleEnded)) => {
+                // The server's price now: the total shows it, "Pay" uses it.
                 let price = problem.as_ref().and_then(|p| p.price);
+                let ended = code == ErrorCode::SaleEnded;
                 if let Some(c) = self.shop.checkout.as_mut() {
                     c.price_now = price;
+                    c.sale_over |= ended;
                 }
-                let text = price.map_or_else(
-                    || "The price changed — check and pay again. Nothing was charged".to_owned(),
-                    |m| {
-                        format!(
-                            "The price is now {} — check and pay again. Nothing was charged",
-                            format(&m)
-                        )
-                    },
-                );
-                self.payment_refused(&text, Step::Confirm)
-            }
-            Some(ErrorCode::SaleEnded) => {
-                let price = problem.as_ref().and_then(|p| p.price);
-                if let Some(c) = self.shop.checkout.as_mut() {
-                    c.sale_over = true;
-                    c.price_now = price;
-                }
-                let text = price.map_or_else(
-                    || "The flash sale has ended — nothing was charged".to_owned(),
-                    |m| {
-                        format!(
-                            "The flash sale has ended — the price is now {}. Nothing was charged",
-                            format(&m)
-                        )
-                    },
-                );
+                let text = match (ended, price) {
+                    (false, Some(m)) => format!(
+                        "The price is now {} — check and pay again. Nothing was charged",
+                        format(&m)
+                    ),
+                    (false, None) => {
+                        "The price changed — check and pay again. Nothing was charged".to_owned()
+                    }
+                    (true, Some(m)) => format!(
+                        "The flash sale has ended — the price is now {}. Nothing was charged",
+                        format(&m)
+                    ),
+                    (true, None) => "The flash sale has ended — nothing was charged".to_owned(),
+                };
                 self.payment_refused(&text, Step::Confirm)
             }
             Some(ErrorCode::OutOfStock) => {
