@@ -943,6 +943,12 @@ fn buying_signed_out_asks_to_sign_in_and_comes_back_to_the_total() {
     let sign_in = b.request("/v1/session").expect("signing in");
     b.answer(&sign_in, Ok(json(&session_of(b.user))));
     assert_eq!(b.sheet().expect("back to the sheet").step, "confirm");
+    let wallet_calls = b
+        .effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Http(r) if r.path == "/v1/wallet"))
+        .count();
+    assert_eq!(wallet_calls, 1, "the wallet is asked for once");
     let wallet = b.request("/v1/wallet").expect("wallet");
     let addresses = b.request("/v1/me/addresses").expect("addresses");
     b.answer(&wallet, Ok(json(&wallet_of(20_000, 100_000))));

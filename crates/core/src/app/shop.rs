@@ -358,7 +358,17 @@ impl App {
             return self.need_account(Pending::BuyNow);
         }
         let mut effects = Vec::new();
-        if self.shop.wallet.is_none() || self.shop.addresses.is_none() {
+        // Signing in from the sheet already asked for them: not twice.
+        let asked = self.calls.values().any(|c| {
+            matches!(
+                c,
+                Call::Authed {
+                    then: Then::Wallet,
+                    ..
+                }
+            )
+        }) || self.waiting.iter().any(|(_, then)| *then == Then::Wallet);
+        if (self.shop.wallet.is_none() || self.shop.addresses.is_none()) && !asked {
             effects.extend(self.load_shop(now));
         }
         let sold_out = self.shop.checkout.as_ref().and_then(|c| {
