@@ -107,15 +107,15 @@ async fn serve_until_ctrl_c(data_dir: PathBuf) -> anyhow::Result<()> {
     config.data_dir = data_dir.join("server");
     config.demo.enabled = true;
     let server = livecart_server::serve(config).await?;
-    println!(
-        "livecart: embedded server with the demo world at {}",
-        server.base_url
+    // One write, and a closed stdout (`livecart --headless | head -1`) is
+    // not a reason to stop serving: `println!` would panic on it.
+    let url = &server.base_url;
+    let banner = format!(
+        "livecart: embedded server with the demo world at {url}\n  feed:     {url}/v1/feed\n  \
+         accounts: ava, ben, chloe, dan (viewers); mia, leo, kai, zoe (hosts) — password \"livecart\"\n  \
+         Ctrl-C to stop.\n"
     );
-    println!("  feed:     {}/v1/feed", server.base_url);
-    println!(
-        "  accounts: ava, ben, chloe, dan (viewers); mia, leo, kai, zoe (hosts) — password \"livecart\""
-    );
-    println!("  Ctrl-C to stop.");
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), banner.as_bytes());
     let token = server.state.shutdown.clone();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;

@@ -376,12 +376,15 @@ impl HeadlessServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("the server starts");
-        let out = BufReader::new(child.stdout.take().expect("stdout"));
-        let url = out
-            .lines()
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let url = lines
+            .by_ref()
             .map_while(Result::ok)
             .find_map(|l| l.split_once(" at ").map(|(_, u)| u.trim().to_owned()))
             .expect("the server prints its URL");
+        // Keep reading what it prints after the URL: closing the pipe early
+        // made its next line fail (a CI run lost the server that way).
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
         Self { child, url, dir }
     }
 }
