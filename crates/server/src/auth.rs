@@ -199,7 +199,7 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<SessionResponse
     const BAD: ApiError = ApiError::Unauthorized("the refresh token is not valid; sign in again");
     let hash = hash_token(token);
     let now = Timestamp::now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
     let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
         "SELECT family_id, user_id, expires_at, used_at, revoked FROM refresh_tokens WHERE token_hash = ?",
     )
@@ -259,7 +259,7 @@ async fn issue(state: &AppState, user: Profile, family: &str) -> ApiResult<Sessi
         .bind(family)
         .bind(user.id.to_string())
         .bind(refresh_exp.to_string())
-        .execute(&state.db)
+        .execute(&state.writer)
         .await?;
     Ok(SessionResponse {
         access_token: state.tokens.mint(&claims),

@@ -85,7 +85,7 @@ pub async fn create_room(
     .bind(serde_json::to_string(&req.stream_urls).map_err(anyhow::Error::from)?)
     .bind(position.0)
     .bind(Timestamp::now().to_string())
-    .execute(&state.db)
+    .execute(&state.writer)
     .await?;
     let room = rooms::load_room(
         &state.db,
@@ -118,7 +118,7 @@ pub async fn set_status(
     sqlx::query("UPDATE rooms SET status = ? WHERE id = ?")
         .bind(status_str(status))
         .bind(room.to_string())
-        .execute(&state.db)
+        .execute(&state.writer)
         .await?;
     r.publish(RoomEvent::Status { status });
     Ok(r.summary())
@@ -141,7 +141,7 @@ pub async fn add_product(
         return Err(ApiError::BadRequest("prices cannot be negative".into()));
     }
     let id = ProductId::new();
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
     let pos: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM products WHERE room_id = ?")
         .bind(room.to_string())
         .fetch_one(&mut *tx)
@@ -201,7 +201,7 @@ pub async fn pin(
         .bind(pin.pinned_at.to_string())
         .bind(pin.stream_time.to_string())
         .bind(room.to_string())
-        .execute(&state.db)
+        .execute(&state.writer)
         .await?;
     r.publish(RoomEvent::Pin { pin: pin.clone() });
     Ok(pin)
@@ -221,7 +221,7 @@ pub async fn unpin(
     let now = Timestamp::now();
     sqlx::query("UPDATE rooms SET pinned_product_id = NULL, pinned_at = NULL, pinned_stream_time = NULL WHERE id = ?")
         .bind(room.to_string())
-        .execute(&state.db)
+        .execute(&state.writer)
         .await?;
     r.publish(RoomEvent::Unpin {
         product_id,
@@ -298,7 +298,7 @@ pub async fn start_flash_sale(
     .bind(i64::from(sale.remaining_stock))
     .bind(sale.starts_at.to_string())
     .bind(sale.deadline.to_string())
-    .execute(&state.db)
+    .execute(&state.writer)
     .await?;
     r.publish(RoomEvent::FlashSale {
         phase: FlashSalePhase::Started,
@@ -360,7 +360,7 @@ pub async fn take_flash_stock(
     .bind(sale_id.to_string())
     .bind(i64::from(qty))
     .bind(&now)
-    .execute(&state.db)
+    .execute(&state.writer)
     .await?;
     if done.rows_affected() == 0 {
         return Err(ApiError::Conflict(
@@ -407,7 +407,7 @@ async fn end_flash_sale_serial(
     let done = sqlx::query("UPDATE flash_sales SET state = ? WHERE id = ? AND state = 'active'")
         .bind(sale_state_str(end))
         .bind(sale_id.to_string())
-        .execute(&state.db)
+        .execute(&state.writer)
         .await?;
     let mut sale = room
         .read(|st| st.snap.flash_sale.clone())
@@ -442,7 +442,7 @@ pub async fn mute(
         .bind(room.to_string())
         .bind(req.user_id.to_string())
         .bind(until.to_string())
-        .execute(&state.db)
+        .execute(&state.writer)
         .await?;
     r.write(|st| st.mutes.insert(req.user_id, until));
     Ok(until)

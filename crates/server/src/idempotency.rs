@@ -79,18 +79,40 @@ impl InFlight {
 /// again (a replay, or a retry after a refusal).
 #[derive(Debug)]
 pub struct Lease {
+    record: KeyRecord,
+    running: InFlight,
+}
+
+/// What [`complete`] stores a response under: the key, whose it is, and
+/// what it asked for.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
     user: UserId,
     key: String,
     endpoint: String,
     hash: String,
-    running: InFlight,
+}
+
+impl Lease {
+    /// For work that runs elsewhere (the group-commit writer) while this
+    /// lease, held by the request, keeps the key claimed.
+    pub fn record(&self) -> KeyRecord {
+        self.record.clone()
+    }
+}
+
+impl std::ops::Deref for Lease {
+    type Target = KeyRecord;
+    fn deref(&self) -> &KeyRecord {
+        &self.record
+    }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
         self.running
             .lock()
-            .remove(&(self.user, std::mem::take(&mut self.key)));
+            .remove(&(self.record.user, std::mem::take(&mut self.record.key)));
     }
 }
 
@@ -122,10 +144,12 @@ pub async fn claim(
         return Err(ApiError::IdempotencyInFlight);
     }
     let lease = Lease {
-        user,
-        key: key.0.clone(),
-        endpoint: endpoint.to_owned(),
-        hash: hash.to_owned(),
+        record: KeyRecord {
+            user,
+            key: key.0.clone(),
+            endpoint: endpoint.to_owned(),
+            hash: hash.to_owned(),
+        },
         running: state.in_flight.clone(),
     };
     let row: Option<(String, String, i64, String)> = sqlx::query_as(
@@ -149,7 +173,7 @@ pub async fn claim(
 /// rules out within one process).
 pub async fn complete(
     conn: &mut SqliteConnection,
-    lease: &Lease,
+    lease: &KeyRecord,
     status: StatusCode,
     body: &str,
 ) -> ApiResult<()> {
@@ -170,6 +194,32 @@ pub async fn complete(
         return Err(ApiError::IdempotencyInFlight);
     }
     Ok(())
+}
+
+/// [`complete`] for work that writes everything in one round trip: appends
+/// the insert to `q`. A key stored meanwhile fails the statement (there is
+/// no `ON CONFLICT` here), which fails the whole of `q`.
+pub fn push_complete(
+    q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>,
+    lease: &KeyRecord,
+    status: StatusCode,
+    body: String,
+) {
+    q.push("INSERT INTO idempotency_keys (user_id, key, endpoint, request_hash, response_status, response_body, created_at) VALUES (")
+        .push_bind(lease.user.to_string())
+        .push(", ")
+        .push_bind(lease.key.clone())
+        .push(", ")
+        .push_bind(lease.endpoint.clone())
+        .push(", ")
+        .push_bind(lease.hash.clone())
+        .push(", ")
+        .push_bind(i64::from(status.as_u16()))
+        .push(", ")
+        .push_bind(body)
+        .push(", ")
+        .push_bind(Timestamp::now().to_string())
+        .push(");\n");
 }
 
 /// Forgets keys older than the retention.

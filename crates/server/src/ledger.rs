@@ -7,9 +7,10 @@
 use anyhow::{Context, bail};
 use jiff::Timestamp;
 use livecart_protocol::{Currency, TxnId, UserId};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use std::collections::HashMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AccountKind {
     /// A user's spendable balance.
     Wallet,
@@ -67,6 +68,18 @@ pub async fn account(
     owner: Option<UserId>,
     currency: Currency,
 ) -> anyhow::Result<String> {
+    find_or_create(conn, kind, owner, currency, true)
+        .await?
+        .context("the account was not created")
+}
+
+async fn find_or_create(
+    conn: &mut SqliteConnection,
+    kind: AccountKind,
+    owner: Option<UserId>,
+    currency: Currency,
+    create: bool,
+) -> anyhow::Result<Option<String>> {
     if kind.owned() != owner.is_some() {
         bail!(
             "{} accounts {} an owner",
@@ -98,8 +111,8 @@ pub async fn account(
             .await?
         }
     };
-    if let Some(id) = found {
-        return Ok(id);
+    if found.is_some() || !create {
+        return Ok(found);
     }
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
@@ -112,7 +125,54 @@ pub async fn account(
     .bind(Timestamp::now().to_string())
     .execute(&mut *conn)
     .await?;
-    Ok(id)
+    Ok(Some(id))
+}
+
+/// Account ids remembered once committed: accounts are never deleted, so a
+/// payment can name its accounts without looking them up on the single
+/// writer. Only ids read from committed data (the reader pool) are kept, never
+/// one created inside a transaction that might still roll back.
+#[derive(Debug, Default)]
+pub struct AccountIds(std::sync::Mutex<HashMap<AccountKey, String>>);
+
+type AccountKey = (AccountKind, Option<UserId>, Currency);
+
+impl AccountIds {
+    fn cached(&self, k: &AccountKey) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(k)
+            .cloned()
+    }
+
+    /// The account's id; a missing account is created in a commit of its
+    /// own on `writer` first.
+    pub async fn get(
+        &self,
+        db: &SqlitePool,
+        writer: &SqlitePool,
+        kind: AccountKind,
+        owner: Option<UserId>,
+        currency: Currency,
+    ) -> anyhow::Result<String> {
+        let k = (kind, owner, currency);
+        if let Some(id) = self.cached(&k) {
+            return Ok(id);
+        }
+        let mut found =
+            find_or_create(&mut *db.acquire().await?, kind, owner, currency, false).await?;
+        if found.is_none() {
+            let mut w = writer.acquire().await?;
+            found = find_or_create(&mut w, kind, owner, currency, true).await?;
+        }
+        let id = found.context("the account was not created")?;
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(k, id.clone());
+        Ok(id)
+    }
 }
 
 /// A user's wallet balance in `currency` (0 before the first movement).
@@ -143,6 +203,27 @@ pub async fn post(
     description: &str,
     postings: &[(&str, i64)],
 ) -> anyhow::Result<(TxnId, Vec<i64>)> {
+    let mut q = QueryBuilder::new("");
+    let txn = push_post(&mut q, kind, reference, description, postings)?;
+    let after = q.build_query_scalar::<i64>().fetch_all(&mut *conn).await?;
+    if after.len() != postings.len() {
+        bail!("a ledger account of {description:?} does not exist");
+    }
+    Ok((txn, after))
+}
+
+/// [`post`]'s statements, appended to `q` (which may hold others before or
+/// after, separated by `;`), so a payment writes its whole transaction in
+/// one round trip (the single writer waits on each). Run `q` with
+/// `fetch_all`: the `i64` rows are each posting's balance afterwards, in
+/// order, one per posting whose account exists.
+pub fn push_post(
+    q: &mut QueryBuilder<'_, Sqlite>,
+    kind: TxnKind,
+    reference: Option<uuid::Uuid>,
+    description: &str,
+    postings: &[(&str, i64)],
+) -> anyhow::Result<TxnId> {
     let sum = postings
         .iter()
         .try_fold(0i64, |acc, (_, a)| acc.checked_add(*a))
@@ -151,42 +232,38 @@ pub async fn post(
         bail!("unbalanced ledger transaction ({description}): entries sum to {sum}");
     }
     let txn = TxnId::new();
-    sqlx::query(
-        "INSERT INTO ledger_txns (id, kind, reference_id, description, created_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(txn.to_string())
-    .bind(kind.as_str())
-    .bind(reference.map(|r| r.to_string()))
-    .bind(description)
-    .bind(Timestamp::now().to_string())
-    .execute(&mut *conn)
-    .await?;
-    let mut after = Vec::with_capacity(postings.len());
+    q.push("INSERT INTO ledger_txns (id, kind, reference_id, description, created_at) VALUES (")
+        .push_bind(txn.to_string())
+        .push(", ")
+        .push_bind(kind.as_str())
+        .push(", ")
+        .push_bind(reference.map(|r| r.to_string()))
+        .push(", ")
+        .push_bind(description.to_owned())
+        .push(", ")
+        .push_bind(Timestamp::now().to_string())
+        .push(");\n");
     for (account, amount) in postings {
         if *amount == 0 {
-            after.push(
-                sqlx::query_scalar::<_, i64>("SELECT balance_minor FROM accounts WHERE id = ?")
-                    .bind(account)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            );
+            q.push("SELECT balance_minor FROM accounts WHERE id = ")
+                .push_bind((*account).to_owned())
+                .push(";\n");
             continue;
         }
         // The trigger moves the balance; the CHECK refuses an overdraft.
-        let balance: i64 = sqlx::query_scalar(
-            "INSERT INTO ledger_entries (txn_id, account_id, amount_minor, balance_after) \
-             SELECT ?1, id, ?2, balance_minor + ?2 FROM accounts WHERE id = ?3 \
-             RETURNING balance_after",
+        q.push(
+            "INSERT INTO ledger_entries (txn_id, account_id, amount_minor, balance_after) SELECT ",
         )
-        .bind(txn.to_string())
-        .bind(amount)
-        .bind(account)
-        .fetch_optional(&mut *conn)
-        .await?
-        .with_context(|| format!("no ledger account {account}"))?;
-        after.push(balance);
+        .push_bind(txn.to_string())
+        .push(", id, ")
+        .push_bind(*amount)
+        .push(", balance_minor + ")
+        .push_bind(*amount)
+        .push(" FROM accounts WHERE id = ")
+        .push_bind((*account).to_owned())
+        .push(" RETURNING balance_after;\n");
     }
-    Ok((txn, after))
+    Ok(txn)
 }
 
 /// What `ledger check` found.

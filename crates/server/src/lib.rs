@@ -36,6 +36,7 @@ pub mod social;
 pub mod state;
 pub mod streams;
 pub mod wallet;
+pub mod writer;
 pub mod ws;
 
 pub use config::ServerConfig;
@@ -109,7 +110,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         streams: streams::Streams::default(),
         bus,
         db,
+        payments: writer::WriteQueue::start(writer.clone())?,
         writer,
+        accounts: ledger::AccountIds::default(),
         base_url: base_url.clone(),
         shutdown: CancellationToken::new(),
         config,

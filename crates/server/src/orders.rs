@@ -15,7 +15,7 @@
 use crate::api::{Body, parse_id};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
-use crate::idempotency::{self, Claim, Key};
+use crate::idempotency::{self, Claim, Key, KeyRecord};
 use crate::ledger::{self, AccountKind, TxnKind};
 use crate::state::AppState;
 use axum::Json;
@@ -31,7 +31,7 @@ use livecart_protocol::rest::FlashSaleState;
 use livecart_protocol::{
     AddressId, Currency, FlashSaleId, Money, OrderId, RoomEvent, RoomId, UserId,
 };
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, SqliteConnection};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -437,18 +437,30 @@ pub async fn place_order(
             }
             None => None,
         };
-        let mut writer = state.writer.acquire().await?;
-        let mut tx = sqlx::Connection::begin_with(&mut *writer, "BEGIN IMMEDIATE").await?;
-        let (order, priced) = pay(&state, &mut tx, me.sub, &key, &req).await?;
-        let body = serde_json::to_string(&order).map_err(anyhow::Error::from)?;
-        idempotency::complete(&mut tx, &lease, StatusCode::CREATED, &body).await?;
-        tx.commit().await?;
+        // After the gate: when a sale sells out, the buyers it refuses cost
+        // no reads.
+        let prepared = prepare(&state, me.sub, &req).await?;
+        let record = lease.record();
+        // Stock events go out in commit order, from the writer.
+        let announced = {
+            let (state, req) = (state.clone(), req.clone());
+            move |(_, _, priced): &(Order, String, Priced)| announce(&state, &req, priced)
+        };
+        let (st, key, rq) = (state.clone(), key.clone(), req.clone());
+        let (order, body, _) = state
+            .payments
+            .write(
+                move |tx| {
+                    Box::pin(
+                        async move { pay(&st, tx, me.sub, &key, &rq, prepared, &record).await },
+                    )
+                },
+                announced,
+            )
+            .await?;
         if let Some(r) = reservation {
             r.keep();
         }
-        // Still holding the writer: stock events go out in commit order.
-        announce(&state, &req, &priced);
-        drop(writer);
         ApiResult::Ok((order, body))
     }
     .await;
@@ -464,7 +476,7 @@ pub async fn place_order(
     }
 }
 
-/// sku name, price, currency, stock, product name, image, room, host, status.
+/// sku name, price, currency, stock, product name, image, room, host.
 type SkuRow = (
     String,
     i64,
@@ -474,35 +486,106 @@ type SkuRow = (
     Option<String>,
     String,
     String,
-    String,
 );
 
-/// The order's transaction: price, stock, wallet, ledger, row.
+/// What an order needs that its payment does not have to lock, read before
+/// it queues for the writer (the writer's time per order is then only the
+/// guarded writes). The price and stock read here only refuse early; the
+/// payment's guarded update is what decides.
+struct Prepared {
+    sku_name: String,
+    product_name: String,
+    image_id: Option<String>,
+    room: RoomId,
+    seller: UserId,
+    regular: Money,
+    address: Address,
+    wallet: String,
+    payable: String,
+}
+
+async fn prepare(state: &AppState, buyer: UserId, req: &PlaceOrderRequest) -> ApiResult<Prepared> {
+    let mut conn = state.db.acquire().await?;
+    let row: Option<SkuRow> = sqlx::query_as(
+        "SELECT s.name, s.price_minor, s.currency, s.stock, p.name, p.image_id, p.room_id, r.host_id \
+         FROM skus s JOIN products p ON p.id = s.product_id JOIN rooms r ON r.id = p.room_id \
+         WHERE s.id = ? AND p.id = ?",
+    )
+    .bind(req.sku_id.to_string())
+    .bind(req.product_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (sku_name, price, cur, stock, product_name, image_id, room, seller) =
+        row.ok_or(ApiError::NotFound("product"))?;
+    let currency: Currency = crate::db::parse(&cur, "currency")?;
+    let regular = Money::new(price, currency);
+    if req.flash_sale_id.is_none() {
+        if regular != req.expected_unit_price {
+            return Err(ApiError::PriceChanged { price: regular });
+        }
+        if stock < i64::from(req.quantity) {
+            return Err(ApiError::OutOfStock {
+                stock: u32::try_from(stock).unwrap_or(0),
+            });
+        }
+    }
+    let address = address_for(&mut conn, buyer, req.address_id).await?;
+    drop(conn);
+    let seller: UserId = crate::db::parse(&seller, "host id")?;
+    let account = |kind, owner| {
+        state
+            .accounts
+            .get(&state.db, &state.writer, kind, Some(owner), currency)
+    };
+    Ok(Prepared {
+        wallet: account(AccountKind::Wallet, buyer).await?,
+        payable: account(AccountKind::MerchantPayable, seller).await?,
+        room: crate::db::parse(&room, "room id")?,
+        seller,
+        sku_name,
+        product_name,
+        image_id,
+        regular,
+        address,
+    })
+}
+
+/// The order's transaction, a job of the group-commit writer (see its
+/// contract in `writer`): every refusal happens at one guarded statement
+/// that changes nothing unless stock, price and the buyer's balance all
+/// allow the order; then the ledger, the order and the stored response are
+/// written in one round trip. Returns the order, its stored response, and
+/// what to tell the room.
 async fn pay(
     state: &AppState,
     tx: &mut SqliteConnection,
     buyer: UserId,
     key: &Key,
     req: &PlaceOrderRequest,
-) -> ApiResult<(Order, Priced)> {
+    p: Prepared,
+    record: &KeyRecord,
+) -> ApiResult<(Order, String, Priced)> {
     let now = Timestamp::now();
-    let row: Option<SkuRow> = sqlx::query_as(
-            "SELECT s.name, s.price_minor, s.currency, s.stock, p.name, p.image_id, p.room_id, r.host_id, r.status \
-             FROM skus s JOIN products p ON p.id = s.product_id JOIN rooms r ON r.id = p.room_id \
-             WHERE s.id = ? AND p.id = ?",
-        )
-        .bind(req.sku_id.to_string())
-        .bind(req.product_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-    let (sku_name, price, cur, stock, product_name, image_id, room, seller, _status) =
-        row.ok_or(ApiError::NotFound("product"))?;
-    let currency: Currency = crate::db::parse(&cur, "currency")?;
-    let regular = Money::new(price, currency);
-    let address = address_for(tx, buyer, req.address_id).await?;
+    let Prepared {
+        sku_name,
+        product_name,
+        image_id,
+        room,
+        seller,
+        regular,
+        address,
+        wallet,
+        payable,
+    } = p;
+    let currency = regular.currency;
     let qty = i64::from(req.quantity);
+    let unit = req.expected_unit_price;
+    let total = unit
+        .checked_mul(req.quantity)
+        .map_err(|_| ApiError::BadRequest("amount out of range".into()))?;
 
-    let (unit, stock_left) = if let Some(sale_id) = req.flash_sale_id {
+    // (units left, the buyer's balance before paying), or why not.
+    let (stock_left, balance) = if let Some(sale_id) = req.flash_sale_id {
         let sale: Option<(i64, String, i64, String, String)> = sqlx::query_as(
             "SELECT price_minor, currency, remaining_stock, deadline, state FROM flash_sales WHERE id = ? AND sku_id = ?",
         )
@@ -525,101 +608,63 @@ async fn pay(
         if now - delay >= deadline {
             return Err(ApiError::SaleEnded { price: regular });
         }
-        let unit = Money::new(sale_price, crate::db::parse(&sale_cur, "currency")?);
-        if unit != req.expected_unit_price {
-            return Err(ApiError::PriceChanged { price: unit });
+        let sale_price = Money::new(sale_price, crate::db::parse(&sale_cur, "currency")?);
+        if sale_price != unit {
+            return Err(ApiError::PriceChanged { price: sale_price });
         }
-        let left: i64 = sqlx::query_scalar(
+        // The units were there a statement ago on this same connection, so
+        // only the balance can refuse here.
+        let row: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE flash_sales SET remaining_stock = remaining_stock - ?1, \
              state = CASE WHEN remaining_stock - ?1 = 0 THEN 'sold_out' ELSE state END \
-             WHERE id = ?2 AND remaining_stock >= ?1 RETURNING remaining_stock",
+             WHERE id = ?2 AND remaining_stock >= ?1 \
+             AND (SELECT balance_minor FROM accounts WHERE id = ?3) >= ?4 \
+             RETURNING remaining_stock, (SELECT balance_minor FROM accounts WHERE id = ?3)",
         )
         .bind(qty)
         .bind(sale_id.to_string())
-        .fetch_one(&mut *tx)
+        .bind(&wallet)
+        .bind(total.amount_minor)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some((left, balance)) = row else {
+            return Err(refused(tx, req, total, &wallet).await?);
+        };
         (
-            unit,
             StockLeft::Sale {
                 remaining: u32::try_from(left).unwrap_or(0),
                 sold_out: left == 0,
             },
+            balance,
         )
     } else {
-        if regular != req.expected_unit_price {
-            return Err(ApiError::PriceChanged { price: regular });
-        }
-        // Guarded: however many buyers race, stock never goes below zero
-        // (and the schema's CHECK would refuse it anyway).
-        let left: Option<i64> = sqlx::query_scalar(
-            "UPDATE skus SET stock = stock - ?1 WHERE id = ?2 AND stock >= ?1 RETURNING stock",
+        // However many buyers race, stock never goes below zero (the
+        // schema's CHECK would refuse it anyway), a price changed since the
+        // buyer looked is never charged, and a balance that does not cover
+        // the total changes nothing.
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE skus SET stock = stock - ?1 WHERE id = ?2 AND stock >= ?1 \
+             AND price_minor = ?3 AND currency = ?4 \
+             AND (SELECT balance_minor FROM accounts WHERE id = ?5) >= ?6 \
+             RETURNING stock, (SELECT balance_minor FROM accounts WHERE id = ?5)",
         )
         .bind(qty)
         .bind(req.sku_id.to_string())
+        .bind(unit.amount_minor)
+        .bind(unit.currency.as_str())
+        .bind(&wallet)
+        .bind(total.amount_minor)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(left) = left else {
-            return Err(ApiError::OutOfStock {
-                stock: u32::try_from(stock).unwrap_or(0),
-            });
+        let Some((left, balance)) = row else {
+            return Err(refused(tx, req, total, &wallet).await?);
         };
-        (regular, StockLeft::Sku(u32::try_from(left).unwrap_or(0)))
+        (StockLeft::Sku(u32::try_from(left).unwrap_or(0)), balance)
     };
 
-    let total = unit
-        .checked_mul(req.quantity)
-        .map_err(|_| ApiError::BadRequest("amount out of range".into()))?;
-    let balance = ledger::wallet_balance(tx, buyer, currency).await?;
-    if balance < total.amount_minor {
-        return Err(ApiError::InsufficientFunds {
-            needed: total,
-            balance: Money::new(balance, currency),
-        });
-    }
-    let seller: UserId = crate::db::parse(&seller, "host id")?;
-    let wallet = ledger::account(tx, AccountKind::Wallet, Some(buyer), currency).await?;
-    let payable = ledger::account(tx, AccountKind::MerchantPayable, Some(seller), currency).await?;
+    // Nothing below refuses: an error from here on is internal and rolls
+    // back the writer's whole batch.
     let id = OrderId::new();
-    let (txn, after) = ledger::post(
-        tx,
-        TxnKind::Order,
-        Some(id.0),
-        &format!("Order: {product_name} · {sku_name} × {}", req.quantity),
-        &[
-            (&wallet, -total.amount_minor),
-            (&payable, total.amount_minor),
-        ],
-    )
-    .await?;
-    let address_json = serde_json::to_string(&address).map_err(anyhow::Error::from)?;
-    sqlx::query(
-        "INSERT INTO orders (id, buyer_id, seller_id, room_id, product_id, sku_id, product_name, sku_name, image_id, \
-         quantity, unit_price_minor, total_minor, currency, flash_sale_id, address_json, status, txn_id, \
-         idempotency_key, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'paid', ?, ?, ?, ?)",
-    )
-    .bind(id.to_string())
-    .bind(buyer.to_string())
-    .bind(seller.to_string())
-    .bind(&room)
-    .bind(req.product_id.to_string())
-    .bind(req.sku_id.to_string())
-    .bind(&product_name)
-    .bind(&sku_name)
-    .bind(&image_id)
-    .bind(qty)
-    .bind(unit.amount_minor)
-    .bind(total.amount_minor)
-    .bind(currency.as_str())
-    .bind(req.flash_sale_id.map(|s| s.to_string()))
-    .bind(&address_json)
-    .bind(txn.to_string())
-    .bind(&key.0)
-    .bind(now.to_string())
-    .bind(now.to_string())
-    .execute(&mut *tx)
-    .await?;
-    let room: RoomId = crate::db::parse(&room, "room id")?;
     let order = Order {
         id,
         status: OrderStatus::Paid,
@@ -635,9 +680,92 @@ async fn pay(
         flash_sale_id: req.flash_sale_id,
         address,
         created_at: now,
-        balance_after: Some(Money::new(after[0], currency)),
+        balance_after: Some(Money::new(balance - total.amount_minor, currency)),
     };
-    Ok((order, Priced { room, stock_left }))
+    let body = serde_json::to_string(&order).map_err(anyhow::Error::from)?;
+    let address_json = serde_json::to_string(&order.address).map_err(anyhow::Error::from)?;
+    let mut q = QueryBuilder::new("");
+    let txn = ledger::push_post(
+        &mut q,
+        TxnKind::Order,
+        Some(id.0),
+        &format!(
+            "Order: {} · {} × {}",
+            order.product_name, order.sku_name, req.quantity
+        ),
+        &[
+            (&wallet, -total.amount_minor),
+            (&payable, total.amount_minor),
+        ],
+    )?;
+    q.push(
+        "INSERT INTO orders (id, buyer_id, seller_id, room_id, product_id, sku_id, product_name, sku_name, image_id, \
+         quantity, unit_price_minor, total_minor, currency, flash_sale_id, address_json, status, txn_id, \
+         idempotency_key, created_at, updated_at) VALUES (",
+    );
+    let mut values = q.separated(", ");
+    values
+        .push_bind(id.to_string())
+        .push_bind(buyer.to_string())
+        .push_bind(seller.to_string())
+        .push_bind(room.to_string())
+        .push_bind(req.product_id.to_string())
+        .push_bind(req.sku_id.to_string())
+        .push_bind(order.product_name.clone())
+        .push_bind(order.sku_name.clone())
+        .push_bind(image_id)
+        .push_bind(qty)
+        .push_bind(unit.amount_minor)
+        .push_bind(total.amount_minor)
+        .push_bind(currency.as_str())
+        .push_bind(req.flash_sale_id.map(|s| s.to_string()))
+        .push_bind(address_json)
+        .push("'paid'")
+        .push_bind(txn.to_string())
+        .push_bind(key.0.clone())
+        .push_bind(now.to_string())
+        .push_bind(now.to_string());
+    q.push(");\n");
+    idempotency::push_complete(&mut q, record, StatusCode::CREATED, body.clone());
+    let after = q.build_query_scalar::<i64>().fetch_all(&mut *tx).await?;
+    if after.first() != Some(&(balance - total.amount_minor)) || after.len() != 2 {
+        return Err(
+            anyhow::anyhow!("the ledger disagrees with the guarded balance: {after:?}").into(),
+        );
+    }
+    Ok((order, body, Priced { room, stock_left }))
+}
+
+/// Why the guarded update changed nothing, read on the same connection:
+/// the price first, then the stock, then the balance.
+async fn refused(
+    tx: &mut SqliteConnection,
+    req: &PlaceOrderRequest,
+    total: Money,
+    wallet: &str,
+) -> ApiResult<ApiError> {
+    let (price, cur, stock, balance): (i64, String, i64, Option<i64>) = sqlx::query_as(
+        "SELECT price_minor, currency, stock, (SELECT balance_minor FROM accounts WHERE id = ?2) FROM skus WHERE id = ?1",
+    )
+    .bind(req.sku_id.to_string())
+    .bind(wallet)
+    .fetch_one(&mut *tx)
+    .await?;
+    let price = Money::new(price, crate::db::parse(&cur, "currency")?);
+    Ok(
+        if req.flash_sale_id.is_none() && price != req.expected_unit_price {
+            ApiError::PriceChanged { price }
+        } else if req.flash_sale_id.is_none() && stock < i64::from(req.quantity) {
+            ApiError::OutOfStock {
+                stock: u32::try_from(stock).unwrap_or(0),
+            }
+        } else {
+            ApiError::InsufficientFunds {
+                needed: total,
+                balance: Money::new(balance.unwrap_or(0), total.currency),
+            }
+        },
+    )
 }
 
 async fn address_for(

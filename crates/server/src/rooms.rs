@@ -179,7 +179,7 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
                     .bind(likes as i64)
                     .bind(room.id.to_string())
                     .bind(likes as i64)
-                    .execute(&state.db)
+                    .execute(&state.writer)
                     .await
                     {
                         tracing::warn!(error = %e, room = %room.id, "saving like count");

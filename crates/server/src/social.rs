@@ -59,7 +59,7 @@ pub async fn follow(
     .bind(me.sub.to_string())
     .bind(host.to_string())
     .bind(Timestamp::now().to_string())
-    .execute(&state.db)
+    .execute(&state.writer)
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -74,7 +74,7 @@ pub async fn unfollow(
     sqlx::query("DELETE FROM follows WHERE user_id = ? AND host_id = ?")
         .bind(me.sub.to_string())
         .bind(host.to_string())
-        .execute(&state.db)
+        .execute(&state.writer)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -113,7 +113,7 @@ pub async fn report(
     .bind(seen.map(|s| s.1))
     .bind(req.reason)
     .bind(Timestamp::now().to_string())
-    .execute(&state.db)
+    .execute(&state.writer)
     .await?;
     tracing::info!(room = %room_id, message = %req.message_id, "chat message reported");
     Ok(StatusCode::ACCEPTED)

@@ -19,6 +19,11 @@ pub struct Inner {
     pub db: SqlitePool,
     /// One connection: every money-moving transaction (`db::open_writer`).
     pub writer: SqlitePool,
+    /// Orders go through here: batched on the writer connection, one
+    /// commit per batch (`writer::WriteQueue`).
+    pub payments: crate::writer::WriteQueue,
+    /// Ledger account ids, once committed.
+    pub accounts: crate::ledger::AccountIds,
     pub tokens: TokenKeys,
     pub rooms: Rooms,
     /// Video this server serves itself (HTTP-FLV).

@@ -548,6 +548,80 @@ async fn two_hundred_buyers_race_for_ten_units_and_exactly_ten_get_one() {
     ledger_ok(&server).await;
 }
 
+/// Payments are committed in batches (group commit). Buyers who can pay and
+/// buyers who cannot tap at once: each is answered on their own — the ones
+/// with enough balance are charged exactly once, the broke ones are told
+/// their balance, a stale price gets the new one — and a refusal in the
+/// middle of a batch undoes nobody else's payment.
+#[tokio::test]
+async fn buyers_refused_in_the_same_burst_do_not_undo_the_others_payments() {
+    let server = TestServer::start().await;
+    let (room, p, sku) = cheap_sku(&server).await;
+    let price = p.skus[sku].price.amount_minor;
+    sqlx::query("UPDATE skus SET stock = 1000 WHERE id = ?")
+        .bind(p.skus[sku].id.to_string())
+        .execute(&server.handle.state.writer)
+        .await
+        .expect("stock");
+    // Every third buyer has a cent too little; every seventh saw an old price.
+    let mut buyers = Vec::new();
+    for i in 0..60 {
+        let balance = if i % 3 == 0 { price - 1 } else { price * 2 };
+        let b = new_buyer(&server, &format!("burst{i}"), balance).await;
+        let mut body = order(&p, sku, b.default_address().await);
+        if i % 7 == 0 {
+            body.expected_unit_price.amount_minor += 1;
+        }
+        buyers.push((i, b, body, balance));
+    }
+    let answers = futures_util::future::join_all(
+        buyers
+            .iter()
+            .map(|(_, b, body, _)| async move { b.post("/v1/orders", &key(), body).await }),
+    )
+    .await;
+    let mut paid = 0;
+    for ((i, b, _, balance), res) in buyers.iter().zip(answers) {
+        let status = res.status().as_u16();
+        if i % 7 == 0 {
+            assert_eq!(status, 409, "buyer {i} saw an old price");
+            assert_eq!(problem(res).await.code, ErrorCode::PriceChanged);
+            assert_eq!(b.balance().await, *balance, "buyer {i}: nothing charged");
+        } else if i % 3 == 0 {
+            assert_eq!(status, 402, "buyer {i} is a cent short");
+            let pr = problem(res).await;
+            assert_eq!(pr.code, ErrorCode::InsufficientFunds);
+            assert!(
+                pr.detail
+                    .contains(&format!("{}", Money::new(price - 1, Currency::USD))),
+                "{}",
+                pr.detail
+            );
+            assert_eq!(b.balance().await, *balance, "buyer {i}: nothing charged");
+        } else {
+            assert_eq!(status, 201, "buyer {i} can pay");
+            let o: Order = res.json().await.expect("order");
+            assert_eq!(
+                o.balance_after,
+                Some(Money::new(balance - price, Currency::USD))
+            );
+            assert_eq!(
+                b.balance().await,
+                balance - price,
+                "buyer {i}: charged once"
+            );
+            paid += 1;
+        }
+    }
+    assert_eq!(paid, (0..60).filter(|i| i % 7 != 0 && i % 3 != 0).count());
+    assert_eq!(
+        stock_of(&server, room, &p, sku).await,
+        1000 - u32::try_from(paid).expect("count"),
+        "one unit per paid order"
+    );
+    ledger_ok(&server).await;
+}
+
 /// Time passes for a sale: its deadline is now `ms` in the past.
 async fn ended_ago(server: &TestServer, sale: livecart_protocol::FlashSaleId, ms: i64) {
     let past = jiff::Timestamp::now() - jiff::SignedDuration::from_millis(ms);
