@@ -505,7 +505,7 @@ fn paid_orders(server: &support::HeadlessServer, username: &str) -> Vec<(String,
                 .expect("the server's database opens");
             let rows: Vec<(String, i64)> = sqlx::query_as(
                 "SELECT o.product_name, o.total_minor FROM orders o JOIN users u ON u.id = o.buyer_id \
-                 WHERE u.username = ? AND o.status = 'paid'",
+                 WHERE u.username = ? AND o.status NOT IN ('cancelled', 'refunded')",
             )
             .bind(username)
             .fetch_all(&pool)
@@ -620,8 +620,7 @@ fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
     let after_pay = drawn(&app.state(), 0);
     assert!(
         after_pay > playing_at_start + 15,
-        "frames drawn during the checkout: {} → {after_pay}",
-        playing_at_start
+        "frames drawn during the checkout: {playing_at_start} → {after_pay}"
     );
     app.wait_for("the video still playing", Duration::from_secs(10), |a| {
         (drawn(&a.state(), 0) > after_pay + 15).then_some(())

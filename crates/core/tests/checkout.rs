@@ -320,6 +320,7 @@ impl Buyer {
             id: OrderId::new(),
             status: OrderStatus::Paid,
             room_id: self.room,
+            room_title: "Cosy knits".into(),
             product_id: r.product_id,
             sku_id: r.sku_id,
             product_name: self.jumper.name.clone(),
@@ -331,6 +332,8 @@ impl Buyer {
             flash_sale_id: None,
             address: self.address.clone(),
             created_at: t0(),
+            timeline: Vec::new(),
+            refund_reason: None,
             balance_after: Some(usd(balance_after)),
         })
     }

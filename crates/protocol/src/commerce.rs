@@ -166,17 +166,90 @@ pub struct PlaceOrderRequest {
     pub pin: Option<String>,
 }
 
-/// Where an order is. #7 moves orders past `paid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where an order is. The happy path is `paid → packed → shipped →
+/// out_for_delivery → delivered`; `cancelled` (before shipping, refunded at
+/// once) and `refund_requested → refunded` (after delivery) branch off it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Paid,
+    Packed,
     Shipped,
+    OutForDelivery,
     Delivered,
     Cancelled,
+    RefundRequested,
     Refunded,
     #[serde(other)]
     Unknown,
+}
+
+impl OrderStatus {
+    /// The delivery steps, in order (the timeline's skeleton).
+    pub const DELIVERY: [Self; 5] = [
+        Self::Paid,
+        Self::Packed,
+        Self::Shipped,
+        Self::OutForDelivery,
+        Self::Delivered,
+    ];
+
+    /// The next delivery step, if this one moves on by itself.
+    pub fn next_delivery_step(self) -> Option<Self> {
+        let i = Self::DELIVERY.iter().position(|s| *s == self)?;
+        Self::DELIVERY.get(i + 1).copied()
+    }
+
+    /// The buyer may still cancel (nothing has left the warehouse).
+    pub fn cancellable(self) -> bool {
+        matches!(self, Self::Paid | Self::Packed)
+    }
+
+    /// No further change will come.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Cancelled | Self::Refunded)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::Packed => "packed",
+            Self::Shipped => "shipped",
+            Self::OutForDelivery => "out_for_delivery",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+            Self::RefundRequested => "refund_requested",
+            Self::Refunded => "refunded",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// From the stored name; unknown names are `Unknown`.
+    pub fn parse(s: &str) -> Self {
+        [
+            Self::Paid,
+            Self::Packed,
+            Self::Shipped,
+            Self::OutForDelivery,
+            Self::Delivered,
+            Self::Cancelled,
+            Self::RefundRequested,
+            Self::Refunded,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+        .unwrap_or(Self::Unknown)
+    }
+}
+
+/// One step an order went through, for its timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderStep {
+    pub status: OrderStatus,
+    pub at: Timestamp,
+    /// A word for the buyer ("Refund of $59.99 to your wallet").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,6 +257,9 @@ pub struct Order {
     pub id: OrderId,
     pub status: OrderStatus,
     pub room_id: RoomId,
+    /// The live it was bought in, as titled then.
+    #[serde(default)]
+    pub room_title: String,
     pub product_id: ProductId,
     pub sku_id: SkuId,
     pub product_name: String,
@@ -197,10 +273,35 @@ pub struct Order {
     /// The address as it was when the order was placed.
     pub address: Address,
     pub created_at: Timestamp,
+    /// Every step so far, oldest first (starts with `paid`).
+    #[serde(default)]
+    pub timeline: Vec<OrderStep>,
+    /// Why the buyer asked for a refund, once they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_reason: Option<RefundReason>,
     /// The wallet balance right after paying (only on the answer to
     /// `POST /v1/orders`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance_after: Option<Money>,
+}
+
+/// Why a delivered order goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundReason {
+    Damaged,
+    NotAsDescribed,
+    WrongItem,
+    ChangedMind,
+    #[serde(other)]
+    Other,
+}
+
+/// `POST /v1/orders/{id}/refund-request`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    pub reason: RefundReason,
 }
 
 /// `GET /v1/orders`: newest first.

@@ -56,6 +56,13 @@ pub enum ErrorCode {
     IdempotencyInFlight,
     /// This idempotency key was used with different parameters.
     IdempotencyMismatch,
+    /// The order already left the warehouse: too late to cancel (ask for a
+    /// refund once it arrives).
+    AlreadyShipped,
+    /// A refund can be asked for once the order is delivered.
+    NotDelivered,
+    /// The refund window after delivery has closed.
+    RefundWindowClosed,
     Internal,
     /// A code this build does not know (sent by a newer peer).
     #[serde(other)]
@@ -88,6 +95,9 @@ impl ErrorCode {
             Self::PinRequired => "pin_required",
             Self::IdempotencyInFlight => "idempotency_in_flight",
             Self::IdempotencyMismatch => "idempotency_mismatch",
+            Self::AlreadyShipped => "already_shipped",
+            Self::NotDelivered => "not_delivered",
+            Self::RefundWindowClosed => "refund_window_closed",
             Self::Internal => "internal",
             Self::Unknown => "unknown",
         }

@@ -7,6 +7,7 @@
 //! - [`rest`]: request and response bodies of the `/v1` REST API.
 //! - [`commerce`]: wallet, top-ups, addresses, orders and paid gifts.
 //! - [`live`]: the room WebSocket: client frames, server frames, room events.
+//! - [`me`]: the signed-in user's own WebSocket (orders, wallet).
 //! - [`error`]: error codes, the HTTP problem body, and typed decode errors.
 //!
 //! Invariants: every enum on the wire is internally tagged (`"type"`) in
@@ -17,6 +18,7 @@ pub mod commerce;
 pub mod error;
 pub mod ids;
 pub mod live;
+pub mod me;
 pub mod money;
 pub mod rest;
 

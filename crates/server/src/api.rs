@@ -67,9 +67,15 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/orders",
-            get(crate::orders::list_orders).post(crate::orders::place_order),
+            get(crate::tracking::list_orders).post(crate::orders::place_order),
         )
-        .route("/orders/{id}", get(crate::orders::get_order))
+        .route("/orders/{id}", get(crate::tracking::get_order))
+        .route("/orders/{id}/cancel", post(crate::tracking::cancel))
+        .route(
+            "/orders/{id}/refund-request",
+            post(crate::tracking::request_refund),
+        )
+        .route("/me/live", get(crate::me_live::live))
         .route("/images/{file}", get(image_full))
         .route("/images/{id}/thumb.jpg", get(image_thumb))
         .nest("/host", host_api)

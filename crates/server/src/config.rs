@@ -58,6 +58,14 @@ pub struct MoneyConfig {
     /// "late" test card's longer delay.
     pub provider_confirm_ms: u64,
     pub provider_late_ms: u64,
+    /// The demo fulfilment: each paid order moves one delivery step on
+    /// after this long (paid → packed → shipped → out for delivery →
+    /// delivered). 0 keeps orders where they are.
+    pub order_step_ms: u64,
+    /// How long after a refund request the demo merchant refunds it.
+    pub refund_delay_ms: u64,
+    /// Days after delivery a refund can still be asked for.
+    pub refund_window_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,6 +164,9 @@ impl Default for MoneyConfig {
             idempotency_days: 7,
             provider_confirm_ms: 600,
             provider_late_ms: 5_000,
+            order_step_ms: 20_000,
+            refund_delay_ms: 20_000,
+            refund_window_days: 7,
         }
     }
 }

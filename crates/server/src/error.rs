@@ -45,6 +45,12 @@ pub enum ApiError {
     IdempotencyInFlight,
     #[error("this Idempotency-Key was already used with different parameters")]
     IdempotencyMismatch,
+    #[error("this order has already shipped; once it arrives you can ask for a refund")]
+    AlreadyShipped,
+    #[error("a refund can be asked for once the order is delivered")]
+    NotDelivered,
+    #[error("the {days}-day refund window for this order has closed")]
+    RefundWindowClosed { days: u32 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -83,6 +89,11 @@ impl ApiError {
                 ErrorCode::IdempotencyMismatch,
                 "Idempotency key reused",
             ),
+            Self::AlreadyShipped => (409, ErrorCode::AlreadyShipped, "Already shipped"),
+            Self::NotDelivered => (409, ErrorCode::NotDelivered, "Not delivered yet"),
+            Self::RefundWindowClosed { .. } => {
+                (409, ErrorCode::RefundWindowClosed, "Refund window closed")
+            }
             Self::Internal(_) => (500, ErrorCode::Internal, "Something went wrong"),
         };
         let mut p = Problem::new(status, code, title, self.to_string());

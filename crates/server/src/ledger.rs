@@ -365,7 +365,12 @@ async fn check_in(conn: &mut SqliteConnection, r: &mut CheckReport) -> anyhow::R
            WHERE t.id IS NULL \
          UNION ALL SELECT 'top-up', u.id FROM top_ups u LEFT JOIN ledger_txns t ON t.id = u.txn_id \
            WHERE u.status = 'succeeded' AND t.id IS NULL \
+         UNION ALL SELECT 'refunded order', o.id FROM orders o LEFT JOIN ledger_txns t ON t.id = o.refund_txn_id \
+           AND t.kind = 'refund' WHERE o.status IN ('cancelled', 'refunded') AND t.id IS NULL \
+         UNION ALL SELECT 'order refunded but not cancelled or refunded', o.id FROM orders o \
+           WHERE o.status NOT IN ('cancelled', 'refunded') AND o.refund_txn_id IS NOT NULL \
          UNION ALL SELECT t.kind || ' transaction', t.id FROM ledger_txns t WHERE \
+           (t.kind = 'refund' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.refund_txn_id = t.id)) OR \
            (t.kind = 'order' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.txn_id = t.id)) OR \
            (t.kind = 'gift' AND NOT EXISTS (SELECT 1 FROM gift_sends g WHERE g.txn_id = t.id)) OR \
            (t.kind = 'top_up' AND NOT EXISTS (SELECT 1 FROM top_ups u WHERE u.txn_id = t.id))",

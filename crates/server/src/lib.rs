@@ -28,6 +28,7 @@ pub mod gifts;
 pub mod host;
 pub mod idempotency;
 pub mod ledger;
+pub mod me_live;
 pub mod mem;
 pub mod orders;
 pub mod room;
@@ -35,6 +36,7 @@ pub mod rooms;
 pub mod social;
 pub mod state;
 pub mod streams;
+pub mod tracking;
 pub mod wallet;
 pub mod writer;
 pub mod ws;
@@ -113,6 +115,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         payments: writer::WriteQueue::start(writer.clone())?,
         writer,
         accounts: ledger::AccountIds::default(),
+        me: me_live::MeHub::default(),
         base_url: base_url.clone(),
         shutdown: CancellationToken::new(),
         config,
@@ -132,6 +135,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
 
     #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
     let mut background = vec![rooms::spawn_ticker(state.clone())];
+    if state.config.money.order_step_ms > 0 {
+        background.push(tracking::spawn_fulfilment(state.clone()));
+    }
     #[cfg(feature = "demo")]
     if state.config.demo.enabled {
         background.extend(demo::start(&state).await?);

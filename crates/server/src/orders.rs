@@ -24,7 +24,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
 use livecart_protocol::commerce::{
-    Address, AddressList, NewAddress, Order, OrderList, OrderStatus, PlaceOrderRequest,
+    Address, AddressList, NewAddress, Order, OrderStatus, OrderStep, PlaceOrderRequest,
 };
 use livecart_protocol::live::FlashSalePhase;
 use livecart_protocol::rest::FlashSaleState;
@@ -444,7 +444,20 @@ pub async fn place_order(
         // Stock events go out in commit order, from the writer.
         let announced = {
             let (state, req) = (state.clone(), req.clone());
-            move |(_, _, priced): &(Order, String, Priced)| announce(&state, &req, priced)
+            move |(order, _, priced): &(Order, String, Priced)| {
+                announce(&state, &req, priced);
+                state.me.publish(
+                    me.sub,
+                    livecart_protocol::me::MeEvent::Order {
+                        order: Box::new(order.clone()),
+                    },
+                );
+                if let Some(balance) = order.balance_after {
+                    state
+                        .me
+                        .publish(me.sub, livecart_protocol::me::MeEvent::Wallet { balance });
+                }
+            }
         };
         let (st, key, rq) = (state.clone(), key.clone(), req.clone());
         let (order, body, _) = state
@@ -476,7 +489,7 @@ pub async fn place_order(
     }
 }
 
-/// sku name, price, currency, stock, product name, image, room, host.
+/// sku name, price, currency, stock, product name, image, room, host, room title.
 type SkuRow = (
     String,
     i64,
@@ -484,6 +497,7 @@ type SkuRow = (
     i64,
     String,
     Option<String>,
+    String,
     String,
     String,
 );
@@ -497,6 +511,7 @@ struct Prepared {
     product_name: String,
     image_id: Option<String>,
     room: RoomId,
+    room_title: String,
     seller: UserId,
     regular: Money,
     address: Address,
@@ -507,7 +522,7 @@ struct Prepared {
 async fn prepare(state: &AppState, buyer: UserId, req: &PlaceOrderRequest) -> ApiResult<Prepared> {
     let mut conn = state.db.acquire().await?;
     let row: Option<SkuRow> = sqlx::query_as(
-        "SELECT s.name, s.price_minor, s.currency, s.stock, p.name, p.image_id, p.room_id, r.host_id \
+        "SELECT s.name, s.price_minor, s.currency, s.stock, p.name, p.image_id, p.room_id, r.host_id, r.title \
          FROM skus s JOIN products p ON p.id = s.product_id JOIN rooms r ON r.id = p.room_id \
          WHERE s.id = ? AND p.id = ?",
     )
@@ -515,7 +530,7 @@ async fn prepare(state: &AppState, buyer: UserId, req: &PlaceOrderRequest) -> Ap
     .bind(req.product_id.to_string())
     .fetch_optional(&mut *conn)
     .await?;
-    let (sku_name, price, cur, stock, product_name, image_id, room, seller) =
+    let (sku_name, price, cur, stock, product_name, image_id, room, seller, room_title) =
         row.ok_or(ApiError::NotFound("product"))?;
     let currency: Currency = crate::db::parse(&cur, "currency")?;
     let regular = Money::new(price, currency);
@@ -541,6 +556,7 @@ async fn prepare(state: &AppState, buyer: UserId, req: &PlaceOrderRequest) -> Ap
         wallet: account(AccountKind::Wallet, buyer).await?,
         payable: account(AccountKind::MerchantPayable, seller).await?,
         room: crate::db::parse(&room, "room id")?,
+        room_title,
         seller,
         sku_name,
         product_name,
@@ -571,6 +587,7 @@ async fn pay(
         product_name,
         image_id,
         room,
+        room_title,
         seller,
         regular,
         address,
@@ -669,6 +686,7 @@ async fn pay(
         id,
         status: OrderStatus::Paid,
         room_id: room,
+        room_title,
         product_id: req.product_id,
         sku_id: req.sku_id,
         product_name,
@@ -680,6 +698,12 @@ async fn pay(
         flash_sale_id: req.flash_sale_id,
         address,
         created_at: now,
+        timeline: vec![OrderStep {
+            status: OrderStatus::Paid,
+            at: now,
+            note: String::new(),
+        }],
+        refund_reason: None,
         balance_after: Some(Money::new(balance - total.amount_minor, currency)),
     };
     let body = serde_json::to_string(&order).map_err(anyhow::Error::from)?;
@@ -699,7 +723,7 @@ async fn pay(
         ],
     )?;
     q.push(
-        "INSERT INTO orders (id, buyer_id, seller_id, room_id, product_id, sku_id, product_name, sku_name, image_id, \
+        "INSERT INTO orders (id, buyer_id, seller_id, room_id, room_title, product_id, sku_id, product_name, sku_name, image_id, \
          quantity, unit_price_minor, total_minor, currency, flash_sale_id, address_json, status, txn_id, \
          idempotency_key, created_at, updated_at) VALUES (",
     );
@@ -709,6 +733,7 @@ async fn pay(
         .push_bind(buyer.to_string())
         .push_bind(seller.to_string())
         .push_bind(room.to_string())
+        .push_bind(order.room_title.clone())
         .push_bind(req.product_id.to_string())
         .push_bind(req.sku_id.to_string())
         .push_bind(order.product_name.clone())
@@ -726,6 +751,7 @@ async fn pay(
         .push_bind(now.to_string())
         .push_bind(now.to_string());
     q.push(");\n");
+    crate::tracking::push_step(&mut q, id, OrderStatus::Paid, now, String::new());
     idempotency::push_complete(&mut q, record, StatusCode::CREATED, body.clone());
     let after = q.build_query_scalar::<i64>().fetch_all(&mut *tx).await?;
     if after.first() != Some(&(balance - total.amount_minor)) || after.len() != 2 {
@@ -818,95 +844,4 @@ fn announce(state: &AppState, req: &PlaceOrderRequest, priced: &Priced) {
             room.publish(RoomEvent::FlashSale { phase, sale });
         }
     }
-}
-
-type OrderRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-    String,
-    Option<String>,
-    String,
-    String,
-);
-
-const ORDER_SELECT: &str = "SELECT id, status, room_id, product_id, sku_id, product_name, sku_name, image_id, \
-     quantity, unit_price_minor, total_minor, currency, flash_sale_id, address_json, created_at FROM orders";
-
-fn order_from_row(state: &AppState, r: OrderRow) -> anyhow::Result<Order> {
-    let currency: Currency = crate::db::parse(&r.11, "currency")?;
-    Ok(Order {
-        id: crate::db::parse(&r.0, "order id")?,
-        status: match r.1.as_str() {
-            "paid" => OrderStatus::Paid,
-            "shipped" => OrderStatus::Shipped,
-            "delivered" => OrderStatus::Delivered,
-            "cancelled" => OrderStatus::Cancelled,
-            "refunded" => OrderStatus::Refunded,
-            _ => OrderStatus::Unknown,
-        },
-        room_id: crate::db::parse(&r.2, "room id")?,
-        product_id: crate::db::parse(&r.3, "product id")?,
-        sku_id: crate::db::parse(&r.4, "sku id")?,
-        product_name: r.5,
-        sku_name: r.6,
-        image: crate::db::image_or_placeholder(&state.base_url, r.7.as_deref())?,
-        quantity: u32::try_from(r.8).unwrap_or(0),
-        unit_price: Money::new(r.9, currency),
-        total: Money::new(r.10, currency),
-        flash_sale_id: r
-            .12
-            .as_deref()
-            .map(|s| crate::db::parse(s, "sale id"))
-            .transpose()?,
-        address: serde_json::from_str(&r.13)?,
-        created_at: crate::db::parse(&r.14, "time")?,
-        balance_after: None,
-    })
-}
-
-pub async fn list_orders(
-    State(state): State<AppState>,
-    SignedIn(me): SignedIn,
-) -> ApiResult<Json<OrderList>> {
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "{ORDER_SELECT} WHERE buyer_id = ? ORDER BY created_at DESC, id DESC LIMIT 200"
-    ))
-    .bind(me.sub.to_string())
-    .fetch_all(&state.db)
-    .await?;
-    Ok(Json(OrderList {
-        orders: rows
-            .into_iter()
-            .map(|r| order_from_row(&state, r))
-            .collect::<anyhow::Result<_>>()?,
-    }))
-}
-
-pub async fn get_order(
-    State(state): State<AppState>,
-    SignedIn(me): SignedIn,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Order>> {
-    let id: OrderId = parse_id(&id, "order")?;
-    // Someone else's order is "not found": its existence is not the
-    // caller's business.
-    let row: Option<OrderRow> =
-        sqlx::query_as(&format!("{ORDER_SELECT} WHERE id = ? AND buyer_id = ?"))
-            .bind(id.to_string())
-            .bind(me.sub.to_string())
-            .fetch_optional(&state.db)
-            .await?;
-    Ok(Json(order_from_row(
-        &state,
-        row.ok_or(ApiError::NotFound("order"))?,
-    )?))
 }

@@ -24,6 +24,8 @@ pub struct Inner {
     pub payments: crate::writer::WriteQueue,
     /// Ledger account ids, once committed.
     pub accounts: crate::ledger::AccountIds,
+    /// Each signed-in user's own live channel (orders, wallet).
+    pub me: crate::me_live::MeHub,
     pub tokens: TokenKeys,
     pub rooms: Rooms,
     /// Video this server serves itself (HTTP-FLV).

@@ -7,6 +7,8 @@
 #[path = "server/support.rs"]
 mod support;
 
+#[path = "server/after_sales.rs"]
+mod after_sales;
 #[path = "server/crash.rs"]
 mod crash;
 #[path = "server/host.rs"]

@@ -753,17 +753,15 @@ impl App {
         }
         let failure = match result {
             Ok(body) => {
-                return match serde_json::from_value::<Order>(body) {
-                    Ok(order) => self.paid(&order),
-                    Err(_) => {
-                        // Paid (2xx) but unreadable: the order exists; keep
-                        // the outbox row so a later replay shows it.
-                        self.shop.payment = None;
-                        self.close_checkout();
-                        self.message = Some("Paid — the order will show in your orders".into());
-                        Vec::new()
-                    }
-                };
+                if let Ok(order) = serde_json::from_value::<Order>(body) {
+                    return self.paid(&order);
+                }
+                // Paid (2xx) but unreadable: the order exists; keep the
+                // outbox row so a later replay shows it.
+                self.shop.payment = None;
+                self.close_checkout();
+                self.message = Some("Paid — the order will show in your orders".into());
+                return Vec::new();
             }
             Err(f) => f,
         };
@@ -1191,8 +1189,8 @@ impl App {
                             ..
                         }),
                         _,
-                    ) => Some(*id),
-                    (_, Some(WalletTopUp { id: Some(id), .. })) => Some(*id),
+                    )
+                    | (_, Some(WalletTopUp { id: Some(id), .. })) => Some(*id),
                     _ => None,
                 };
                 id.map_or_else(Vec::new, |id| self.poll_top_up(id))

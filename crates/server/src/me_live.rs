@@ -1,0 +1,254 @@
+//! The signed-in user's own socket, `/v1/me/live` (protocol: `me`): their
+//! orders moving along and their wallet balance, while they do something
+//! else (watch a live).
+//!
+//! [`MeHub`] keeps, per user, a `seq` counter, the last [`HISTORY`] events
+//! and a broadcast channel. One epoch per server process: after a restart
+//! every client gets a snapshot. `publish` numbers, records and broadcasts
+//! under the user's lock and `join` subscribes under it, so a joiner's
+//! catch-up and live stream meet with no gap and no duplicate (as rooms).
+//! The user comes from the access token only: there is no user id in the
+//! URL to guess.
+
+use crate::auth::Claims;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use futures_util::{SinkExt, StreamExt};
+use jiff::Timestamp;
+use livecart_protocol::live::{LiveQuery, close};
+use livecart_protocol::me::{MeClientFrame, MeEvent, MeFrame, MeSnapshot, SNAPSHOT_ORDERS};
+use livecart_protocol::rest::UserRef;
+use livecart_protocol::{Epoch, ErrorCode, Money, PROTOCOL_VERSION, UserId};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// Events kept per user for a resuming client.
+pub const HISTORY: usize = 128;
+
+struct Channel {
+    seq: u64,
+    history: VecDeque<(u64, Arc<str>)>,
+    tx: broadcast::Sender<Arc<str>>,
+}
+
+pub struct MeHub {
+    epoch: Epoch,
+    users: Mutex<HashMap<UserId, Channel>>,
+}
+
+impl Default for MeHub {
+    fn default() -> Self {
+        Self {
+            epoch: Epoch::new(),
+            users: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// What a joining socket starts from.
+struct Join {
+    seq: u64,
+    /// The missed frames, or `None`: send a snapshot.
+    missed: Option<Vec<Arc<str>>>,
+    live: broadcast::Receiver<Arc<str>>,
+}
+
+impl MeHub {
+    fn with<R>(&self, user: UserId, f: impl FnOnce(&mut Channel) -> R) -> R {
+        let mut users = self
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ch = users.entry(user).or_insert_with(|| Channel {
+            seq: 0,
+            history: VecDeque::with_capacity(8),
+            tx: broadcast::channel(HISTORY).0,
+        });
+        f(ch)
+    }
+
+    /// Numbers, records and sends one event to the user's sockets.
+    pub fn publish(&self, user: UserId, event: MeEvent) {
+        let epoch = self.epoch;
+        self.with(user, |ch| {
+            let seq = ch.seq + 1;
+            let frame = MeFrame::Event {
+                seq,
+                epoch,
+                at: Timestamp::now(),
+                event,
+            };
+            let Ok(text) = serde_json::to_string(&frame) else {
+                tracing::error!(%user, "a user event did not serialise; dropped");
+                return;
+            };
+            let text: Arc<str> = text.into();
+            ch.seq = seq;
+            if ch.history.len() == HISTORY {
+                ch.history.pop_front();
+            }
+            ch.history.push_back((seq, text.clone()));
+            let _ = ch.tx.send(text);
+        });
+    }
+
+    fn join(&self, user: UserId, resume: Option<(u64, Epoch)>) -> Join {
+        let epoch = self.epoch;
+        self.with(user, |ch| {
+            let missed = resume.and_then(|(since, e)| {
+                let oldest = ch.history.front().map_or(ch.seq + 1, |(s, _)| *s);
+                (e == epoch && since <= ch.seq && since + 1 >= oldest).then(|| {
+                    ch.history
+                        .iter()
+                        .filter(|(s, _)| *s > since)
+                        .map(|(_, t)| t.clone())
+                        .collect()
+                })
+            });
+            Join {
+                seq: ch.seq,
+                missed,
+                live: ch.tx.subscribe(),
+            }
+        })
+    }
+}
+
+pub async fn live(
+    ws: WebSocketUpgrade,
+    axum::extract::State(state): axum::extract::State<AppState>,
+    crate::auth::SignedIn(me): crate::auth::SignedIn,
+    axum::extract::Query(q): axum::extract::Query<LiveQuery>,
+) -> ApiResult<axum::response::Response> {
+    let resume = match (q.since, q.epoch) {
+        (Some(s), Some(e)) => Some((s, e)),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give both since and epoch, or neither".into(),
+            ));
+        }
+    };
+    let hard_max = state.config.ws.hard_max_frame_bytes;
+    Ok(ws
+        .read_buffer_size(4 * 1024)
+        .max_message_size(hard_max)
+        .max_frame_size(hard_max)
+        .on_upgrade(move |socket| serve(state, me, resume, socket)))
+}
+
+async fn snapshot(
+    state: &AppState,
+    user: UserId,
+    seq: u64,
+    epoch: Epoch,
+) -> anyhow::Result<MeSnapshot> {
+    let mut conn = state.db.acquire().await?;
+    let currency = state.config.money.currency();
+    let orders = crate::tracking::load(
+        &mut conn,
+        &state.base_url,
+        user,
+        None,
+        SNAPSHOT_ORDERS as u32,
+    )
+    .await?;
+    let balance = crate::ledger::wallet_balance(&mut conn, user, currency).await?;
+    Ok(MeSnapshot {
+        orders,
+        balance: Money::new(balance, currency),
+        seq,
+        epoch,
+    })
+}
+
+async fn serve(state: AppState, me: Claims, resume: Option<(u64, Epoch)>, socket: WebSocket) {
+    let (mut tx, mut rx) = socket.split();
+    let end = async {
+        let mut join = state.me.join(me.sub, resume);
+        let epoch = state.me.epoch;
+        let welcome = MeFrame::Welcome {
+            protocol_version: PROTOCOL_VERSION,
+            user: UserRef {
+                id: me.sub,
+                name: me.name.clone(),
+            },
+            epoch,
+            seq: join.seq,
+            server_time: Timestamp::now(),
+            heartbeat_ms: state.config.ws.heartbeat_ms,
+            resumed: join.missed.is_some(),
+        };
+        send(&mut tx, &welcome).await?;
+        if let Some(missed) = join.missed.take() {
+            for text in missed {
+                tx.send(Message::Text(Utf8Bytes::from(&*text))).await.ok()?;
+            }
+        } else {
+            let snap = snapshot(&state, me.sub, join.seq, epoch).await.ok()?;
+            send(&mut tx, &MeFrame::Snapshot { snapshot: Box::new(snap) }).await?;
+        }
+        let heartbeat = state.config.heartbeat();
+        let mut ping = tokio::time::interval(heartbeat);
+        ping.tick().await;
+        let mut last_heard = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                () = state.shutdown.cancelled() => return Some((close::GOING_AWAY, "server shutting down")),
+                frame = join.live.recv() => match frame {
+                    Ok(text) => tx.send(Message::Text(Utf8Bytes::from(&*text))).await.ok()?,
+                    // Too far behind to catch up live: the client resumes
+                    // (history) or resyncs (snapshot) on reconnect.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        return Some((close::SLOW_CONSUMER, "fell behind; reconnect to resume"));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                msg = rx.next() => {
+                    last_heard = tokio::time::Instant::now();
+                    match msg {
+                        Some(Ok(Message::Text(t))) => {
+                            let reply = match serde_json::from_str::<MeClientFrame>(&t) {
+                                Ok(MeClientFrame::Ping { nonce }) => MeFrame::Pong { nonce },
+                                Err(e) => MeFrame::Error {
+                                    code: ErrorCode::Malformed,
+                                    message: format!("not a frame this socket takes: {e}"),
+                                },
+                            };
+                            send(&mut tx, &reply).await?;
+                        }
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                        Some(Ok(_)) => {}
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > heartbeat * 3 {
+                        return Some((close::IDLE_TIMEOUT, "no heartbeat"));
+                    }
+                    tx.send(Message::Ping(Vec::new().into())).await.ok()?;
+                }
+            }
+        }
+    }
+    .await;
+    if let Some((code, reason)) = end {
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            tx.send(Message::Close(Some(CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            }))),
+        )
+        .await;
+    }
+}
+
+async fn send(
+    tx: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    frame: &MeFrame,
+) -> Option<()> {
+    let text = serde_json::to_string(frame).ok()?;
+    tx.send(Message::Text(text.into())).await.ok()
+}
