@@ -123,6 +123,12 @@ pub async fn send(
         let body = serde_json::to_string(&receipt).map_err(anyhow::Error::from)?;
         idempotency::complete(&mut tx, &lease, StatusCode::CREATED, &body).await?;
         tx.commit().await?;
+        state.me.publish(
+            me.sub,
+            livecart_protocol::me::MeEvent::Wallet {
+                balance: receipt.balance_after,
+            },
+        );
         room.publish(RoomEvent::Gift(GiftEvent {
             gift_id: req.gift_id,
             gift_name,

@@ -308,6 +308,7 @@ pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatu
             TopUpStatus::Declined
         });
     }
+    let mut credited = None;
     let result = if outcome == "decline" {
         sqlx::query(
             "UPDATE top_ups SET status = 'declined', decline_reason = 'Your card was declined. Try another card.' WHERE id = ?",
@@ -333,9 +334,16 @@ pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatu
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        let balance = crate::ledger::wallet_balance(&mut tx, user, currency).await?;
+        credited = Some((user, Money::new(balance, currency)));
         TopUpStatus::Succeeded
     };
     tx.commit().await?;
+    if let Some((user, balance)) = credited {
+        state
+            .me
+            .publish(user, livecart_protocol::me::MeEvent::Wallet { balance });
+    }
     tracing::info!(top_up = %id, ?result, "top-up confirmed by the provider");
     Ok(result)
 }

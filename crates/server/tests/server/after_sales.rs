@@ -5,10 +5,12 @@ use crate::support::{Client, TestServer, WAIT};
 use futures_util::{SinkExt, StreamExt};
 use livecart_protocol::commerce::{
     AddressList, IDEMPOTENCY_HEADER, Order, OrderStatus, PlaceOrderRequest, REPLAYED_HEADER,
-    RefundReason, RefundRequest, Wallet,
+    RefundReason, RefundRequest, TopUpRequest, Wallet,
 };
 use livecart_protocol::me::{MeEvent, MeFrame};
-use livecart_protocol::{Epoch, ErrorCode, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem};
+use livecart_protocol::{
+    Currency, Epoch, ErrorCode, Money, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem,
+};
 use livecart_server::ServerConfig;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -393,6 +395,25 @@ async fn cancel_before_shipping_and_refunds_after_delivery_go_through_the_ledger
     assert_eq!(ava.balance().await, DEMO_BALANCE);
     let done = ava.order(second.id).await;
     assert_eq!(done.status, OrderStatus::Refunded);
+    // A top-up confirmed by the provider shows on the socket too.
+    let res = ava
+        .req(reqwest::Method::POST, "/v1/wallet/top-ups")
+        .header(IDEMPOTENCY_HEADER, uuid::Uuid::now_v7().to_string())
+        .json(&TopUpRequest {
+            amount: Money::new(500, Currency::USD),
+            card_number: "4242 4242 4242 4242".into(),
+        })
+        .send()
+        .await
+        .expect("top-up");
+    assert_eq!(res.status(), 202);
+    match socket.next().await {
+        MeFrame::Event {
+            event: MeEvent::Wallet { balance },
+            ..
+        } => assert_eq!(balance.amount_minor, DEMO_BALANCE + 500),
+        other => panic!("the top-up's balance, got {other:?}"),
+    }
     // Asking again answers the order as it is.
     let res = ava.ask_refund(second.id).await;
     assert_eq!(res.status(), 200);
