@@ -1,6 +1,8 @@
 //! The app's behaviour: `update(event, now) -> effects` and `view() -> ViewModel`.
 
+mod orders;
 mod shop;
+pub use orders::{MeLink, OrderToast, Orders, TOAST_MS, status_words};
 pub use shop::{
     COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, Payment, PendingPayment, Shop, Stage, Step,
 };
@@ -14,11 +16,13 @@ use crate::room::{Fold, Link, LiveRoom};
 use crate::session::Session;
 use crate::view::{self, ViewModel};
 use jiff::Timestamp;
+use livecart_protocol::commerce::{Order, RefundReason};
+use livecart_protocol::me::MeFrame;
 use livecart_protocol::rest::{FeedResponse, RefreshRequest, SessionResponse, SignInRequest};
 use livecart_protocol::rest::{FollowingResponse, ReportRequest};
 use livecart_protocol::{
-    ClientFrame, ErrorCode, GiftId, MessageId, Problem, ProductId, RoomId, ServerFrame, SkuId,
-    TopUpId, UserId,
+    ClientFrame, ErrorCode, GiftId, MessageId, OrderId, Problem, ProductId, RoomId, ServerFrame,
+    SkuId, TopUpId, UserId,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -82,6 +86,24 @@ pub enum Event {
     PaymentSaved(String),
     /// Payments the outbox still holds for the signed-in user.
     PaymentsLoaded(Vec<PendingPayment>),
+    /// The orders screen opens or closes.
+    OpenOrders,
+    CloseOrders,
+    /// One order's detail (its timeline); also a tap on an order toast.
+    OpenOrder(OrderId),
+    CloseOrder,
+    CancelOrder(OrderId),
+    /// "Request refund": the reasons to pick from show (or hide).
+    ToggleRefundReasons,
+    RequestRefund {
+        order: OrderId,
+        reason: RefundReason,
+    },
+    DismissToast,
+    /// The orders cached last time for the signed-in user.
+    OrdersCached(Vec<Order>),
+    /// The user's own socket (`/v1/me/live`).
+    Me(MeUpdate),
     OpenWallet,
     CloseWallet,
     TopUp {
@@ -141,6 +163,7 @@ pub enum Pending {
     BuyNow,
     Wallet,
     Gift(GiftId),
+    Orders,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -148,6 +171,13 @@ pub struct SignInSheet {
     pub pending: Option<Pending>,
     pub busy: bool,
     pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeUpdate {
+    Frame(Box<MeFrame>),
+    /// Closed, or could not connect.
+    Closed,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -205,6 +235,10 @@ pub enum Then {
     },
     /// `GET /v1/wallet/top-ups/{id}` while the provider confirms.
     TopUpStatus,
+    /// A cancel or refund request for this order.
+    OrderChanged {
+        order: OrderId,
+    },
 }
 
 /// What a timer was armed for.
@@ -219,6 +253,8 @@ enum Wake {
     PayRetry(String),
     /// Ask for the feed again (it could not be loaded).
     Feed,
+    /// Reconnect the user's own socket.
+    Me,
 }
 
 #[derive(Debug, Default)]
@@ -254,6 +290,8 @@ pub struct App {
     queued_chat: Vec<String>,
     /// Wallet, checkout, gifts.
     pub shop: Shop,
+    /// Orders after the show, the user's own socket.
+    pub orders: Orders,
     /// Feed requests that got no answer in a row (for the retry backoff).
     feed_failures: u32,
 }
@@ -412,6 +450,7 @@ impl App {
                         Then::Following,
                     ));
                     effects.extend(self.load_shop(now));
+                    effects.extend(self.start_orders(now));
                     effects
                 }
                 _ => Vec::new(),
@@ -511,6 +550,33 @@ impl App {
             Event::Pay { pin } => self.pay(pin, now),
             Event::PaymentSaved(key) => self.payment_saved(&key, now),
             Event::PaymentsLoaded(list) => self.payments_loaded(list, now),
+            Event::OpenOrders => self.open_orders(now),
+            Event::CloseOrders => {
+                self.orders.screen = false;
+                self.close_order();
+                Vec::new()
+            }
+            Event::OpenOrder(id) => self.open_order(id, now),
+            Event::CloseOrder => {
+                self.close_order();
+                Vec::new()
+            }
+            Event::CancelOrder(id) => self.cancel_order(id, now),
+            Event::ToggleRefundReasons => {
+                self.orders.picking_reason = !self.orders.picking_reason;
+                Vec::new()
+            }
+            Event::RequestRefund { order, reason } => self.request_refund(order, reason, now),
+            Event::DismissToast => {
+                self.orders.toast = None;
+                Vec::new()
+            }
+            Event::OrdersCached(list) => {
+                self.orders_cached(list);
+                Vec::new()
+            }
+            Event::Me(MeUpdate::Frame(frame)) => self.me_frame(*frame, now),
+            Event::Me(MeUpdate::Closed) => self.me_dropped(now),
             Event::OpenWallet => self.open_wallet(now),
             Event::CloseWallet => {
                 self.shop.wallet_open = false;
@@ -582,6 +648,7 @@ impl App {
                     Effect::Vault(VaultCommand::Clear),
                     Effect::Store(StoreCommand::ForgetUser),
                 ];
+                effects.extend(self.forget_orders());
                 effects.extend(self.reconnect_anonymously(now));
                 effects
             }
@@ -618,6 +685,7 @@ impl App {
                     Vec::new()
                 }
                 Some(Wake::TopUp(id)) => self.top_up_due(id, now),
+                Some(Wake::Me) => self.me_reconnect_due(now),
                 Some(Wake::Feed) => {
                     vec![self.http(Call::Feed, Method::Get, "/v1/feed", None, None)]
                 }
@@ -1012,6 +1080,7 @@ impl App {
                 self.message = Some("The report did not go through — try again".into());
             }
             (Then::Nothing, _) => {}
+            (Then::OrderChanged { order }, result) => return self.order_changed(order, result),
             (then, result) => return self.shop_done(then, result, now),
         }
         Vec::new()
@@ -1090,6 +1159,10 @@ impl App {
             let request = self.request(Method::Get, "/v1/me/following", None);
             effects.push(self.send_authed(request, token.clone(), false, Then::Following));
             effects.extend(self.load_shop(now));
+            effects.extend(self.start_orders(now));
+        } else {
+            // A socket that waited for this fresh token.
+            effects.extend(self.connect_me(now));
         }
         // The room socket learns who we are without reconnecting.
         if let Some(room) = &self.room {
@@ -1116,6 +1189,7 @@ impl App {
             Some(Pending::BuyNow) => effects.extend(self.buy_now(now)),
             Some(Pending::Wallet) => effects.extend(self.open_wallet(now)),
             Some(Pending::Gift(gift)) => effects.extend(self.send_gift(gift, now)),
+            Some(Pending::Orders) => effects.extend(self.open_orders(now)),
             None => {}
         }
         effects
@@ -1129,9 +1203,11 @@ impl App {
         self.following.clear();
         self.forget_shop();
         self.message = Some(why.to_owned());
-        vec![
+        let mut effects = vec![
             Effect::Vault(VaultCommand::Clear),
             Effect::Store(StoreCommand::ForgetUser),
-        ]
+        ];
+        effects.extend(self.forget_orders());
+        effects
     }
 }

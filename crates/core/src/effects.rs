@@ -3,6 +3,7 @@
 //! variant says why it exists.
 
 use crate::app::PendingPayment;
+use livecart_protocol::commerce::Order;
 use livecart_protocol::rest::{FeedResponse, SessionResponse};
 use livecart_protocol::{ClientFrame, Epoch, RoomId, UserId};
 
@@ -22,6 +23,8 @@ pub enum Effect {
     Vault(VaultCommand),
     /// The app's local database (a cache; never tokens).
     Store(StoreCommand),
+    /// The signed-in user's own socket (`/v1/me/live`).
+    Me(MeCommand),
     /// Ask for `Event::Timer(id)` after `after_ms` (reconnect backoff).
     Timer { id: u64, after_ms: u64 },
 }
@@ -40,6 +43,23 @@ pub enum StoreCommand {
     ResolvePayment(String),
     /// Answer `Event::PaymentsLoaded` with this user's unresolved payments.
     LoadPayments(UserId),
+    /// Keep the user's orders for offline (replaces what was kept).
+    SaveOrders {
+        user: UserId,
+        orders: Vec<Order>,
+    },
+    /// Answer `Event::OrdersCached` with the orders kept for this user.
+    LoadOrders(UserId),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeCommand {
+    /// Connect; with `resume`, the server sends only what was missed.
+    Connect {
+        resume: Option<(u64, Epoch)>,
+        access_token: String,
+    },
+    Close,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -23,7 +23,7 @@ pub mod session;
 pub mod show;
 pub mod view;
 
-pub use app::{App, Event, HttpFailure, PlayerUpdate, SocketUpdate};
+pub use app::{App, Event, HttpFailure, MeUpdate, PlayerUpdate, SocketUpdate};
 pub use effects::Effect;
 pub use livecart_protocol as protocol;
 pub use view::ViewModel;

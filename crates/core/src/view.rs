@@ -5,8 +5,9 @@ use crate::app::{App, Pending, Stage, Step};
 use crate::feed::PlayerStatus;
 use crate::room::{Link, LiveRoom};
 use crate::show::{BIG_GIFT_COINS, LANES};
-use livecart_protocol::Money;
+use livecart_protocol::commerce::{Order, OrderStatus, RefundReason};
 use livecart_protocol::rest::{FlashSale, FlashSaleState, Product, RoomSnapshot};
+use livecart_protocol::{Money, OrderId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViewModel {
@@ -24,6 +25,70 @@ pub struct ViewModel {
     pub browsing: bool,
     /// The wallet screen, when open.
     pub wallet: Option<WalletView>,
+    /// The orders screen, when open.
+    pub orders: Option<OrdersView>,
+    /// A step of one of the user's orders, over the live they watch.
+    pub order_toast: Option<OrderToastView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderToastView {
+    pub order: OrderId,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersView {
+    /// "You're offline — showing your saved orders".
+    pub offline: Option<String>,
+    pub rows: Vec<OrderRowView>,
+    pub detail: Option<OrderDetailView>,
+    /// True until the first list arrives (cache or server).
+    pub loading: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRowView {
+    pub id: OrderId,
+    pub product: String,
+    /// "M · ×2".
+    pub sku: String,
+    pub total: String,
+    pub status: String,
+    /// `paid`, `shipped` … for styling.
+    pub status_key: &'static str,
+    pub thumb_url: String,
+    /// "3 min ago", "Nov 22".
+    pub when: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderDetailView {
+    pub row: OrderRowView,
+    pub image_url: String,
+    /// "Bought in Cosy knits · Nov 22, 18:03".
+    pub bought_in: String,
+    /// "Ava Park, 1 Market St, San Francisco 94103".
+    pub address: String,
+    pub unit_price: String,
+    pub steps: Vec<StepView>,
+    pub can_cancel: bool,
+    pub can_request_refund: bool,
+    pub busy: bool,
+    pub notice: Option<String>,
+    /// The refund reasons, when the picker is open: (label, reason).
+    pub reasons: Vec<(String, RefundReason)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepView {
+    pub label: String,
+    /// "18:03", or empty for a step still to come.
+    pub at: String,
+    pub note: String,
+    pub done: bool,
+    /// The step the order is at now.
+    pub current: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -512,6 +577,122 @@ fn thousands(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// "just now", "3 min ago", "2 h ago", else the date.
+fn ago(at: jiff::Timestamp, now_ms: i64) -> String {
+    let s = (now_ms - at.as_millisecond()) / 1_000;
+    match s {
+        ..60 => "just now".to_owned(),
+        60..3_600 => format!("{} min ago", s / 60),
+        3_600..86_400 => format!("{} h ago", s / 3_600),
+        _ => at.strftime("%b %-d").to_string(),
+    }
+}
+
+fn order_row(o: &Order, now_ms: i64) -> OrderRowView {
+    OrderRowView {
+        id: o.id,
+        product: o.product_name.clone(),
+        sku: if o.quantity > 1 {
+            format!("{} · ×{}", o.sku_name, o.quantity)
+        } else {
+            o.sku_name.clone()
+        },
+        total: price(&o.total),
+        status: crate::app::status_words(o.status).to_owned(),
+        status_key: o.status.as_str(),
+        thumb_url: o.image.thumb_url.clone(),
+        when: ago(o.created_at, now_ms),
+    }
+}
+
+/// The timeline: every step the order went through, then (on the delivery
+/// path) the ones still to come.
+fn steps(o: &Order) -> Vec<StepView> {
+    let mut steps: Vec<StepView> = o
+        .timeline
+        .iter()
+        .map(|s| StepView {
+            label: crate::app::status_words(s.status).to_owned(),
+            at: s.at.strftime("%b %-d, %H:%M:%S").to_string(),
+            note: s.note.clone(),
+            done: true,
+            current: false,
+        })
+        .collect();
+    if let Some(last) = steps.last_mut() {
+        last.current = true;
+    }
+    if OrderStatus::DELIVERY.contains(&o.status) {
+        let reached = o.timeline.iter().map(|s| s.status).collect::<Vec<_>>();
+        for s in OrderStatus::DELIVERY {
+            if !reached.contains(&s) {
+                steps.push(StepView {
+                    label: crate::app::status_words(s).to_owned(),
+                    at: String::new(),
+                    note: String::new(),
+                    done: false,
+                    current: false,
+                });
+            }
+        }
+    }
+    steps
+}
+
+fn orders_view(app: &App, now_ms: i64) -> OrdersView {
+    let orders = &app.orders;
+    let detail = orders.detail.and_then(|id| orders.get(id)).map(|o| {
+        let a = &o.address;
+        OrderDetailView {
+            row: order_row(o, now_ms),
+            image_url: o.image.url.clone(),
+            bought_in: format!(
+                "Bought in {} · {}",
+                if o.room_title.is_empty() {
+                    "a live"
+                } else {
+                    &o.room_title
+                },
+                o.created_at.strftime("%b %-d, %H:%M")
+            ),
+            address: format!("{}, {}, {} {}", a.name, a.line1, a.city, a.postal_code),
+            unit_price: price(&o.unit_price),
+            steps: steps(o),
+            can_cancel: o.status.cancellable(),
+            can_request_refund: o.status == OrderStatus::Delivered,
+            busy: orders.busy == Some(o.id),
+            notice: orders.notice.clone(),
+            reasons: if orders.picking_reason {
+                [
+                    ("Arrived damaged", RefundReason::Damaged),
+                    ("Not as described", RefundReason::NotAsDescribed),
+                    ("Wrong item", RefundReason::WrongItem),
+                    ("Changed my mind", RefundReason::ChangedMind),
+                ]
+                .into_iter()
+                .map(|(l, r)| (l.to_owned(), r))
+                .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    });
+    OrdersView {
+        offline: orders.offline.then(|| {
+            if orders.list.is_empty() {
+                "You're offline — your orders will show when livecart reconnects".to_owned()
+            } else {
+                "You're offline — showing your saved orders".to_owned()
+            }
+        }),
+        rows: orders.list.iter().map(|o| order_row(o, now_ms)).collect(),
+        detail,
+        loading: orders.list.is_empty()
+            && orders.link != crate::app::MeLink::Live
+            && !orders.offline,
+    }
+}
+
 fn wallet_view(app: &App) -> WalletView {
     let shop = &app.shop;
     WalletView {
@@ -640,6 +821,7 @@ pub(crate) fn build(app: &App, now: i64) -> ViewModel {
                 Some(Pending::BuyNow) => "Sign in to buy".to_owned(),
                 Some(Pending::Wallet) => "Sign in to see your wallet".to_owned(),
                 Some(Pending::Gift(_)) => "Sign in to send a gift".to_owned(),
+                Some(Pending::Orders) => "Sign in to see your orders".to_owned(),
                 Some(Pending::Follow) => match app.feed.current() {
                     Some(r) => format!("Sign in to follow {}", r.host.name),
                     None => "Sign in to follow".to_owned(),
@@ -652,5 +834,15 @@ pub(crate) fn build(app: &App, now: i64) -> ViewModel {
         muted: app.muted,
         browsing: app.feed.browsing,
         wallet: app.shop.wallet_open.then(|| wallet_view(app)),
+        orders: app.orders.screen.then(|| orders_view(app, now)),
+        order_toast: app
+            .orders
+            .toast
+            .as_ref()
+            .filter(|t| now - t.at_ms < crate::app::TOAST_MS)
+            .map(|t| OrderToastView {
+                order: t.order,
+                text: t.text.clone(),
+            }),
     }
 }

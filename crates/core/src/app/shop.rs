@@ -166,7 +166,7 @@ pub struct Shop {
 }
 
 /// A fresh idempotency key: a UUID v7.
-fn new_key() -> String {
+pub(super) fn new_key() -> String {
     ComboId::new().to_string()
 }
 
@@ -537,7 +537,7 @@ impl App {
     }
 
     /// An authenticated money request carrying its idempotency key.
-    fn keyed(
+    pub(super) fn keyed(
         &mut self,
         method: Method,
         path: &str,
