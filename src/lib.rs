@@ -7,11 +7,12 @@
 //! - [`video`]: pictures to the page over a loopback WebSocket.
 //! - [`vault`]: the OS keyring (the only place tokens live).
 //! - [`store`]: the local SQLite cache.
-//! - [`window`]: the Dioxus UI.
+//! - [`window`]: the Dioxus UI ([`room_ui`], [`orders_ui`]).
 //! - [`control`]: the test-only control endpoint for the E2E harness.
 
 pub mod control;
 pub mod net;
+pub mod orders_ui;
 pub mod players;
 pub mod room_ui;
 pub mod shell;

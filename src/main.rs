@@ -27,6 +27,9 @@ struct Args {
     /// Run only the embedded server (no window).
     #[arg(long)]
     headless: bool,
+    /// With --headless: the loopback port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
     /// Draw JPEG frames even where the webview has WebCodecs.
     #[arg(long, env = "LIVECART_VIDEO_JPEG")]
     jpeg: bool,
@@ -62,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         .init();
 
     if args.headless {
-        return tokio::runtime::Runtime::new()?.block_on(serve_until_ctrl_c(data_dir));
+        return tokio::runtime::Runtime::new()?.block_on(serve_until_ctrl_c(data_dir, args.port));
     }
     #[cfg(target_os = "linux")]
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
@@ -100,10 +103,10 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve_until_ctrl_c(data_dir: PathBuf) -> anyhow::Result<()> {
+async fn serve_until_ctrl_c(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
     let mut config =
         livecart_server::ServerConfig::load(None).map_err(|e| anyhow::anyhow!("{e}"))?;
-    config.bind = ([127, 0, 0, 1], 0).into();
+    config.bind = ([127, 0, 0, 1], port).into();
     config.data_dir = data_dir.join("server");
     config.demo.enabled = true;
     let server = livecart_server::serve(config).await?;

@@ -169,3 +169,102 @@ async fn run(
         }
     }
 }
+
+/// The signed-in user's own socket (`/v1/me/live`); one at a time. Dropping
+/// the stop sender ends it quietly.
+#[derive(Default)]
+pub struct MeSocket {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl MeSocket {
+    pub fn connect(
+        &mut self,
+        base: &str,
+        resume: Option<(u64, Epoch)>,
+        access_token: &str,
+        events: mpsc::UnboundedSender<Event>,
+    ) {
+        let ws_base = base.replacen("http", "ws", 1);
+        let resume = resume
+            .map(|(since, epoch)| format!("&since={since}&epoch={epoch}"))
+            .unwrap_or_default();
+        let url = format!("{ws_base}/v1/me/live?v={PROTOCOL_VERSION}{resume}");
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        self.stop = Some(stop);
+        tokio::spawn(run_me(url, access_token.to_owned(), stopped, events));
+    }
+
+    pub fn close(&mut self) {
+        self.stop = None;
+    }
+}
+
+async fn run_me(
+    url: String,
+    token: String,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    use livecart_core::MeUpdate;
+    use livecart_core::protocol::me::MeFrame;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let closed = || Event::Me(MeUpdate::Closed);
+    let request = url.as_str().into_client_request().map(|mut r| {
+        // The token rides the upgrade's header, never the URL (URLs get logged).
+        if let Ok(v) = format!("Bearer {token}").parse() {
+            r.headers_mut().insert("authorization", v);
+        }
+        r
+    });
+    let connected = match request {
+        Ok(r) => tokio::select! {
+            c = tokio_tungstenite::connect_async(r) => c,
+            _ = &mut stopped => return,
+        },
+        Err(e) => Err(e),
+    };
+    let mut ws = match connected {
+        Ok((ws, _)) => ws,
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) if res.status() == 401 => {
+            tracing::info!("my socket: the server refused the access token");
+            let _ = events.send(Event::Me(MeUpdate::Unauthorized));
+            return;
+        }
+        Err(e) => {
+            tracing::info!(
+                "my socket: cannot connect ({})",
+                e.to_string().replace(&token, "…")
+            );
+            let _ = events.send(closed());
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = &mut stopped => {
+                let _ = ws.close(None).await;
+                return;
+            }
+            msg = ws.next() => match msg {
+                Some(Ok(Message::Text(t))) => match serde_json::from_str::<MeFrame>(&t) {
+                    Ok(frame) => {
+                        let _ = events.send(Event::Me(MeUpdate::Frame(Box::new(frame))));
+                    }
+                    Err(e) => tracing::warn!("my socket: ignoring a frame ({e})"),
+                },
+                Some(Ok(Message::Close(c))) => {
+                    tracing::info!(code = ?c.map(|c| u16::from(c.code)), "my socket closed by the server");
+                    let _ = events.send(closed());
+                    return;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => {
+                    tracing::info!("my socket lost");
+                    let _ = events.send(closed());
+                    return;
+                }
+            },
+        }
+    }
+}

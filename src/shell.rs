@@ -4,12 +4,12 @@
 //! Everything here runs on its own tokio runtime thread, so the window's
 //! thread only renders.
 
-use crate::net::{self, Sockets};
+use crate::net::{self, MeSocket, Sockets};
 use crate::players::{Players, VideoPath};
 use crate::store::Store;
 use crate::vault::Vault;
 use crate::video::{DrawnReport, VideoHub};
-use livecart_core::effects::{PlayerCommand, SocketCommand, StoreCommand, VaultCommand};
+use livecart_core::effects::{MeCommand, PlayerCommand, SocketCommand, StoreCommand, VaultCommand};
 use livecart_core::frames::{FrameClock, Render};
 use livecart_core::protocol::Timestamp;
 use livecart_core::{App, Effect, Event, PlayerUpdate, ViewModel};
@@ -163,6 +163,7 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
             .build()
             .unwrap_or_default(),
         sockets: Sockets::default(),
+        me: MeSocket::default(),
         players: Players::new(hub, events_tx.clone(), path),
         vault: vault_worker(vault, events_tx.clone()),
         store,
@@ -228,6 +229,7 @@ struct Shell {
     account: String,
     http: reqwest::Client,
     sockets: Sockets,
+    me: MeSocket,
     players: Players,
     vault: std::sync::mpsc::Sender<VaultCommand>,
     store: Option<Store>,
@@ -261,6 +263,11 @@ impl Shell {
                 .connect(&self.base, room, resume, access_token, events),
             Effect::Socket(SocketCommand::Send { room, frame }) => self.sockets.send(room, frame),
             Effect::Socket(SocketCommand::Close { room }) => self.sockets.close(room),
+            Effect::Me(MeCommand::Connect {
+                resume,
+                access_token,
+            }) => self.me.connect(&self.base, resume, &access_token, events),
+            Effect::Me(MeCommand::Close) => self.me.close(),
             Effect::Player(PlayerCommand::Open { room, url, held }) => {
                 self.players.open(room, &url, held);
             }
@@ -279,6 +286,9 @@ impl Shell {
                     match cmd {
                         StoreCommand::LoadFeed => {
                             let _ = events.send(Event::CacheLoaded(None));
+                        }
+                        StoreCommand::LoadOrders(_) => {
+                            let _ = events.send(Event::OrdersCached(Vec::new()));
                         }
                         StoreCommand::SavePayment(p) => {
                             // No database: the payment still goes, retried in
@@ -315,6 +325,16 @@ impl Shell {
                             saved
                         }
                         StoreCommand::ResolvePayment(key) => store.resolve_payment(&key).await,
+                        StoreCommand::SaveOrders { user, orders } => {
+                            store.save_orders(user, &base, &orders).await
+                        }
+                        StoreCommand::LoadOrders(user) => {
+                            let loaded = store.load_orders(user, &base).await;
+                            let _ = events.send(Event::OrdersCached(
+                                loaded.as_ref().cloned().unwrap_or_default(),
+                            ));
+                            loaded.map(|_| ())
+                        }
                         StoreCommand::LoadPayments(user) => {
                             let loaded = store.load_payments(user).await;
                             let _ = events.send(Event::PaymentsLoaded(

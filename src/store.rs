@@ -5,6 +5,7 @@
 
 use livecart_core::app::PendingPayment;
 use livecart_core::protocol::UserId;
+use livecart_core::protocol::commerce::Order;
 use livecart_core::protocol::rest::FeedResponse;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::path::{Path, PathBuf};
@@ -121,10 +122,60 @@ impl Store {
 
     /// Sign-out: everything cached for the user goes.
     pub async fn forget_user(&self) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM user_cache")
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM orders_cache")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Keeps `user`'s orders (replacing what was kept) for offline.
+    pub async fn save_orders(
+        &self,
+        user: UserId,
+        server: &str,
+        orders: &[Order],
+    ) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM orders_cache WHERE user_id = ?")
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?;
+        for o in orders {
+            sqlx::query(
+                "INSERT INTO orders_cache (user_id, order_id, created_at, body) VALUES (?, ?, ?, ?)",
+            )
+            .bind(user.to_string())
+            .bind(o.id.to_string())
+            .bind(o.created_at.to_string())
+            .bind(serde_json::to_string(o)?.replace(server, SERVER))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The orders kept for `user`, newest first, their URLs on `server`.
+    pub async fn load_orders(&self, user: UserId, server: &str) -> anyhow::Result<Vec<Order>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM orders_cache WHERE user_id = ? ORDER BY created_at DESC, order_id DESC",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|b| {
+                serde_json::from_str(&b.replace(SERVER, server))
+                    .inspect_err(|e| tracing::warn!("a cached order does not read: {e}"))
+                    .ok()
+            })
+            .collect())
     }
 
     /// Writes a payment to the outbox (before it is sent). Saving the same

@@ -199,8 +199,25 @@ fn Root() -> Element {
                 "Wallet"
             }
         }
+        if vm.user.is_some() {
+            button {
+                class: "me orders-button",
+                "data-testid": "orders",
+                onclick: {
+                    let ui = ui.clone();
+                    move |_| ui.send(Event::OpenOrders)
+                },
+                "Orders"
+            }
+        }
         if let Some(wallet) = &vm.wallet {
             crate::room_ui::WalletSheet { wallet: wallet.clone() }
+        }
+        if let Some(toast) = &vm.order_toast {
+            crate::orders_ui::OrderToast { toast: toast.clone() }
+        }
+        if let Some(orders) = &vm.orders {
+            crate::orders_ui::OrdersSheet { orders: orders.clone() }
         }
         if let Some(message) = &vm.message {
             div {

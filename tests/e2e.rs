@@ -717,3 +717,201 @@ fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
     );
     assert_eq!(paid_orders(&server, "ava").len(), 2);
 }
+
+/// Signs in through the sheet.
+fn sign_in_as(app: &AppUnderTest, user: &str) {
+    app.tap("sign-in");
+    app.fill("username", user);
+    app.fill("password", "livecart");
+    app.key("Return");
+    app.wait_for("signed in", Duration::from_secs(15), |a| {
+        a.state()["view"]["user"].as_str().map(str::to_owned)
+    });
+}
+
+/// The host pins a product under $100 and the viewer buys one in three
+/// taps; returns the product's name.
+fn buy_pinned(app: &AppUnderTest, server: &support::HeadlessServer, room: &str) -> String {
+    let snapshot: Value = reqwest::blocking::get(format!("{}/v1/rooms/{room}", server.url))
+        .and_then(reqwest::blocking::Response::json)
+        .expect("snapshot");
+    let product = snapshot["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .find(|p| {
+            p["skus"]
+                .as_array()
+                .and_then(|s| s.iter().find(|k| k["stock"].as_u64() > Some(0)))
+                .and_then(|k| k["price"]["amount_minor"].as_i64())
+                .is_some_and(|m| m < 10_000)
+        })
+        .expect("a product under $100")
+        .clone();
+    let name = product["name"].as_str().expect("name").to_owned();
+    let pinned = host_post(
+        &server.url,
+        &format!("/v1/host/rooms/{room}/pin"),
+        &serde_json::json!({ "product_id": product["id"] }),
+    );
+    assert_eq!(pinned, 200);
+    app.wait_for("the pinned card", Duration::from_secs(10), |a| {
+        a.text("pinned").filter(|t| t.contains(&name))
+    });
+    app.tap("pinned");
+    sheet_settled(app);
+    app.tap("buy-now");
+    app.wait_for("the confirm step", Duration::from_secs(10), |a| {
+        a.text("pay")
+    });
+    app.tap("pay");
+    app.wait_for("the paid toast", Duration::from_secs(15), |a| {
+        a.text("message").filter(|t| t.starts_with("Paid"))
+    });
+    name
+}
+
+/// After the show: a step of a fresh order shows as a toast over the live
+/// and opens the order; its timeline moves on the orders screen. With the
+/// server gone, a restarted app shows the cached orders under an offline
+/// banner; when the server is back, the screen refreshes by itself.
+#[test]
+fn orders_move_on_screen_stay_readable_offline_and_refresh_when_the_server_is_back() {
+    let desktop = Desktop::start();
+    // The demo fulfilment moves orders a step every 2.5 s here (20 s live).
+    let envs = [
+        ("LIVECART_DEMO__SCRIPTS", "false"),
+        ("LIVECART_ADMIN_TOKEN", ADMIN),
+        ("LIVECART_MONEY__ORDER_STEP_MS", "2500"),
+    ];
+    let server = support::HeadlessServer::start(&envs);
+    let port = server.port();
+    let url = server.url.clone();
+    let name = {
+        let (app, room) = app_in_first_room(&desktop, &server);
+        sign_in_as(&app, "ava");
+        let name = buy_pinned(&app, &server, &room);
+
+        // Still in the live: the packing shows as a toast; a tap opens it.
+        let toast = app.wait_for("the order toast", Duration::from_secs(15), |a| {
+            a.text("order-toast")
+        });
+        assert!(toast.contains(&format!("{name} is packed")), "{toast}");
+        app.wait_for("the toast slid in", Duration::from_secs(5), |a| {
+            a.rect("order-toast").filter(|r| r.y >= 0.0)
+        });
+        desktop.screenshot("orders-1-toast");
+        app.tap("order-toast");
+        app.wait_for("the order's timeline", Duration::from_secs(10), |a| {
+            a.text("timeline").filter(|t| t.contains("Packed"))
+        });
+        // The timeline moves on by itself: a third step done (shipped).
+        app.wait_for("shipped on the timeline", Duration::from_secs(15), |a| {
+            a.get("/rect/step-done?nth=2")
+        });
+        let timeline = app.text("timeline").expect("timeline");
+        assert!(timeline.contains("Shipped"), "{timeline}");
+        desktop.screenshot("orders-2-timeline");
+        app.wait_for("delivered", Duration::from_secs(20), |a| {
+            a.text("order-status").filter(|s| s == "Delivered")
+        });
+        app.tap("order-back");
+        let list = app.wait_for("the orders list", Duration::from_secs(5), |a| {
+            a.text("orders-list")
+        });
+        assert!(list.contains(&name) && list.contains("Delivered"), "{list}");
+        name
+    };
+
+    // The server goes away; the app starts again (signed in from the
+    // keyring) and shows what it kept.
+    let dir = server.stop();
+    let app = AppUnderTest::start(&desktop, &["--server", &url]);
+    app.wait_for("signed in from the keyring", STARTUP, |a| {
+        a.state()["view"]["user"].as_str().map(str::to_owned)
+    });
+    app.tap("orders");
+    let banner = app.wait_for("the offline banner", Duration::from_secs(15), |a| {
+        a.text("offline-banner")
+    });
+    assert_eq!(banner, "You're offline — showing your saved orders");
+    let list = app.text("orders-list").expect("the cached orders");
+    assert!(list.contains(&name) && list.contains("Delivered"), "{list}");
+    screen_settled(&app);
+    desktop.screenshot("orders-3-offline");
+
+    // Back on the same address: the banner goes by itself and the list is
+    // the server's (a second order, bought meanwhile on the web, shows).
+    let server = support::HeadlessServer::start_in(dir, port, &envs);
+    assert_eq!(server.url, url);
+    app.wait_for("back online", Duration::from_secs(30), |a| {
+        a.rect("offline-banner").is_none().then_some(())
+    });
+    // Live again: an order placed elsewhere (the web shop) shows by itself.
+    let other = order_over_rest(&server.url, "ava");
+    assert_ne!(other, name, "another product, from another room");
+    let list = app.wait_for("the new order", Duration::from_secs(15), |a| {
+        a.text("orders-list").filter(|l| l.contains(&other))
+    });
+    assert!(list.contains(&name), "{list}");
+    desktop.screenshot("orders-4-back");
+}
+
+/// The orders screen has finished sliding in.
+fn screen_settled(app: &AppUnderTest) {
+    app.wait_for("the orders screen in place", Duration::from_secs(5), |a| {
+        a.rect("orders-screen").filter(|r| r.y.abs() < 1.0)
+    });
+}
+
+/// `user` buys the cheapest SKU in stock of the first room over REST (as
+/// from another device); returns the product's name.
+fn order_over_rest(server: &str, user: &str) -> String {
+    let http = reqwest::blocking::Client::new();
+    let session: Value = http
+        .post(format!("{server}/v1/session"))
+        .json(&serde_json::json!({ "username": user, "password": "livecart" }))
+        .send()
+        .and_then(reqwest::blocking::Response::json)
+        .expect("sign in");
+    let token = session["access_token"].as_str().expect("token").to_owned();
+    let get = |path: &str| -> Value {
+        http.get(format!("{server}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .and_then(reqwest::blocking::Response::json)
+            .expect("json")
+    };
+    let room = get("/v1/feed")["rooms"][1]["id"]
+        .as_str()
+        .expect("room")
+        .to_owned();
+    let snapshot = get(&format!("/v1/rooms/{room}"));
+    let (product, sku) = snapshot["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .find_map(|p| {
+            let sku = p["skus"].as_array()?.iter().find(|k| {
+                k["stock"].as_u64() > Some(0) && k["price"]["amount_minor"].as_i64() < Some(10_000)
+            })?;
+            Some((p.clone(), sku.clone()))
+        })
+        .expect("something under $100");
+    let address = get("/v1/me/addresses")["addresses"][0]["id"].clone();
+    let res = http
+        .post(format!("{server}/v1/orders"))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", format!("e2e-{}", std::process::id()))
+        .json(&serde_json::json!({
+            "product_id": product["id"],
+            "sku_id": sku["id"],
+            "quantity": 1,
+            "address_id": address,
+            "expected_unit_price": sku["price"],
+        }))
+        .send()
+        .expect("order");
+    assert_eq!(res.status(), 201, "{:?}", res.text());
+    product["name"].as_str().expect("name").to_owned()
+}

@@ -367,9 +367,14 @@ pub struct HeadlessServer {
 
 impl HeadlessServer {
     pub fn start(envs: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(tempfile::tempdir().expect("tempdir"), 0, envs)
+    }
+
+    /// A server on `dir`'s data and a given `port` (0: any): a restart of
+    /// one stopped with [`HeadlessServer::stop`] comes back where it was.
+    pub fn start_in(dir: tempfile::TempDir, port: u16, envs: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_livecart"))
-            .args(["--headless", "--data-dir"])
+            .args(["--headless", "--port", &port.to_string(), "--data-dir"])
             .arg(dir.path())
             .envs(envs.iter().copied())
             .stdout(Stdio::piped())
@@ -386,6 +391,24 @@ impl HeadlessServer {
         // made its next line fail (a CI run lost the server that way).
         std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
         Self { child, url, dir }
+    }
+}
+
+impl HeadlessServer {
+    /// Kills the server; its data directory stays (returned) for a restart.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a port in the URL")
     }
 }
 

@@ -178,6 +178,8 @@ pub enum MeUpdate {
     Frame(Box<MeFrame>),
     /// Closed, or could not connect.
     Closed,
+    /// The server refused the access token at the upgrade (401).
+    Unauthorized,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -294,6 +296,9 @@ pub struct App {
     pub orders: Orders,
     /// Feed requests that got no answer in a row (for the retry backoff).
     feed_failures: u32,
+    /// When the last token refresh finished (ms): a token refused right
+    /// after one is not refreshed again (no loop).
+    refreshed_at: Option<i64>,
 }
 
 /// Reconnect delays (ms): quick at first, then calmer.
@@ -577,6 +582,7 @@ impl App {
             }
             Event::Me(MeUpdate::Frame(frame)) => self.me_frame(*frame, now),
             Event::Me(MeUpdate::Closed) => self.me_dropped(now),
+            Event::Me(MeUpdate::Unauthorized) => self.me_unauthorized(now),
             Event::OpenWallet => self.open_wallet(now),
             Event::CloseWallet => {
                 self.shop.wallet_open = false;
@@ -895,6 +901,19 @@ impl App {
                         effects
                     }
                     Fold::Other(ServerFrame::Error {
+                        code: ErrorCode::Unauthorized | ErrorCode::TokenExpired,
+                        ..
+                    }) if self.session.user().is_some()
+                        && self
+                            .refreshed_at
+                            .is_none_or(|t| now.as_millisecond() - t >= 10_000) =>
+                    {
+                        // The socket refused our token (it expired, or the
+                        // server restarted with a new key): a fresh one is
+                        // sent to it once the refresh is done.
+                        self.start_refresh()
+                    }
+                    Fold::Other(ServerFrame::Error {
                         code,
                         message,
                         retry_after_ms,
@@ -1025,9 +1044,10 @@ impl App {
             ) if !retried
                 && problem
                     .as_ref()
-                    .is_none_or(|p| p.code == ErrorCode::TokenExpired) =>
+                    .is_none_or(|p| p.code != ErrorCode::TokenReused) =>
             {
-                // One refresh, then this request is sent again, once.
+                // Expired, or signed by a server that restarted with a new
+                // key: one refresh, then this request is sent again, once.
                 self.waiting.push((request, then));
                 self.start_refresh()
             }
@@ -1161,6 +1181,7 @@ impl App {
             effects.extend(self.load_shop(now));
             effects.extend(self.start_orders(now));
         } else {
+            self.refreshed_at = Some(now.as_millisecond());
             // A socket that waited for this fresh token.
             effects.extend(self.connect_me(now));
         }

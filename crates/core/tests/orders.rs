@@ -640,3 +640,41 @@ fn signing_out_closes_the_users_socket_and_forgets_their_orders() {
         "Sign in to see your orders"
     );
 }
+
+/// After the server restarts with a new signing key, the socket's upgrade is
+/// refused (401): the app refreshes the token once and connects with the
+/// new one; refused again right after, it backs off instead of looping.
+#[test]
+fn a_refused_token_on_the_users_socket_is_refreshed_once_then_it_connects() {
+    let mut v = Viewer::new();
+    v.update(Event::Me(MeUpdate::Unauthorized));
+    let refresh = v.request("/v1/session/refresh").expect("a refresh");
+    let fresh = SessionResponse {
+        access_token: "access2".into(),
+        access_expires_at: at(3_600_000),
+        refresh_token: "refresh2".into(),
+        refresh_expires_at: at(86_400_000),
+        user: livecart_protocol::rest::Profile {
+            id: v.user,
+            username: "ava".into(),
+            name: "Ava".into(),
+            role: livecart_protocol::rest::Role::Viewer,
+        },
+    };
+    v.answer(&refresh, Ok(json(&fresh)));
+    let tokens: Vec<_> = v
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Me(MeCommand::Connect { access_token, .. }) => Some(access_token.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tokens, ["access2"], "connects with the fresh token");
+    v.update(Event::Me(MeUpdate::Unauthorized));
+    assert!(
+        v.request("/v1/session/refresh").is_none(),
+        "no refresh loop"
+    );
+    assert!(v.timer().is_some(), "it backs off and tries later");
+}

@@ -276,6 +276,21 @@ impl App {
         effects
     }
 
+    /// The access token was refused (expired, or the server restarted with
+    /// a new signing key): refresh it, then connect. Refused again right
+    /// after a refresh: back off like any other failure.
+    pub(super) fn me_unauthorized(&mut self, now: Timestamp) -> Vec<Effect> {
+        let just_refreshed = self
+            .refreshed_at
+            .is_some_and(|t| now.as_millisecond() - t < 10_000);
+        if just_refreshed || self.session.user().is_none() {
+            return self.me_dropped(now);
+        }
+        self.orders.link = MeLink::Down;
+        self.orders.offline = true;
+        self.start_refresh()
+    }
+
     pub(super) fn me_reconnect_due(&mut self, now: Timestamp) -> Vec<Effect> {
         self.orders.reconnect_timer = None;
         self.connect_me(now)
