@@ -198,7 +198,10 @@
       const r = el.getBoundingClientRect();
       // How far its CSS animations have played (ms), e.g. a big gift's.
       const animMs = Math.max(0, ...el.getAnimations({ subtree: true }).map((a) => Number(a.currentTime) || 0));
-      return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent, count: els.length, animMs,
+      // Its first picture: where it comes from and whether it is shown.
+      const img = el.tagName === "IMG" ? el : el.querySelector("img");
+      const picture = img ? { src: img.getAttribute("src"), shown: img.complete && img.naturalWidth > 0 } : null;
+      return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent, count: els.length, animMs, picture,
                focused: document.activeElement === el, valueLength: typeof el.value === "string" ? el.value.length : null,
                dpr: window.devicePixelRatio, screenX: window.screenX, screenY: window.screenY };
     },

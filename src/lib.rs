@@ -7,10 +7,12 @@
 //! - [`video`]: pictures to the page over a loopback WebSocket.
 //! - [`vault`]: the OS keyring (the only place tokens live).
 //! - [`store`]: the local SQLite cache.
+//! - [`images`]: the bounded disk cache of resized pictures (`/img/…`).
 //! - [`window`]: the Dioxus UI ([`room_ui`], [`orders_ui`]).
 //! - [`control`]: the test-only control endpoint for the E2E harness.
 
 pub mod control;
+pub mod images;
 pub mod net;
 pub mod orders_ui;
 pub mod players;

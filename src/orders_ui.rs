@@ -65,7 +65,7 @@ fn OrderRow(row: OrderRowView) -> Element {
             "data-testid": "order-row",
             "data-status": row.status_key,
             onclick: move |_| ui.send(Event::OpenOrder(id)),
-            img { src: "{row.thumb_url}", alt: "" }
+            img { src: crate::window::img(&row.thumb_url), alt: "" }
             div { class: "row-text",
                 div { class: "row-name", "{row.product}" }
                 div { class: "row-meta", "{row.sku} · {row.total} · {row.when}" }
@@ -82,7 +82,7 @@ fn OrderDetail(detail: OrderDetailView) -> Element {
     rsx! {
         div { class: "order-detail", "data-testid": "order-detail", "data-status": detail.row.status_key,
             div { class: "order-top",
-                img { src: "{detail.image_url}", alt: "" }
+                img { src: crate::window::img(&detail.image_url), alt: "" }
                 div { class: "row-text",
                     div { class: "row-name", "{detail.row.product}" }
                     div { class: "row-meta", "{detail.row.sku} · {detail.unit_price} each" }

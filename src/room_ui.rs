@@ -252,7 +252,7 @@ fn Card(card: CardView) -> Element {
                 }
             },
             div { class: "card-pic",
-                img { src: "{card.image_url}", alt: "" }
+                img { src: crate::window::img(&card.image_url), alt: "" }
                 if let Some(sale) = &card.sale {
                     span { class: "card-sale", "data-testid": "flash-sale", "{sale}" }
                 }
@@ -305,7 +305,7 @@ fn Bag(rows: Vec<ProductRow>) -> Element {
                                 }
                             }
                         },
-                        img { src: "{row.image_url}", alt: "" }
+                        img { src: crate::window::img(&row.image_url), alt: "" }
                         div { class: "row-text",
                             if row.presenting {
                                 span { class: "presenting", "data-testid": "presenting", "Presenting now" }
@@ -334,7 +334,7 @@ fn Detail(detail: ProductDetail) -> Element {
         div { class: "scrim top", onclick: move |_| ui_close.send(Event::CloseProduct) }
         div { class: "sheet detail-sheet checkout step-{step}", "data-testid": "product-sheet",
             div { class: "checkout-head",
-                img { class: "checkout-pic", src: "{detail.image_url}", alt: "" }
+                img { class: "checkout-pic", src: crate::window::img(&detail.image_url), alt: "" }
                 div { class: "checkout-title",
                     if let Some(sale) = &detail.sale {
                         span { class: "card-sale inline", "{sale}" }

@@ -45,7 +45,13 @@ pub struct ShellHandle {
     pub video_path: mpsc::UnboundedSender<VideoPath>,
     /// The server's base URL once known.
     pub base_url: watch::Receiver<Option<String>>,
+    /// The webview's picture requests (`/img/<server path>`), answered from
+    /// the image cache.
+    pub images: mpsc::UnboundedSender<ImageRequest>,
 }
+
+/// A server path and where the picture goes.
+pub type ImageRequest = (String, dioxus::desktop::wry::RequestAsyncResponder);
 
 /// Starts the shell on its own runtime thread; returns as soon as the video
 /// port is bound (the server starts in the background).
@@ -89,6 +95,7 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
     let (path_tx, mut path_rx) = mpsc::unbounded_channel();
     let (view_tx, view_rx) = watch::channel(None);
     let (base_tx, base_rx) = watch::channel(None);
+    let (images_tx, images_rx) = mpsc::unbounded_channel();
     let hub = VideoHub::new(reports_tx);
     let port = match hub.serve().await {
         Ok(p) => p,
@@ -105,6 +112,7 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
         force_jpeg: config.force_jpeg,
         video_path: path_tx,
         base_url: base_rx,
+        images: images_tx,
     }));
 
     // The server: embedded (kept alive for the app's lifetime) or remote.
@@ -129,6 +137,7 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
         },
     };
     base_tx.send_replace(Some(base.clone()));
+    serve_images(&config.data_dir.join("images"), base.clone(), images_rx);
 
     let store = match Store::open(&config.data_dir.join("app.sqlite3")).await {
         Ok(s) => Some(s),
@@ -215,6 +224,43 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
     if let Some(s) = &shell.store {
         s.close().await;
     }
+}
+
+/// Answers the webview's picture requests from the image cache (fetching
+/// what it lacks); without a cache, straight from the server.
+fn serve_images(
+    dir: &std::path::Path,
+    base: String,
+    mut rx: mpsc::UnboundedReceiver<ImageRequest>,
+) {
+    use dioxus::desktop::wry::http::Response;
+    let cache = match crate::images::ImageCache::open(dir, crate::images::DEFAULT_MAX_BYTES) {
+        Ok(c) => std::sync::Arc::new(c),
+        Err(e) => {
+            tracing::error!("no image cache: {e:#}");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while let Some((path, responder)) = rx.recv().await {
+            let (cache, base) = (cache.clone(), base.clone());
+            tokio::spawn(async move {
+                let res = match cache.get(&base, &path).await {
+                    Ok((bytes, _)) => Response::builder()
+                        .header("Content-Type", "image/jpeg")
+                        .header("Cache-Control", "max-age=86400")
+                        .body(bytes),
+                    Err(e) => {
+                        tracing::debug!(%path, "picture unavailable: {e:#}");
+                        Response::builder().status(404).body(Vec::new())
+                    }
+                };
+                if let Ok(res) = res {
+                    responder.respond(res);
+                }
+            });
+        }
+    });
 }
 
 fn error_view(message: &str) -> ViewModel {

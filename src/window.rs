@@ -11,6 +11,19 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 const CSS: &str = include_str!("../assets/app.css");
+
+/// The server's base URL, once known: its image URLs are shown through the
+/// image cache (`/img/<path>`).
+static IMG_BASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A picture's `src`: the server's images come from the image cache (they
+/// show offline); anything else as given.
+pub fn img(url: &str) -> String {
+    match IMG_BASE.get().and_then(|b| url.strip_prefix(b.as_str())) {
+        Some(path) if path.starts_with("/v1/images/") => format!("/img{path}"),
+        _ => url.to_owned(),
+    }
+}
 const VIDEO_JS: &str = include_str!("../assets/video.js");
 
 #[derive(Clone)]
@@ -60,6 +73,17 @@ fn Root() -> Element {
     let password = use_signal(String::new);
     let chat = use_signal(String::new);
 
+    // Pictures through the image cache.
+    let images = ui.shell.images.clone();
+    dioxus::desktop::use_asset_handler("img", move |req, responder| {
+        let path = req.uri().path().trim_start_matches("/img").to_owned();
+        let _ = images.send((path, responder));
+    });
+    if IMG_BASE.get().is_none()
+        && let Some(base) = ui.shell.base_url.borrow().clone()
+    {
+        let _ = IMG_BASE.set(base);
+    }
     // The view model, as the shell publishes it.
     let shell = ui.shell.clone();
     use_future(move || {
@@ -254,7 +278,7 @@ fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Elem
             "data-room": "{page.room_id}",
             // Double-tap the video: a like (hearts float from the heart button).
             ondoubleclick: move |_| ui_like.send(Event::Like),
-            img { class: if page.video { "cover gone" } else { "cover" }, src: "{page.cover_url}", alt: "" }
+            img { class: if page.video { "cover gone" } else { "cover" }, src: crate::window::img(&page.cover_url), alt: "" }
             if page.has_player {
                 canvas { class: "video", "data-testid": "video", "data-room": "{page.room_id}", width: 540, height: 960 }
             }
@@ -262,7 +286,7 @@ fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Elem
             div { class: "shade-bottom" }
             div { class: "top",
                 div { class: "host-chip",
-                    img { class: "avatar", src: "{page.host_avatar_url}", alt: "" }
+                    img { class: "avatar", src: crate::window::img(&page.host_avatar_url), alt: "" }
                     span { class: "host", "{page.host}" }
                     button {
                         class: if page.following { "follow on" } else { "follow" },
@@ -321,7 +345,7 @@ fn Grid(pages: Vec<livecart_core::view::PageView>) -> Element {
                             let ui = ui.clone();
                             move |_| ui.send(Event::OpenRoom(i))
                         },
-                        img { src: "{page.cover_url}", alt: "" }
+                        img { src: crate::window::img(&page.cover_url), alt: "" }
                         span { class: "tile-live", "LIVE" }
                         span { class: "tile-viewers", "{page.viewers}" }
                         div { class: "tile-text",

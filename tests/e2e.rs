@@ -837,6 +837,18 @@ fn orders_move_on_screen_stay_readable_offline_and_refresh_when_the_server_is_ba
     assert_eq!(banner, "You're offline — showing your saved orders");
     let list = app.text("orders-list").expect("the cached orders");
     assert!(list.contains(&name) && list.contains("Delivered"), "{list}");
+    // Its picture too, from the app's image cache (the server is down).
+    let picture = app.wait_for("the cached picture", Duration::from_secs(10), |a| {
+        a.get("/rect/order-row")
+            .map(|r| r["picture"].clone())
+            .filter(|p| p["shown"] == true)
+    });
+    assert!(
+        picture["src"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("/img/v1/images/")),
+        "{picture}"
+    );
     screen_settled(&app);
     desktop.screenshot("orders-3-offline");
 
