@@ -225,12 +225,18 @@ async fn refund(
         total.currency,
     )
     .await?;
+    // The wallet history names what was refunded.
+    let (product, sku): (String, String) =
+        sqlx::query_as("SELECT product_name, sku_name FROM orders WHERE id = ?")
+            .bind(order.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
     let mut q = QueryBuilder::new("");
     let txn = ledger::push_post(
         &mut q,
         TxnKind::Refund,
         Some(order.0),
-        &format!("Refund for order {order}"),
+        &format!("Refund: {product} · {sku}"),
         &[
             (&payable, -total.amount_minor),
             (&wallet, total.amount_minor),

@@ -342,6 +342,18 @@ async fn cancel_before_shipping_and_refunds_after_delivery_go_through_the_ledger
         last.note
     );
     assert_eq!(ava.balance().await, DEMO_BALANCE, "all of it back");
+    let history: livecart_protocol::commerce::WalletHistory = ava
+        .get("/v1/wallet/entries")
+        .await
+        .json()
+        .await
+        .expect("history");
+    let refund = &history.entries[0];
+    assert_eq!(refund.amount, first.total, "the refund, newest first");
+    assert_eq!(
+        refund.description,
+        format!("Refund: {} · {}", first.product_name, first.sku_name)
+    );
     let replay = ava.cancel(first.id, "cancel-1").await;
     assert_eq!(replay.headers()[REPLAYED_HEADER], "true");
     assert_eq!(replay.json::<Order>().await.expect("order"), cancelled);
