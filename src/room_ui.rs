@@ -30,6 +30,8 @@ fn gift_svg(animation: &str) -> &'static str {
 pub fn RoomOverlay(room: RoomView, chat: Signal<String>) -> Element {
     let ui = use_context::<Ui>();
     let mut selected = use_signal(|| None::<String>);
+    // The selected line's report reasons are showing.
+    let mut picking = use_signal(|| false);
     let mut at_bottom = use_signal(|| true);
     let (ui_scroll, ui_pill, ui_report) = (ui.clone(), ui.clone(), ui.clone());
     let (ui_send, ui_key, ui_like, ui_bag) = (ui.clone(), ui.clone(), ui.clone(), ui.clone());
@@ -70,26 +72,46 @@ pub fn RoomOverlay(room: RoomView, chat: Signal<String>) -> Element {
                                         move |_| {
                                             let again = selected.peek().as_deref() == Some(id.as_str());
                                             selected.set(if again { None } else { Some(id.clone()) });
+                                            picking.set(false);
                                         }
                                     },
                                     span { class: "who", "{line.who}" }
                                     " {line.text}"
                                     if selected.read().as_deref() == Some(line.id.as_str()) {
-                                        button {
-                                            class: "report",
-                                            "data-testid": "report",
-                                            onclick: {
-                                                let id = line.id.clone();
-                                                let ui = ui_report.clone();
-                                                move |e: MouseEvent| {
-                                                    e.stop_propagation();
-                                                    if let Ok(m) = id.parse() {
-                                                        ui.send(Event::Report(m));
+                                        if *picking.read() {
+                                            // Why: what the moderators see first.
+                                            span { class: "report-reasons", "data-testid": "report-reasons",
+                                                for (i, reason) in ["Spam", "Harassment", "Scam", "Other"].into_iter().enumerate() {
+                                                    button {
+                                                        key: "{i}",
+                                                        class: "report",
+                                                        "data-testid": "report-reason-{i}",
+                                                        onclick: {
+                                                            let id = line.id.clone();
+                                                            let ui = ui_report.clone();
+                                                            move |e: MouseEvent| {
+                                                                e.stop_propagation();
+                                                                if let Ok(m) = id.parse() {
+                                                                    ui.send(Event::Report { message: m, reason: reason.to_owned() });
+                                                                }
+                                                                selected.set(None);
+                                                                picking.set(false);
+                                                            }
+                                                        },
+                                                        "{reason}"
                                                     }
-                                                    selected.set(None);
                                                 }
-                                            },
-                                            "Report"
+                                            }
+                                        } else {
+                                            button {
+                                                class: "report",
+                                                "data-testid": "report",
+                                                onclick: move |e: MouseEvent| {
+                                                    e.stop_propagation();
+                                                    picking.set(true);
+                                                },
+                                                "Report"
+                                            }
                                         }
                                     }
                                 }
@@ -186,7 +208,7 @@ pub fn RoomOverlay(room: RoomView, chat: Signal<String>) -> Element {
             BigGift { key: "{big.key}", big: big.clone() }
         }
         if let Some(bar) = &room.gift_bar {
-            GiftBar { bar: bar.clone() }
+            GiftBar { bar: bar.clone(), reduced: room.reduced_motion }
         }
         if let Some(rows) = &room.bag {
             Bag { rows: rows.clone() }
@@ -493,14 +515,24 @@ fn Detail(detail: ProductDetail) -> Element {
 /// The gift bar: the catalog with prices in coins; each tap is one paid
 /// gift, taps within 3 s build a combo.
 #[component]
-pub fn GiftBar(bar: GiftBarView) -> Element {
+pub fn GiftBar(bar: GiftBarView, reduced: bool) -> Element {
     let ui = use_context::<Ui>();
     let ui_close = ui.clone();
+    let ui_motion = ui.clone();
     rsx! {
         div { class: "gift-bar", "data-testid": "gift-bar",
             div { class: "gift-bar-head",
                 span { class: "coins", "data-testid": "coins",
                     {bar.coins.clone().unwrap_or_else(|| "… coins".to_owned())}
+                }
+                // The app's own reduced-motion switch (the system's setting
+                // turns it on by itself): big gifts become a banner.
+                button {
+                    class: if reduced { "motion-toggle on" } else { "motion-toggle" },
+                    "data-testid": "reduced-motion",
+                    "aria-pressed": "{reduced}",
+                    onclick: move |_| ui_motion.send(Event::ReducedMotion(!reduced)),
+                    if reduced { "Reduce motion: on" } else { "Reduce motion: off" }
                 }
                 button {
                     class: "sheet-close",

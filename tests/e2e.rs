@@ -685,6 +685,17 @@ fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
         coins(a).filter(|c| n(c) == n(&before) - 2 * rose)
     });
     assert!(n(&after) < n(&before));
+    // The on-screen reduced-motion switch (big gifts become a banner).
+    app.tap("reduced-motion");
+    app.wait_for("reduced motion on", Duration::from_secs(5), |a| {
+        a.text("reduced-motion")
+            .filter(|t| t == "Reduce motion: on")
+    });
+    app.tap("reduced-motion");
+    app.wait_for("reduced motion off", Duration::from_secs(5), |a| {
+        a.text("reduced-motion")
+            .filter(|t| t == "Reduce motion: off")
+    });
     app.tap("gift-bar-close");
 
     // Two of them cost over $100: the PIN step asks for the payment PIN

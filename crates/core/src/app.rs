@@ -114,8 +114,12 @@ pub enum Event {
     ToggleGifts,
     /// One tap on a gift.
     SendGift(GiftId),
-    /// Report a chat message to the moderators (it disappears for us).
-    Report(MessageId),
+    /// Report a chat message to the moderators (it disappears for us), with
+    /// the reason picked.
+    Report {
+        message: MessageId,
+        reason: String,
+    },
     /// The system's or the app's reduced-motion setting.
     ReducedMotion(bool),
     Player {
@@ -158,7 +162,7 @@ pub enum PlayerUpdate {
 pub enum Pending {
     Chat(String),
     Follow,
-    Report(MessageId),
+    Report(MessageId, String),
     Like,
     BuyNow,
     Wallet,
@@ -594,11 +598,11 @@ impl App {
                 Vec::new()
             }
             Event::SendGift(gift) => self.send_gift(gift, now),
-            Event::Report(message) => {
+            Event::Report { message, reason } => {
                 if self.session.user().is_none() {
-                    return self.need_account(Pending::Report(message));
+                    return self.need_account(Pending::Report(message, reason));
                 }
-                self.report(message, now)
+                self.report(message, &reason, now)
             }
             Event::ReducedMotion(on) => {
                 self.reduced_motion = on;
@@ -748,14 +752,14 @@ impl App {
         )
     }
 
-    fn report(&mut self, message: MessageId, now: Timestamp) -> Vec<Effect> {
+    fn report(&mut self, message: MessageId, reason: &str, now: Timestamp) -> Vec<Effect> {
         let Some(room) = self.room.as_ref().map(|r| r.id) else {
             return Vec::new();
         };
         self.reported.insert(message);
         let body = serde_json::to_value(ReportRequest {
             message_id: message,
-            reason: "reported from the chat".into(),
+            reason: reason.chars().take(200).collect(),
         })
         .ok();
         self.authed_then(
@@ -1201,7 +1205,9 @@ impl App {
         match self.sign_in.take().and_then(|s| s.pending) {
             Some(Pending::Follow) => effects.extend(self.toggle_follow(now)),
             Some(Pending::Chat(text)) => effects.extend(self.send_chat(&text, now)),
-            Some(Pending::Report(message)) => effects.extend(self.report(message, now)),
+            Some(Pending::Report(message, reason)) => {
+                effects.extend(self.report(message, &reason, now));
+            }
             Some(Pending::Like) => {
                 if let Some(live) = self.room.as_mut() {
                     live.show.like(now.as_millisecond());

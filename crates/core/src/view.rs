@@ -816,7 +816,7 @@ pub(crate) fn build(app: &App, now: i64) -> ViewModel {
         sign_in: app.sign_in.as_ref().map(|sheet| SignInView {
             reason: match &sheet.pending {
                 Some(Pending::Chat(_)) => "Sign in to chat".to_owned(),
-                Some(Pending::Report(_)) => "Sign in to report a message".to_owned(),
+                Some(Pending::Report(..)) => "Sign in to report a message".to_owned(),
                 Some(Pending::Like) => "Sign in to like this live".to_owned(),
                 Some(Pending::BuyNow) => "Sign in to buy".to_owned(),
                 Some(Pending::Wallet) => "Sign in to see your wallet".to_owned(),

@@ -787,7 +787,13 @@ fn a_reported_message_disappears_for_the_reporter_and_goes_to_the_moderators() {
     let bad = r.chat(0, "buy followers at spam.example");
     r.chat(10, "nice knit");
     // Anonymous: reporting asks to sign in first, then reports.
-    r.update(Event::Report(bad), 20);
+    r.update(
+        Event::Report {
+            message: bad,
+            reason: "Spam".into(),
+        },
+        20,
+    );
     assert!(r.app.view(at(20)).sign_in.is_some());
     assert_eq!(
         r.view(20).chat.len(),
@@ -822,6 +828,11 @@ fn a_reported_message_disappears_for_the_reporter_and_goes_to_the_moderators() {
     assert_eq!(
         report.body.as_ref().map(|b| b["message_id"].clone()),
         Some(serde_json::json!(bad))
+    );
+    assert_eq!(
+        report.body.as_ref().map(|b| b["reason"].clone()),
+        Some(serde_json::json!("Spam")),
+        "the reason picked goes to the moderators"
     );
     let texts: Vec<_> = r.view(40).chat.into_iter().map(|l| l.text).collect();
     assert_eq!(texts, ["nice knit"]);
