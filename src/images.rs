@@ -42,6 +42,7 @@ pub struct ImageCache {
     max_bytes: u64,
     http: reqwest::Client,
     index: Mutex<Index>,
+    writes: std::sync::atomic::AtomicU64,
 }
 
 /// Whether the picture came from the disk or the network (for tests and logs).
@@ -94,6 +95,7 @@ impl ImageCache {
                 .build()
                 .unwrap_or_default(),
             index: Mutex::new(index),
+            writes: std::sync::atomic::AtomicU64::new(0),
         };
         cache.evict();
         Ok(cache)
@@ -156,8 +158,13 @@ impl ImageCache {
             FULL_PX
         };
         let jpeg = tokio::task::spawn_blocking(move || resize(&raw, side)).await??;
-        // Write-then-rename: a crash never leaves half a picture under a key.
-        let tmp = self.dir.join(format!("{key}.part"));
+        // Write-then-rename: a crash never leaves half a picture under a
+        // key, and two fetches of one picture (several orders of the same
+        // product) each write their own file.
+        let n = self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = self.dir.join(format!("{key}.{n}.part"));
         tokio::fs::write(&tmp, &jpeg).await?;
         tokio::fs::rename(&tmp, &file).await?;
         {

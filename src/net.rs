@@ -210,6 +210,15 @@ async fn run_me(
     use livecart_core::protocol::me::MeFrame;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let closed = || Event::Me(MeUpdate::Closed);
+    // Once replaced or closed by the app, this task says nothing more (a
+    // stale "closed" must not take down its successor; a previous user's
+    // frames must not reach the next one).
+    let gone = |stopped: &mut tokio::sync::oneshot::Receiver<()>| {
+        !matches!(
+            stopped.try_recv(),
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty)
+        )
+    };
     let request = url.as_str().into_client_request().map(|mut r| {
         // The token rides the upgrade's header, never the URL (URLs get logged).
         if let Ok(v) = format!("Bearer {token}").parse() {
@@ -228,7 +237,9 @@ async fn run_me(
         Ok((ws, _)) => ws,
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) if res.status() == 401 => {
             tracing::info!("my socket: the server refused the access token");
-            let _ = events.send(Event::Me(MeUpdate::Unauthorized));
+            if !gone(&mut stopped) {
+                let _ = events.send(Event::Me(MeUpdate::Unauthorized));
+            }
             return;
         }
         Err(e) => {
@@ -236,7 +247,9 @@ async fn run_me(
                 "my socket: cannot connect ({})",
                 e.to_string().replace(&token, "…")
             );
-            let _ = events.send(closed());
+            if !gone(&mut stopped) {
+                let _ = events.send(closed());
+            }
             return;
         }
     };
@@ -248,6 +261,7 @@ async fn run_me(
             }
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<MeFrame>(&t) {
+                    Ok(_) if gone(&mut stopped) => return,
                     Ok(frame) => {
                         let _ = events.send(Event::Me(MeUpdate::Frame(Box::new(frame))));
                     }
@@ -255,13 +269,17 @@ async fn run_me(
                 },
                 Some(Ok(Message::Close(c))) => {
                     tracing::info!(code = ?c.map(|c| u16::from(c.code)), "my socket closed by the server");
-                    let _ = events.send(closed());
+                    if !gone(&mut stopped) {
+                        let _ = events.send(closed());
+                    }
                     return;
                 }
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => {
                     tracing::info!("my socket lost");
-                    let _ = events.send(closed());
+                    if !gone(&mut stopped) {
+                        let _ = events.send(closed());
+                    }
                     return;
                 }
             },

@@ -227,20 +227,34 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
 }
 
 /// Answers the webview's picture requests from the image cache (fetching
-/// what it lacks); without a cache, straight from the server.
+/// what it lacks); if the app's data directory refuses it, from a cache in
+/// the temporary directory for this run.
 fn serve_images(
     dir: &std::path::Path,
     base: String,
     mut rx: mpsc::UnboundedReceiver<ImageRequest>,
 ) {
     use dioxus::desktop::wry::http::Response;
-    let cache = match crate::images::ImageCache::open(dir, crate::images::DEFAULT_MAX_BYTES) {
-        Ok(c) => std::sync::Arc::new(c),
+    let max = crate::images::DEFAULT_MAX_BYTES;
+    let cache = match crate::images::ImageCache::open(dir, max) {
+        Ok(c) => c,
         Err(e) => {
-            tracing::error!("no image cache: {e:#}");
-            return;
+            let tmp = std::env::temp_dir().join(format!("livecart-images-{}", std::process::id()));
+            tracing::error!(
+                "no image cache in {} ({e:#}); using {} for this run",
+                dir.display(),
+                tmp.display()
+            );
+            match crate::images::ImageCache::open(&tmp, max) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!("no image cache at all ({e:#}): pictures will not show");
+                    return;
+                }
+            }
         }
     };
+    let cache = std::sync::Arc::new(cache);
     tokio::spawn(async move {
         while let Some((path, responder)) = rx.recv().await {
             let (cache, base) = (cache.clone(), base.clone());

@@ -1032,7 +1032,7 @@ impl App {
             (Call::Refresh, Err(HttpFailure::Network(_))) => {
                 // Keep the session; try again on the next authenticated call.
                 self.refreshing = false;
-                Vec::new()
+                self.me_after_failed_refresh(now)
             }
             (Call::Refresh, Err(_)) => self.signed_out("Your session ended — please sign in again"),
             (

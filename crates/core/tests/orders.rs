@@ -398,17 +398,46 @@ fn the_timeline_moves_with_the_users_socket_and_a_step_toasts_over_the_live() {
     assert_eq!(detail.row.status, "Shipped");
     assert!(!detail.can_cancel, "too late to cancel once shipped");
 
+    // A drop between a welcome and its snapshot resumes from nothing: the
+    // server sends a snapshot again (never "resumed" onto a stale list).
+    v.update(Event::Me(MeUpdate::Closed));
+    let (t, _) = v.timer().expect("reconnect");
+    v.update(Event::Timer(t));
+    assert_eq!(v.connects(), vec![Some((3, v.epoch))]);
+    v.frame(MeFrame::Welcome {
+        protocol_version: 1,
+        user: UserRef {
+            id: v.user,
+            name: "Ava".into(),
+        },
+        epoch: v.epoch,
+        seq: 3,
+        server_time: t0(),
+        heartbeat_ms: 15_000,
+        resumed: false,
+    });
+    v.update(Event::Me(MeUpdate::Closed));
+    let (t, _) = v.timer().expect("reconnect");
+    v.update(Event::Timer(t));
+    assert_eq!(v.connects(), vec![None], "no snapshot yet: ask for one");
+    v.live(v.app.orders.list.clone(), 9_000);
+    v.event(
+        1,
+        MeEvent::Wallet {
+            balance: usd(9_000),
+        },
+    );
     // An old event is ignored; a gap reconnects from the last one applied.
-    v.event(3, MeEvent::Wallet { balance: usd(1) });
+    v.event(1, MeEvent::Wallet { balance: usd(1) });
     assert!(v.effects.is_empty(), "a duplicate changes nothing");
-    v.event(5, MeEvent::Wallet { balance: usd(1) });
+    v.event(3, MeEvent::Wallet { balance: usd(1) });
     assert!(v.effects.contains(&Effect::Me(MeCommand::Close)));
     let (timer, _) = v.timer().expect("a reconnect is armed");
     v.update(Event::Timer(timer));
     assert_eq!(
         v.connects(),
-        vec![Some((3, v.epoch))],
-        "resumes after seq 3"
+        vec![Some((1, v.epoch))],
+        "resumes after seq 1"
     );
 }
 
@@ -677,4 +706,17 @@ fn a_refused_token_on_the_users_socket_is_refreshed_once_then_it_connects() {
         "no refresh loop"
     );
     assert!(v.timer().is_some(), "it backs off and tries later");
+}
+
+/// Offline past the token's life: the refresh gets no answer, and the
+/// user's socket still tries again later instead of staying down.
+#[test]
+fn a_refresh_with_no_answer_leaves_the_users_socket_retrying() {
+    let mut v = Viewer::new();
+    v.update(Event::Me(MeUpdate::Unauthorized));
+    let refresh = v.request("/v1/session/refresh").expect("a refresh");
+    v.answer(&refresh, Err(HttpFailure::Network("offline".into())));
+    let (timer, _) = v.timer().expect("a reconnect is armed");
+    v.update(Event::Timer(timer));
+    assert_eq!(v.connects(), vec![None], "it tries again");
 }

@@ -2,9 +2,11 @@
 //! orders moving along and their wallet balance, while they do something
 //! else (watch a live).
 //!
-//! [`MeHub`] keeps, per user, a `seq` counter, the last [`HISTORY`] events
-//! and a broadcast channel. One epoch per server process: after a restart
-//! every client gets a snapshot. `publish` numbers, records and broadcasts
+//! [`MeHub`] keeps, per user, an epoch, a `seq` counter, the last
+//! [`HISTORY`] events and a broadcast channel; idle channels (no socket,
+//! quiet for 10 min) are let go once there are many. A new channel — after
+//! a restart, or after one was let go — is a new epoch: the client gets a
+//! snapshot. `publish` numbers, records and broadcasts
 //! under the user's lock and `join` subscribes under it, so a joiner's
 //! catch-up and live stream meet with no gap and no duplicate (as rooms).
 //! The user comes from the access token only: there is no user id in the
@@ -27,28 +29,28 @@ use tokio::sync::broadcast;
 /// Events kept per user for a resuming client.
 pub const HISTORY: usize = 128;
 
+/// Channels kept before idle ones (no socket, quiet for [`IDLE`]) are let go.
+const SWEEP_ABOVE: usize = 1_024;
+const IDLE: std::time::Duration = std::time::Duration::from_mins(10);
+
 struct Channel {
+    /// Its own: a channel let go and made again starts a new epoch, so a
+    /// client resuming from the old one gets a snapshot.
+    epoch: Epoch,
     seq: u64,
     history: VecDeque<(u64, Arc<str>)>,
     tx: broadcast::Sender<Arc<str>>,
+    used: std::time::Instant,
 }
 
+#[derive(Default)]
 pub struct MeHub {
-    epoch: Epoch,
     users: Mutex<HashMap<UserId, Channel>>,
-}
-
-impl Default for MeHub {
-    fn default() -> Self {
-        Self {
-            epoch: Epoch::new(),
-            users: Mutex::new(HashMap::new()),
-        }
-    }
 }
 
 /// What a joining socket starts from.
 struct Join {
+    epoch: Epoch,
     seq: u64,
     /// The missed frames, or `None`: send a snapshot.
     missed: Option<Vec<Arc<str>>>,
@@ -61,22 +63,27 @@ impl MeHub {
             .users
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if users.len() > SWEEP_ABOVE {
+            users.retain(|_, ch| ch.tx.receiver_count() > 0 || ch.used.elapsed() < IDLE);
+        }
         let ch = users.entry(user).or_insert_with(|| Channel {
+            epoch: Epoch::new(),
             seq: 0,
             history: VecDeque::with_capacity(8),
             tx: broadcast::channel(HISTORY).0,
+            used: std::time::Instant::now(),
         });
+        ch.used = std::time::Instant::now();
         f(ch)
     }
 
     /// Numbers, records and sends one event to the user's sockets.
     pub fn publish(&self, user: UserId, event: MeEvent) {
-        let epoch = self.epoch;
         self.with(user, |ch| {
             let seq = ch.seq + 1;
             let frame = MeFrame::Event {
                 seq,
-                epoch,
+                epoch: ch.epoch,
                 at: Timestamp::now(),
                 event,
             };
@@ -95,8 +102,8 @@ impl MeHub {
     }
 
     fn join(&self, user: UserId, resume: Option<(u64, Epoch)>) -> Join {
-        let epoch = self.epoch;
         self.with(user, |ch| {
+            let epoch = ch.epoch;
             let missed = resume.and_then(|(since, e)| {
                 let oldest = ch.history.front().map_or(ch.seq + 1, |(s, _)| *s);
                 (e == epoch && since <= ch.seq && since + 1 >= oldest).then(|| {
@@ -108,6 +115,7 @@ impl MeHub {
                 })
             });
             Join {
+                epoch,
                 seq: ch.seq,
                 missed,
                 live: ch.tx.subscribe(),
@@ -168,7 +176,7 @@ async fn serve(state: AppState, me: Claims, resume: Option<(u64, Epoch)>, socket
     let (mut tx, mut rx) = socket.split();
     let end = async {
         let mut join = state.me.join(me.sub, resume);
-        let epoch = state.me.epoch;
+        let epoch = join.epoch;
         let welcome = MeFrame::Welcome {
             protocol_version: PROTOCOL_VERSION,
             user: UserRef {

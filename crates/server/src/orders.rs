@@ -444,7 +444,7 @@ pub async fn place_order(
         // Stock events go out in commit order, from the writer.
         let announced = {
             let (state, req) = (state.clone(), req.clone());
-            move |(order, _, priced): &(Order, String, Priced)| {
+            move |(order, _, priced, _): &(Order, String, Priced, idempotency::Lease)| {
                 announce(&state, &req, priced);
                 state.me.publish(
                     me.sub,
@@ -460,13 +460,18 @@ pub async fn place_order(
             }
         };
         let (st, key, rq) = (state.clone(), key.clone(), req.clone());
-        let (order, body, _) = state
+        // The lease rides with the payment and is let go only after the
+        // commit: a retry while it waits for the writer is "still running"
+        // (409), even if this request's client has gone.
+        let (order, body, _, _lease) = state
             .payments
             .write(
                 move |tx| {
-                    Box::pin(
-                        async move { pay(&st, tx, me.sub, &key, &rq, prepared, &record).await },
-                    )
+                    Box::pin(async move {
+                        let (order, body, priced) =
+                            pay(&st, tx, me.sub, &key, &rq, prepared, &record).await?;
+                        Ok((order, body, priced, lease))
+                    })
                 },
                 announced,
             )
@@ -477,16 +482,9 @@ pub async fn place_order(
         ApiResult::Ok((order, body))
     }
     .await;
-    match result {
-        Ok((order, body)) => {
-            tracing::info!(order = %order.id, total = %order.total, "order paid");
-            Ok(idempotency::fresh_response(StatusCode::CREATED, body))
-        }
-        Err(e) => {
-            drop(lease);
-            Err(e)
-        }
-    }
+    let (order, body) = result?;
+    tracing::info!(order = %order.id, total = %order.total, "order paid");
+    Ok(idempotency::fresh_response(StatusCode::CREATED, body))
 }
 
 /// sku name, price, currency, stock, product name, image, room, host, room title.

@@ -275,10 +275,21 @@ pub struct Changed {
     pub buyer: UserId,
     pub order: Order,
     pub balance: Option<Money>,
+    /// Units back on sale: the SKU's stock now, for the room.
+    pub restocked: Option<u32>,
 }
 
 fn tell(state: &AppState, changes: &[Changed]) {
     for c in changes {
+        if let Some(stock) = c.restocked
+            && let Some(room) = state.rooms.get(c.order.room_id)
+        {
+            room.publish(livecart_protocol::RoomEvent::Stock {
+                product_id: c.order.product_id,
+                sku_id: c.order.sku_id,
+                stock,
+            });
+        }
         state.me.publish(
             c.buyer,
             MeEvent::Order {
@@ -307,7 +318,7 @@ pub async fn cancel(
     let record = lease.record();
     let st = state.clone();
     let told = state.clone();
-    let (body, _) = state
+    let (body, _, _) = state
         .payments
         .write(
             move |tx| {
@@ -330,6 +341,11 @@ pub async fn cancel(
                             OrderStatus::Cancelled => {
                                 ApiError::Conflict("this order is already cancelled".into())
                             }
+                            OrderStatus::RefundRequested | OrderStatus::Refunded => {
+                                ApiError::Conflict(
+                                    "this order is being refunded or was refunded already".into(),
+                                )
+                            }
                             _ => ApiError::AlreadyShipped,
                         });
                     };
@@ -337,13 +353,18 @@ pub async fn cancel(
                     let seller: UserId = crate::db::parse(&seller, "seller id")?;
                     let balance =
                         refund(tx, id, me.sub, seller, total, OrderStatus::Cancelled, now).await?;
-                    // The units go back on sale.
-                    sqlx::query(
+                    // The units go back on sale. A flash-sale order's units
+                    // came from the sale's own allocation, not the SKU's
+                    // stock: they are not added to it (the sale is over or
+                    // its counter moves on).
+                    let restocked: Option<i64> = sqlx::query_scalar(
                         "UPDATE skus SET stock = stock + (SELECT quantity FROM orders WHERE id = ?1) \
-                         WHERE id = (SELECT sku_id FROM orders WHERE id = ?1)",
+                         WHERE id = (SELECT sku_id FROM orders WHERE id = ?1) \
+                         AND (SELECT flash_sale_id FROM orders WHERE id = ?1) IS NULL \
+                         RETURNING stock",
                     )
                     .bind(id.to_string())
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await?;
                     let order = load_one(tx, &st, me.sub, id).await.map_err(internal)?;
                     let body = serde_json::to_string(&order).map_err(anyhow::Error::from)?;
@@ -356,14 +377,18 @@ pub async fn cancel(
                             buyer: me.sub,
                             order,
                             balance: Some(Money::new(balance, total.currency)),
+                            restocked: restocked.and_then(|s| u32::try_from(s).ok()),
                         }],
+                        // Let go after the commit (see `orders::place_order`).
+                        lease,
                     ))
                 })
             },
-            move |(_, changes): &(String, Vec<Changed>)| tell(&told, changes),
+            move |(_, changes, _): &(String, Vec<Changed>, idempotency::Lease)| {
+                tell(&told, changes);
+            },
         )
         .await?;
-    drop(lease);
     Ok(idempotency::fresh_response(StatusCode::OK, body))
 }
 
@@ -427,6 +452,7 @@ pub async fn request_refund(
                         buyer: me.sub,
                         order: order.clone(),
                         balance: None,
+                        restocked: None,
                     }];
                     Ok((order, changed))
                 })
@@ -543,6 +569,7 @@ async fn fulfil(
                             buyer,
                             order: load_one(tx, &st, buyer, id).await.map_err(internal)?,
                             balance,
+                            restocked: None,
                         });
                     }
                     Ok(changes)

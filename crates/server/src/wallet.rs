@@ -291,7 +291,10 @@ fn arm(state: &AppState, id: TopUpId, at: Timestamp) {
 /// The provider's answer arrives: credit the wallet (or mark it declined),
 /// once. A second confirmation of the same top-up changes nothing.
 pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatus> {
-    let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
+    // Held until the new balance is published: balance events follow commit
+    // order (a payment's cannot slip in between).
+    let mut writer = state.writer.acquire().await?;
+    let mut tx = sqlx::Connection::begin_with(&mut *writer, "BEGIN IMMEDIATE").await?;
     let row: Option<(String, i64, String, String, String, String)> = sqlx::query_as(
         "SELECT user_id, amount_minor, currency, outcome, status, card_last4 FROM top_ups WHERE id = ?",
     )
@@ -344,6 +347,7 @@ pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatu
             .me
             .publish(user, livecart_protocol::me::MeEvent::Wallet { balance });
     }
+    drop(writer);
     tracing::info!(top_up = %id, ?result, "top-up confirmed by the provider");
     Ok(result)
 }

@@ -18,11 +18,14 @@
 //! - an `Internal` error may have written something, so it rolls back the
 //!   whole batch: the jobs already run in it are answered with an error
 //!   (nothing of theirs happened; a retry with the same idempotency key runs
-//!   afresh), the ones not yet run go into the next batch.
+//!   afresh), the ones not yet run go into the next batch; a refusal in it
+//!   becomes "try again" (503), since it may rest on a write that was undone.
+//! - The job's result (`T`) is dropped only after the commit, so a guard it
+//!   carries (the idempotency lease) holds the key until the money moved.
 
 use crate::error::{ApiError, ApiResult};
 use futures_util::future::BoxFuture;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
 use std::collections::VecDeque;
 use tokio::sync::{mpsc, oneshot};
 
@@ -112,7 +115,15 @@ impl WriteQueue {
                         (Ok(_), Err(why)) => Err(ApiError::Internal(anyhow::anyhow!(
                             "the payment batch did not commit: {why}"
                         ))),
-                        (Err(e), _) => Err(e),
+                        // A refusal may rest on a write the abort undid
+                        // (the unit another payment took): not a definite
+                        // answer, so ask for a retry.
+                        (Err(ApiError::Internal(e)), _) => Err(ApiError::Internal(e)),
+                        (Err(_), Err(_)) => Err(ApiError::Unavailable(
+                            "the payment could not be completed; nothing was charged — try again"
+                                .into(),
+                        )),
+                        (Err(e), Ok(())) => Err(e),
                     };
                     let _ = tx.send(answer);
                 });
@@ -130,12 +141,23 @@ impl WriteQueue {
 async fn run_batch(pool: &SqlitePool, jobs: &mut VecDeque<Job>) {
     let started = std::time::Instant::now();
     let mut replies: Vec<Reply> = Vec::with_capacity(jobs.len());
+    // Held until every answer is out: what the answers announce (stock, a
+    // wallet balance) is published before any other writer can commit, so
+    // those events follow commit order.
+    let mut conn = match pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => {
+            // The database is gone (shut down, or its disk failed):
+            // dropping the waiting jobs tells their callers so.
+            tracing::error!(error = %e, "the payment writer has no connection");
+            jobs.clear();
+            return;
+        }
+    };
     let outcome: Result<(), String> = async {
-        let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
+        let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
             Ok(tx) => tx,
             Err(e) => {
-                // The database is gone (shut down, or its disk failed):
-                // dropping the waiting jobs tells their callers so.
                 jobs.clear();
                 return Err(e.to_string());
             }
@@ -166,4 +188,5 @@ async fn run_batch(pool: &SqlitePool, jobs: &mut VecDeque<Job>) {
     for reply in replies {
         reply(outcome.as_ref().copied().map_err(String::as_str));
     }
+    drop(conn);
 }

@@ -19,7 +19,7 @@ use crate::effects::{Effect, MeCommand, Method, StoreCommand};
 use jiff::Timestamp;
 use livecart_protocol::commerce::{Order, OrderStatus, RefundReason, RefundRequest};
 use livecart_protocol::me::{MeEvent, MeFrame};
-use livecart_protocol::{Epoch, OrderId};
+use livecart_protocol::{Epoch, ErrorCode, OrderId};
 use std::collections::HashMap;
 
 /// Reconnect delays (ms) of the user's socket.
@@ -168,20 +168,14 @@ impl App {
 
     pub(super) fn me_frame(&mut self, frame: MeFrame, now: Timestamp) -> Vec<Effect> {
         match frame {
-            MeFrame::Welcome {
-                resumed,
-                epoch,
-                seq,
-                ..
-            } => {
+            MeFrame::Welcome { resumed, .. } => {
                 self.orders.link = MeLink::Live;
                 self.orders.offline = false;
                 self.orders.failures = 0;
-                if resumed {
-                    // The events after our resume point follow.
-                    self.orders.resume = self.orders.resume.map(|(s, _)| (s, epoch));
-                } else {
-                    self.orders.resume = Some((seq, epoch));
+                if !resumed {
+                    // A snapshot follows; until it is here there is nothing
+                    // to resume from (a drop now asks for a snapshot again).
+                    self.orders.resume = None;
                 }
                 Vec::new()
             }
@@ -289,6 +283,18 @@ impl App {
         self.orders.link = MeLink::Down;
         self.orders.offline = true;
         self.start_refresh()
+    }
+
+    /// A refresh got no answer: a user socket that waited for it tries
+    /// again later (with its backoff) instead of staying down.
+    pub(super) fn me_after_failed_refresh(&mut self, now: Timestamp) -> Vec<Effect> {
+        if self.orders.link == MeLink::Down
+            && self.orders.reconnect_timer.is_none()
+            && self.session.user().is_some()
+        {
+            return self.me_dropped(now);
+        }
+        Vec::new()
     }
 
     pub(super) fn me_reconnect_due(&mut self, now: Timestamp) -> Vec<Effect> {
@@ -413,6 +419,17 @@ impl App {
                 });
                 self.orders.upsert(order);
                 self.save_orders()
+            }
+            Err(HttpFailure::Status { problem, status })
+                if status >= 500
+                    || problem
+                        .as_ref()
+                        .is_some_and(|p| p.code == ErrorCode::IdempotencyInFlight) =>
+            {
+                // Not a definite answer: the same key goes again on the next tap.
+                self.orders.notice =
+                    Some("That did not go through yet — nothing changed; try again".into());
+                Vec::new()
             }
             Err(HttpFailure::Status { problem, status }) => {
                 // A refusal moved nothing: the next tap is a new request.

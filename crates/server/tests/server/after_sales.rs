@@ -435,3 +435,75 @@ async fn cancel_before_shipping_and_refunds_after_delivery_go_through_the_ledger
     );
     ledger_ok(&server).await;
 }
+
+/// A cancelled order's units go back on sale (viewers see the stock come
+/// back); a flash-sale order's units came from the sale's own allocation,
+/// so cancelling it adds nothing to the SKU's stock.
+#[tokio::test]
+async fn cancelling_puts_units_back_on_sale_but_a_flash_sale_order_adds_no_stock() {
+    let server = TestServer::start_with(fast(3_600_000)).await;
+    let ava = User::sign_in(&server, "ava").await;
+    let room = server.room().await;
+    let stock = |snap: &livecart_protocol::rest::RoomSnapshot, o: &Order| {
+        snap.products
+            .iter()
+            .find(|p| p.id == o.product_id)
+            .and_then(|p| p.skus.iter().find(|s| s.id == o.sku_id))
+            .map(|s| s.stock)
+            .expect("the sku")
+    };
+    let order = ava.buy(&server).await;
+    let after_buying = stock(&server.snapshot(room).await, &order);
+    assert_eq!(ava.cancel(order.id, "c-1").await.status(), 200);
+    assert_eq!(
+        stock(&server.snapshot(room).await, &order),
+        after_buying + 1,
+        "the unit is back, and the room shows it"
+    );
+
+    // A flash sale of 2 on the same SKU: bought at the sale price, cancelled.
+    let sale_price = Money::new(order.unit_price.amount_minor / 2, Currency::USD);
+    let res = server
+        .http
+        .post(server.url(&format!("/v1/host/rooms/{room}/flash-sales")))
+        .bearer_auth(crate::support::ADMIN)
+        .json(&livecart_protocol::rest::StartFlashSaleRequest {
+            product_id: order.product_id,
+            sku_id: order.sku_id,
+            price: sale_price,
+            stock: 2,
+            duration_s: 60,
+        })
+        .send()
+        .await
+        .expect("sale");
+    assert_eq!(res.status(), 201);
+    let sale: livecart_protocol::rest::FlashSale = res.json().await.expect("sale");
+    let res = ava
+        .req(reqwest::Method::POST, "/v1/orders")
+        .header(IDEMPOTENCY_HEADER, "flash-1")
+        .json(&PlaceOrderRequest {
+            product_id: order.product_id,
+            sku_id: order.sku_id,
+            quantity: 1,
+            address_id: order.address.id,
+            expected_unit_price: sale_price,
+            flash_sale_id: Some(sale.id),
+            video_delay_ms: 0,
+            pin: None,
+        })
+        .send()
+        .await
+        .expect("order");
+    assert_eq!(res.status(), 201);
+    let flash: Order = res.json().await.expect("order");
+    let before = stock(&server.snapshot(room).await, &order);
+    assert_eq!(ava.cancel(flash.id, "c-2").await.status(), 200);
+    assert_eq!(
+        stock(&server.snapshot(room).await, &order),
+        before,
+        "no regular units appear from a flash-sale cancel"
+    );
+    assert_eq!(ava.balance().await, DEMO_BALANCE, "both refunded");
+    ledger_ok(&server).await;
+}
