@@ -255,6 +255,61 @@ async fn image_thumb(
     image(&state, parse_id(&id, "image")?, true, &headers).await
 }
 
+/// Renders a picture: (full, thumbnail) JPEGs.
+pub type Render = std::sync::Arc<dyn Fn() -> anyhow::Result<(Vec<u8>, Vec<u8>)> + Send + Sync>;
+
+/// Pictures whose rows are not written yet: the demo world starts serving
+/// before its art is drawn (drawing it all cost ~0.8 s of the first start),
+/// a background task draws it, and a request that comes first draws its
+/// own picture at once.
+#[derive(Default)]
+pub struct LazyImages(std::sync::Mutex<std::collections::HashMap<ImageId, Render>>);
+
+impl LazyImages {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<ImageId, Render>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn add(&self, id: ImageId, render: Render) {
+        self.lock().insert(id, render);
+    }
+
+    fn get(&self, id: ImageId) -> Option<Render> {
+        self.lock().get(&id).cloned()
+    }
+
+    pub fn pending(&self) -> Vec<ImageId> {
+        let mut ids: Vec<_> = self.lock().keys().copied().collect();
+        ids.sort_unstable_by_key(|i| i.0);
+        ids
+    }
+}
+
+/// Draws one pending picture and stores it; (full, thumbnail). Drawing
+/// twice (a request racing the background) stores it once.
+pub async fn draw_pending(
+    state: &AppState,
+    id: ImageId,
+) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>> {
+    let Some(render) = state.lazy_images.get(id) else {
+        return Ok(None);
+    };
+    let (full, thumb) = tokio::task::spawn_blocking(move || render()).await??;
+    sqlx::query(
+        "INSERT INTO images (id, content_type, full, thumb) VALUES (?, 'image/jpeg', ?, ?) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id.to_string())
+    .bind(&full)
+    .bind(&thumb)
+    .execute(&state.writer)
+    .await?;
+    state.lazy_images.lock().remove(&id);
+    Ok(Some((full, thumb)))
+}
+
 /// Images never change under an id, so they are cached for a year and
 /// revalidation is a cheap ETag match.
 async fn image(
@@ -290,7 +345,14 @@ async fn image(
         .bind(id.to_string())
         .fetch_optional(&state.db)
         .await?;
-    let (ct, bytes) = row.ok_or(ApiError::NotFound("image"))?;
+    let (ct, bytes) = if let Some(r) = row {
+        r
+    } else {
+        let (full, small) = draw_pending(state, id)
+            .await?
+            .ok_or(ApiError::NotFound("image"))?;
+        ("image/jpeg".to_owned(), if thumb { small } else { full })
+    };
     let ct = HeaderValue::from_str(&ct).map_err(anyhow::Error::from)?;
     Ok((cache, [(header::CONTENT_TYPE, ct)], bytes).into_response())
 }

@@ -15,18 +15,81 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
     let (rooms,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM rooms")
         .fetch_one(&state.db)
         .await?;
-    if rooms == 0 {
+    let arts = if rooms == 0 {
         let started = std::time::Instant::now();
-        world::seed(&state.db, state.config.demo.seed).await?;
+        let arts = world::seed(&state.db, state.config.demo.seed).await?;
         tracing::info!(
             seed = state.config.demo.seed,
             ms = started.elapsed().as_millis() as u64,
-            "demo world seeded"
+            pictures = arts.len(),
+            "demo world seeded; drawing its pictures in the background"
         );
-        // Seeding decodes and encodes every image: give that heap back.
-        crate::mem::release_freed();
+        arts
+    } else {
+        undrawn(state).await?
+    };
+    if !arts.is_empty() {
+        for (id, art) in arts {
+            let art = std::sync::Arc::new(art);
+            state.lazy_images.add(
+                id,
+                std::sync::Arc::new(move || art.render().map(|p| (p.full, p.thumb))),
+            );
+        }
+        // One picture at a time, so the first start keeps a core for itself;
+        // a request for a picture not drawn yet draws it at once.
+        let state = state.clone();
+        tokio::spawn(async move {
+            for id in state.lazy_images.pending() {
+                if state.shutdown.is_cancelled() {
+                    return;
+                }
+                if let Err(e) = crate::api::draw_pending(&state, id).await {
+                    tracing::warn!(error = %e, %id, "a demo picture was not drawn");
+                }
+            }
+            // Drawing decodes and encodes every image: give that heap back.
+            crate::mem::release_freed();
+        });
     }
     Ok(())
+}
+
+/// Pictures a previous run seeded but stopped before drawing (it was
+/// killed early): the same seed builds the same world, so it is built again
+/// in a scratch database for its art, and the missing pictures are drawn.
+async fn undrawn(state: &AppState) -> anyhow::Result<Vec<(livecart_protocol::ImageId, art::Art)>> {
+    let missing: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM (SELECT image_id AS id FROM products UNION SELECT cover_id FROM rooms \
+         UNION SELECT avatar_id FROM users) r WHERE r.id IS NOT NULL AND r.id NOT IN (SELECT id FROM images))",
+    )
+    .fetch_one(&state.db)
+    .await?;
+    if !missing {
+        return Ok(Vec::new());
+    }
+    let scratch = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await?;
+    crate::db::MIGRATOR.run(&scratch).await?;
+    let arts = world::seed(&scratch, state.config.demo.seed).await?;
+    scratch.close().await;
+    let mut left = Vec::new();
+    for (id, art) in arts {
+        let drawn: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM images WHERE id = ?)")
+            .bind(id.to_string())
+            .fetch_one(&state.db)
+            .await?;
+        if !drawn {
+            left.push((id, art));
+        }
+    }
+    tracing::info!(
+        pictures = left.len(),
+        "demo pictures left undrawn by the last run"
+    );
+    Ok(left)
 }
 
 /// Gives each demo room its audience and, if `demo.scripts`, starts its

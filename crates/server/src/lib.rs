@@ -115,6 +115,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         payments: writer::WriteQueue::start(writer.clone())?,
         writer,
         accounts: ledger::AccountIds::default(),
+        lazy_images: api::LazyImages::default(),
         me: me_live::MeHub::default(),
         base_url: base_url.clone(),
         shutdown: CancellationToken::new(),

@@ -22,6 +22,8 @@ pub struct Inner {
     /// Orders go through here: batched on the writer connection, one
     /// commit per batch (`writer::WriteQueue`).
     pub payments: crate::writer::WriteQueue,
+    /// Pictures still to draw (the demo world's art).
+    pub lazy_images: crate::api::LazyImages,
     /// Ledger account ids, once committed.
     pub accounts: crate::ledger::AccountIds,
     /// Each signed-in user's own live channel (orders, wallet).

@@ -447,3 +447,71 @@ async fn a_demo_stream_nobody_watches_stops_and_starts_again_for_the_next_viewer
         "a decodable stream from its start"
     );
 }
+
+/// The demo world serves before its pictures are drawn (they are drawn in
+/// the background, or at once when asked for). A run stopped before it drew
+/// them all leaves no broken picture: the next start draws the same ones.
+#[tokio::test]
+async fn pictures_not_drawn_by_a_stopped_run_are_drawn_the_same_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let handle = livecart_server::serve(crate::support::config(dir.path()))
+        .await
+        .expect("server");
+    let http = reqwest::Client::new();
+    let feed: livecart_protocol::rest::FeedResponse = http
+        .get(handle.url("/v1/feed"))
+        .send()
+        .await
+        .expect("feed")
+        .json()
+        .await
+        .expect("json");
+    let room = feed.rooms[0].id;
+    let snap: livecart_protocol::rest::RoomSnapshot = http
+        .get(handle.url(&format!("/v1/rooms/{room}")))
+        .send()
+        .await
+        .expect("room")
+        .json()
+        .await
+        .expect("json");
+    let picture = snap.products[0].image.clone();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let res = http.get(url).send().await.expect("image");
+            assert_eq!(res.status(), 200);
+            res.bytes().await.expect("bytes").to_vec()
+        }
+    };
+    let before = get(picture.thumb_url.clone()).await;
+    assert!(before.starts_with(&[0xFF, 0xD8]), "a JPEG");
+    // As if the run had stopped before drawing these two.
+    sqlx::query("DELETE FROM images WHERE id IN (?, ?)")
+        .bind(picture.id.to_string())
+        .bind(feed.rooms[1].cover.id.to_string())
+        .execute(&handle.state.writer)
+        .await
+        .expect("delete");
+    handle.shutdown().await.expect("stops");
+
+    let handle = livecart_server::serve(crate::support::config(dir.path()))
+        .await
+        .expect("restarts");
+    let base = handle.base_url.clone();
+    let after = get(picture
+        .thumb_url
+        .replace(&feed_base(&picture.thumb_url), &base))
+    .await;
+    assert_eq!(after, before, "the same picture, drawn again");
+    let cover = &feed.rooms[1].cover;
+    let cover = get(cover.url.replace(&feed_base(&cover.url), &base)).await;
+    assert!(cover.starts_with(&[0xFF, 0xD8]));
+    handle.shutdown().await.expect("stops");
+}
+
+/// `http://host:port` of an absolute URL.
+fn feed_base(url: &str) -> String {
+    let rest = url.trim_start_matches("http://");
+    format!("http://{}", rest.split('/').next().unwrap_or_default())
+}
