@@ -41,11 +41,13 @@ fn main() {
     let extra: &[&str] = if jpeg { &["--jpeg"] } else { &[] };
     let desktop = Desktop::start();
 
-    // Cold start: a fresh data directory (the demo world is seeded), then a warm one.
+    // Cold start: the first launch on a fresh OS profile (WebKit sets up its
+    // caches; fresh data directory), a fresh data directory on a used
+    // profile (the demo world is seeded), then an existing data directory.
     let mut starts = Vec::new();
-    for _ in 0..2 {
+    for data in ["livecart-data", "livecart-data-2", "livecart-data-2"] {
         let t0 = unix_ms();
-        let app = AppUnderTest::start(&desktop, extra);
+        let app = AppUnderTest::start_in(&desktop, desktop.home.path().join(data), extra);
         let first = app.wait_for("first frame", Duration::from_mins(1), |a| {
             let f = room(&a.state(), 0)["firstDrawAt"].as_f64().unwrap_or(0.0);
             (f > 0.0).then_some(f)
@@ -137,12 +139,16 @@ fn main() {
     println!("| measure | value | goal |");
     println!("|---|---|---|");
     println!(
-        "| cold start → first frame, fresh data dir (seeds demo world) | {:.0} ms | ≤ 1000 ms |",
+        "| cold start → first frame, first launch on a fresh OS profile (WebKit's first run) | {:.0} ms | — |",
         starts[0]
     );
     println!(
-        "| cold start → first frame, existing data dir | {:.0} ms | ≤ 1000 ms |",
+        "| cold start → first frame, fresh data dir (seeds demo world) | {:.0} ms | ≤ 1000 ms |",
         starts[1]
+    );
+    println!(
+        "| cold start → first frame, existing data dir | {:.0} ms | ≤ 1000 ms |",
+        starts[2]
     );
     println!(
         "| swipe → first frame, preloaded (n={}) p50 / p95 / max | {:.0} / {:.0} / {:.0} ms | ≤ 150 ms |",

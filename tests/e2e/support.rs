@@ -173,7 +173,11 @@ pub struct AppUnderTest<'d> {
 
 impl<'d> AppUnderTest<'d> {
     pub fn start(desktop: &'d Desktop, extra: &[&str]) -> Self {
-        let data_dir = desktop.home.path().join("livecart-data");
+        Self::start_in(desktop, desktop.home.path().join("livecart-data"), extra)
+    }
+
+    /// The app on its own data directory (a fresh one seeds the demo world).
+    pub fn start_in(desktop: &'d Desktop, data_dir: PathBuf, extra: &[&str]) -> Self {
         let mut child = desktop
             .command(env!("CARGO_BIN_EXE_livecart"))
             .arg("--data-dir")
