@@ -22,6 +22,30 @@ fn pct(v: &[f64], p: f64) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// (name, RSS KiB) of `pid` and every descendant, for the breakdown.
+fn per_process(pid: u32) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![pid];
+    while let Some(p) = stack.pop() {
+        let name = std::fs::read_to_string(format!("/proc/{p}/comm"))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default();
+        let rss = std::fs::read_to_string(format!("/proc/{p}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            })
+            .unwrap_or(0);
+        out.push((name, rss));
+        if let Ok(c) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
+            stack.extend(c.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        }
+    }
+    out
+}
+
 fn main() {
     let minutes: u64 = std::env::var("LIVECART_BENCH_FLOOD_MIN")
         .ok()
@@ -46,6 +70,8 @@ fn main() {
     let (mut video_fps, mut page_fps) = (Vec::new(), Vec::new());
     let mut last: Option<(Instant, u64)> = None;
     let mut rss_1min = 0;
+    let mut breakdown_1min = Vec::new();
+    let mut next_minute = Duration::from_mins(1);
     let started = Instant::now();
     let total = Duration::from_secs(minutes * 60);
     let mut next_sample = Instant::now();
@@ -65,6 +91,15 @@ fn main() {
         }
         if rss_1min == 0 && started.elapsed() >= Duration::from_mins(1) {
             rss_1min = tree_rss_kib(pid);
+            breakdown_1min = per_process(pid);
+        }
+        if started.elapsed() >= next_minute {
+            next_minute += Duration::from_mins(1);
+            let now: Vec<String> = per_process(pid)
+                .iter()
+                .map(|(n, k)| format!("{n} {} MiB", k / 1024))
+                .collect();
+            eprintln!("{} min: {}", next_minute.as_secs() / 60 - 1, now.join(", "));
         }
         (started.elapsed() >= total).then_some(())
     });
@@ -94,4 +129,9 @@ fn main() {
         (rss_end as f64 / rss_1min.max(1) as f64 - 1.0) * 100.0
     );
     println!("(chat text on screen at the end: {lines} characters)");
+    println!("| process | RSS after 1 min | at the end |");
+    println!("|---|---|---|");
+    for ((name, end), (_, start)) in per_process(pid).iter().zip(&breakdown_1min) {
+        println!("| {name} | {} MiB | {} MiB |", start / 1024, end / 1024);
+    }
 }
