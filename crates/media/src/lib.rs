@@ -28,10 +28,26 @@ pub use publisher::{Publisher, PublisherConfig};
 pub enum MediaError {
     #[error("GStreamer could not start: {0}")]
     Init(String),
-    #[error("a GStreamer element is missing ({0}); install the GStreamer plugin packages")]
+    #[error("the GStreamer element {0:?} is missing: install {pkg} (`./dev deps` installs every package livecart needs)", pkg = debian_package(.0))]
     MissingElement(String),
     #[error("pipeline error: {0}")]
     Pipeline(String),
+}
+
+/// The Debian/Ubuntu package that ships a GStreamer element we use, so a
+/// missing one is reported as the package to install.
+#[must_use]
+pub fn debian_package(element: &str) -> &'static str {
+    match element {
+        "textoverlay" | "clockoverlay" | "timeoverlay" | "ximagesink" => "gstreamer1.0-x",
+        "x264enc" => "gstreamer1.0-plugins-ugly",
+        "avdec_h264" | "avenc_aac" => "gstreamer1.0-libav",
+        "flvmux" | "flvdemux" | "souphttpsrc" | "jpegenc" | "autoaudiosink" | "aacparse"
+        | "hlsdemux2" => "gstreamer1.0-plugins-good",
+        "h264parse" | "fakeaudiosink" | "srtsrc" | "srtsink" | "mpegtsmux" | "rtmpsrc"
+        | "hlssink2" => "gstreamer1.0-plugins-bad",
+        _ => "gstreamer1.0-plugins-base",
+    }
 }
 
 /// Initialises GStreamer once per process; cheap to call again.

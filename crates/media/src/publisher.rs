@@ -120,7 +120,13 @@ impl Publisher {
             tone = c.tone_hz,
         );
         let pipeline = gst::parse::launch(&desc)
-            .map_err(|e| MediaError::MissingElement(e.to_string()))?
+            .map_err(|e| match e.kind::<gst::ParseError>() {
+                // "no element \"textoverlay\"": name the element alone.
+                Some(gst::ParseError::NoSuchElement) => MediaError::MissingElement(
+                    e.message().split('"').nth(1).unwrap_or(e.message()).to_owned(),
+                ),
+                _ => MediaError::Pipeline(e.to_string()),
+            })?
             .downcast::<gst::Pipeline>()
             .map_err(|_| MediaError::Pipeline("not a pipeline".into()))?;
         let by_name = |n: &str| {
