@@ -10,6 +10,11 @@
   const totals = {}; // room -> {drawn, firstDrawAt, lastDrawAt, latencies[[at, ms]]}
   let port = 0, secret = "", path = "webcodecs";
   let lastInputAt = 0;
+  // When the page reached each step of its start (Unix ms), for the cold-start breakdown.
+  const marks = { pageOrigin: Math.round(performance.timeOrigin) };
+  const mark = (k) => { if (!(k in marks)) marks[k] = Math.round(now()); };
+  mark("script");
+  document.addEventListener("DOMContentLoaded", () => mark("domReady"));
   // The page's own frame rate (requestAnimationFrame), measured only once a
   // harness asks for stats: it keeps the page producing frames.
   const rafTimes = [];
@@ -27,10 +32,11 @@
   }
 
   function openView(canvas) {
+    mark("viewOpened");
     const room = canvas.dataset.room;
     const ctx = canvas.getContext("2d", { alpha: false, desynchronized: true });
     const t = totals[room] || (totals[room] = { drawn: 0, firstDrawAt: 0, lastDrawAt: 0, shownAfterInputAt: 0, latencies: [] });
-    const v = { room, canvas, ctx, ws: null, decoder: null, codec: "", meta: new Map(), seq: 0,
+    const v = { room, canvas, ctx, ws: null, decoder: null, codec: "", meta: new Map(), seq: 0, drew: false,
                 second: [], lat: [], waitKey: true, closed: false, timer: 0, visible: false, io: null };
     // Whether the view is fully on screen (no forced layout per frame).
     v.io = new IntersectionObserver((entries) => {
@@ -40,6 +46,8 @@
     const draw = (img, w, h, captureMs) => {
       if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
       ctx.drawImage(img, 0, 0, w, h);
+      v.drew = true;
+      mark("firstDraw");
       const at = now();
       v.second.push(at);
       if (!Number.isNaN(captureMs)) { v.lat.push(at - captureMs); t.latencies.push([at, at - captureMs]); if (t.latencies.length > 2000) t.latencies.shift(); }
@@ -56,7 +64,11 @@
       v.decoder = new VideoDecoder({
         output: (frame) => {
           const m = v.meta.get(frame.timestamp); v.meta.delete(frame.timestamp);
-          if (m && !m.late && !v.closed) draw(frame, frame.displayWidth, frame.displayHeight, m.capture);
+          mark("firstDecoded");
+          // A view that has shown nothing yet shows the catch-up's keyframe at
+          // once (up to a GOP old, left out of the latency figures) while the
+          // rest of the catch-up decodes, then goes on live.
+          if (m && !v.closed && (!m.late || (m.key && !v.drew))) draw(frame, frame.displayWidth, frame.displayHeight, m.late ? NaN : m.capture);
           frame.close();
         },
         error: (e) => { console.warn("livecart video: decoder error", e); v.codec = ""; v.waitKey = true; },
@@ -73,7 +85,7 @@
       }
       if (v.waitKey || !v.codec) { if (!key) return; v.waitKey = false; }
       const ts = ++v.seq * 1000;
-      v.meta.set(ts, { late: (flags & FLAG_LATE) !== 0, capture });
+      v.meta.set(ts, { late: (flags & FLAG_LATE) !== 0, key, capture });
       try {
         v.decoder.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: ts, data }));
       } catch (e) { console.warn("livecart video: decode failed", e); newDecoder(); v.waitKey = true; }
@@ -86,9 +98,12 @@
     };
     const connect = () => {
       if (v.closed) return;
+      mark("connect");
       const ws = new WebSocket(`ws://127.0.0.1:${port}/video/${room}?s=${secret}`);
       ws.binaryType = "arraybuffer";
+      ws.onopen = () => mark("socketOpen");
       ws.onmessage = (ev) => {
+        mark("firstMessage");
         if (typeof ev.data === "string") return;
         const dv = new DataView(ev.data);
         const kind = dv.getUint8(0), flags = dv.getUint8(1);
@@ -157,20 +172,30 @@
     feed.scrollTo({ top: Math.max(0, Math.min(last, at)) * h, behavior: "instant" });
   });
 
+  // Starts the video views; resolves to the path this webview uses.
+  async function start(p, s, forceJpeg) {
+    mark("start");
+    port = p; secret = s;
+    // The first WebSocket of a page waits for WebKit to start its network
+    // process (~250 ms here): start it now, while the decoder check runs
+    // and before the first video view exists.
+    try { const w = new WebSocket(`ws://127.0.0.1:${port}/warm?s=${secret}`); w.onerror = () => mark("warmDone"); } catch (_) {}
+    path = !forceJpeg && (await supportsWebCodecs()) ? "webcodecs" : "jpeg";
+    mark("pathChosen");
+    // Only mutations that add, remove or re-point a video view rescan: the
+    // chat alone changes the page ~30 times a second in a busy room.
+    const isVideo = (n) => n.nodeType === 1 && (n.matches("canvas[data-room]") || n.querySelector("canvas[data-room]"));
+    new MutationObserver((records) => {
+      if (records.some((r) => r.type === "attributes" || [...r.addedNodes].some(isVideo) || [...r.removedNodes].some(isVideo))) scan();
+    }).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-room"] });
+    scan();
+    return path;
+  }
+
+  const boot = window.livecartBoot;
   window.livecart = {
-    // Starts the video views; returns the path this webview uses.
-    async start(p, s, forceJpeg) {
-      port = p; secret = s;
-      path = !forceJpeg && (await supportsWebCodecs()) ? "webcodecs" : "jpeg";
-      // Only mutations that add, remove or re-point a video view rescan: the
-      // chat alone changes the page ~30 times a second in a busy room.
-      const isVideo = (n) => n.nodeType === 1 && (n.matches("canvas[data-room]") || n.querySelector("canvas[data-room]"));
-      new MutationObserver((records) => {
-        if (records.some((r) => r.type === "attributes" || [...r.addedNodes].some(isVideo) || [...r.removedNodes].some(isVideo))) scan();
-      }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-room"] });
-      scan();
-      return path;
-    },
+    // The views' start (from `livecartBoot`, set by the app before this script).
+    started: boot ? start(boot.port, boot.secret, boot.forceJpeg) : Promise.reject(new Error("no livecartBoot")),
     // For the test harness and the debug overlay.
     // Latency percentiles cover the frames drawn since `since` (page ms).
     stats(since) {
@@ -183,7 +208,7 @@
       if (!rafOn) { rafOn = true; requestAnimationFrame(rafLoop); }
       const cut = now() - 1000;
       const pageFps = rafTimes.filter((t) => t >= cut).length;
-      return { path, now: now(), lastInputAt, pageFps, rooms };
+      return { path, now: now(), lastInputAt, pageFps, rooms, marks };
     },
     // The nth element with this testid among those on screen (pages off
     // screen have their own copies of the top bar).

@@ -24,6 +24,15 @@ fn room(s: &Value, i: usize) -> &Value {
     &s["page"]["rooms"][id]
 }
 
+/// Picture loops the embedded server has recorded in this data directory.
+fn picture_loops(data: &std::path::Path) -> usize {
+    std::fs::read_dir(data.join("server/streams")).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "h264loop"))
+            .count()
+    })
+}
+
 fn pct(v: &mut [f64], p: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
@@ -45,16 +54,46 @@ fn main() {
     // caches; fresh data directory), a fresh data directory on a used
     // profile (the demo world is seeded), then an existing data directory.
     let mut starts = Vec::new();
-    for data in ["livecart-data", "livecart-data-2", "livecart-data-2"] {
+    let (mut marks, mut launched) = (Value::Null, 0.0);
+    for (i, data) in ["livecart-data", "livecart-data-2", "livecart-data-2"]
+        .into_iter()
+        .enumerate()
+    {
+        let dir = desktop.home.path().join(data);
         let t0 = unix_ms();
-        let app = AppUnderTest::start_in(&desktop, desktop.home.path().join(data), extra);
+        let app = AppUnderTest::start_in(&desktop, dir.clone(), extra);
         let first = app.wait_for("first frame", Duration::from_mins(1), |a| {
             let f = room(&a.state(), 0)["firstDrawAt"].as_f64().unwrap_or(0.0);
             (f > 0.0).then_some(f)
         });
         starts.push(first - t0);
+        marks = app.state()["page"]["marks"].clone();
+        launched = t0;
+        if i < 2 {
+            // A first session long enough for the embedded server to record
+            // the playing rooms' picture loops (6 s each), as any first use is.
+            app.wait_for(
+                "the picture loops recorded",
+                Duration::from_secs(40),
+                |_| (picture_loops(&dir) >= 2).then_some(()),
+            );
+        }
         drop(app);
     }
+    let t = marks["pageOrigin"].as_f64().unwrap_or(f64::NAN);
+    let step = |k: &str| {
+        marks[k]
+            .as_f64()
+            .map_or("—".to_owned(), |v| format!("{:.0}", v - t))
+    };
+    let breakdown = format!(
+        "page start {:.0} ms after launch, then: views {} · socket open {} · first picture decoded {} · drawn {} ms",
+        t - launched,
+        step("viewOpened"),
+        step("socketOpen"),
+        step("firstDecoded"),
+        step("firstDraw"),
+    );
 
     let app = AppUnderTest::start(&desktop, extra);
     let pid = app.pid();
@@ -147,9 +186,10 @@ fn main() {
         starts[1]
     );
     println!(
-        "| cold start → first frame, existing data dir | {:.0} ms | ≤ 1000 ms |",
+        "| cold start → first frame, existing data dir (picture loops recorded) | {:.0} ms | ≤ 1000 ms |",
         starts[2]
     );
+    println!("| … of which (existing data dir) | {breakdown} | — |");
     println!(
         "| swipe → first frame, preloaded (n={}) p50 / p95 / max | {:.0} / {:.0} / {:.0} ms | ≤ 150 ms |",
         preloaded.len(),

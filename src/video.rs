@@ -225,6 +225,7 @@ async fn upgrade(
     Query(auth): Query<Auth>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    tracing::debug!(%room, "video socket upgrade");
     if !same(&auth.s, &hub.secret) {
         return (axum::http::StatusCode::FORBIDDEN, "not this app").into_response();
     }
@@ -237,6 +238,7 @@ async fn upgrade(
 
 async fn pump(mut socket: WebSocket, hub: VideoHub, room: RoomId, video: Arc<RoomVideo>) {
     let (catch_up, mut rx) = video.join();
+    tracing::debug!(%room, pictures = catch_up.len(), "video socket open");
     for m in catch_up {
         if socket.send(Message::Binary(m)).await.is_err() {
             return;

@@ -25,6 +25,13 @@ pub fn img(url: &str) -> String {
     }
 }
 const VIDEO_JS: &str = include_str!("../assets/video.js");
+/// WebKitGTK resolves `system-ui` through fontconfig at the first paint, and
+/// that paint took ~170 ms longer than with a named font (docs/video-path.md,
+/// cold start): on Linux the app names its font.
+#[cfg(target_os = "linux")]
+const PLATFORM_CSS: &str = "html, body, #main, button, input, textarea { font-family: \"DejaVu Sans\", \"Noto Sans\", sans-serif; }";
+#[cfg(not(target_os = "linux"))]
+const PLATFORM_CSS: &str = "button, input, textarea { font-family: inherit; }";
 
 #[derive(Clone)]
 pub struct Ui {
@@ -43,7 +50,17 @@ pub fn launch(shell: ShellHandle, evals: Option<mpsc::UnboundedReceiver<EvalRequ
     let window = WindowBuilder::new()
         .with_title("livecart")
         .with_inner_size(LogicalSize::new(390.0, 844.0));
-    let head = format!("<style>{CSS}</style><script>{VIDEO_JS}</script>");
+    // The video views start as the page's script loads (not after the first
+    // render and an eval round trip): the port and secret are known already.
+    let boot = serde_json::json!({
+        "port": shell.video_port,
+        "secret": shell.video_secret,
+        "forceJpeg": shell.force_jpeg,
+    });
+    let head = format!(
+        "<style>{CSS}{PLATFORM_CSS}</style><script>window.livecartBoot = {boot};</script><script>{VIDEO_JS}</script>"
+    );
+    tracing::debug!("window launch");
     LaunchBuilder::desktop()
         .with_cfg(
             Config::new()
@@ -103,11 +120,10 @@ fn Root() -> Element {
     use_future(move || {
         let shell = shell.clone();
         async move {
-            let js = format!(
-                "return await window.livecart.start({}, '{}', {});",
-                shell.video_port, shell.video_secret, shell.force_jpeg
-            );
-            match document::eval(&js).join::<String>().await {
+            // The page started its views at load (`livecartBoot`); this asks
+            // for the path it chose.
+            let js = "return await window.livecart.started;";
+            match document::eval(js).join::<String>().await {
                 Ok(path) => {
                     tracing::info!(%path, "video path");
                     if path == "jpeg" {

@@ -21,7 +21,7 @@ pub use flv::FlvHub;
 #[cfg(feature = "gst")]
 pub use player::{Player, PlayerConfig, PlayerEvent, PlayerState, VideoOutput};
 #[cfg(feature = "gst")]
-pub use publisher::{Publisher, PublisherConfig};
+pub use publisher::{EncodedLoop, Publisher, PublisherConfig};
 
 /// Errors from building or running a pipeline, in words a user can act on.
 #[derive(Debug, Clone, thiserror::Error)]

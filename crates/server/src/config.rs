@@ -95,15 +95,21 @@ pub struct WsConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, each a setting
 pub struct DemoConfig {
     /// Seed the demo world on an empty database and run its host scripts.
     pub enabled: bool,
     pub seed: u64,
     /// Run the scripted hosts and bot viewers (pins, sales, chat, gifts).
     pub scripts: bool,
-    /// Publish each demo room's synthetic video (GStreamer, ~10 % of a core
-    /// per room) at `/live/{room}.flv`.
+    /// Publish each demo room's synthetic video (GStreamer) at
+    /// `/live/{room}.flv`.
     pub streams: bool,
+    /// Replay each room's picture from a loop recorded the first time it
+    /// streams (kept in `<data_dir>/streams`): a few percent of a core per
+    /// room instead of a third for encoding live. `false` encodes live all
+    /// the time, with a running clock in the picture.
+    pub loops: bool,
     /// A demo stream nobody has watched for this long stops; the next viewer
     /// starts it again.
     pub idle_stop_secs: u64,
@@ -192,6 +198,7 @@ impl Default for DemoConfig {
             seed: 42,
             scripts: true,
             streams: true,
+            loops: true,
             idle_stop_secs: 60,
         }
     }

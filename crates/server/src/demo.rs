@@ -8,6 +8,7 @@ pub mod script;
 pub mod world;
 
 use crate::state::AppState;
+use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
 /// Seeds the world unless the database already has rooms.
@@ -136,7 +137,8 @@ fn register_stream(
     index: usize,
     def: &world::RoomDef,
 ) {
-    const PATTERNS: [&str; 4] = ["pinwheel", "spokes", "circular", "ball"];
+    // Patterns that only scroll, so each picture loops seamlessly.
+    const PATTERNS: [&str; 4] = ["pinwheel", "spokes", "circular", "bar"];
     const TONES: [f64; 4] = [330.0, 392.0, 440.0, 523.25];
     let (r, g, b) = art::rgb(def.hue, 0.6, 0.9);
     let config = livecart_media::PublisherConfig {
@@ -148,19 +150,67 @@ fn register_stream(
         tone_hz: TONES[index % TONES.len()],
         ..livecart_media::PublisherConfig::default()
     };
+    // The picture repeats (the pattern only scrolls): the first start
+    // encodes live and records one loop of it to the data directory; every
+    // later start replays that loop with fresh capture times.
+    let loop_path = state.config.demo.loops.then(|| {
+        livecart_media::EncodedLoop::path_in(&state.config.data_dir.join("streams"), &config)
+    });
+    let looped: Arc<Mutex<Option<Arc<livecart_media::EncodedLoop>>>> = Arc::default();
     // Started by the first viewer, stopped when nobody has watched for a
     // while, started again by the next viewer (streams.rs).
     let hub = state.streams.hub(room);
     state.streams.on_demand(
         room,
-        std::sync::Arc::new(move || {
+        Arc::new(move || {
             let hub = hub.clone();
-            let publisher = livecart_media::Publisher::start(&config, move |bytes| {
+            let on_flv = move |bytes: &[u8]| {
                 if let Err(e) = hub.push(bytes) {
                     tracing::warn!(error = %e, %room, "publisher output is not FLV");
                 }
-            })?;
-            Ok(Box::new(publisher) as Box<dyn Send>)
+            };
+            let started = |p: livecart_media::Publisher, source| crate::streams::Started {
+                publisher: Box::new(p),
+                source,
+            };
+            let Some(path) = &loop_path else {
+                let p = livecart_media::Publisher::start(&config, on_flv)?;
+                return Ok(started(p, "live encoder"));
+            };
+            let known =
+                lock(&looped)
+                    .clone()
+                    .or_else(|| match livecart_media::EncodedLoop::load(path) {
+                        Ok(l) => l.map(Arc::new),
+                        Err(e) => {
+                            tracing::warn!(%room, "recording the room's picture again: {e}");
+                            None
+                        }
+                    });
+            if let Some(l) = known {
+                *lock(&looped) = Some(l.clone());
+                let p = livecart_media::Publisher::replay(l, &config, on_flv)?;
+                return Ok(started(p, "recorded loop"));
+            }
+            let (keep, path) = (looped.clone(), path.clone());
+            let publisher =
+                livecart_media::Publisher::start_recording(&config, on_flv, move |l| {
+                    // Written off the streaming thread.
+                    std::thread::spawn(move || {
+                        match l.save(&path) {
+                            Ok(()) => {
+                                tracing::info!(%room, loop = ?l, "recorded the room's picture loop");
+                            }
+                            Err(e) => tracing::warn!(%room, "could not keep the picture loop: {e}"),
+                        }
+                        *lock(&keep) = Some(Arc::new(l));
+                    });
+                })?;
+            Ok(started(publisher, "live encoder, recording its loop"))
         }),
     );
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

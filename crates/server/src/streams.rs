@@ -16,14 +16,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast::error::RecvError;
 
-/// Starts a room's publisher; what it returns keeps it running until dropped.
-pub type Start = Arc<dyn Fn() -> anyhow::Result<Box<dyn Send>> + Send + Sync>;
+/// Starts a room's publisher.
+pub type Start = Arc<dyn Fn() -> anyhow::Result<Started> + Send + Sync>;
+
+/// A publisher that was started: it runs until `publisher` is dropped.
+pub struct Started {
+    pub publisher: Box<dyn Send>,
+    /// How it makes its pictures ("live encoder", "recorded loop", …).
+    pub source: &'static str,
+}
 
 /// A publisher the server starts when someone watches and stops when nobody
 /// has for `demo.idle_stop_secs` (the demo world's synthetic streams cost CPU).
 struct OnDemand {
     start: Start,
-    running: Option<Box<dyn Send>>,
+    running: Option<Started>,
     /// A start is under way (off the async workers).
     starting: bool,
     idle_since: Option<std::time::Instant>,
@@ -110,7 +117,7 @@ impl Streams {
         od.starting = false;
         match started {
             Ok(Ok(p)) => {
-                tracing::info!(%room, "stream started for a viewer");
+                tracing::info!(%room, source = p.source, "stream started for a viewer");
                 od.running = Some(p);
             }
             Ok(Err(e)) => tracing::warn!(%room, "stream did not restart: {e:#}"),
@@ -145,9 +152,14 @@ impl Streams {
     }
 
     pub fn running(&self, room: RoomId) -> bool {
+        self.source(room).is_some()
+    }
+
+    /// How the room's running publisher makes its pictures, if one runs.
+    pub fn source(&self, room: RoomId) -> Option<&'static str> {
         self.demand()
             .get(&room)
-            .is_some_and(|od| od.running.is_some())
+            .and_then(|od| od.running.as_ref().map(|p| p.source))
     }
 
     /// Stops every publisher this server owns.

@@ -448,6 +448,140 @@ async fn a_demo_stream_nobody_watches_stops_and_starts_again_for_the_next_viewer
     );
 }
 
+/// The capture times of the first `n` pictures of a `/live` response, and
+/// whether each is a keyframe.
+async fn live_pictures(res: &mut reqwest::Response, n: usize) -> Vec<(bool, u64)> {
+    use livecart_media::sei::{NalFormat, find_capture_time};
+    let mut reader = livecart_media::flv::FlvReader::default();
+    let mut pictures = Vec::new();
+    while pictures.len() < n {
+        let chunk = tokio::time::timeout(WAIT, res.chunk())
+            .await
+            .expect("pictures keep coming")
+            .expect("body")
+            .expect("a chunk");
+        let (_, tags) = reader.push(&chunk).expect("FLV");
+        for t in tags
+            .iter()
+            .filter(|t| t.kind == 9 && !t.is_sequence_header())
+        {
+            let at = find_capture_time(
+                &t.bytes[11 + 5..t.bytes.len() - 4],
+                NalFormat::Avc { length_size: 4 },
+            )
+            .expect("every picture carries its capture time");
+            pictures.push((t.bytes[11] >> 4 == 1, at));
+        }
+    }
+    pictures
+}
+
+fn loops_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir.join("streams")).map_or_else(
+        |_| Vec::new(),
+        |d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "h264loop"))
+                .collect()
+        },
+    )
+}
+
+/// Encoding a room's picture live costs a third of a core; the picture
+/// repeats, so the first stream records one loop of it and every later start
+/// replays that loop (same H.264, fresh capture times). A damaged recording
+/// is made again, and the stream plays meanwhile.
+#[tokio::test]
+async fn a_demo_rooms_picture_is_recorded_once_then_replayed_and_a_damaged_recording_is_made_again()
+{
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = || {
+        let mut c = crate::support::config(dir.path());
+        c.demo.streams = true;
+        c.demo.idle_stop_secs = 1;
+        c
+    };
+    let handle = livecart_server::serve(config()).await.expect("server");
+    let http = reqwest::Client::new();
+    let feed: livecart_protocol::rest::FeedResponse = http
+        .get(handle.url("/v1/feed"))
+        .send()
+        .await
+        .expect("feed")
+        .json()
+        .await
+        .expect("json");
+    let room = feed.rooms[0].id;
+    let streams = &handle.state.streams;
+    let live = handle.url(&format!("/live/{room}.flv"));
+
+    let mut res = http.get(&live).send().await.expect("stream");
+    assert_eq!(
+        streams.source(room),
+        Some("live encoder, recording its loop")
+    );
+    // One scroll across the pattern: 180 pictures, six seconds.
+    live_pictures(&mut res, 190).await;
+    let recorded = tokio::time::timeout(WAIT, async {
+        loop {
+            if let [one] = loops_in(dir.path()).as_slice() {
+                return one.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the loop is kept on disk");
+    drop(res);
+    tokio::time::timeout(WAIT, async {
+        while streams.running(room) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("an unwatched stream stops");
+
+    let mut res = http.get(&live).send().await.expect("stream");
+    assert_eq!(streams.source(room), Some("recorded loop"));
+    let pictures = live_pictures(&mut res, 45).await;
+    // The GOP cache first (a few pictures the replay already sent), then
+    // live: a keyframe a second, capture times moving on with the clock.
+    let keys = pictures.iter().filter(|(k, _)| *k).count();
+    assert!(
+        (1..=2).contains(&keys),
+        "a keyframe a second: {keys} in 45 pictures"
+    );
+    assert!(
+        pictures.windows(2).all(|w| w[1].1 > w[0].1),
+        "capture times run forward"
+    );
+    drop(res);
+    handle.shutdown().await.expect("stops");
+
+    std::fs::write(&recorded, b"half a loop").expect("damage");
+    let handle = livecart_server::serve(config())
+        .await
+        .expect("server again");
+    let mut res = http
+        .get(handle.url(&format!("/live/{room}.flv")))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(
+        handle.state.streams.source(room),
+        Some("live encoder, recording its loop"),
+        "a damaged recording is not replayed"
+    );
+    assert_eq!(
+        live_pictures(&mut res, 10).await.len(),
+        10,
+        "the viewer still gets the picture"
+    );
+    drop(res);
+    handle.shutdown().await.expect("stops");
+}
+
 /// The demo world serves before its pictures are drawn (they are drawn in
 /// the background, or at once when asked for). A run stopped before it drew
 /// them all leaves no broken picture: the next start draws the same ones.
