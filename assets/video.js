@@ -9,6 +9,8 @@
   const views = new Map(); // canvas -> view
   const totals = {}; // room -> {drawn, firstDrawAt, lastDrawAt, latencies[[at, ms]]}
   let port = 0, secret = "", path = "webcodecs";
+  let viewOpened = () => {};
+  const firstView = new Promise((r) => { viewOpened = r; });
   let lastInputAt = 0;
   // When the page reached each step of its start (Unix ms), for the cold-start breakdown.
   const marks = { pageOrigin: Math.round(performance.timeOrigin) };
@@ -33,6 +35,7 @@
 
   function openView(canvas) {
     mark("viewOpened");
+    viewOpened();
     const room = canvas.dataset.room;
     const ctx = canvas.getContext("2d", { alpha: false, desynchronized: true });
     const t = totals[room] || (totals[room] = { drawn: 0, firstDrawAt: 0, lastDrawAt: 0, shownAfterInputAt: 0, latencies: [] });
@@ -76,6 +79,8 @@
       v.codec = "";
     };
     const onAU = (flags, w, h, codec, capture, data) => {
+      // No WebCodecs here: the app is switching to JPEG frames.
+      if (path === "jpeg" || typeof VideoDecoder === "undefined") return;
       const key = (flags & FLAG_KEY) !== 0;
       if (!v.decoder || v.decoder.state === "closed") newDecoder();
       if (key && codec !== v.codec) {
@@ -176,19 +181,20 @@
   async function start(p, s, forceJpeg) {
     mark("start");
     port = p; secret = s;
-    // The first WebSocket of a page waits for WebKit to start its network
-    // process (~250 ms here): start it now, while the decoder check runs
-    // and before the first video view exists.
-    try { const w = new WebSocket(`ws://127.0.0.1:${port}/warm?s=${secret}`); w.onerror = () => mark("warmDone"); } catch (_) {}
-    path = !forceJpeg && (await supportsWebCodecs()) ? "webcodecs" : "jpeg";
-    mark("pathChosen");
-    // Only mutations that add, remove or re-point a video view rescan: the
-    // chat alone changes the page ~30 times a second in a busy room.
+    if (forceJpeg) path = "jpeg";
+    // Views open, and their sockets connect, as soon as the first render
+    // makes them. Only mutations that add, remove or re-point a video view
+    // rescan: the chat alone changes the page ~30 times a second.
     const isVideo = (n) => n.nodeType === 1 && (n.matches("canvas[data-room]") || n.querySelector("canvas[data-room]"));
     new MutationObserver((records) => {
       if (records.some((r) => r.type === "attributes" || [...r.addedNodes].some(isVideo) || [...r.removedNodes].some(isVideo))) scan();
     }).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-room"] });
-    scan();
+    // The decoder check holds the page for ~150 ms (WebKit loads its
+    // decoders): after the first view has asked for its pictures, so that
+    // the handshake runs meanwhile instead of after it.
+    await Promise.race([firstView, new Promise((r) => setTimeout(r, 1500))]);
+    path = !forceJpeg && (await supportsWebCodecs()) ? "webcodecs" : "jpeg";
+    mark("pathChosen");
     return path;
   }
 

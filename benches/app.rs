@@ -174,6 +174,11 @@ fn main() {
     } else {
         "WebCodecs (H.264 over WebSocket)"
     };
+    let swipes = preloaded
+        .iter()
+        .map(|v| format!("{v:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     println!("\nlivecart app, release, Xvfb 390x844, path: {path}");
     println!("| measure | value | goal |");
     println!("|---|---|---|");
@@ -197,6 +202,7 @@ fn main() {
         pct(&mut preloaded.clone(), 0.95),
         pct(&mut preloaded, 1.0)
     );
+    println!("| … each preloaded swipe, in order | {swipes} ms | — |");
     println!(
         "| swipe → first frame, not preloaded (n={}) p50 / p95 | {:.0} / {:.0} ms | — |",
         cold.len(),
