@@ -214,7 +214,7 @@
       if (!rafOn) { rafOn = true; requestAnimationFrame(rafLoop); }
       const cut = now() - 1000;
       const pageFps = rafTimes.filter((t) => t >= cut).length;
-      return { path, now: now(), lastInputAt, pageFps, rooms, marks };
+      return { path, now: now(), lastInputAt, pageFps, rooms, marks, editsAs: window.interpreter && window.interpreter.edits ? window.interpreter.edits.binaryType : null };
     },
     // The nth element with this testid among those on screen (pages off
     // screen have their own copies of the top bar).

@@ -25,6 +25,7 @@ pub fn img(url: &str) -> String {
     }
 }
 const VIDEO_JS: &str = include_str!("../assets/video.js");
+const EDITS_JS: &str = include_str!("../assets/edits.js");
 /// WebKitGTK resolves `system-ui` through fontconfig at the first paint, and
 /// that paint took ~170 ms longer than with a named font (docs/video-path.md,
 /// cold start): on Linux the app names its font.
@@ -58,7 +59,7 @@ pub fn launch(shell: ShellHandle, evals: Option<mpsc::UnboundedReceiver<EvalRequ
         "forceJpeg": shell.force_jpeg,
     });
     let head = format!(
-        "<style>{CSS}{PLATFORM_CSS}</style><script>window.livecartBoot = {boot};</script><script>{VIDEO_JS}</script>"
+        "<style>{CSS}{PLATFORM_CSS}</style><script>window.livecartBoot = {boot};</script><script>{EDITS_JS}</script><script>{VIDEO_JS}</script>"
     );
     tracing::debug!("window launch");
     LaunchBuilder::desktop()

@@ -54,6 +54,13 @@ fn the_feed_plays_moving_video_and_a_swipe_shows_the_next_room_at_once() {
         state["page"]["path"], "webcodecs",
         "this webview has WebCodecs"
     );
+    // The Dioxus edits socket hands over ArrayBuffers, not Blobs that pile up
+    // in WebKit (assets/edits.js): a Dioxus upgrade that changes its
+    // interpreter shows here, not as a slow leak.
+    assert_eq!(
+        state["page"]["editsAs"], "arraybuffer",
+        "the page's edits hook is in place"
+    );
     let badge = app.text("live-badge").unwrap_or_default();
     assert!(badge.starts_with("LIVE"), "badge says {badge:?}");
 
