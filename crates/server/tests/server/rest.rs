@@ -504,15 +504,7 @@ async fn a_demo_rooms_picture_is_recorded_once_then_replayed_and_a_damaged_recor
     };
     let handle = livecart_server::serve(config()).await.expect("server");
     let http = reqwest::Client::new();
-    let feed: livecart_protocol::rest::FeedResponse = http
-        .get(handle.url("/v1/feed"))
-        .send()
-        .await
-        .expect("feed")
-        .json()
-        .await
-        .expect("json");
-    let room = feed.rooms[0].id;
+    let room = crate::support::first_room(&http, &handle).await;
     let streams = &handle.state.streams;
     let live = handle.url(&format!("/live/{room}.flv"));
 

@@ -224,6 +224,22 @@ impl Client {
     }
 }
 
+/// The first demo room of a server started on its own (fashion).
+pub async fn first_room(
+    http: &reqwest::Client,
+    handle: &ServerHandle,
+) -> livecart_protocol::RoomId {
+    let feed: FeedResponse = http
+        .get(handle.url("/v1/feed"))
+        .send()
+        .await
+        .expect("feed")
+        .json()
+        .await
+        .expect("feed json");
+    feed.rooms[0].id
+}
+
 pub fn is_chat(e: &RoomEvent) -> bool {
     matches!(e, RoomEvent::Chat { .. })
 }
