@@ -49,6 +49,9 @@
     const draw = (img, w, h, captureMs) => {
       if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
       ctx.drawImage(img, 0, 0, w, h);
+      // The app waits for a room's first picture before it preloads the
+      // next one: say so now, not at the next once-a-second report.
+      if (!v.drew && v.ws && v.ws.readyState === 1) v.ws.send(JSON.stringify({ fps: 1, p50: null, p95: 0 }));
       v.drew = true;
       mark("firstDraw");
       const at = now();

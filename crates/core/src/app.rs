@@ -669,9 +669,13 @@ impl App {
                 self.send_chat(&text, now)
             }
             Event::Player { room, update } => {
+                let mut settled = false;
                 if let Some(slot) = self.feed.players.get_mut(&room) {
                     match update {
-                        PlayerUpdate::Status(s) => slot.status = s,
+                        PlayerUpdate::Status(s) => {
+                            settled = matches!(s, PlayerStatus::Ended | PlayerStatus::Failed(_));
+                            slot.status = s;
+                        }
                         PlayerUpdate::FirstFrame => slot.first_frame = true,
                         PlayerUpdate::Ready => {}
                         PlayerUpdate::Behind { ms } => {
@@ -679,10 +683,18 @@ impl App {
                                 *behind_ms = ms;
                             }
                         }
-                        PlayerUpdate::Drawn(d) => slot.drawn = Some(d),
+                        PlayerUpdate::Drawn(d) => {
+                            settled = slot.drawn.is_none();
+                            slot.drawn = Some(d);
+                        }
                     }
                 }
-                Vec::new()
+                // The room on screen is drawn (or done): time to preload the next.
+                if settled && self.feed.current().is_some_and(|r| r.id == room) {
+                    self.players()
+                } else {
+                    Vec::new()
+                }
             }
             Event::Socket { room, update } => self.socket(room, update, now),
             Event::Timer(id) => match self.timers.remove(&id) {

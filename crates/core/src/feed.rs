@@ -61,14 +61,36 @@ impl Feed {
         changed
     }
 
+    /// Whether the room on screen has been drawn (or will not be: it ended
+    /// or failed), so a preload no longer competes with its first picture.
+    fn current_settled(&self) -> bool {
+        self.current()
+            .and_then(|r| self.players.get(&r.id))
+            .is_some_and(|s| {
+                s.drawn.is_some()
+                    || matches!(s.status, PlayerStatus::Ended | PlayerStatus::Failed(_))
+            })
+    }
+
     /// Opens, plays, holds and releases players so that exactly the current
-    /// room plays and the next one is preloaded.
+    /// room plays and the next one is preloaded. A new preload waits until
+    /// the current room's first pictures are on screen (both rooms starting
+    /// at once shared the cores between two streams, two sockets and two
+    /// decoders at the moment the viewer waits for the first); a preloaded
+    /// player that exists is kept.
     pub fn reconcile_players(&mut self) -> Vec<Effect> {
         let mut effects = Vec::new();
+        let next_ready = self.current_settled()
+            || self
+                .rooms
+                .get(self.index + 1)
+                .is_some_and(|r| self.players.contains_key(&r.id));
         let on_screen: &[usize] = if self.browsing {
             &[]
-        } else {
+        } else if next_ready {
             &[self.index, self.index + 1]
+        } else {
+            &[self.index]
         };
         let want: Vec<(RoomId, bool, String)> = on_screen
             .iter()

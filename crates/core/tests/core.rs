@@ -83,8 +83,16 @@ fn sockets(effects: &[Effect]) -> Vec<SocketCommand> {
     })
 }
 
-/// An app that has started and loaded a feed of `n` rooms.
+/// An app that has started and loaded a feed of `n` rooms, and drawn the first.
 fn started(n: usize) -> (App, Vec<RoomSummary>, Vec<Effect>) {
+    let (mut app, rooms, mut effects) = loaded(n);
+    // The page draws the first room's pictures (then the next is preloaded).
+    effects.extend(drawn(&mut app, rooms[0].id));
+    (app, rooms, effects)
+}
+
+/// An app that has started and loaded a feed of `n` rooms.
+fn loaded(n: usize) -> (App, Vec<RoomSummary>, Vec<Effect>) {
     let mut app = App::default();
     let effects = app.update(Event::Started, t0());
     assert!(
@@ -109,6 +117,21 @@ fn started(n: usize) -> (App, Vec<RoomSummary>, Vec<Effect>) {
         t0(),
     );
     (app, rooms, effects)
+}
+
+/// The page reports that it drew `room`'s pictures (its first report).
+fn drawn(app: &mut App, room: RoomId) -> Vec<Effect> {
+    app.update(
+        Event::Player {
+            room,
+            update: PlayerUpdate::Drawn(Drawn {
+                fps: 1.0,
+                latency_p95_ms: 0,
+                latency_p50_ms: None,
+            }),
+        },
+        t0(),
+    )
 }
 
 fn session(expires_in: i64) -> SessionResponse {
@@ -158,9 +181,63 @@ fn the_feed_plays_the_first_room_and_preloads_the_second() {
     assert!(view.pages[0].spinner);
 }
 
+/// Both rooms starting at once shared the cores at the moment the viewer
+/// waits for the first picture: the next room is preloaded once the first is
+/// on screen.
+#[test]
+fn the_next_room_is_preloaded_once_the_first_is_drawn() {
+    let (mut app, rooms, effects) = loaded(3);
+    assert_eq!(
+        players(&effects),
+        vec![PlayerCommand::Open {
+            room: rooms[0].id,
+            url: rooms[0].streams[0].url.clone(),
+            held: false
+        }],
+        "only the room on screen starts"
+    );
+    assert!(
+        players(&app.update(
+            Event::Player {
+                room: rooms[0].id,
+                update: PlayerUpdate::FirstFrame
+            },
+            t0()
+        ))
+        .is_empty(),
+        "the player's first frame is not yet the page's"
+    );
+    assert_eq!(
+        players(&drawn(&mut app, rooms[0].id)),
+        vec![PlayerCommand::Open {
+            room: rooms[1].id,
+            url: rooms[1].streams[0].url.clone(),
+            held: true
+        }],
+        "drawn: the next room is preloaded"
+    );
+    assert!(players(&drawn(&mut app, rooms[0].id)).is_empty(), "once");
+    // A room that fails never draws: the next one is preloaded all the same.
+    let (mut app, rooms, _) = loaded(3);
+    let effects = app.update(
+        Event::Player {
+            room: rooms[0].id,
+            update: PlayerUpdate::Status(PlayerStatus::Failed("no stream".into())),
+        },
+        t0(),
+    );
+    assert!(players(&effects).contains(&PlayerCommand::Open {
+        room: rooms[1].id,
+        url: rooms[1].streams[0].url.clone(),
+        held: true
+    }));
+}
+
 #[test]
 fn swiping_plays_the_preloaded_room_preloads_the_next_and_releases_the_rest() {
     let (mut app, rooms, _) = started(4);
+    // The preloaded room draws off screen, as the page does.
+    drawn(&mut app, rooms[1].id);
     let effects = app.update(Event::SwipeTo(1), t0());
     let p = players(&effects);
     assert!(
@@ -713,8 +790,13 @@ fn the_cached_feed_shows_at_once_and_the_fresh_one_replaces_it() {
     );
     assert_eq!(
         players(&effects).len(),
-        2,
+        1,
         "and its first room already plays"
+    );
+    assert_eq!(
+        players(&drawn(&mut app, cached[0].id)).len(),
+        1,
+        "drawn: the next one is preloaded"
     );
 
     // The fresh feed no longer has cached room 0 (it ended): the first fresh room plays, and it

@@ -293,10 +293,27 @@ pub async fn draw_pending(
     state: &AppState,
     id: ImageId,
 ) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>> {
+    draw_pending_on(state, id, |render| async move {
+        tokio::task::spawn_blocking(move || render()).await?
+    })
+    .await
+}
+
+/// [`draw_pending`], with the drawing itself done by `run` (the background
+/// drawer runs it on a thread of the lowest priority).
+pub async fn draw_pending_on<F, Fut>(
+    state: &AppState,
+    id: ImageId,
+    run: F,
+) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>>
+where
+    F: FnOnce(Render) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<(Vec<u8>, Vec<u8>)>>,
+{
     let Some(render) = state.lazy_images.get(id) else {
         return Ok(None);
     };
-    let (full, thumb) = tokio::task::spawn_blocking(move || render()).await??;
+    let (full, thumb) = run(render).await?;
     sqlx::query(
         "INSERT INTO images (id, content_type, full, thumb) VALUES (?, 'image/jpeg', ?, ?) \
          ON CONFLICT (id) DO NOTHING",

@@ -37,15 +37,27 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
                 std::sync::Arc::new(move || art.render().map(|p| (p.full, p.thumb))),
             );
         }
-        // One picture at a time, so the first start keeps a core for itself;
-        // a request for a picture not drawn yet draws it at once.
+        // One picture at a time, on a thread that runs only when the CPU
+        // has nothing else to do: a first start (the app's window, the first
+        // streams) comes first. A request for a picture not drawn yet draws
+        // it at once, at normal priority.
+        let drawer = idle_drawer()?;
         let state = state.clone();
         tokio::spawn(async move {
             for id in state.lazy_images.pending() {
                 if state.shutdown.is_cancelled() {
                     return;
                 }
-                if let Err(e) = crate::api::draw_pending(&state, id).await {
+                let drawn = crate::api::draw_pending_on(&state, id, |render| {
+                    let (reply, answer) = tokio::sync::oneshot::channel();
+                    let sent = drawer.send((render, reply));
+                    async move {
+                        sent.map_err(|_| anyhow::anyhow!("the picture drawer stopped"))?;
+                        answer.await?
+                    }
+                })
+                .await;
+                if let Err(e) = drawn {
                     tracing::warn!(error = %e, %id, "a demo picture was not drawn");
                 }
             }
@@ -54,6 +66,27 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
         });
     }
     Ok(())
+}
+
+type DrawJob = (
+    crate::api::Render,
+    tokio::sync::oneshot::Sender<anyhow::Result<(Vec<u8>, Vec<u8>)>>,
+);
+
+/// A thread that draws pictures at the idle scheduling class (Linux
+/// `SCHED_IDLE`: it gets a core only when nothing else wants it); it ends
+/// when its sender is dropped.
+fn idle_drawer() -> anyhow::Result<std::sync::mpsc::Sender<DrawJob>> {
+    let (tx, rx) = std::sync::mpsc::channel::<DrawJob>();
+    std::thread::Builder::new()
+        .name("demo-pictures".into())
+        .spawn(move || {
+            crate::mem::run_when_idle();
+            for (render, reply) in rx {
+                let _ = reply.send(render());
+            }
+        })?;
+    Ok(tx)
 }
 
 /// Pictures a previous run seeded but stopped before drawing (it was
