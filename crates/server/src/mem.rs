@@ -10,9 +10,16 @@
 #[allow(unsafe_code)]
 pub fn release_freed() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks glibc's own arenas under their locks.
-    unsafe {
-        libc::malloc_trim(0);
+    {
+        let started = std::time::Instant::now();
+        // SAFETY: malloc_trim only walks glibc's own arenas under their locks.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        tracing::debug!(
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "freed heap given back"
+        );
     }
 }
 
@@ -25,7 +32,7 @@ pub fn run_when_idle() {
     {
         let param = libc::sched_param { sched_priority: 0 };
         // SAFETY: pid 0 is the calling thread; `param` outlives the call.
-        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &raw const param) };
         if rc != 0 {
             tracing::debug!(error = %std::io::Error::last_os_error(), "SCHED_IDLE refused");
         }
