@@ -110,7 +110,7 @@ fn markup(s: &str) -> String {
 /// optionally with the clock. `num_buffers` bounds it (for a loop encode).
 fn video_source(c: &PublisherConfig) -> String {
     let clock = if c.clock {
-        " ! clockoverlay time-format=\"%H:%M:%S\" valignment=position ypos=0.3 halignment=center font-desc=\"Sans Bold 30\" shaded-background=true"
+        " ! clockoverlay time-format=\"%H:%M:%S\" valignment=position ypos=0.46 halignment=center font-desc=\"Sans Bold 30\" shaded-background=true"
     } else {
         ""
     };
@@ -118,7 +118,7 @@ fn video_source(c: &PublisherConfig) -> String {
         "videotestsrc name=vsrc is-live=true pattern={pattern} horizontal-speed={motion} foreground-color={fg} background-color={bg} \
          ! video/x-raw,width={pw},height={ph},framerate={fps}/1,format=I420 \
          ! videoscale method=bilinear ! video/x-raw,width={w},height={h} \
-         ! textoverlay text=\"{caption}\" valignment=position ypos=0.2 halignment=center font-desc=\"Sans Bold 14\" shaded-background=true{clock} \
+         ! textoverlay text=\"{caption}\" valignment=position ypos=0.4 halignment=center font-desc=\"Sans Bold 14\" shaded-background=true{clock} \
          ! x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={kbps} bframes=0 option-string=scenecut=0 \
          ! video/x-h264,stream-format=byte-stream,alignment=au",
         pattern = escape(&c.pattern),
