@@ -669,13 +669,10 @@ impl App {
                 self.send_chat(&text, now)
             }
             Event::Player { room, update } => {
-                let mut settled = false;
+                let settled_before = self.feed.current_settled();
                 if let Some(slot) = self.feed.players.get_mut(&room) {
                     match update {
-                        PlayerUpdate::Status(s) => {
-                            settled = matches!(s, PlayerStatus::Ended | PlayerStatus::Failed(_));
-                            slot.status = s;
-                        }
+                        PlayerUpdate::Status(s) => slot.status = s,
                         PlayerUpdate::FirstFrame => slot.first_frame = true,
                         PlayerUpdate::Ready => {}
                         PlayerUpdate::Behind { ms } => {
@@ -683,14 +680,11 @@ impl App {
                                 *behind_ms = ms;
                             }
                         }
-                        PlayerUpdate::Drawn(d) => {
-                            settled = slot.drawn.is_none();
-                            slot.drawn = Some(d);
-                        }
+                        PlayerUpdate::Drawn(d) => slot.drawn = Some(d),
                     }
                 }
-                // The room on screen is drawn (or done): time to preload the next.
-                if settled && self.feed.current().is_some_and(|r| r.id == room) {
+                // The room on screen is now drawn (or done): time to preload the next.
+                if !settled_before && self.feed.current_settled() {
                     self.players()
                 } else {
                     Vec::new()

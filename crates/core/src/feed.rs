@@ -63,7 +63,7 @@ impl Feed {
 
     /// Whether the room on screen has been drawn (or will not be: it ended
     /// or failed), so a preload no longer competes with its first picture.
-    fn current_settled(&self) -> bool {
+    pub(crate) fn current_settled(&self) -> bool {
         self.current()
             .and_then(|r| self.players.get(&r.id))
             .is_some_and(|s| {
