@@ -46,17 +46,27 @@
       for (const e of entries) v.visible = e.intersectionRatio > 0.98;
     }, { threshold: [0, 0.5, 0.98, 1] });
     v.io.observe(canvas);
+    // What the view drew in the last second, to the app (player stats).
+    const report = () => {
+      const cut = now() - 1000;
+      v.second = v.second.filter((x) => x >= cut);
+      const lat = v.lat.sort((a, b) => a - b); v.lat = [];
+      if (v.ws && v.ws.readyState === 1 && v.second.length) {
+        v.ws.send(JSON.stringify({ fps: v.second.length, p50: lat.length ? pct(lat, 0.5) : null, p95: pct(lat, 0.95) }));
+      }
+    };
     const draw = (img, w, h, captureMs) => {
       if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
       ctx.drawImage(img, 0, 0, w, h);
-      // The app waits for a room's first picture before it preloads the
-      // next one: say so now, not at the next once-a-second report.
-      if (!v.drew && v.ws && v.ws.readyState === 1) v.ws.send(JSON.stringify({ fps: 1, p50: null, p95: 0 }));
+      const first = !v.drew;
       v.drew = true;
       mark("firstDraw");
       const at = now();
       v.second.push(at);
       if (!Number.isNaN(captureMs)) { v.lat.push(at - captureMs); t.latencies.push([at, at - captureMs]); if (t.latencies.length > 2000) t.latencies.shift(); }
+      // The app waits for a room's first picture before it preloads the
+      // next one: report now, not at the next once-a-second report.
+      if (first) report();
       t.drawn++; t.lastDrawAt = at; if (!t.firstDrawAt) t.firstDrawAt = at;
       // Swipe timing: the first picture drawn while this view is on screen
       // after the viewer's last input. Right after an input the observer may
@@ -127,14 +137,7 @@
       ws.onclose = () => { if (!v.closed) setTimeout(connect, 250); };
       v.ws = ws;
     };
-    v.timer = setInterval(() => {
-      const cut = now() - 1000;
-      v.second = v.second.filter((x) => x >= cut);
-      const lat = v.lat.sort((a, b) => a - b); v.lat = [];
-      if (v.ws && v.ws.readyState === 1 && v.second.length) {
-        v.ws.send(JSON.stringify({ fps: v.second.length, p50: lat.length ? pct(lat, 0.5) : null, p95: pct(lat, 0.95) }));
-      }
-    }, 1000);
+    v.timer = setInterval(report, 1000);
     connect();
     views.set(canvas, v);
   }
