@@ -176,10 +176,7 @@ fn main() -> anyhow::Result<()> {
         // The demo world draws its pictures in the background after a
         // start: measure once it is done, not against it.
         let drawing = Instant::now();
-        while !state.lazy_images.pending().is_empty() && drawing.elapsed() < Duration::from_mins(1)
-        {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        tokio::time::timeout(Duration::from_mins(1), state.lazy_images.all_drawn()).await?;
         eprintln!(
             "warmed up (pictures drawn {:.1} s before)",
             drawing.elapsed().as_secs_f64()

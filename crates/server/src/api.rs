@@ -263,7 +263,10 @@ pub type Render = std::sync::Arc<dyn Fn() -> anyhow::Result<(Vec<u8>, Vec<u8>)> 
 /// a background task draws it, and a request that comes first draws its
 /// own picture at once.
 #[derive(Default)]
-pub struct LazyImages(std::sync::Mutex<std::collections::HashMap<ImageId, Render>>);
+pub struct LazyImages(
+    std::sync::Mutex<std::collections::HashMap<ImageId, Render>>,
+    tokio::sync::Notify,
+);
 
 impl LazyImages {
     fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<ImageId, Render>> {
@@ -278,6 +281,26 @@ impl LazyImages {
 
     fn get(&self, id: ImageId) -> Option<Render> {
         self.lock().get(&id).cloned()
+    }
+
+    /// A picture is drawn and stored: no longer pending.
+    fn drawn(&self, id: ImageId) {
+        let mut pending = self.lock();
+        pending.remove(&id);
+        if pending.is_empty() {
+            self.1.notify_waiters();
+        }
+    }
+
+    /// Returns once no picture is left to draw.
+    pub async fn all_drawn(&self) {
+        loop {
+            let done = self.1.notified();
+            if self.lock().is_empty() {
+                return;
+            }
+            done.await;
+        }
     }
 
     pub fn pending(&self) -> Vec<ImageId> {
@@ -323,7 +346,7 @@ where
     .bind(&thumb)
     .execute(&state.writer)
     .await?;
-    state.lazy_images.lock().remove(&id);
+    state.lazy_images.drawn(id);
     Ok(Some((full, thumb)))
 }
 
