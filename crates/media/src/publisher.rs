@@ -420,12 +420,15 @@ impl Publisher {
 
 impl Drop for Publisher {
     fn drop(&mut self) {
-        if let Some((stop, pacer)) = self.pacer.take() {
+        // A replay's pacer stops at its next picture, or now: a push into
+        // the stopped pipeline fails.
+        if let Some((stop, _)) = &self.pacer {
             stop.store(true, Ordering::Release);
-            let _ = self.pipeline.set_state(gst::State::Null);
-            let _ = pacer.join();
         }
         let _ = self.pipeline.set_state(gst::State::Null);
+        if let Some((_, pacer)) = self.pacer.take() {
+            let _ = pacer.join();
+        }
     }
 }
 
@@ -642,12 +645,19 @@ mod tests {
         }
     }
 
-    /// The capture times of the video tags in an FLV byte stream.
-    fn capture_times(flv: &[u8]) -> Vec<(bool, u64)> {
+    /// The pictures (video tags but the sequence header) in an FLV byte stream.
+    fn pictures(flv: &[u8]) -> Vec<crate::flv::Tag> {
         let mut reader = crate::flv::FlvReader::default();
         let (_, tags) = reader.push(flv).expect("FLV");
-        tags.iter()
+        tags.into_iter()
             .filter(|t| t.kind == 9 && !t.is_sequence_header())
+            .collect()
+    }
+
+    /// Keyframe or not, and the capture time, of each picture.
+    fn capture_times(flv: &[u8]) -> Vec<(bool, u64)> {
+        pictures(flv)
+            .iter()
             .map(|t| {
                 let payload = &t.bytes[11 + 5..t.bytes.len() - 4];
                 let key = t.bytes[11] >> 4 == 1;
@@ -758,7 +768,7 @@ mod tests {
         })
         .expect("replays");
         let mut flv = Vec::new();
-        while capture_times_len(&flv) < 75 {
+        while pictures(&flv).len() < 75 {
             flv.extend(
                 rx.recv_timeout(std::time::Duration::from_secs(10))
                     .expect("output"),
@@ -785,14 +795,5 @@ mod tests {
             (2300..=2700).contains(&span_ms),
             "74 frame intervals took {span_ms} ms"
         );
-    }
-
-    fn capture_times_len(flv: &[u8]) -> usize {
-        let mut reader = crate::flv::FlvReader::default();
-        reader.push(flv).map_or(0, |(_, tags)| {
-            tags.iter()
-                .filter(|t| t.kind == 9 && !t.is_sequence_header())
-                .count()
-        })
     }
 }
