@@ -81,7 +81,7 @@ fn idle_drawer() -> anyhow::Result<std::sync::mpsc::Sender<DrawJob>> {
     std::thread::Builder::new()
         .name("demo-pictures".into())
         .spawn(move || {
-            crate::mem::run_when_idle();
+            run_when_idle();
             for (render, reply) in rx {
                 let _ = reply.send(render());
             }
@@ -210,18 +210,20 @@ fn register_stream(
                 let p = livecart_media::Publisher::start(&config, on_flv)?;
                 return Ok(started(p, "live encoder"));
             };
-            let known =
-                lock(&looped)
-                    .clone()
-                    .or_else(|| match livecart_media::EncodedLoop::load(path) {
+            let known = {
+                let mut known = lock(&looped);
+                if known.is_none() {
+                    *known = match livecart_media::EncodedLoop::load(path) {
                         Ok(l) => l.map(Arc::new),
                         Err(e) => {
                             tracing::warn!(%room, "recording the room's picture again: {e}");
                             None
                         }
-                    });
+                    };
+                }
+                known.clone()
+            };
             if let Some(l) = known {
-                *lock(&looped) = Some(l.clone());
                 let p = livecart_media::Publisher::replay(l, &config, on_flv)?;
                 return Ok(started(p, "recorded loop"));
             }
@@ -246,4 +248,20 @@ fn register_stream(
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Puts the calling thread in Linux's idle scheduling class (`SCHED_IDLE`):
+/// it runs only on a core nothing else wants. Elsewhere (or if refused) it
+/// stays as it was, which is only slower to yield.
+#[allow(unsafe_code)]
+fn run_when_idle() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` outlives the call.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &raw const param) };
+        if rc != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "SCHED_IDLE refused");
+        }
+    }
 }
