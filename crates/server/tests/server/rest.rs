@@ -584,23 +584,11 @@ async fn pictures_not_drawn_by_a_stopped_run_are_drawn_the_same_after_a_restart(
         .await
         .expect("server");
     let http = reqwest::Client::new();
-    let feed: livecart_protocol::rest::FeedResponse = http
-        .get(handle.url("/v1/feed"))
-        .send()
-        .await
-        .expect("feed")
-        .json()
-        .await
-        .expect("json");
+    let feed: livecart_protocol::rest::FeedResponse =
+        crate::support::get_json(&http, &handle.url("/v1/feed")).await;
     let room = feed.rooms[0].id;
-    let snap: livecart_protocol::rest::RoomSnapshot = http
-        .get(handle.url(&format!("/v1/rooms/{room}")))
-        .send()
-        .await
-        .expect("room")
-        .json()
-        .await
-        .expect("json");
+    let snap: livecart_protocol::rest::RoomSnapshot =
+        crate::support::get_json(&http, &handle.url(&format!("/v1/rooms/{room}"))).await;
     let picture = snap.products[0].image.clone();
     let get = |url: String| {
         let http = http.clone();

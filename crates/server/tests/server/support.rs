@@ -59,14 +59,7 @@ impl TestServer {
     }
 
     pub async fn feed(&self) -> FeedResponse {
-        self.http
-            .get(self.url("/v1/feed"))
-            .send()
-            .await
-            .expect("feed")
-            .json()
-            .await
-            .expect("feed json")
+        get_json(&self.http, &self.url("/v1/feed")).await
     }
 
     /// The first demo room (fashion).
@@ -75,14 +68,7 @@ impl TestServer {
     }
 
     pub async fn snapshot(&self, room: RoomId) -> RoomSnapshot {
-        self.http
-            .get(self.url(&format!("/v1/rooms/{room}")))
-            .send()
-            .await
-            .expect("snapshot")
-            .json()
-            .await
-            .expect("json")
+        get_json(&self.http, &self.url(&format!("/v1/rooms/{room}"))).await
     }
 
     pub async fn sign_in(&self, username: &str) -> SessionResponse {
@@ -224,19 +210,20 @@ impl Client {
     }
 }
 
-/// The first demo room of a server started on its own (fashion).
-pub async fn first_room(
-    http: &reqwest::Client,
-    handle: &ServerHandle,
-) -> livecart_protocol::RoomId {
-    let feed: FeedResponse = http
-        .get(handle.url("/v1/feed"))
+/// A GET whose answer is JSON; panics saying which request failed.
+pub async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> T {
+    http.get(url)
         .send()
         .await
-        .expect("feed")
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
         .json()
         .await
-        .expect("feed json");
+        .unwrap_or_else(|e| panic!("GET {url}: not the JSON expected: {e}"))
+}
+
+/// The first demo room of a server started on its own (fashion).
+pub async fn first_room(http: &reqwest::Client, handle: &ServerHandle) -> RoomId {
+    let feed: FeedResponse = get_json(http, &handle.url("/v1/feed")).await;
     feed.rooms[0].id
 }
 
