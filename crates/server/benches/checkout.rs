@@ -4,8 +4,9 @@
 //!
 //! 1. baseline: 50 concurrent buyers read their wallet (`GET /v1/wallet`);
 //! 2. checkout: 50 concurrent buyers each pay for orders back to back
-//!    (`POST /v1/orders` with an idempotency key: claim, price, stock,
-//!    ledger, order, stored response — two write transactions);
+//!    (`POST /v1/orders` with an idempotency key: one read for the key,
+//!    the product and the address, then the price, stock and balance guard,
+//!    ledger, order and stored response on the group-commit writer);
 //! 3. flash sale: 2,000 buyers (connected, as viewers of a live room are)
 //!    tap "Buy" at once for 100 units;
 //!

@@ -140,10 +140,39 @@ pub async fn claim(
     endpoint: &str,
     hash: &str,
 ) -> ApiResult<Claim> {
+    let lease = hold(state, user, key, endpoint, hash)?;
+    settle(lease, stored(&state.db, user, key).await?)
+}
+
+/// The key's stored row, if its request finished before.
+pub async fn stored(db: &sqlx::SqlitePool, user: UserId, key: &Key) -> ApiResult<Option<Stored>> {
+    Ok(sqlx::query_as(
+        "SELECT endpoint, request_hash, response_status, response_body \
+         FROM idempotency_keys WHERE user_id = ? AND key = ?",
+    )
+    .bind(user.to_string())
+    .bind(&key.0)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// A finished key's row: endpoint, request hash, response status and body.
+pub type Stored = (String, String, i64, String);
+
+/// The first half of [`claim`], for a handler that reads the key's row
+/// together with its own reads (one round trip instead of two): refuses a
+/// duplicate running in this process (409), else holds the key.
+pub fn hold(
+    state: &AppState,
+    user: UserId,
+    key: &Key,
+    endpoint: &str,
+    hash: &str,
+) -> ApiResult<Lease> {
     if !state.in_flight.lock().insert((user, key.0.clone())) {
         return Err(ApiError::IdempotencyInFlight);
     }
-    let lease = Lease {
+    Ok(Lease {
         record: KeyRecord {
             user,
             key: key.0.clone(),
@@ -151,18 +180,17 @@ pub async fn claim(
             hash: hash.to_owned(),
         },
         running: state.in_flight.clone(),
-    };
-    let row: Option<(String, String, i64, String)> = sqlx::query_as(
-        "SELECT endpoint, request_hash, response_status, response_body \
-         FROM idempotency_keys WHERE user_id = ? AND key = ?",
-    )
-    .bind(user.to_string())
-    .bind(&key.0)
-    .fetch_optional(&state.db)
-    .await?;
-    match row {
+    })
+}
+
+/// The second half of [`claim`]: what the held key's stored row (if any)
+/// means — a replay, a mismatch (422), or fresh work.
+pub fn settle(lease: Lease, stored: Option<Stored>) -> ApiResult<Claim> {
+    match stored {
         None => Ok(Claim::Fresh(lease)),
-        Some((ep, h, _, _)) if ep != endpoint || h != hash => Err(ApiError::IdempotencyMismatch),
+        Some((ep, h, _, _)) if ep != lease.endpoint || h != lease.hash => {
+            Err(ApiError::IdempotencyMismatch)
+        }
         Some((_, _, status, body)) => Ok(Claim::Replay(stored_response(status, body))),
     }
 }

@@ -414,7 +414,29 @@ pub async fn place_order(
             ..req.clone()
         },
     );
-    let lease = match idempotency::claim(&state, me.sub, &key, "POST /v1/orders", &hash).await? {
+    let lease = idempotency::hold(&state, me.sub, &key, "POST /v1/orders", &hash)?;
+    // A flash sale's gate first: when a sale sells out, each buyer it
+    // refuses costs one read, of the key (a retry of an order that went
+    // through still gets that order).
+    let reservation = match req.flash_sale_id {
+        Some(sale) => match state
+            .flash_gate
+            .reserve(&state.db, sale, req.quantity)
+            .await
+        {
+            Ok(r) => r,
+            Err(refusal) => {
+                let stored = idempotency::stored(&state.db, me.sub, &key).await?;
+                return match idempotency::settle(lease, stored)? {
+                    Claim::Replay(res) => Ok(res),
+                    Claim::Fresh(_) => Err(refusal),
+                };
+            }
+        },
+        None => None,
+    };
+    let mut reads = OrderReads::fetch(&state, me.sub, &key, &req).await?;
+    let lease = match idempotency::settle(lease, reads.stored())? {
         Claim::Replay(res) => return Ok(res),
         Claim::Fresh(lease) => lease,
     };
@@ -428,18 +450,7 @@ pub async fn place_order(
         if seen_total.amount_minor >= state.config.money.pin_threshold_minor {
             verify_pin(&state, me.sub, req.pin.as_deref()).await?;
         }
-        let reservation = match req.flash_sale_id {
-            Some(sale) => {
-                state
-                    .flash_gate
-                    .reserve(&state.db, sale, req.quantity)
-                    .await?
-            }
-            None => None,
-        };
-        // After the gate: when a sale sells out, the buyers it refuses cost
-        // no reads.
-        let prepared = prepare(&state, me.sub, &req).await?;
+        let prepared = prepare(&state, me.sub, &req, reads).await?;
         let record = lease.record();
         // Stock events go out in commit order, from the writer.
         let announced = {
@@ -487,19 +498,6 @@ pub async fn place_order(
     Ok(idempotency::fresh_response(StatusCode::CREATED, body))
 }
 
-/// sku name, price, currency, stock, product name, image, room, host, room title.
-type SkuRow = (
-    String,
-    i64,
-    String,
-    i64,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-);
-
 /// What an order needs that its payment does not have to lock, read before
 /// it queues for the writer (the writer's time per order is then only the
 /// guarded writes). The price and stock read here only refuse early; the
@@ -517,19 +515,133 @@ struct Prepared {
     payable: String,
 }
 
-async fn prepare(state: &AppState, buyer: UserId, req: &PlaceOrderRequest) -> ApiResult<Prepared> {
-    let mut conn = state.db.acquire().await?;
-    let row: Option<SkuRow> = sqlx::query_as(
-        "SELECT s.name, s.price_minor, s.currency, s.stock, p.name, p.image_id, p.room_id, r.host_id, r.title \
-         FROM skus s JOIN products p ON p.id = s.product_id JOIN rooms r ON r.id = p.room_id \
-         WHERE s.id = ? AND p.id = ?",
+/// Everything an order reads before it queues for the writer, in one
+/// statement (each statement is a round trip to sqlx's SQLite thread, and on
+/// two busy cores the hops cost more than SQLite's work): the idempotency
+/// key's stored answer, the SKU with its product and room, and the buyer's
+/// address. Each part is NULL when absent — another product's SKU, another
+/// user's or a deleted address read as none.
+#[derive(sqlx::FromRow)]
+struct OrderReads {
+    key_endpoint: Option<String>,
+    key_hash: Option<String>,
+    key_status: Option<i64>,
+    key_body: Option<String>,
+    sku_name: Option<String>,
+    price_minor: Option<i64>,
+    currency: Option<String>,
+    stock: Option<i64>,
+    product_name: Option<String>,
+    image_id: Option<String>,
+    room_id: Option<String>,
+    host_id: Option<String>,
+    room_title: Option<String>,
+    address_id: Option<String>,
+    address_name: Option<String>,
+    line1: Option<String>,
+    line2: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    phone: Option<String>,
+    is_default: Option<bool>,
+}
+
+impl OrderReads {
+    async fn fetch(
+        state: &AppState,
+        buyer: UserId,
+        key: &Key,
+        req: &PlaceOrderRequest,
+    ) -> ApiResult<Self> {
+        Ok(sqlx::query_as(
+            "SELECT k.endpoint AS key_endpoint, k.request_hash AS key_hash, \
+             k.response_status AS key_status, k.response_body AS key_body, \
+             s.name AS sku_name, s.price_minor AS price_minor, s.currency AS currency, s.stock AS stock, \
+             p.name AS product_name, p.image_id AS image_id, p.room_id AS room_id, \
+             r.host_id AS host_id, r.title AS room_title, \
+             a.id AS address_id, a.name AS address_name, a.line1 AS line1, a.line2 AS line2, \
+             a.city AS city, a.region AS region, a.postal_code AS postal_code, \
+             a.country AS country, a.phone AS phone, a.is_default AS is_default \
+             FROM (SELECT 1) \
+             LEFT JOIN idempotency_keys k ON k.user_id = ?1 AND k.key = ?2 \
+             LEFT JOIN skus s ON s.id = ?3 \
+             LEFT JOIN products p ON p.id = s.product_id AND p.id = ?4 \
+             LEFT JOIN rooms r ON r.id = p.room_id \
+             LEFT JOIN addresses a ON a.id = ?5 AND a.user_id = ?1 AND a.deleted = 0",
+        )
+        .bind(buyer.to_string())
+        .bind(&key.0)
+        .bind(req.sku_id.to_string())
+        .bind(req.product_id.to_string())
+        .bind(req.address_id.to_string())
+        .fetch_one(&state.db)
+        .await?)
+    }
+
+    /// The key's stored answer, if it finished before.
+    fn stored(&mut self) -> Option<idempotency::Stored> {
+        Some((
+            self.key_endpoint.take()?,
+            self.key_hash.take()?,
+            self.key_status.take()?,
+            self.key_body.take()?,
+        ))
+    }
+
+    fn address(&mut self) -> anyhow::Result<Option<Address>> {
+        let Some(id) = self.address_id.take() else {
+            return Ok(None);
+        };
+        let field = |f: &mut Option<String>| f.take().unwrap_or_default();
+        Ok(Some(Address {
+            id: crate::db::parse(&id, "address id")?,
+            name: field(&mut self.address_name),
+            line1: field(&mut self.line1),
+            line2: field(&mut self.line2),
+            city: field(&mut self.city),
+            region: field(&mut self.region),
+            postal_code: field(&mut self.postal_code),
+            country: field(&mut self.country),
+            phone: field(&mut self.phone),
+            is_default: self.is_default.unwrap_or(false),
+        }))
+    }
+}
+
+/// Refuses early on what [`OrderReads`] found (no product, a price that is
+/// not the buyer's, too little stock, no such address of theirs); the
+/// payment's guarded update is what decides.
+async fn prepare(
+    state: &AppState,
+    buyer: UserId,
+    req: &PlaceOrderRequest,
+    mut r: OrderReads,
+) -> ApiResult<Prepared> {
+    let address = r.address()?;
+    let (
+        Some(sku_name),
+        Some(price),
+        Some(cur),
+        Some(stock),
+        Some(product_name),
+        Some(room),
+        Some(seller),
+        Some(room_title),
+    ) = (
+        r.sku_name,
+        r.price_minor,
+        r.currency,
+        r.stock,
+        r.product_name,
+        r.room_id,
+        r.host_id,
+        r.room_title,
     )
-    .bind(req.sku_id.to_string())
-    .bind(req.product_id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (sku_name, price, cur, stock, product_name, image_id, room, seller, room_title) =
-        row.ok_or(ApiError::NotFound("product"))?;
+    else {
+        return Err(ApiError::NotFound("product"));
+    };
     let currency: Currency = crate::db::parse(&cur, "currency")?;
     let regular = Money::new(price, currency);
     if req.flash_sale_id.is_none() {
@@ -542,8 +654,7 @@ async fn prepare(state: &AppState, buyer: UserId, req: &PlaceOrderRequest) -> Ap
             });
         }
     }
-    let address = address_for(&mut conn, buyer, req.address_id).await?;
-    drop(conn);
+    let address = address.ok_or(ApiError::NotFound("address"))?;
     let seller: UserId = crate::db::parse(&seller, "host id")?;
     let account = |kind, owner| {
         state
@@ -558,7 +669,7 @@ async fn prepare(state: &AppState, buyer: UserId, req: &PlaceOrderRequest) -> Ap
         seller,
         sku_name,
         product_name,
-        image_id,
+        image_id: r.image_id,
         regular,
         address,
     })
@@ -790,21 +901,6 @@ async fn refused(
             }
         },
     )
-}
-
-async fn address_for(
-    tx: &mut SqliteConnection,
-    buyer: UserId,
-    id: AddressId,
-) -> ApiResult<Address> {
-    let row: Option<AddressRow> = sqlx::query_as(&format!(
-        "{ADDRESS_SELECT} WHERE id = ? AND user_id = ? AND deleted = 0"
-    ))
-    .bind(id.to_string())
-    .bind(buyer.to_string())
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(address_from_row(row.ok_or(ApiError::NotFound("address"))?)?)
 }
 
 /// Tells the room what is left.

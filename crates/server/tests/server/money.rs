@@ -696,6 +696,66 @@ async fn a_flash_sale_tap_seen_before_the_deadline_is_honoured_within_the_grace(
 }
 
 #[tokio::test]
+async fn a_retry_of_the_order_that_sold_out_a_flash_sale_gets_that_order_not_sold_out() {
+    let server = TestServer::start().await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    let ben = Buyer::sign_in(&server, "ben").await;
+    let (room, p, sku) = cheap_sku(&server).await;
+    let sale_price = Money::new(p.skus[sku].price.amount_minor / 2, Currency::USD);
+    let res = server
+        .http
+        .post(server.url(&format!("/v1/host/rooms/{room}/flash-sales")))
+        .bearer_auth(ADMIN)
+        .json(&StartFlashSaleRequest {
+            product_id: p.id,
+            sku_id: p.skus[sku].id,
+            price: sale_price,
+            stock: 1,
+            duration_s: 60,
+        })
+        .send()
+        .await
+        .expect("sale");
+    assert_eq!(res.status(), 201);
+    let sale: livecart_protocol::rest::FlashSale = res.json().await.expect("sale");
+    let buy = |address| PlaceOrderRequest {
+        expected_unit_price: sale_price,
+        flash_sale_id: Some(sale.id),
+        ..order(&p, sku, address)
+    };
+    let ava_buys = buy(ava.default_address().await);
+    let k = key();
+    let res = ava.post("/v1/orders", &k, &ava_buys).await;
+    assert_eq!(res.status(), 201, "the one unit");
+    let paid: Order = res.json().await.expect("order");
+
+    // Ben is too late: sold out.
+    let res = ben
+        .post("/v1/orders", &key(), &buy(ben.default_address().await))
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(problem(res).await.code, ErrorCode::OutOfStock);
+    // Ava's app lost the answer and retries: her order, not "sold out".
+    let res = ava.post("/v1/orders", &k, &ava_buys).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()[REPLAYED_HEADER], "true");
+    assert_eq!(res.json::<Order>().await.expect("order"), paid);
+    // The same key for two units is another request: 422, not "sold out".
+    let two = PlaceOrderRequest {
+        quantity: 2,
+        ..ava_buys.clone()
+    };
+    let res = ava.post("/v1/orders", &k, &two).await;
+    assert_eq!(res.status(), 422);
+    // A new tap of hers is refused like Ben's.
+    let res = ava.post("/v1/orders", &key(), &ava_buys).await;
+    assert_eq!(problem(res).await.code, ErrorCode::OutOfStock);
+    assert_eq!(ava.balance().await, DEMO_BALANCE - sale_price.amount_minor);
+    assert_eq!(ben.balance().await, DEMO_BALANCE);
+    ledger_ok(&server).await;
+}
+
+#[tokio::test]
 async fn a_paid_gift_reaches_the_room_once_and_pays_the_host() {
     let server = TestServer::start().await;
     let room = server.room().await;
