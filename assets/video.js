@@ -38,7 +38,9 @@
     viewOpened();
     const room = canvas.dataset.room;
     const ctx = canvas.getContext("2d", { alpha: false, desynchronized: true });
-    const t = totals[room] || (totals[room] = { drawn: 0, firstDrawAt: 0, lastDrawAt: 0, shownAfterInputAt: 0, latencies: [] });
+    const t = totals[room] || (totals[room] = { drawn: 0, firstDrawAt: 0, lastDrawAt: 0, shownAfterInputAt: 0, latencies: [], trace: [] });
+    const tr = (what, x) => { t.trace.push([Math.round(now()), what, x]); if (t.trace.length > 600) t.trace.shift(); };
+    tr("open", 0);
     const v = { room, canvas, ctx, ws: null, decoder: null, codec: "", meta: new Map(), seq: 0, drew: false,
                 second: [], lat: [], waitKey: true, closed: false, timer: 0, visible: false, io: null };
     // Whether the view is fully on screen (no forced layout per frame).
@@ -58,6 +60,7 @@
     const draw = (img, w, h, captureMs) => {
       if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
       ctx.drawImage(img, 0, 0, w, h);
+      tr("draw", Number.isNaN(captureMs) ? -1 : Math.round(now() - captureMs));
       const first = !v.drew;
       v.drew = true;
       mark("firstDraw");
@@ -80,6 +83,7 @@
       v.decoder = new VideoDecoder({
         output: (frame) => {
           const m = v.meta.get(frame.timestamp); v.meta.delete(frame.timestamp);
+          tr("out", m ? (m.late ? 2 : 0) + (m.key ? 1 : 0) : -1);
           mark("firstDecoded");
           // A view that has shown nothing yet shows the catch-up's keyframe at
           // once (up to a GOP old, left out of the latency figures) while the
@@ -97,12 +101,14 @@
       const key = (flags & FLAG_KEY) !== 0;
       if (!v.decoder || v.decoder.state === "closed") newDecoder();
       if (key && codec !== v.codec) {
+        tr("configure", 0);
         v.decoder.configure({ codec, codedWidth: w, codedHeight: h, optimizeForLatency: true });
         v.codec = codec;
         v.waitKey = false;
       }
       if (v.waitKey || !v.codec) { if (!key) return; v.waitKey = false; }
       const ts = ++v.seq * 1000;
+      tr("au", ((flags & FLAG_LATE) ? 2 : 0) + (key ? 1 : 0) + 4 * v.decoder.decodeQueueSize);
       v.meta.set(ts, { late: (flags & FLAG_LATE) !== 0, key, capture });
       try {
         v.decoder.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp: ts, data }));
@@ -119,7 +125,7 @@
       mark("connect");
       const ws = new WebSocket(`ws://127.0.0.1:${port}/video/${room}?s=${secret}`);
       ws.binaryType = "arraybuffer";
-      ws.onopen = () => mark("socketOpen");
+      ws.onopen = () => { mark("socketOpen"); tr("wsopen", 0); };
       ws.onmessage = (ev) => {
         mark("firstMessage");
         if (typeof ev.data === "string") return;
@@ -224,6 +230,12 @@
       const cut = now() - 1000;
       const pageFps = rafTimes.filter((t) => t >= cut).length;
       return { path, now: now(), lastInputAt, pageFps, rooms, marks, editsAs: window.interpreter && window.interpreter.edits ? window.interpreter.edits.binaryType : null };
+    },
+    // What each view did lately (for diagnosing stalls): [unix ms, what, x].
+    trace() {
+      const out = {};
+      for (const [room, t] of Object.entries(totals)) out[room] = t.trace;
+      return out;
     },
     // The nth element with this testid among those on screen (pages off
     // screen have their own copies of the top bar).

@@ -35,6 +35,7 @@ pub async fn serve(
     let app = axum::Router::new()
         .route("/rect/{testid}", axum::routing::get(rect))
         .route("/state", axum::routing::get(state))
+        .route("/trace", axum::routing::get(trace))
         .with_state(Control { evals, view });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let port = listener.local_addr()?.port();
@@ -74,6 +75,15 @@ async fn rect(
     .await
     {
         Ok(Value::Null) => (StatusCode::NOT_FOUND, "no such element").into_response(),
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// What each video view did lately (socket, access units, decoder output,
+/// draws), for finding where a slow swipe waited.
+async fn trace(State(c): State<Control>) -> Response {
+    match eval(&c, "return window.livecart.trace();".to_owned()).await {
         Ok(v) => Json(v).into_response(),
         Err(r) => r,
     }

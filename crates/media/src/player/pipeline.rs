@@ -36,8 +36,11 @@ struct Timing {
     base_map: Option<i64>,
     /// Capture → release budget currently applied.
     latency_ns: i64,
-    /// Recent arrival delays (capture → reaching the player).
-    window: VecDeque<i64>,
+    /// Recent arrival delays (capture → reaching the player), each marked
+    /// whether it came in a backlog (see `update`).
+    window: VecDeque<(i64, bool)>,
+    /// The last picture's capture and arrival (Unix ns).
+    last: Option<(i64, i64)>,
     since_anchor: u32,
     late_streak: u32,
     has_sei: bool,
@@ -73,6 +76,14 @@ impl Timing {
         };
         self.has_sei = true;
         let arrival = now_ns - capture;
+        // A picture that came in at over twice real time after the one
+        // before it is a backlog draining (the server's GOP cache when
+        // joining, the rest of a burst after a stall): it tells where the
+        // live edge is, not how much the network jitters.
+        let backlog = self
+            .last
+            .replace((capture, now_ns))
+            .is_some_and(|(c, n)| capture > c && now_ns - n < (capture - c) / 2);
         let Some(base) = self.base_map else {
             self.base_map = Some(capture - running_ns);
             self.latency_ns = arrival.max(0) + jitter_ns;
@@ -80,21 +91,34 @@ impl Timing {
             self.since_anchor = 0;
             return Some(capture - running_ns + self.latency_ns);
         };
-        self.window.push_back(arrival);
+        self.window.push_back((arrival, backlog));
         while self.window.len() > 30 {
             self.window.pop_front();
         }
         self.since_anchor += 1;
-        let min = self.window.iter().copied().min().unwrap_or(arrival);
+        let min = self.window.iter().map(|w| w.0).min().unwrap_or(arrival);
         // The margin follows the jitter actually seen (p90 − min of recent
-        // arrivals), never below the configured floor.
-        let mut sorted: Vec<i64> = self.window.iter().copied().collect();
+        // arrivals, backlogs left out), never below the configured floor.
+        let mut sorted: Vec<i64> = self.window.iter().filter(|w| !w.1).map(|w| w.0).collect();
         sorted.sort_unstable();
-        let spread = sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)] - min;
+        let spread = sorted
+            .get((sorted.len() * 9 / 10).min(sorted.len().saturating_sub(1)))
+            .map_or(0, |p90| p90 - min);
         let jitter_ns = jitter_ns.max(spread + 5_000_000);
         // Later than we need to be (joined on an old keyframe, or the network
         // recovered): catch up to the live edge.
         if self.since_anchor >= 3 && self.latency_ns > min.max(0) + jitter_ns + 30_000_000 {
+            self.latency_ns = min.max(0) + jitter_ns;
+            self.since_anchor = 0;
+            return Some(base + self.latency_ns);
+        }
+        // More than one live picture in ten arrives after its release time
+        // (a network that holds pictures back now and then): make room for
+        // the jitter seen, or those pictures are never shown.
+        if self.since_anchor >= 3
+            && sorted.len() >= 10
+            && self.latency_ns + 10_000_000 < min.max(0) + jitter_ns
+        {
             self.latency_ns = min.max(0) + jitter_ns;
             self.since_anchor = 0;
             return Some(base + self.latency_ns);
@@ -984,6 +1008,56 @@ mod tests {
             t.latency_ns >= before + 50 * MS,
             "kept: {}",
             t.latency_ns / MS
+        );
+    }
+
+    /// Joining a room: the server's GOP cache sends the last second of
+    /// pictures at once (the keyframe ~1 s old, the newest 20 ms), then the
+    /// live ones follow, the nth `delay_ms(n)` after capture. Returns the
+    /// budget after each picture.
+    fn join_on_a_gop_cache(live: i64, delay_ms: impl Fn(i64) -> i64) -> Vec<i64> {
+        let mut t = Timing::default();
+        let (burst, at) = (30, 1_000 * MS);
+        let capture = |i: i64| at - 20 * MS - (burst - 1 - i) * 33 * MS;
+        let mut budgets = Vec::new();
+        for i in 0..burst + live {
+            let arrives = if i < burst {
+                at + i * MS / 2
+            } else {
+                capture(i) + delay_ms(i) * MS
+            };
+            t.update(i * 33 * MS, Some(capture(i)), arrives, 15 * MS);
+            budgets.push(t.latency_ns / MS);
+        }
+        budgets
+    }
+
+    #[test]
+    fn a_join_on_the_servers_gop_cache_reaches_the_live_edge_by_the_end_of_the_burst() {
+        let budgets = join_on_a_gop_cache(10, |_| 20);
+        assert!(
+            budgets[0] > 900,
+            "anchored on the old keyframe: {budgets:?}"
+        );
+        // The burst is a backlog, not network jitter: by the first live
+        // picture the budget is the live delay plus the jitter floor (a
+        // viewer sees live pictures at once, not a second later).
+        assert!(
+            budgets[30..].iter().all(|&b| b <= 20 + 15 + 10),
+            "{budgets:?}"
+        );
+    }
+
+    #[test]
+    fn catching_up_after_a_join_keeps_room_for_the_jitter_of_the_live_pictures() {
+        // Every fourth live picture is held back 50 ms by the network (the
+        // one behind it comes right after): the live edge is then 70 ms, not
+        // 20 ms, or every fourth picture would be late.
+        let budgets = join_on_a_gop_cache(60, |i| if i % 4 == 0 { 70 } else { 20 });
+        let settled = &budgets[70..];
+        assert!(
+            settled.iter().all(|&b| (70..=100).contains(&b)),
+            "{settled:?}"
         );
     }
 
