@@ -19,7 +19,7 @@ use support::{AppUnderTest, Desktop};
 /// A swipe slower than this (the goal for a preloaded one) has its trace saved.
 const SLOW_MS: f64 = 150.0;
 
-fn room<'a>(s: &'a Value, i: usize) -> &'a Value {
+fn room(s: &Value, i: usize) -> &Value {
     let id = s["view"]["rooms"][i].as_str().unwrap_or_default();
     &s["page"]["rooms"][id]
 }
@@ -159,7 +159,6 @@ fn main() {
             go(to, up);
         }
     }
-    drop(go);
 
     // What the views did from 1 s before each slow swipe to 1.5 s after.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");

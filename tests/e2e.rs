@@ -789,6 +789,150 @@ fn buy_pinned(app: &AppUnderTest, server: &support::HeadlessServer, room: &str) 
     name
 }
 
+/// Payments the app's outbox still holds (written before a payment is sent,
+/// removed once it is answered).
+fn outbox_keys(app_data: &std::path::Path) -> Vec<String> {
+    let db = app_data.join("app.sqlite3");
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&db)
+                .read_only(true);
+            let pool = sqlx::SqlitePool::connect_with(options)
+                .await
+                .expect("the app's database opens");
+            let keys = sqlx::query_scalar("SELECT key FROM payment_outbox")
+                .fetch_all(&pool)
+                .await
+                .expect("outbox");
+            pool.close().await;
+            keys
+        })
+}
+
+/// The worst moment to lose the app: the server has charged the payment
+/// but its answer never reached the app (stopped, then killed). Started
+/// again, the app sends the payment from its outbox with the same key, the
+/// server answers with the order it already made, and the buyer sees
+/// "Your payment … went through": one order, charged once, on the orders
+/// screen and in the wallet.
+#[test]
+fn an_app_killed_after_the_server_charged_shows_the_order_once_after_a_restart() {
+    let desktop = Desktop::start();
+    let server = driven_server();
+    let data = desktop.home.path().join("livecart-data");
+    let (app, room) = app_in_first_room(&desktop, &server);
+    sign_in_as(&app, "ava");
+    let snapshot: Value = reqwest::blocking::get(format!("{}/v1/rooms/{room}", server.url))
+        .and_then(reqwest::blocking::Response::json)
+        .expect("snapshot");
+    let product = snapshot["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .find(|p| {
+            p["skus"]
+                .as_array()
+                .and_then(|s| s.iter().find(|k| k["stock"].as_u64() > Some(0)))
+                .and_then(|k| k["price"]["amount_minor"].as_i64())
+                .is_some_and(|m| m < 10_000)
+        })
+        .expect("a product under $100")
+        .clone();
+    let name = product["name"].as_str().expect("name").to_owned();
+    let pinned = host_post(
+        &server.url,
+        &format!("/v1/host/rooms/{room}/pin"),
+        &serde_json::json!({ "product_id": product["id"] }),
+    );
+    assert_eq!(pinned, 200);
+    app.wait_for("the pinned card", Duration::from_secs(10), |a| {
+        a.text("pinned").filter(|t| t.contains(&name))
+    });
+    app.tap("pinned");
+    sheet_settled(&app);
+    app.tap("buy-now");
+    let pay = app.wait_for("the confirm step", Duration::from_secs(10), |a| {
+        a.text("pay")
+    });
+    let total = pay.trim_start_matches("Pay ").to_owned();
+    let cents: i64 = total
+        .trim_start_matches('$')
+        .replace('.', "")
+        .parse()
+        .expect("a dollar amount");
+
+    // The server stops reading; "Pay": the payment goes into the outbox,
+    // then onto the wire, where it waits in the server's socket.
+    support::signal(server.pid(), "STOP");
+    app.tap("pay");
+    // A request with its token and body (a room socket's frames are a few
+    // bytes).
+    app.wait_for(
+        "the payment sent to the stopped server",
+        Duration::from_secs(10),
+        |_| {
+            support::unread_on_port(server.port())
+                .into_iter()
+                .any(|n| n >= 400)
+                .then_some(())
+        },
+    );
+    let pending = outbox_keys(&data);
+    assert_eq!(pending.len(), 1, "kept before it was sent: {pending:?}");
+    // The app freezes; the server goes on and charges the order; its answer
+    // lands in a socket nobody reads, and the app is killed.
+    support::signal(app.pid(), "STOP");
+    support::signal(server.pid(), "CONT");
+    app.wait_for("the server charged it", Duration::from_secs(15), |_| {
+        (!paid_orders(&server, "ava").is_empty()).then_some(())
+    });
+    support::signal(app.pid(), "KILL");
+    drop(app);
+    assert_eq!(
+        outbox_keys(&data),
+        pending,
+        "the killed app never saw the answer"
+    );
+
+    let app = AppUnderTest::start(&desktop, &["--server", &server.url]);
+    let message = app.wait_for("the recovered payment", STARTUP, |a| {
+        a.text("message").filter(|t| t.starts_with("Your payment"))
+    });
+    assert_eq!(
+        message,
+        format!("Your payment for {name} went through ({total})")
+    );
+    app.wait_for("the outbox emptied", Duration::from_secs(10), |_| {
+        outbox_keys(&data).is_empty().then_some(())
+    });
+    assert_eq!(
+        paid_orders(&server, "ava"),
+        vec![(name.clone(), cents)],
+        "one order, charged once"
+    );
+    app.wait_for("the room playing again", STARTUP, |a| {
+        (drawn(&a.state(), 0) > 10).then_some(())
+    });
+    desktop.screenshot("recovered-1-message");
+    app.tap("orders");
+    let list = app.wait_for(
+        "the order on the orders screen",
+        Duration::from_secs(15),
+        |a| a.text("orders-list").filter(|l| l.contains(&name)),
+    );
+    assert_eq!(list.matches(&name).count(), 1, "listed once: {list}");
+    screen_settled(&app);
+    desktop.screenshot("recovered-2-orders");
+    app.tap("orders-close");
+    app.tap("wallet");
+    let left = format!("${}.{:02}", (20_000 - cents) / 100, (20_000 - cents) % 100);
+    app.wait_for("the wallet charged once", Duration::from_secs(10), |a| {
+        a.text("wallet-balance").filter(|t| *t == left)
+    });
+}
+
 /// After the show: a step of a fresh order shows as a toast over the live
 /// and opens the order; its timeline moves on the orders screen. With the
 /// server gone, a restarted app shows the cached orders under an offline

@@ -407,6 +407,10 @@ impl HeadlessServer {
         std::mem::replace(&mut self.dir, dir)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn port(&self) -> u16 {
         self.url
             .rsplit(':')
@@ -450,6 +454,33 @@ pub fn tree_mem_kib(pid: u32) -> (u64, u64) {
         }
     }
     (rss, pss)
+}
+
+/// Sends `signal` (e.g. "STOP", "CONT", "KILL") to the process `pid`.
+pub fn signal(pid: u32, signal: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{signal} {pid} failed");
+}
+
+/// Bytes waiting to be read on each established loopback connection
+/// accepted on `port` (what a stopped server has not read yet).
+pub fn unread_on_port(port: u16) -> Vec<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let local_port = u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?;
+            let established = *f.get(3)? == "01";
+            let rx = u64::from_str_radix(f.get(4)?.split(':').nth(1)?, 16).ok()?;
+            (local_port == port && established).then_some(rx)
+        })
+        .collect()
 }
 
 pub fn tree_rss_kib(pid: u32) -> u64 {

@@ -75,6 +75,83 @@ impl InFlight {
     }
 }
 
+/// The keys that have a stored answer, as 64-bit hashes of (user, key):
+/// a request refused before any work (a sold-out flash sale) needs the
+/// key's stored answer only if there is one, and a key whose hash is not
+/// here has none, so refusing it costs no read. A hash that is here (or
+/// collides with one) costs the read, never a wrong answer. Filled from the
+/// table at start and by every completion (before its commit: a batch that
+/// rolls back leaves a hash that only costs a read), rebuilt after each
+/// purge; ~16 bytes per key kept. One process owns the SQLite file; servers
+/// sharing PostgreSQL would each miss the others' keys, so this would go.
+#[derive(Debug, Default, Clone)]
+pub struct StoredKeys(Arc<Mutex<KeySet>>);
+
+#[derive(Debug, Default)]
+struct KeySet {
+    hashes: HashSet<u64>,
+    /// Added while a rebuild reads the table (so none is lost by it).
+    during_rebuild: Option<Vec<u64>>,
+}
+
+fn key_hash(user: UserId, key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    user.hash(&mut h);
+    key.hash(&mut h);
+    h.finish()
+}
+
+impl StoredKeys {
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeySet> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every key in the table now.
+    pub async fn load(db: &sqlx::SqlitePool) -> anyhow::Result<Self> {
+        let keys = Self::default();
+        keys.rebuild(db).await?;
+        Ok(keys)
+    }
+
+    /// Reads the table afresh (after a purge): forgotten keys leave the set.
+    pub async fn rebuild(&self, db: &sqlx::SqlitePool) -> anyhow::Result<()> {
+        self.lock().during_rebuild = Some(Vec::new());
+        let read = async {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("SELECT user_id, key FROM idempotency_keys")
+                    .fetch_all(db)
+                    .await?;
+            rows.into_iter()
+                .map(|(user, key)| Ok(key_hash(crate::db::parse(&user, "user id")?, &key)))
+                .collect::<anyhow::Result<HashSet<u64>>>()
+        }
+        .await;
+        let mut set = self.lock();
+        let added = set.during_rebuild.take().unwrap_or_default();
+        let mut hashes = read?;
+        hashes.extend(added);
+        set.hashes = hashes;
+        Ok(())
+    }
+
+    fn add(&self, user: UserId, key: &str) {
+        let h = key_hash(user, key);
+        let mut set = self.lock();
+        set.hashes.insert(h);
+        if let Some(added) = &mut set.during_rebuild {
+            added.push(h);
+        }
+    }
+
+    /// False if the key certainly has no stored answer.
+    pub fn may_have(&self, user: UserId, key: &Key) -> bool {
+        self.lock().hashes.contains(&key_hash(user, &key.0))
+    }
+}
+
 /// Our hold on a key while the work runs; dropping it lets the key be used
 /// again (a replay, or a retry after a refusal).
 #[derive(Debug)]
@@ -91,6 +168,7 @@ pub struct KeyRecord {
     key: String,
     endpoint: String,
     hash: String,
+    stored: StoredKeys,
 }
 
 impl Lease {
@@ -178,6 +256,7 @@ pub fn hold(
             key: key.0.clone(),
             endpoint: endpoint.to_owned(),
             hash: hash.to_owned(),
+            stored: state.stored_keys.clone(),
         },
         running: state.in_flight.clone(),
     })
@@ -221,6 +300,7 @@ pub async fn complete(
     if done.rows_affected() == 0 {
         return Err(ApiError::IdempotencyInFlight);
     }
+    lease.stored.add(lease.user, &lease.key);
     Ok(())
 }
 
@@ -233,6 +313,7 @@ pub fn push_complete(
     status: StatusCode,
     body: String,
 ) {
+    lease.stored.add(lease.user, &lease.key);
     q.push("INSERT INTO idempotency_keys (user_id, key, endpoint, request_hash, response_status, response_body, created_at) VALUES (")
         .push_bind(lease.user.to_string())
         .push(", ")
@@ -254,13 +335,15 @@ pub fn push_complete(
 pub async fn purge(state: &AppState) -> anyhow::Result<u64> {
     let cutoff = Timestamp::now()
         - SignedDuration::from_hours(24 * i64::from(state.config.money.idempotency_days));
-    Ok(
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-            .bind(cutoff.to_string())
-            .execute(&state.writer)
-            .await?
-            .rows_affected(),
-    )
+    let purged = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        .bind(cutoff.to_string())
+        .execute(&state.writer)
+        .await?
+        .rows_affected();
+    if purged > 0 {
+        state.stored_keys.rebuild(&state.db).await?;
+    }
+    Ok(purged)
 }
 
 fn stored_response(status: i64, body: String) -> Response {

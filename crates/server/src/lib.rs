@@ -107,6 +107,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         tokens: auth::TokenKeys::new(config.token_secret.as_deref()),
         chat: chat::ChatRules::new(&config.chat),
         in_flight: idempotency::InFlight::default(),
+        stored_keys: idempotency::StoredKeys::load(&db).await?,
         flash_gate: orders::FlashGate::default(),
         rooms: rooms::Rooms::default(),
         streams: streams::Streams::default(),

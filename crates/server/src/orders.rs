@@ -415,9 +415,9 @@ pub async fn place_order(
         },
     );
     let lease = idempotency::hold(&state, me.sub, &key, "POST /v1/orders", &hash)?;
-    // A flash sale's gate first: when a sale sells out, each buyer it
-    // refuses costs one read, of the key (a retry of an order that went
-    // through still gets that order).
+    // A flash sale's gate first: when a sale sells out, the buyers it
+    // refuses cost no reads (a retry of an order that went through still
+    // gets that order: its key has a stored answer).
     let reservation = match req.flash_sale_id {
         Some(sale) => match state
             .flash_gate
@@ -426,7 +426,11 @@ pub async fn place_order(
         {
             Ok(r) => r,
             Err(refusal) => {
-                let stored = idempotency::stored(&state.db, me.sub, &key).await?;
+                let stored = if state.stored_keys.may_have(me.sub, &key) {
+                    idempotency::stored(&state.db, me.sub, &key).await?
+                } else {
+                    None
+                };
                 return match idempotency::settle(lease, stored)? {
                     Claim::Replay(res) => Ok(res),
                     Claim::Fresh(_) => Err(refusal),

@@ -36,6 +36,8 @@ pub struct Inner {
     pub chat: ChatRules,
     /// Idempotency keys whose request is running now.
     pub in_flight: crate::idempotency::InFlight,
+    /// Idempotency keys that have a stored answer (hashes).
+    pub stored_keys: crate::idempotency::StoredKeys,
     /// Flash-sale units not yet promised to a buyer.
     pub flash_gate: crate::orders::FlashGate,
     /// Where clients reach us, without a trailing slash; prefixes every URL

@@ -751,6 +751,14 @@ async fn a_retry_of_the_order_that_sold_out_a_flash_sale_gets_that_order_not_sol
     let res = ava.post("/v1/orders", &key(), &ava_buys).await;
     assert_eq!(problem(res).await.code, ErrorCode::OutOfStock);
     assert_eq!(ava.balance().await, DEMO_BALANCE - sale_price.amount_minor);
+    // A server started on this database knows which keys have an answer
+    // (refusals skip the read only for the others).
+    let known = livecart_server::idempotency::StoredKeys::load(&server.handle.state.db)
+        .await
+        .expect("keys");
+    let ava_id = server.sign_in("ava").await.user.id;
+    assert!(known.may_have(ava_id, &livecart_server::idempotency::Key(k.clone())));
+    assert!(!known.may_have(ava_id, &livecart_server::idempotency::Key(key())));
     assert_eq!(ben.balance().await, DEMO_BALANCE);
     ledger_ok(&server).await;
 }
