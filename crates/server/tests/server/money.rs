@@ -764,6 +764,41 @@ async fn a_retry_of_the_order_that_sold_out_a_flash_sale_gets_that_order_not_sol
 }
 
 #[tokio::test]
+async fn keys_past_the_retention_are_forgotten_and_younger_ones_still_replay() {
+    let server = TestServer::start().await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    let ava_id = server.sign_in("ava").await.user.id;
+    let (_, p, sku) = cheap_sku(&server).await;
+    let body = order(&p, sku, ava.default_address().await);
+    let (old, young) = (key(), key());
+    for k in [&old, &young] {
+        assert_eq!(ava.post("/v1/orders", k, &body).await.status(), 201);
+    }
+    // The first key was used eight days ago (kept: seven).
+    let eight_days_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(8 * 24);
+    sqlx::query("UPDATE idempotency_keys SET created_at = ? WHERE key = ?")
+        .bind(eight_days_ago.to_string())
+        .bind(&old)
+        .execute(&server.handle.state.writer)
+        .await
+        .expect("backdate");
+    let state = &server.handle.state;
+    let purged = livecart_server::idempotency::purge(state)
+        .await
+        .expect("purge");
+    assert_eq!(purged, 1);
+    let known = |k: &str| {
+        state
+            .stored_keys
+            .may_have(ava_id, &livecart_server::idempotency::Key(k.to_owned()))
+    };
+    assert!(!known(&old), "forgotten with its row");
+    assert!(known(&young));
+    let res = ava.post("/v1/orders", &young, &body).await;
+    assert_eq!(res.headers()[REPLAYED_HEADER], "true", "still replayed");
+}
+
+#[tokio::test]
 async fn a_paid_gift_reaches_the_room_once_and_pays_the_host() {
     let server = TestServer::start().await;
     let room = server.room().await;
