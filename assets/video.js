@@ -4,7 +4,7 @@
 // has no VideoDecoder. Once a second each view reports what it drew (fps,
 // capture->draw latency from the SEI time) back to the app. See docs/video-path.md.
 (() => {
-  const KIND_AU = 1, KIND_JPEG = 2, FLAG_KEY = 1, FLAG_LATE = 2;
+  const KIND_AU = 1, KIND_JPEG = 2, FLAG_KEY = 1, FLAG_LATE = 2, KEEP_CLOSED_ROOMS = 6;
   const now = () => performance.timeOrigin + performance.now();
   const views = new Map(); // canvas -> view
   const totals = {}; // room -> {drawn, firstDrawAt, lastDrawAt, latencies[[at, ms]]}
@@ -158,6 +158,11 @@
     // removed element (a 540x960 canvas holds ~2 MiB, more while drawn).
     v.canvas.width = 0; v.canvas.height = 0;
     views.delete(v.canvas);
+    // Each room seen keeps its figures (latencies, trace: ~100 kB): keep the
+    // rooms of the last few swipes, not every room of a long session.
+    const open = new Set([...views.values()].map((x) => x.room));
+    const old = Object.keys(totals).filter((r) => !open.has(r)).sort((a, b) => totals[b].lastDrawAt - totals[a].lastDrawAt);
+    for (const r of old.slice(KEEP_CLOSED_ROOMS)) delete totals[r];
   }
 
   function scan() {

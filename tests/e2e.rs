@@ -498,29 +498,36 @@ fn a_pinned_card_the_bag_chat_seen_by_another_viewer_and_a_big_gift() {
     });
 }
 
-/// The server's own record of `username`'s paid orders: (product, total).
-fn paid_orders(server: &support::HeadlessServer, username: &str) -> Vec<(String, i64)> {
-    let db = server.dir.path().join("server/livecart.sqlite3");
+/// What `read` finds in a SQLite file another process has open (read-only).
+fn read_sqlite<T>(db: &std::path::Path, read: impl AsyncFnOnce(&sqlx::SqlitePool) -> T) -> T {
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {
             let options = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&db)
+                .filename(db)
                 .read_only(true);
             let pool = sqlx::SqlitePool::connect_with(options)
                 .await
-                .expect("the server's database opens");
-            let rows: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT o.product_name, o.total_minor FROM orders o JOIN users u ON u.id = o.buyer_id \
-                 WHERE u.username = ? AND o.status NOT IN ('cancelled', 'refunded')",
-            )
-            .bind(username)
-            .fetch_all(&pool)
-            .await
-            .expect("orders");
+                .expect("the database opens");
+            let found = read(&pool).await;
             pool.close().await;
-            rows
+            found
         })
+}
+
+/// The server's own record of `username`'s paid orders: (product, total).
+fn paid_orders(server: &support::HeadlessServer, username: &str) -> Vec<(String, i64)> {
+    let db = server.dir.path().join("server/livecart.sqlite3");
+    read_sqlite(&db, async |pool| {
+        sqlx::query_as(
+            "SELECT o.product_name, o.total_minor FROM orders o JOIN users u ON u.id = o.buyer_id \
+             WHERE u.username = ? AND o.status NOT IN ('cancelled', 'refunded')",
+        )
+        .bind(username)
+        .fetch_all(pool)
+        .await
+        .expect("orders")
+    })
 }
 
 /// Waits until the checkout sheet has slid up: "Buy now" fully on screen.
@@ -548,35 +555,8 @@ fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
     app.wait_for("signed in", Duration::from_secs(15), |a| {
         a.state()["view"]["user"].as_str().map(str::to_owned)
     });
-    let snapshot: Value = reqwest::blocking::get(format!("{}/v1/rooms/{room}", server.url))
-        .and_then(reqwest::blocking::Response::json)
-        .expect("snapshot");
     // A product under the PIN threshold ($100): three taps, no PIN.
-    let product = snapshot["products"]
-        .as_array()
-        .expect("products")
-        .iter()
-        .find(|p| {
-            p["skus"]
-                .as_array()
-                .and_then(|s| s.iter().find(|k| k["stock"].as_u64() > Some(0)))
-                .and_then(|k| k["price"]["amount_minor"].as_i64())
-                .is_some_and(|m| m < 10_000)
-        })
-        .expect("a product under $100")
-        .clone();
-    let name = product["name"].as_str().expect("name").to_owned();
-    assert_eq!(
-        host_post(
-            &server.url,
-            &format!("/v1/host/rooms/{room}/pin"),
-            &serde_json::json!({ "product_id": product["id"] }),
-        ),
-        200
-    );
-    app.wait_for("the pinned card", Duration::from_secs(10), |a| {
-        a.text("pinned").filter(|t| t.contains(&name))
-    });
+    let name = pin_cheap_product(&app, &server, &room);
     assert!(paid_orders(&server, "ava").is_empty(), "no order yet");
 
     let mut taps = 0;
@@ -747,9 +727,9 @@ fn sign_in_as(app: &AppUnderTest, user: &str) {
     });
 }
 
-/// The host pins a product under $100 and the viewer buys one in three
-/// taps; returns the product's name.
-fn buy_pinned(app: &AppUnderTest, server: &support::HeadlessServer, room: &str) -> String {
+/// The host pins a product under $100 in `room` and the card shows; returns
+/// the product's name.
+fn pin_cheap_product(app: &AppUnderTest, server: &support::HeadlessServer, room: &str) -> String {
     let snapshot: Value = reqwest::blocking::get(format!("{}/v1/rooms/{room}", server.url))
         .and_then(reqwest::blocking::Response::json)
         .expect("snapshot");
@@ -776,12 +756,26 @@ fn buy_pinned(app: &AppUnderTest, server: &support::HeadlessServer, room: &str) 
     app.wait_for("the pinned card", Duration::from_secs(10), |a| {
         a.text("pinned").filter(|t| t.contains(&name))
     });
+    name
+}
+
+/// The first two taps: the pinned card, then "Buy now"; returns the total
+/// the "Pay" button shows (e.g. "$59.99").
+fn to_the_pay_button(app: &AppUnderTest) -> String {
     app.tap("pinned");
     sheet_settled(app);
     app.tap("buy-now");
-    app.wait_for("the confirm step", Duration::from_secs(10), |a| {
+    let pay = app.wait_for("the confirm step", Duration::from_secs(10), |a| {
         a.text("pay")
     });
+    pay.trim_start_matches("Pay ").to_owned()
+}
+
+/// The host pins a product under $100 and the viewer buys one in three
+/// taps; returns the product's name.
+fn buy_pinned(app: &AppUnderTest, server: &support::HeadlessServer, room: &str) -> String {
+    let name = pin_cheap_product(app, server, room);
+    to_the_pay_button(app);
     app.tap("pay");
     app.wait_for("the paid toast", Duration::from_secs(15), |a| {
         a.text("message").filter(|t| t.starts_with("Paid"))
@@ -792,23 +786,12 @@ fn buy_pinned(app: &AppUnderTest, server: &support::HeadlessServer, room: &str) 
 /// Payments the app's outbox still holds (written before a payment is sent,
 /// removed once it is answered).
 fn outbox_keys(app_data: &std::path::Path) -> Vec<String> {
-    let db = app_data.join("app.sqlite3");
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            let options = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&db)
-                .read_only(true);
-            let pool = sqlx::SqlitePool::connect_with(options)
-                .await
-                .expect("the app's database opens");
-            let keys = sqlx::query_scalar("SELECT key FROM payment_outbox")
-                .fetch_all(&pool)
-                .await
-                .expect("outbox");
-            pool.close().await;
-            keys
-        })
+    read_sqlite(&app_data.join("app.sqlite3"), async |pool| {
+        sqlx::query_scalar("SELECT key FROM payment_outbox")
+            .fetch_all(pool)
+            .await
+            .expect("outbox")
+    })
 }
 
 /// The worst moment to lose the app: the server has charged the payment
@@ -824,39 +807,8 @@ fn an_app_killed_after_the_server_charged_shows_the_order_once_after_a_restart()
     let data = desktop.home.path().join("livecart-data");
     let (app, room) = app_in_first_room(&desktop, &server);
     sign_in_as(&app, "ava");
-    let snapshot: Value = reqwest::blocking::get(format!("{}/v1/rooms/{room}", server.url))
-        .and_then(reqwest::blocking::Response::json)
-        .expect("snapshot");
-    let product = snapshot["products"]
-        .as_array()
-        .expect("products")
-        .iter()
-        .find(|p| {
-            p["skus"]
-                .as_array()
-                .and_then(|s| s.iter().find(|k| k["stock"].as_u64() > Some(0)))
-                .and_then(|k| k["price"]["amount_minor"].as_i64())
-                .is_some_and(|m| m < 10_000)
-        })
-        .expect("a product under $100")
-        .clone();
-    let name = product["name"].as_str().expect("name").to_owned();
-    let pinned = host_post(
-        &server.url,
-        &format!("/v1/host/rooms/{room}/pin"),
-        &serde_json::json!({ "product_id": product["id"] }),
-    );
-    assert_eq!(pinned, 200);
-    app.wait_for("the pinned card", Duration::from_secs(10), |a| {
-        a.text("pinned").filter(|t| t.contains(&name))
-    });
-    app.tap("pinned");
-    sheet_settled(&app);
-    app.tap("buy-now");
-    let pay = app.wait_for("the confirm step", Duration::from_secs(10), |a| {
-        a.text("pay")
-    });
-    let total = pay.trim_start_matches("Pay ").to_owned();
+    let name = pin_cheap_product(&app, &server, &room);
+    let total = to_the_pay_button(&app);
     let cents: i64 = total
         .trim_start_matches('$')
         .replace('.', "")

@@ -463,22 +463,18 @@ async fn cancelling_puts_units_back_on_sale_but_a_flash_sale_order_adds_no_stock
 
     // A flash sale of 2 on the same SKU: bought at the sale price, cancelled.
     let sale_price = Money::new(order.unit_price.amount_minor / 2, Currency::USD);
-    let res = server
-        .http
-        .post(server.url(&format!("/v1/host/rooms/{room}/flash-sales")))
-        .bearer_auth(crate::support::ADMIN)
-        .json(&livecart_protocol::rest::StartFlashSaleRequest {
-            product_id: order.product_id,
-            sku_id: order.sku_id,
-            price: sale_price,
-            stock: 2,
-            duration_s: 60,
-        })
-        .send()
-        .await
-        .expect("sale");
-    assert_eq!(res.status(), 201);
-    let sale: livecart_protocol::rest::FlashSale = res.json().await.expect("sale");
+    let sale = server
+        .start_flash_sale(
+            room,
+            &livecart_protocol::rest::StartFlashSaleRequest {
+                product_id: order.product_id,
+                sku_id: order.sku_id,
+                price: sale_price,
+                stock: 2,
+                duration_s: 60,
+            },
+        )
+        .await;
     let res = ava
         .req(reqwest::Method::POST, "/v1/orders")
         .header(IDEMPOTENCY_HEADER, "flash-1")

@@ -1,7 +1,7 @@
 //! Money: orders, gifts, top-ups, idempotency, ownership and the ledger,
 //! over real HTTP against a real SQLite file.
 
-use crate::support::{ADMIN, TestServer, WAIT};
+use crate::support::{TestServer, WAIT};
 use livecart_protocol::commerce::{
     AddressList, GiftReceipt, IDEMPOTENCY_HEADER, NewAddress, Order, OrderList, PlaceOrderRequest,
     REPLAYED_HEADER, SendGiftRequest, TopUp, TopUpRequest, TopUpStatus, Wallet, WalletHistory,
@@ -622,6 +622,30 @@ async fn buyers_refused_in_the_same_burst_do_not_undo_the_others_payments() {
     ledger_ok(&server).await;
 }
 
+/// A minute's flash sale of `stock` units of the SKU at half its price.
+async fn half_price_sale(
+    server: &TestServer,
+    room: RoomId,
+    p: &Product,
+    sku: usize,
+    stock: u32,
+) -> (livecart_protocol::rest::FlashSale, Money) {
+    let price = Money::new(p.skus[sku].price.amount_minor / 2, Currency::USD);
+    let sale = server
+        .start_flash_sale(
+            room,
+            &StartFlashSaleRequest {
+                product_id: p.id,
+                sku_id: p.skus[sku].id,
+                price,
+                stock,
+                duration_s: 60,
+            },
+        )
+        .await;
+    (sale, price)
+}
+
 /// Time passes for a sale: its deadline is now `ms` in the past.
 async fn ended_ago(server: &TestServer, sale: livecart_protocol::FlashSaleId, ms: i64) {
     let past = jiff::Timestamp::now() - jiff::SignedDuration::from_millis(ms);
@@ -639,23 +663,7 @@ async fn a_flash_sale_tap_seen_before_the_deadline_is_honoured_within_the_grace(
     let ava = Buyer::sign_in(&server, "ava").await;
     let (room, p, sku) = cheap_sku(&server).await;
     let address = ava.default_address().await;
-    let sale_price = Money::new(p.skus[sku].price.amount_minor / 2, Currency::USD);
-    let res = server
-        .http
-        .post(server.url(&format!("/v1/host/rooms/{room}/flash-sales")))
-        .bearer_auth(ADMIN)
-        .json(&StartFlashSaleRequest {
-            product_id: p.id,
-            sku_id: p.skus[sku].id,
-            price: sale_price,
-            stock: 5,
-            duration_s: 60,
-        })
-        .send()
-        .await
-        .expect("sale");
-    assert_eq!(res.status(), 201);
-    let sale: livecart_protocol::rest::FlashSale = res.json().await.expect("sale");
+    let (sale, sale_price) = half_price_sale(&server, room, &p, sku, 5).await;
     let buy = |delay_ms: u32| PlaceOrderRequest {
         expected_unit_price: sale_price,
         flash_sale_id: Some(sale.id),
@@ -701,23 +709,7 @@ async fn a_retry_of_the_order_that_sold_out_a_flash_sale_gets_that_order_not_sol
     let ava = Buyer::sign_in(&server, "ava").await;
     let ben = Buyer::sign_in(&server, "ben").await;
     let (room, p, sku) = cheap_sku(&server).await;
-    let sale_price = Money::new(p.skus[sku].price.amount_minor / 2, Currency::USD);
-    let res = server
-        .http
-        .post(server.url(&format!("/v1/host/rooms/{room}/flash-sales")))
-        .bearer_auth(ADMIN)
-        .json(&StartFlashSaleRequest {
-            product_id: p.id,
-            sku_id: p.skus[sku].id,
-            price: sale_price,
-            stock: 1,
-            duration_s: 60,
-        })
-        .send()
-        .await
-        .expect("sale");
-    assert_eq!(res.status(), 201);
-    let sale: livecart_protocol::rest::FlashSale = res.json().await.expect("sale");
+    let (sale, sale_price) = half_price_sale(&server, room, &p, sku, 1).await;
     let buy = |address| PlaceOrderRequest {
         expected_unit_price: sale_price,
         flash_sale_id: Some(sale.id),

@@ -71,6 +71,24 @@ impl TestServer {
         get_json(&self.http, &self.url(&format!("/v1/rooms/{room}"))).await
     }
 
+    /// The host (the admin token) starts a flash sale in `room`.
+    pub async fn start_flash_sale(
+        &self,
+        room: RoomId,
+        sale: &livecart_protocol::rest::StartFlashSaleRequest,
+    ) -> livecart_protocol::rest::FlashSale {
+        let res = self
+            .http
+            .post(self.url(&format!("/v1/host/rooms/{room}/flash-sales")))
+            .bearer_auth(ADMIN)
+            .json(sale)
+            .send()
+            .await
+            .expect("sale");
+        assert_eq!(res.status(), 201, "the sale starts");
+        res.json().await.expect("sale json")
+    }
+
     pub async fn sign_in(&self, username: &str) -> SessionResponse {
         let res = self
             .http
