@@ -7,7 +7,7 @@
   const KIND_AU = 1, KIND_JPEG = 2, FLAG_KEY = 1, FLAG_LATE = 2, KEEP_CLOSED_ROOMS = 6;
   const now = () => performance.timeOrigin + performance.now();
   const views = new Map(); // canvas -> view
-  const totals = {}; // room -> {drawn, firstDrawAt, lastDrawAt, latencies[[at, ms]]}
+  const totals = {}; // room -> {drawn, firstDrawAt, lastDrawAt, latencies[[at, ms]], trace}
   let port = 0, secret = "", path = "webcodecs";
   let viewOpened = () => {};
   const firstView = new Promise((r) => { viewOpened = r; });
@@ -39,6 +39,9 @@
     const room = canvas.dataset.room;
     const ctx = canvas.getContext("2d", { alpha: false, desynchronized: true });
     const t = totals[room] || (totals[room] = { drawn: 0, firstDrawAt: 0, lastDrawAt: 0, shownAfterInputAt: 0, latencies: [], trace: [] });
+    // The view's recent events, [unix ms, what, x]: "au" (x: 1 key, 2 late,
+    // + 4 × the decoder's queue), "out" (1 key, 2 late), "draw" (x: capture
+    // → draw ms, -1 unknown), "open", "wsopen", "configure".
     const tr = (what, x) => { t.trace.push([Math.round(now()), what, x]); if (t.trace.length > 600) t.trace.shift(); };
     tr("open", 0);
     const v = { room, canvas, ctx, ws: null, decoder: null, codec: "", meta: new Map(), seq: 0, drew: false,
