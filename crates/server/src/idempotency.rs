@@ -313,6 +313,42 @@ pub fn push_complete(
     status: StatusCode,
     body: String,
 ) {
+    push_insert(q, lease, status, |q| {
+        q.push_bind(body);
+    });
+    q.push(";\n");
+}
+
+/// [`push_complete`] for a response that carries the payer's balance after
+/// the payment (`balance_after.amount_minor`): SQLite sets it in the stored
+/// body from `wallet`'s balance when the statement runs (after the debit),
+/// and the statement returns the stored body.
+pub fn push_complete_with_balance(
+    q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>,
+    lease: &KeyRecord,
+    status: StatusCode,
+    body: String,
+    wallet: &str,
+) {
+    push_insert(q, lease, status, |q| {
+        q.push("json_set(")
+            .push_bind(body)
+            .push(
+                ", '$.balance_after.amount_minor', (SELECT balance_minor FROM accounts WHERE id = ",
+            )
+            .push_bind(wallet.to_owned())
+            .push("))");
+    });
+    q.push(" RETURNING response_body;\n");
+}
+
+/// The key's insert, its response body pushed by `body`.
+fn push_insert(
+    q: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>,
+    lease: &KeyRecord,
+    status: StatusCode,
+    body: impl FnOnce(&mut sqlx::QueryBuilder<'_, sqlx::Sqlite>),
+) {
     lease.stored.add(lease.user, &lease.key);
     q.push("INSERT INTO idempotency_keys (user_id, key, endpoint, request_hash, response_status, response_body, created_at) VALUES (")
         .push_bind(lease.user.to_string())
@@ -324,11 +360,11 @@ pub fn push_complete(
         .push_bind(lease.hash.clone())
         .push(", ")
         .push_bind(i64::from(status.as_u16()))
-        .push(", ")
-        .push_bind(body)
-        .push(", ")
+        .push(", ");
+    body(q);
+    q.push(", ")
         .push_bind(Timestamp::now().to_string())
-        .push(");\n");
+        .push(")");
 }
 
 /// Forgets keys older than the retention.

@@ -31,7 +31,7 @@ use livecart_protocol::rest::FlashSaleState;
 use livecart_protocol::{
     AddressId, Currency, FlashSaleId, Money, OrderId, RoomEvent, RoomId, UserId,
 };
-use sqlx::{QueryBuilder, SqliteConnection};
+use sqlx::{QueryBuilder, Row, SqliteConnection};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -679,12 +679,19 @@ async fn prepare(
     })
 }
 
+/// What the payment guard's trigger says when the guarded update changed
+/// nothing (migration 0005).
+const GUARD_REFUSED: &str = "livecart: the guarded update changed nothing";
+
 /// The order's transaction, a job of the group-commit writer (see its
-/// contract in `writer`): every refusal happens at one guarded statement
-/// that changes nothing unless stock, price and the buyer's balance all
-/// allow the order; then the ledger, the order and the stored response are
-/// written in one round trip. Returns the order, its stored response, and
-/// what to tell the room.
+/// contract in `writer`), as one batch of statements — one round trip to
+/// SQLite's thread: a guarded update that changes nothing unless stock,
+/// price and the buyer's balance all allow the order; the payment guard,
+/// which stops the batch there if it changed nothing (a refusal writes
+/// nothing); then the ledger, the order and the stored response (whose
+/// `balance_after` SQLite fills in from the wallet after the debit). A
+/// flash sale reads its row first (one more round trip). Returns the order,
+/// its stored response, and what to tell the room.
 async fn pay(
     state: &AppState,
     tx: &mut SqliteConnection,
@@ -714,8 +721,10 @@ async fn pay(
         .checked_mul(req.quantity)
         .map_err(|_| ApiError::BadRequest("amount out of range".into()))?;
 
-    // (units left, the buyer's balance before paying), or why not.
-    let (stock_left, balance) = if let Some(sale_id) = req.flash_sale_id {
+    // The guarded update, returning (units left, the buyer's balance
+    // before paying).
+    let mut q = QueryBuilder::new("");
+    if let Some(sale_id) = req.flash_sale_id {
         let sale: Option<(i64, String, i64, String, String)> = sqlx::query_as(
             "SELECT price_minor, currency, remaining_stock, deadline, state FROM flash_sales WHERE id = ? AND sku_id = ?",
         )
@@ -744,58 +753,45 @@ async fn pay(
         }
         // The units were there a statement ago on this same connection, so
         // only the balance can refuse here.
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE flash_sales SET remaining_stock = remaining_stock - ?1, \
-             state = CASE WHEN remaining_stock - ?1 = 0 THEN 'sold_out' ELSE state END \
-             WHERE id = ?2 AND remaining_stock >= ?1 \
-             AND (SELECT balance_minor FROM accounts WHERE id = ?3) >= ?4 \
-             RETURNING remaining_stock, (SELECT balance_minor FROM accounts WHERE id = ?3)",
-        )
-        .bind(qty)
-        .bind(sale_id.to_string())
-        .bind(&wallet)
-        .bind(total.amount_minor)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((left, balance)) = row else {
-            return Err(refused(tx, req, total, &wallet).await?);
-        };
-        (
-            StockLeft::Sale {
-                remaining: u32::try_from(left).unwrap_or(0),
-                sold_out: left == 0,
-            },
-            balance,
-        )
+        q.push("UPDATE flash_sales SET remaining_stock = remaining_stock - ")
+            .push_bind(qty)
+            .push(", state = CASE WHEN remaining_stock - ")
+            .push_bind(qty)
+            .push(" = 0 THEN 'sold_out' ELSE state END WHERE id = ")
+            .push_bind(sale_id.to_string())
+            .push(" AND remaining_stock >= ")
+            .push_bind(qty);
     } else {
         // However many buyers race, stock never goes below zero (the
         // schema's CHECK would refuse it anyway), a price changed since the
         // buyer looked is never charged, and a balance that does not cover
         // the total changes nothing.
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE skus SET stock = stock - ?1 WHERE id = ?2 AND stock >= ?1 \
-             AND price_minor = ?3 AND currency = ?4 \
-             AND (SELECT balance_minor FROM accounts WHERE id = ?5) >= ?6 \
-             RETURNING stock, (SELECT balance_minor FROM accounts WHERE id = ?5)",
-        )
-        .bind(qty)
-        .bind(req.sku_id.to_string())
-        .bind(unit.amount_minor)
-        .bind(unit.currency.as_str())
-        .bind(&wallet)
-        .bind(total.amount_minor)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((left, balance)) = row else {
-            return Err(refused(tx, req, total, &wallet).await?);
-        };
-        (StockLeft::Sku(u32::try_from(left).unwrap_or(0)), balance)
-    };
+        q.push("UPDATE skus SET stock = stock - ")
+            .push_bind(qty)
+            .push(" WHERE id = ")
+            .push_bind(req.sku_id.to_string())
+            .push(" AND stock >= ")
+            .push_bind(qty)
+            .push(" AND price_minor = ")
+            .push_bind(unit.amount_minor)
+            .push(" AND currency = ")
+            .push_bind(unit.currency.as_str());
+    }
+    q.push(" AND (SELECT balance_minor FROM accounts WHERE id = ")
+        .push_bind(wallet.clone())
+        .push(") >= ")
+        .push_bind(total.amount_minor)
+        .push(if req.flash_sale_id.is_some() {
+            " RETURNING remaining_stock, (SELECT balance_minor FROM accounts WHERE id = "
+        } else {
+            " RETURNING stock, (SELECT balance_minor FROM accounts WHERE id = "
+        })
+        .push_bind(wallet.clone())
+        .push(");\nINSERT INTO payment_guard (changed) VALUES (changes());\n");
 
-    // Nothing below refuses: an error from here on is internal and rolls
-    // back the writer's whole batch.
+    // The rest of the batch runs only if the update changed the row.
     let id = OrderId::new();
-    let order = Order {
+    let mut order = Order {
         id,
         status: OrderStatus::Paid,
         room_id: room,
@@ -817,11 +813,11 @@ async fn pay(
             note: String::new(),
         }],
         refund_reason: None,
-        balance_after: Some(Money::new(balance - total.amount_minor, currency)),
+        // Filled in by SQLite from the wallet after the debit (below).
+        balance_after: Some(Money::new(0, currency)),
     };
     let body = serde_json::to_string(&order).map_err(anyhow::Error::from)?;
     let address_json = serde_json::to_string(&order.address).map_err(anyhow::Error::from)?;
-    let mut q = QueryBuilder::new("");
     let txn = ledger::push_post(
         &mut q,
         TxnKind::Order,
@@ -865,13 +861,41 @@ async fn pay(
         .push_bind(now.to_string());
     q.push(");\n");
     crate::tracking::push_step(&mut q, id, OrderStatus::Paid, now, String::new());
-    idempotency::push_complete(&mut q, record, StatusCode::CREATED, body.clone());
-    let after = q.build_query_scalar::<i64>().fetch_all(&mut *tx).await?;
-    if after.first() != Some(&(balance - total.amount_minor)) || after.len() != 2 {
-        return Err(
-            anyhow::anyhow!("the ledger disagrees with the guarded balance: {after:?}").into(),
-        );
+    idempotency::push_complete_with_balance(&mut q, record, StatusCode::CREATED, body, &wallet);
+
+    let rows = match q.build().fetch_all(&mut *tx).await {
+        Ok(rows) => rows,
+        Err(sqlx::Error::Database(e)) if e.message().contains(GUARD_REFUSED) => {
+            return Err(refused(tx, req, total, &wallet).await?);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // (units left, balance before), the two entries' balances after, the
+    // stored response.
+    let (Some(guarded), Some(debited), Some(stored)) = (rows.first(), rows.get(1), rows.get(3))
+    else {
+        return Err(anyhow::anyhow!("the order's batch returned {} rows", rows.len()).into());
+    };
+    let (left, balance): (i64, i64) = (guarded.try_get(0)?, guarded.try_get(1)?);
+    let after: i64 = debited.try_get(0)?;
+    let body: String = stored.try_get(0)?;
+    if rows.len() != 4 || after != balance - total.amount_minor {
+        return Err(anyhow::anyhow!(
+            "the ledger disagrees with the guarded balance: {balance} - {} -> {after} ({} rows)",
+            total.amount_minor,
+            rows.len()
+        )
+        .into());
     }
+    order.balance_after = Some(Money::new(after, currency));
+    let stock_left = if req.flash_sale_id.is_some() {
+        StockLeft::Sale {
+            remaining: u32::try_from(left).unwrap_or(0),
+            sold_out: left == 0,
+        }
+    } else {
+        StockLeft::Sku(u32::try_from(left).unwrap_or(0))
+    };
     Ok((order, body, Priced { room, stock_left }))
 }
 

@@ -14,7 +14,8 @@
 //! The contract for a job, which keeps this cheap (no savepoint per job):
 //! - a refusal (any error but `Internal`: out of stock, a changed price) has
 //!   written nothing — jobs refuse at a guarded statement that changes no
-//!   row, before anything else is written;
+//!   row, before anything else is written (an order's batch of statements
+//!   stops right after it: the `payment_guard` view, migration 0005);
 //! - an `Internal` error may have written something, so it rolls back the
 //!   whole batch: the jobs already run in it are answered with an error
 //!   (nothing of theirs happened; a retry with the same idempotency key runs
