@@ -11,34 +11,14 @@ mod support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime};
-use support::{AppUnderTest, Desktop, tree_mem_kib, tree_rss_kib};
+use support::{
+    AppUnderTest, Desktop, pct, picture_loops, room_stats as room, tree_mem_kib, tree_rss_kib,
+};
 
 fn unix_ms() -> f64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
-fn room(s: &Value, i: usize) -> &Value {
-    let id = s["view"]["rooms"][i].as_str().unwrap_or_default();
-    &s["page"]["rooms"][id]
-}
-
-/// Picture loops the embedded server has recorded in this data directory.
-fn picture_loops(data: &std::path::Path) -> usize {
-    std::fs::read_dir(data.join("server/streams")).map_or(0, |d| {
-        d.filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "h264loop"))
-            .count()
-    })
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
 }
 
 fn main() {

@@ -14,31 +14,10 @@ mod support;
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{AppUnderTest, Desktop};
+use support::{AppUnderTest, Desktop, pct, picture_loops, room_stats as room};
 
 /// A swipe slower than this (the goal for a preloaded one) has its trace saved.
 const SLOW_MS: f64 = 150.0;
-
-fn room(s: &Value, i: usize) -> &Value {
-    let id = s["view"]["rooms"][i].as_str().unwrap_or_default();
-    &s["page"]["rooms"][id]
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn picture_loops(data: &std::path::Path) -> usize {
-    std::fs::read_dir(data.join("server/streams")).map_or(0, |d| {
-        d.filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "h264loop"))
-            .count()
-    })
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

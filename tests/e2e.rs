@@ -7,14 +7,9 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::{AppUnderTest, Desktop};
+use support::{AppUnderTest, Desktop, room_stats};
 
 const STARTUP: Duration = Duration::from_mins(1);
-
-fn room_stats(state: &Value, index: usize) -> &Value {
-    let room = state["view"]["rooms"][index].as_str().unwrap_or_default();
-    &state["page"]["rooms"][room]
-}
 
 fn drawn(state: &Value, index: usize) -> u64 {
     room_stats(state, index)["drawn"].as_u64().unwrap_or(0)

@@ -427,6 +427,30 @@ impl Drop for HeadlessServer {
     }
 }
 
+/// What the page reported about the `index`th room of the feed (`state()`).
+pub fn room_stats(state: &Value, index: usize) -> &Value {
+    let room = state["view"]["rooms"][index].as_str().unwrap_or_default();
+    &state["page"]["rooms"][room]
+}
+
+/// Picture loops the embedded server has recorded in this data directory.
+pub fn picture_loops(data: &Path) -> usize {
+    std::fs::read_dir(data.join("server/streams")).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "h264loop"))
+            .count()
+    })
+}
+
+/// The `p` percentile (0–1) of `v` (sorted in place); NaN for none.
+pub fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
+}
+
 /// Memory (KiB) of `pid` and all its descendants (WebKit's web and network
 /// processes): summed RSS (counts each shared library once per process) and
 /// summed PSS (shared pages divided among the processes sharing them).

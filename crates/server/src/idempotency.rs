@@ -76,9 +76,8 @@ impl InFlight {
 }
 
 /// The keys that have a stored answer, as 64-bit hashes of (user, key):
-/// a request refused before any work (a sold-out flash sale) needs the
-/// key's stored answer only if there is one, and a key whose hash is not
-/// here has none, so refusing it costs no read. A hash that is here (or
+/// a key whose hash is not here has none, so [`stored`] answers it without
+/// a read (every fresh claim; the buyers a sold-out flash sale turns away). A hash that is here (or
 /// collides with one) costs the read, never a wrong answer. Filled from the
 /// table at start and by every completion (before its commit: a batch that
 /// rolls back leaves a hash that only costs a read), rebuilt after each
@@ -219,18 +218,23 @@ pub async fn claim(
     hash: &str,
 ) -> ApiResult<Claim> {
     let lease = hold(state, user, key, endpoint, hash)?;
-    settle(lease, stored(&state.db, user, key).await?)
+    settle(lease, stored(state, user, key).await?)
 }
 
-/// The key's stored row, if its request finished before.
-pub async fn stored(db: &sqlx::SqlitePool, user: UserId, key: &Key) -> ApiResult<Option<Stored>> {
+/// The key's stored row, if its request finished before; read only when
+/// [`StoredKeys`] says there may be one (a fresh key, the usual case,
+/// costs no read).
+pub async fn stored(state: &AppState, user: UserId, key: &Key) -> ApiResult<Option<Stored>> {
+    if !state.stored_keys.may_have(user, key) {
+        return Ok(None);
+    }
     Ok(sqlx::query_as(
         "SELECT endpoint, request_hash, response_status, response_body \
          FROM idempotency_keys WHERE user_id = ? AND key = ?",
     )
     .bind(user.to_string())
     .bind(&key.0)
-    .fetch_optional(db)
+    .fetch_optional(&state.db)
     .await?)
 }
 

@@ -426,11 +426,7 @@ pub async fn place_order(
         {
             Ok(r) => r,
             Err(refusal) => {
-                let stored = if state.stored_keys.may_have(me.sub, &key) {
-                    idempotency::stored(&state.db, me.sub, &key).await?
-                } else {
-                    None
-                };
+                let stored = idempotency::stored(&state, me.sub, &key).await?;
                 return match idempotency::settle(lease, stored)? {
                     Claim::Replay(res) => Ok(res),
                     Claim::Fresh(_) => Err(refusal),
@@ -599,18 +595,18 @@ impl OrderReads {
             return Ok(None);
         };
         let field = |f: &mut Option<String>| f.take().unwrap_or_default();
-        Ok(Some(Address {
-            id: crate::db::parse(&id, "address id")?,
-            name: field(&mut self.address_name),
-            line1: field(&mut self.line1),
-            line2: field(&mut self.line2),
-            city: field(&mut self.city),
-            region: field(&mut self.region),
-            postal_code: field(&mut self.postal_code),
-            country: field(&mut self.country),
-            phone: field(&mut self.phone),
-            is_default: self.is_default.unwrap_or(false),
-        }))
+        Ok(Some(address_from_row((
+            id,
+            field(&mut self.address_name),
+            field(&mut self.line1),
+            field(&mut self.line2),
+            field(&mut self.city),
+            field(&mut self.region),
+            field(&mut self.postal_code),
+            field(&mut self.country),
+            field(&mut self.phone),
+            self.is_default.unwrap_or(false),
+        ))?))
     }
 }
 
@@ -781,11 +777,13 @@ async fn pay(
         .push_bind(wallet.clone())
         .push(") >= ")
         .push_bind(total.amount_minor)
+        .push(" RETURNING ")
         .push(if req.flash_sale_id.is_some() {
-            " RETURNING remaining_stock, (SELECT balance_minor FROM accounts WHERE id = "
+            "remaining_stock"
         } else {
-            " RETURNING stock, (SELECT balance_minor FROM accounts WHERE id = "
+            "stock"
         })
+        .push(", (SELECT balance_minor FROM accounts WHERE id = ")
         .push_bind(wallet.clone())
         .push(");\nINSERT INTO payment_guard (changed) VALUES (changes());\n");
 
