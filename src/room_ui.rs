@@ -280,7 +280,8 @@ fn Card(card: CardView) -> Element {
                 }
             }
             div { class: "card-name", "{card.name}" }
-            div { class: "card-price",
+            div { class: "card-price", "data-testid": "card-price",
+                if card.from { span { class: "from", "from " } }
                 b { "{card.price}" }
                 if let Some(was) = &card.was { s { "{was}" } }
             }
@@ -333,7 +334,12 @@ fn Bag(rows: Vec<ProductRow>) -> Element {
                                 span { class: "presenting", "data-testid": "presenting", "Presenting now" }
                             }
                             div { class: "row-name", "{row.name}" }
-                            div { class: "row-meta", b { "{row.price}" } " · {row.stock}" }
+                            div { class: "row-meta",
+                                if row.from { "from " }
+                                b { "{row.price}" }
+                                if let Some(was) = &row.was { s { " {was}" } }
+                                " · {row.stock}"
+                            }
                         }
                     }
                 }
@@ -362,7 +368,7 @@ fn Detail(detail: ProductDetail) -> Element {
                         span { class: "card-sale inline", "{sale}" }
                     }
                     h2 { "{detail.name}" }
-                    div { class: "card-price big",
+                    div { class: "card-price big", "data-testid": "unit-price",
                         b { "{detail.price}" }
                         if let Some(was) = &detail.was { s { "{was}" } }
                     }
@@ -386,6 +392,8 @@ fn Detail(detail: ProductDetail) -> Element {
                             key: "{sku.id}",
                             class: if sku.selected { "sku selected" } else if sku.sold_out { "sku sold-out" } else { "sku" },
                             "data-testid": "sku",
+                            "data-sale": "{sku.on_sale}",
+                            "aria-pressed": "{sku.selected}",
                             disabled: sku.sold_out,
                             onclick: {
                                 let ui = ui.clone();
@@ -397,7 +405,12 @@ fn Detail(detail: ProductDetail) -> Element {
                                 }
                             },
                             span { class: "sku-name", "{sku.name}" }
-                            span { class: "dim", "{sku.price} · {sku.stock}" }
+                            if sku.on_sale { span { class: "sku-sale", "Flash sale" } }
+                            span { class: "sku-price",
+                                b { "{sku.price}" }
+                                if let Some(was) = &sku.was { s { "{was}" } }
+                            }
+                            span { class: "dim", "{sku.stock}" }
                         }
                     }
                 }
@@ -438,7 +451,7 @@ fn Detail(detail: ProductDetail) -> Element {
                     }
                     if step != "choose" {
                         div { class: "pay-line total", "data-testid": "total",
-                            span { "Total · {q} × {detail.price}" }
+                            span { "Total · {detail.total_line.clone().unwrap_or_default()}" }
                             b { {detail.total.clone().unwrap_or_default()} }
                         }
                     }

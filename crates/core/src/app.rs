@@ -382,7 +382,7 @@ impl App {
 
     /// How far the picture on screen is behind its capture, for the room on
     /// screen: the page's measure of drawn frames, else the player's.
-    fn behind_ms(&self) -> Option<i64> {
+    pub(crate) fn behind_ms(&self) -> Option<i64> {
         let room = self.room.as_ref()?.id;
         let slot = self.feed.players.get(&room)?;
         slot.drawn
@@ -538,7 +538,7 @@ impl App {
                 self.bag_open = false;
                 Vec::new()
             }
-            Event::OpenProduct(id) => self.open_checkout(id),
+            Event::OpenProduct(id) => self.open_checkout(id, now),
             Event::CloseProduct => {
                 self.close_checkout();
                 Vec::new()
@@ -548,7 +548,7 @@ impl App {
                 Vec::new()
             }
             Event::SetQuantity(n) => {
-                self.set_quantity(n);
+                self.set_quantity(n, now);
                 Vec::new()
             }
             Event::BuyNow => self.buy_now(now),

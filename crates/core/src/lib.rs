@@ -8,6 +8,8 @@
 //! - [`effects`]: side effects as data (HTTP, sockets, players, keyring, timers).
 //! - [`feed`]: the vertical feed, which player plays and which is preloaded.
 //! - [`frames`]: render coalescing (at most one view a frame).
+//! - [`price`]: what a line costs (option, quantity, sale, locked price):
+//!   every price shown and every payment sent.
 //! - [`room`]: the room on screen, folded from snapshot + numbered events.
 //! - [`show`]: what plays over the video, in step with it: pin card, gifts,
 //!   hearts, likes, the chat's unread pill, the sale's countdown.
@@ -18,6 +20,7 @@ pub mod app;
 pub mod effects;
 pub mod feed;
 pub mod frames;
+pub mod price;
 pub mod room;
 pub mod session;
 pub mod show;

@@ -9,7 +9,7 @@
 //! epoch) and reports its next deadline, so the app arms one timer and the
 //! screen changes exactly when it should.
 
-use livecart_protocol::rest::{FlashSale, RoomSnapshot};
+use livecart_protocol::rest::{FlashSale, FlashSaleState, RoomSnapshot};
 use livecart_protocol::{GiftEvent, ProductId, RoomEvent};
 use std::collections::VecDeque;
 
@@ -29,7 +29,8 @@ pub const MAX_HEARTS: usize = 24;
 pub const LIKE_FLUSH_MS: i64 = 500;
 /// Gifts waiting for a lane; the least valuable is dropped beyond this.
 pub const LANE_QUEUE: usize = 16;
-/// How long "Flash sale ended" stays on the card after the sale ends.
+/// How long "Flash sale ended" stays on the card after the sale ends (a sale
+/// sold out early says so until its deadline).
 pub const SALE_ENDED_MS: i64 = 5_000;
 
 /// A gift in a side lane: combos of the same `combo_id` bump its count.
@@ -141,7 +142,15 @@ impl Show {
             }
             RoomEvent::Chat { .. } if !self.chat_at_bottom => self.unread += 1,
             RoomEvent::FlashSale { sale, .. } if snap.flash_sale.is_none() => {
-                self.ended_sale = Some((sale.clone(), now + SALE_ENDED_MS));
+                // Out of time: "ended" for a moment. Sold out early: "sold
+                // out" until its deadline, so the card never says "ended"
+                // while the countdown had time left.
+                let deadline = ms(sale.deadline) - self.server_offset_ms;
+                let until = match sale.state {
+                    FlashSaleState::SoldOut => deadline.max(now + SALE_ENDED_MS),
+                    _ => now + SALE_ENDED_MS,
+                };
+                self.ended_sale = Some((sale.clone(), until));
             }
             _ => {}
         }

@@ -3,6 +3,7 @@
 
 use crate::app::{App, Pending, Stage, Step};
 use crate::feed::PlayerStatus;
+use crate::price;
 use crate::room::{Link, LiveRoom};
 use crate::show::{BIG_GIFT_COINS, LANES};
 use livecart_protocol::commerce::{Order, OrderStatus, RefundReason};
@@ -212,9 +213,11 @@ pub struct CardView {
     pub image_url: String,
     /// The price to pay now (the sale price during a flash sale).
     pub price: String,
+    /// Options cost different amounts: the price is the cheapest ("from").
+    pub from: bool,
     /// Struck through during a sale.
     pub was: Option<String>,
-    /// "Flash sale · 04:59", "Sold out", "Flash sale ended".
+    /// "Flash sale · 04:59", "Flash sale · sold out", "Flash sale ended".
     pub sale: Option<String>,
     /// "Only 7 left" (10 or fewer), "Sold out".
     pub stock: Option<String>,
@@ -226,6 +229,10 @@ pub struct ProductRow {
     pub name: String,
     pub image_url: String,
     pub price: String,
+    /// Options cost different amounts: the price is the cheapest ("from").
+    pub from: bool,
+    /// Struck through while the product's flash sale is open.
+    pub was: Option<String>,
     pub stock: String,
     /// The product the host is presenting now.
     pub presenting: bool,
@@ -238,8 +245,12 @@ pub struct ProductDetail {
     pub name: String,
     pub description: String,
     pub image_url: String,
+    /// The chosen option's unit price, as "Pay" charges it.
     pub price: String,
+    /// The option's own price, struck through while its sale is open.
     pub was: Option<String>,
+    /// The product's flash sale: "Flash sale · 00:57", "Flash sale · sold
+    /// out", "Flash sale ended".
     pub sale: Option<String>,
     pub skus: Vec<SkuChoice>,
     pub quantity: u32,
@@ -250,6 +261,8 @@ pub struct ProductDetail {
     pub balance: Option<String>,
     /// The total for the chosen SKU × quantity.
     pub total: Option<String>,
+    /// "2 × $89.99": the quantity and the unit price the total comes from.
+    pub total_line: Option<String>,
     /// "choose", "confirm", "pin" or "paying".
     pub step: &'static str,
     /// "Buy now", "Pay $29.00", "Top up $10.00 and pay", "Paying…", "Try again".
@@ -265,7 +278,12 @@ pub struct ProductDetail {
 pub struct SkuChoice {
     pub id: String,
     pub name: String,
+    /// What one of this option costs now (its sale price while its sale is open).
     pub price: String,
+    /// Its own price, struck through while its sale is open.
+    pub was: Option<String>,
+    /// This option is the one on flash sale.
+    pub on_sale: bool,
     /// "Only 2 left", "40 in stock", "Sold out".
     pub stock: String,
     pub selected: bool,
@@ -322,40 +340,24 @@ fn stock_left(n: u32) -> Option<String> {
     }
 }
 
-/// Price now, the price before, and the sale's line, for one product.
-fn pricing(
+/// The flash sale's line for a product: its countdown while open, then how
+/// it ended (sold out, or out of time) for a moment. `kept` is a sale that
+/// just ended, as the room's show keeps it.
+fn sale_label(
     p: &Product,
     sale: Option<&FlashSale>,
-    ended: Option<&FlashSale>,
+    kept: Option<&FlashSale>,
     server_now: i64,
-) -> (String, Option<String>, Option<String>) {
-    let base = p
-        .skus
-        .iter()
-        .map(|k| &k.price)
-        .min_by_key(|m| m.amount_minor);
-    let base = base.map(price).unwrap_or_default();
-    if let Some(sale) = sale.filter(|f| f.product_id == p.id) {
-        let left = sale.deadline.as_millisecond() - server_now;
-        let line = match sale.state {
-            FlashSaleState::SoldOut => "Flash sale · sold out".to_owned(),
-            FlashSaleState::Ended => "Flash sale ended".to_owned(),
-            FlashSaleState::Active if sale.remaining_stock == 0 => {
-                "Flash sale · sold out".to_owned()
-            }
-            FlashSaleState::Active if left <= 0 => "Flash sale ended".to_owned(),
-            FlashSaleState::Active => format!("Flash sale · {}", countdown(left)),
-        };
-        return (
-            price(&sale.price),
-            Some(price(&sale.original_price)),
-            Some(line),
-        );
-    }
-    if ended.is_some_and(|f| f.product_id == p.id) {
-        return (base, None, Some("Flash sale ended".to_owned()));
-    }
-    (base, None, None)
+) -> Option<String> {
+    let f = sale.or(kept).filter(|f| f.product_id == p.id)?;
+    let left = f.deadline.as_millisecond() - server_now;
+    Some(match f.state {
+        FlashSaleState::SoldOut => "Flash sale · sold out".to_owned(),
+        FlashSaleState::Active if f.remaining_stock == 0 => "Flash sale · sold out".to_owned(),
+        FlashSaleState::Ended => "Flash sale ended".to_owned(),
+        FlashSaleState::Active if left <= 0 => "Flash sale ended".to_owned(),
+        FlashSaleState::Active => format!("Flash sale · {}", countdown(left)),
+    })
 }
 
 fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
@@ -365,9 +367,13 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
     let sale = state.and_then(|s| s.flash_sale.as_ref());
     let ended = show.ended_sale.as_ref().map(|(f, _)| f);
     let product = |id| state.and_then(|s: &RoomSnapshot| s.products.iter().find(|p| p.id == id));
+    let behind = app.behind_ms().unwrap_or(0);
+    let headline = |p: &Product| price::headline(p, sale, server_now, behind);
     let pinned = show.pinned.and_then(product).map(|p| {
-        let (price_now, was, sale_line) = pricing(p, sale, ended, server_now);
-        let in_sale = sale.filter(|f| f.product_id == p.id);
+        let head = headline(p);
+        let in_sale = sale.filter(|f| {
+            f.product_id == p.id && price::open_sale(sale, f.sku_id, server_now, behind).is_some()
+        });
         let stock = match in_sale {
             Some(f) => stock_left(f.remaining_stock),
             None => stock_left(p.skus.iter().map(|k| k.stock).sum()),
@@ -376,9 +382,10 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
             product_id: p.id.to_string(),
             name: p.name.clone(),
             image_url: p.image.thumb_url.clone(),
-            price: price_now,
-            was,
-            sale: sale_line,
+            price: head.map(|(l, _)| price(&l.unit)).unwrap_or_default(),
+            from: head.is_some_and(|(_, from)| from),
+            was: head.and_then(|(l, _)| l.was).map(|w| price(&w)),
+            sale: sale_label(p, sale, ended, server_now),
             stock,
         }
     });
@@ -387,13 +394,15 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
         products
             .iter()
             .map(|p| {
-                let (price_now, _, _) = pricing(p, sale, ended, server_now);
+                let head = headline(p);
                 let total: u32 = p.skus.iter().map(|k| k.stock).sum();
                 ProductRow {
                     id: p.id.to_string(),
                     name: p.name.clone(),
                     image_url: p.image.thumb_url.clone(),
-                    price: price_now,
+                    price: head.map(|(l, _)| price(&l.unit)).unwrap_or_default(),
+                    from: head.is_some_and(|(_, from)| from),
+                    was: head.and_then(|(l, _)| l.was).map(|w| price(&w)),
                     stock: stock_left(total).unwrap_or_else(|| format!("{total} in stock")),
                     presenting: show.pinned == Some(p.id),
                 }
@@ -403,7 +412,7 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
     let detail = app
         .product
         .and_then(product)
-        .map(|p| checkout_view(app, p, pricing(p, sale, ended, server_now), now));
+        .map(|p| checkout_view(app, p, sale_label(p, sale, ended, server_now), now));
     let combo = |n: u32| (n > 1).then(|| format!("x{n}"));
     RoomView {
         likes: compact(show.likes_shown.max(state.map_or(0, |s| s.like_count))),
@@ -461,20 +470,12 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
     }
 }
 
-fn checkout_view(
-    app: &App,
-    p: &Product,
-    (price_now, was, sale_line): (String, Option<String>, Option<String>),
-    now: i64,
-) -> ProductDetail {
+fn checkout_view(app: &App, p: &Product, sale_line: Option<String>, now: i64) -> ProductDetail {
     let c = app.shop.checkout.as_ref();
     let selected = c.and_then(|c| c.sku);
-    let stock = p
-        .skus
-        .iter()
-        .find(|k| Some(k.id) == selected)
-        .map_or(0, |k| k.stock);
-    let total = app.checkout_total(now);
+    let stock = c.and_then(|c| app.available(c, now)).unwrap_or(0);
+    let line = app.checkout_line(now);
+    let total = line.map(|l| l.total);
     let short = match (total, app.spendable()) {
         (Some(t), Some(b)) if b.amount_minor < t.amount_minor => Some(Money {
             amount_minor: t.amount_minor - b.amount_minor,
@@ -501,19 +502,26 @@ fn checkout_view(
         name: p.name.clone(),
         description: p.description.clone(),
         image_url: p.image.url.clone(),
-        price: price_now,
-        was,
+        price: line.map(|l| price(&l.unit)).unwrap_or_default(),
+        was: line.and_then(|l| l.was).map(|w| price(&w)),
         sale: sale_line,
         skus: p
             .skus
             .iter()
-            .map(|k| SkuChoice {
-                id: k.id.to_string(),
-                name: k.name.clone(),
-                price: price(&k.price),
-                stock: stock_left(k.stock).unwrap_or_else(|| format!("{} in stock", k.stock)),
-                selected: Some(k.id) == selected,
-                sold_out: k.stock == 0,
+            .map(|k| {
+                let sale = app.open_sale(k.id, now).filter(|_| c.is_none_or(|c| !c.sale_over));
+                let one = price::line(k, 1, sale, None);
+                let left = sale.map_or(k.stock, |f| f.remaining_stock);
+                SkuChoice {
+                    id: k.id.to_string(),
+                    name: k.name.clone(),
+                    price: one.map(|l| price(&l.unit)).unwrap_or_default(),
+                    was: one.and_then(|l| l.was).map(|w| price(&w)),
+                    on_sale: sale.is_some(),
+                    stock: stock_left(left).unwrap_or_else(|| format!("{left} in stock")),
+                    selected: Some(k.id) == selected,
+                    sold_out: left == 0,
+                }
             })
             .collect(),
         quantity: c.map_or(1, |c| c.quantity),
@@ -523,6 +531,7 @@ fn checkout_view(
             .map(|a| format!("{} · {}, {}", a.name, a.line1, a.city)),
         balance: app.spendable().map(|b| price(&b)),
         total: total.map(|t| price(&t)),
+        total_line: line.map(|l| format!("{} × {}", l.quantity, price(&l.unit))),
         step: match step {
             Step::Choose => "choose",
             Step::Confirm => "confirm",

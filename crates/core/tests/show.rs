@@ -396,7 +396,10 @@ fn the_flash_sale_counts_down_on_the_server_clock_drains_sells_out_and_ends() {
     );
     let card = r.view(3_000).pinned.expect("card");
     assert_eq!(card.sale.as_deref(), Some("Flash sale · sold out"));
-    assert_eq!(card.stock.as_deref(), Some("Sold out"));
+    // The sale's units are gone; the product itself is still on sale at
+    // its own price (and stock).
+    assert_eq!(card.price, "$29.00");
+    assert_eq!(card.was, None);
 
     // The server ends it: "ended" stays a moment, then the normal price.
     r.event(
@@ -889,4 +892,36 @@ fn the_bag_lists_the_rooms_products_with_the_presented_one_marked_and_opens_a_de
     r.update(Event::CloseBag, 30);
     let v = r.view(30);
     assert_eq!((v.bag, v.product), (None, None));
+}
+
+#[test]
+fn a_sale_sold_out_early_says_sold_out_until_its_deadline_never_ended() {
+    let mut r = Room::joined(Some(0), None);
+    let knit = r.products[0].clone();
+    r.event(
+        0,
+        RoomEvent::FlashSale {
+            phase: FlashSalePhase::Started,
+            sale: sale(&knit, 5, 60_000, FlashSaleState::Active),
+        },
+    );
+    // The last unit goes 19 s in: the server ends the sale as sold out.
+    r.event(
+        19_000,
+        RoomEvent::FlashSale {
+            phase: FlashSalePhase::Ended,
+            sale: sale(&knit, 0, 60_000, FlashSaleState::SoldOut),
+        },
+    );
+    for t in [19_000, 30_000, 59_000] {
+        let card = r.view(t).pinned.expect("card");
+        assert_eq!(
+            card.sale.as_deref(),
+            Some("Flash sale · sold out"),
+            "at {t} ms, with {} s on the sale's clock",
+            (60_000 - t) / 1000
+        );
+    }
+    r.update(Event::ToggleDebug, 60_500);
+    assert_eq!(r.view(60_500).pinned.expect("card").sale, None);
 }

@@ -16,7 +16,8 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use livecart_protocol::live::LiveQuery;
 use livecart_protocol::rest::{
-    AddProductRequest, CreateRoomRequest, DemoGiftRequest, FeedResponse, Gift, GiftCatalog,
+    AddProductRequest, CreateRoomRequest, DemoGiftRequest, FeedResponse, FlashSaleState, Gift,
+    GiftCatalog,
     HostRoomsResponse, MuteRequest, NoticeRequest, PinRequest, Profile, RefreshRequest, RoomStatus,
     SignInRequest, StartFlashSaleRequest, UnpinRequest,
 };
@@ -34,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         .route("/rooms/{id}/pin", post(host_pin))
         .route("/rooms/{id}/unpin", post(host_unpin))
         .route("/rooms/{id}/flash-sales", post(host_flash_sale))
+        .route("/rooms/{id}/flash-sales/{sale}/end", post(host_end_flash_sale))
         .route("/rooms/{id}/mutes", post(host_mute))
         .route("/rooms/{id}/notices", post(host_notice))
         .route("/rooms/{id}/demo-gifts", post(host_demo_gift))
@@ -479,6 +481,18 @@ async fn host_flash_sale(
 ) -> ApiResult<Response> {
     let sale = host::start_flash_sale(&state, &caller, parse_id(&id, "room")?, req).await?;
     Ok((StatusCode::CREATED, Json(sale)).into_response())
+}
+
+/// The host ends a flash sale before its deadline ("that's it, sale over").
+async fn host_end_flash_sale(
+    State(state): State<AppState>,
+    caller: HostCaller,
+    Path((id, sale)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let room = host::authorize(&state, &caller, parse_id(&id, "room")?)?;
+    let sale: livecart_protocol::FlashSaleId = parse_id(&sale, "flash sale")?;
+    let ended = host::end_flash_sale(&state, &room, sale, FlashSaleState::Ended).await?;
+    Ok(Json(ended).into_response())
 }
 
 async fn host_mute(

@@ -113,6 +113,10 @@ pub struct DemoConfig {
     /// A demo stream nobody has watched for this long stops; the next viewer
     /// starts it again.
     pub idle_stop_secs: u64,
+    /// The share (percent) of a flash sale's stock the bot audience may buy,
+    /// spread over the sale's first two thirds: the rest is left for people,
+    /// so a shopper can win one in a demo. 0: bots never buy in sales.
+    pub bot_sale_share_percent: u8,
 }
 
 impl Default for ServerConfig {
@@ -200,6 +204,7 @@ impl Default for DemoConfig {
             streams: true,
             loops: true,
             idle_stop_secs: 60,
+            bot_sale_share_percent: 50,
         }
     }
 }

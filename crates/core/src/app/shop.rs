@@ -21,7 +21,8 @@ use livecart_protocol::commerce::{
     Address, AddressList, GiftReceipt, Order, PlaceOrderRequest, SendGiftRequest, TopUp,
     TopUpRequest, TopUpStatus, Wallet, WalletEntry, WalletHistory,
 };
-use livecart_protocol::rest::{FlashSaleState, Gift, GiftCatalog, Product};
+use crate::price;
+use livecart_protocol::rest::{FlashSale, Gift, GiftCatalog, Product};
 use livecart_protocol::{
     ComboId, ErrorCode, GiftId, Money, Problem, ProductId, RoomId, SkuId, TopUpId, UserId,
 };
@@ -207,44 +208,30 @@ impl App {
             .find(|p| p.id == id)
     }
 
-    /// The unit price and flash sale for `sku` of the checkout's product, as
-    /// the buyer sees it now.
-    fn unit_price(
-        &self,
-        c: &Checkout,
-        now_ms: i64,
-    ) -> Option<(Money, Option<livecart_protocol::FlashSaleId>)> {
-        let p = self.room_product(c.product)?;
-        let sku = p.skus.iter().find(|k| Some(k.id) == c.sku)?;
-        if let Some(price) = c.price_now {
-            return Some((price, None));
-        }
+    /// The flash sale open to this buyer on `sku` now (see
+    /// [`price::open_sale`]).
+    pub(crate) fn open_sale(&self, sku: SkuId, now_ms: i64) -> Option<&FlashSale> {
         let live = self.room.as_ref()?;
-        let server_now = now_ms + live.show.server_offset_ms;
-        let sale = live
-            .state
-            .as_ref()
-            .and_then(|s| s.flash_sale.as_ref())
-            .filter(|f| {
-                !c.sale_over
-                    && f.product_id == p.id
-                    && f.sku_id == sku.id
-                    && f.state == FlashSaleState::Active
-                    && f.remaining_stock > 0
-                    // The deadline as the buyer's delayed video shows it.
-                    && f.deadline.as_millisecond() + self.behind_ms().unwrap_or(0) > server_now
-            });
-        Some(match sale {
-            Some(f) => (f.price, Some(f.id)),
-            None => (sku.price, None),
-        })
+        price::open_sale(
+            live.state.as_ref()?.flash_sale.as_ref(),
+            sku,
+            now_ms + live.show.server_offset_ms,
+            self.behind_ms().unwrap_or(0),
+        )
     }
 
-    /// The checkout's total now.
-    pub(crate) fn checkout_total(&self, now_ms: i64) -> Option<Money> {
+    /// The checkout's line (option, quantity, sale, locked price) as the
+    /// buyer sees it now: what the sheet shows and what "Pay" sends.
+    pub(crate) fn checkout_line(&self, now_ms: i64) -> Option<price::Line> {
         let c = self.shop.checkout.as_ref()?;
-        let (unit, _) = self.unit_price(c, now_ms)?;
-        unit.checked_mul(c.quantity).ok()
+        let p = self.room_product(c.product)?;
+        let sku = p.skus.iter().find(|k| Some(k.id) == c.sku)?;
+        let sale = if c.sale_over {
+            None
+        } else {
+            self.open_sale(sku.id, now_ms)
+        };
+        price::line(sku, c.quantity, sale, c.price_now)
     }
 
     /// What the buyer can spend now: the balance less gifts not yet answered.
@@ -289,9 +276,10 @@ impl App {
         };
     }
 
-    /// Opens the checkout sheet for a product of the room on screen: the SKU
+    /// Opens the checkout sheet for a product of the room on screen: the
+    /// option on flash sale while one is open to this buyer, else the one
     /// bought last time if it is in stock, else the first in stock; one piece.
-    pub(super) fn open_checkout(&mut self, product: ProductId) -> Vec<Effect> {
+    pub(super) fn open_checkout(&mut self, product: ProductId, now: Timestamp) -> Vec<Effect> {
         let Some(room) = self.room.as_ref().map(|r| r.id) else {
             return Vec::new();
         };
@@ -299,10 +287,14 @@ impl App {
             return Vec::new();
         };
         let last = self.shop.last_sku.get(&product).copied();
-        let sku = p
+        let now_ms = now.as_millisecond();
+        // A sale on this product: its option is the one the shopper came for.
+        let on_sale = p
             .skus
             .iter()
-            .find(|k| Some(k.id) == last && k.stock > 0)
+            .find(|k| self.open_sale(k.id, now_ms).is_some());
+        let sku = on_sale
+            .or_else(|| p.skus.iter().find(|k| Some(k.id) == last && k.stock > 0))
             .or_else(|| p.skus.iter().find(|k| k.stock > 0))
             .or_else(|| p.skus.first())
             .map(|k| k.id);
@@ -338,11 +330,24 @@ impl App {
         }
     }
 
-    pub(super) fn set_quantity(&mut self, quantity: u32) {
-        let stock = self.shop.checkout.as_ref().and_then(|c| {
-            let p = self.room_product(c.product)?;
-            p.skus.iter().find(|k| Some(k.id) == c.sku).map(|k| k.stock)
-        });
+    /// Units of the checkout's option the buyer can get now: the sale's
+    /// stock while the sale on it is open (sale orders take from it), else
+    /// the option's own.
+    pub(crate) fn available(&self, c: &Checkout, now_ms: i64) -> Option<u32> {
+        let p = self.room_product(c.product)?;
+        let k = p.skus.iter().find(|k| Some(k.id) == c.sku)?;
+        Some(match self.open_sale(k.id, now_ms) {
+            Some(f) if !c.sale_over && c.price_now.is_none() => f.remaining_stock,
+            _ => k.stock,
+        })
+    }
+
+    pub(super) fn set_quantity(&mut self, quantity: u32, now: Timestamp) {
+        let stock = self
+            .shop
+            .checkout
+            .as_ref()
+            .and_then(|c| self.available(c, now.as_millisecond()));
         if let Some(c) = self.shop.checkout.as_mut()
             && c.step != Step::Paying
         {
@@ -371,13 +376,12 @@ impl App {
         if (self.shop.wallet.is_none() || self.shop.addresses.is_none()) && !asked {
             effects.extend(self.load_shop(now));
         }
-        let sold_out = self.shop.checkout.as_ref().and_then(|c| {
-            let p = self.room_product(c.product)?;
-            p.skus
-                .iter()
-                .find(|k| Some(k.id) == c.sku)
-                .map(|k| k.stock == 0)
-        });
+        let sold_out = self
+            .shop
+            .checkout
+            .as_ref()
+            .and_then(|c| self.available(c, now.as_millisecond()))
+            .map(|n| n == 0);
         if let Some(c) = self.shop.checkout.as_mut()
             && c.step == Step::Choose
         {
@@ -431,15 +435,14 @@ impl App {
             });
             return self.load_shop(now);
         };
-        let (Some((unit, sale)), Some(p)) = (
-            self.unit_price(&c, now_ms),
+        let (Some(line), Some(p), Some(sku)) = (
+            self.checkout_line(now_ms),
             self.room_product(c.product).cloned(),
+            c.sku,
         ) else {
             return Vec::new();
         };
-        let (Some(sku), Ok(total)) = (c.sku, unit.checked_mul(c.quantity)) else {
-            return Vec::new();
-        };
+        let total = line.total;
         let pin = pin.filter(|p| !p.trim().is_empty());
         if total.amount_minor >= wallet.pin_threshold.amount_minor && pin.is_none() {
             if let Some(c) = self.shop.checkout.as_mut() {
@@ -452,8 +455,8 @@ impl App {
             sku_id: sku,
             quantity: c.quantity,
             address_id: address.id,
-            expected_unit_price: unit,
-            flash_sale_id: sale,
+            expected_unit_price: line.unit,
+            flash_sale_id: line.sale,
             video_delay_ms: u32::try_from(self.behind_ms().unwrap_or(0).max(0)).unwrap_or(0),
             pin: None,
         };

@@ -13,7 +13,7 @@ use livecart_protocol::live::GiftEvent;
 use livecart_protocol::rest::{
     ChatMessage, FlashSaleState, PinRequest, StartFlashSaleRequest, UserRef,
 };
-use livecart_protocol::{ComboId, GiftId, MessageId, Money, RoomEvent, UserId};
+use livecart_protocol::{ComboId, FlashSaleId, GiftId, MessageId, Money, RoomEvent, UserId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
@@ -123,6 +123,8 @@ struct Bots {
     gifts: Vec<(GiftId, &'static str, u32)>,
     chat_acc: f64,
     combo: Option<(UserRef, usize, ComboId, u32, u32)>,
+    /// Units the bots took from the running flash sale (by its id).
+    sale_taken: Option<(FlashSaleId, u32)>,
 }
 
 impl Bots {
@@ -142,6 +144,7 @@ impl Bots {
             gifts,
             chat_acc: 0.0,
             combo: None,
+            sale_taken: None,
         }
     }
 
@@ -276,13 +279,27 @@ pub async fn run(
                         let _ = host::take_stock(&state, &room, product, sku, 1).await;
                     }
                 }
-                // Bots snap up flash-sale stock.
-                let sale = room.read(|st| st.snap.flash_sale.as_ref().filter(|s| s.state == FlashSaleState::Active).map(|s| (s.id, s.remaining_stock)));
-                if let Some((sale, left)) = sale
-                    && bots.rng.random_bool(0.08) {
-                        let qty = bots.rng.random_range(1..=3).min(left);
-                        let _ = host::take_flash_stock(&state, &room, sale, qty).await;
+                // Bots snap up their share of flash-sale stock, at a pace
+                // that spreads it over the sale's first two thirds.
+                let sale = room.read(|st| st.snap.flash_sale.as_ref().filter(|s| s.state == FlashSaleState::Active).cloned());
+                if let Some(sale) = sale {
+                    let share = u32::from(state.config.demo.bot_sale_share_percent.min(100));
+                    let taken = match bots.sale_taken {
+                        Some((id, n)) if id == sale.id => n,
+                        _ => 0,
+                    };
+                    let cap = sale.total_stock * share / 100;
+                    let left_for_bots = cap.saturating_sub(taken).min(sale.remaining_stock);
+                    let window_ms = (sale.deadline.as_millisecond() - sale.starts_at.as_millisecond()).max(1) as f64 * 2.0 / 3.0;
+                    // Two units a take on average, one chance a 50-ms tick.
+                    let p = (f64::from(cap) / 2.0 / (window_ms / 50.0)).clamp(0.0, 1.0);
+                    if left_for_bots > 0 && bots.rng.random_bool(p) {
+                        let qty = bots.rng.random_range(1..=3).min(left_for_bots);
+                        if host::take_flash_stock(&state, &room, sale.id, qty).await.is_ok() {
+                            bots.sale_taken = Some((sale.id, taken + qty));
+                        }
                     }
+                }
             }
         }
     }
