@@ -263,6 +263,7 @@
       const picture = img ? { src: img.getAttribute("src"), shown: img.complete && img.naturalWidth > 0 } : null;
       return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent, count: els.length, animMs, picture,
                focused: document.activeElement === el, valueLength: typeof el.value === "string" ? el.value.length : null,
+               value: typeof el.value === "string" && el.type !== "password" ? el.value : null,
                dpr: window.devicePixelRatio, screenX: window.screenX, screenY: window.screenY };
     },
   };

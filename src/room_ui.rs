@@ -4,7 +4,7 @@
 //! and the bag and product sheets. It renders `RoomView` and sends events;
 //! the timing (when the card shows, which gift plays) is crates/core's.
 
-use crate::window::{BagIcon, Ui, clear_input};
+use crate::window::{BagIcon, Ui, take_input};
 use dioxus::prelude::*;
 use livecart_core::Event;
 use livecart_core::view::{
@@ -27,7 +27,7 @@ fn gift_svg(animation: &str) -> &'static str {
 }
 
 #[component]
-pub fn RoomOverlay(room: RoomView, chat: Signal<String>) -> Element {
+pub fn RoomOverlay(room: RoomView) -> Element {
     let ui = use_context::<Ui>();
     let mut selected = use_signal(|| None::<String>);
     // The selected line's report reasons are showing.
@@ -140,24 +140,31 @@ pub fn RoomOverlay(room: RoomView, chat: Signal<String>) -> Element {
                 }
             }
             div { class: "composer",
+                // Uncontrolled: the text is read from the field when it is
+                // sent (assets/inputs.js), so no keystroke is lost.
                 input {
                     "data-testid": "chat-input",
                     placeholder: "Say something…",
                     maxlength: 200,
-                    oninput: move |e| chat.set(e.value()),
+                    enterkeyhint: "send",
                     onkeydown: move |e| {
                         if e.key() == Key::Enter {
-                            ui_key.send(Event::SendChat(chat.take()));
-                            clear_input("chat-input");
+                            let ui = ui_key.clone();
+                            spawn(async move {
+                                ui.send(Event::SendChat(take_input("chat-input", true, false).await));
+                            });
                         }
                     },
                 }
                 button {
                     class: "send",
                     "data-testid": "chat-send",
+                    "data-keep-focus": true,
                     onclick: move |_| {
-                        ui_send.send(Event::SendChat(chat.take()));
-                        clear_input("chat-input");
+                        let ui = ui_send.clone();
+                        spawn(async move {
+                            ui.send(Event::SendChat(take_input("chat-input", true, true).await));
+                        });
                     },
                     "Send"
                 }
@@ -355,7 +362,6 @@ fn Bag(rows: Vec<ProductRow>) -> Element {
 fn Detail(detail: ProductDetail) -> Element {
     let ui = use_context::<Ui>();
     let ui_close = ui.clone();
-    let mut pin = use_signal(String::new);
     let step = detail.step;
     let q = detail.quantity;
     rsx! {
@@ -470,13 +476,15 @@ fn Detail(detail: ProductDetail) -> Element {
                         inputmode: "numeric",
                         maxlength: 6,
                         autocomplete: "off",
-                        oninput: move |e| pin.set(e.value()),
                         onkeydown: {
                             let ui = ui.clone();
                             move |e: KeyboardEvent| {
                                 if e.key() == Key::Enter {
-                                    ui.send(Event::Pay { pin: Some(pin.take()) });
-                                    clear_input("pin-input");
+                                    let ui = ui.clone();
+                                    spawn(async move {
+                                        let pin = take_input("pin-input", true, false).await;
+                                        ui.send(Event::Pay { pin: Some(pin) });
+                                    });
                                 }
                             }
                         },
@@ -500,6 +508,7 @@ fn Detail(detail: ProductDetail) -> Element {
                 }
                 button {
                     class: if detail.busy { "primary busy" } else { "primary" },
+                    "data-keep-focus": true,
                     "data-testid": match step {
                         "choose" => "buy-now",
                         "pin" => "pin-submit",
@@ -511,8 +520,11 @@ fn Detail(detail: ProductDetail) -> Element {
                         move |_| match step {
                             "choose" => ui.send(Event::BuyNow),
                             "pin" => {
-                                ui.send(Event::Pay { pin: Some(pin.take()) });
-                                clear_input("pin-input");
+                                let ui = ui.clone();
+                                spawn(async move {
+                                    let pin = take_input("pin-input", true, true).await;
+                                    ui.send(Event::Pay { pin: Some(pin) });
+                                });
                             }
                             _ => ui.send(Event::Pay { pin: None }),
                         }
@@ -587,7 +599,6 @@ pub fn GiftBar(bar: GiftBarView, reduced: bool) -> Element {
 pub fn WalletSheet(wallet: WalletView) -> Element {
     let ui = use_context::<Ui>();
     let ui_close = ui.clone();
-    let mut card = use_signal(|| wallet.card.clone());
     rsx! {
         div { class: "scrim", onclick: move |_| ui_close.send(Event::CloseWallet) }
         div { class: "sheet wallet-sheet", "data-testid": "wallet-sheet",
@@ -610,12 +621,15 @@ pub fn WalletSheet(wallet: WalletView) -> Element {
                 div { class: "dim", "data-testid": "pending-top-up", "{line}" }
             }
             label { class: "dim", r#for: "card", "Card (test cards: 4242… pays, …0002 is declined)" }
+            // Uncontrolled, grouped in fours as it is typed (assets/inputs.js).
             input {
                 id: "card",
                 "data-testid": "card-input",
-                value: "{card}",
+                "data-format": "card",
+                initial_value: "{wallet.card}",
                 inputmode: "numeric",
-                oninput: move |e| card.set(e.value()),
+                autocomplete: "cc-number",
+                maxlength: 23,
             }
             div { class: "top-up-row",
                 for (label, minor) in wallet.amounts.iter().cloned() {
@@ -623,10 +637,17 @@ pub fn WalletSheet(wallet: WalletView) -> Element {
                         key: "{minor}",
                         class: "secondary",
                         "data-testid": "top-up-{minor}",
+                        "data-keep-focus": true,
                         disabled: wallet.busy,
                         onclick: {
                             let ui = ui.clone();
-                            move |_| ui.send(Event::TopUp { amount_minor: minor, card: card.read().clone() })
+                            move |_| {
+                                let ui = ui.clone();
+                                spawn(async move {
+                                    let card = take_input("card-input", false, true).await;
+                                    ui.send(Event::TopUp { amount_minor: minor, card });
+                                });
+                            }
                         },
                         "+ {label}"
                     }

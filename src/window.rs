@@ -26,6 +26,7 @@ pub fn img(url: &str) -> String {
 }
 const VIDEO_JS: &str = include_str!("../assets/video.js");
 const EDITS_JS: &str = include_str!("../assets/edits.js");
+const INPUTS_JS: &str = include_str!("../assets/inputs.js");
 /// WebKitGTK resolves `system-ui` through fontconfig at the first paint, and
 /// that paint took ~170 ms longer than with a named font (docs/video-path.md,
 /// cold start): on Linux the app names its font.
@@ -59,7 +60,7 @@ pub fn launch(shell: ShellHandle, evals: Option<mpsc::UnboundedReceiver<EvalRequ
         "forceJpeg": shell.force_jpeg,
     });
     let head = format!(
-        "<style>{CSS}{PLATFORM_CSS}</style><script>window.livecartBoot = {boot};</script><script>{EDITS_JS}</script><script>{VIDEO_JS}</script>"
+        "<style>{CSS}{PLATFORM_CSS}</style><script>window.livecartBoot = {boot};</script><script>{EDITS_JS}</script><script>{INPUTS_JS}</script><script>{VIDEO_JS}</script>"
     );
     tracing::debug!("window launch");
     LaunchBuilder::desktop()
@@ -87,9 +88,6 @@ fn scroll_to(index: usize) {
 fn Root() -> Element {
     let ui = use_context::<Ui>();
     let mut view = use_signal(|| None::<ViewModel>);
-    let username = use_signal(String::new);
-    let password = use_signal(String::new);
-    let chat = use_signal(String::new);
 
     // Pictures through the image cache.
     let images = ui.shell.images.clone();
@@ -215,7 +213,7 @@ fn Root() -> Element {
         }
         // The room on screen: gifts, chat, the product card, the composer.
         if let Some(room) = &vm.room {
-            crate::room_ui::RoomOverlay { room: room.clone(), chat }
+            crate::room_ui::RoomOverlay { room: room.clone() }
         }
         button {
             class: "me",
@@ -275,8 +273,6 @@ fn Root() -> Element {
                 reason: sheet.reason.clone(),
                 busy: sheet.busy,
                 error: sheet.error.clone(),
-                username,
-                password,
             }
         }
     }
@@ -377,13 +373,7 @@ fn Grid(pages: Vec<livecart_core::view::PageView>) -> Element {
 }
 
 #[component]
-fn SignInSheet(
-    reason: String,
-    busy: bool,
-    error: Option<String>,
-    username: Signal<String>,
-    password: Signal<String>,
-) -> Element {
+fn SignInSheet(reason: String, busy: bool, error: Option<String>) -> Element {
     let ui = use_context::<Ui>();
     let ui_submit = ui.clone();
     let ui_key = ui.clone();
@@ -395,17 +385,15 @@ fn SignInSheet(
                 "data-testid": "username",
                 placeholder: "Username",
                 autocomplete: "username",
-                oninput: move |e| username.set(e.value()),
             }
             input {
                 "data-testid": "password",
                 r#type: "password",
                 placeholder: "Password",
                 autocomplete: "current-password",
-                oninput: move |e| password.set(e.value()),
                 onkeydown: move |e| {
                     if e.key() == Key::Enter {
-                        submit(&ui_key, username, password);
+                        submit(ui_key.clone());
                     }
                 },
             }
@@ -415,8 +403,9 @@ fn SignInSheet(
             button {
                 class: "primary",
                 "data-testid": "sign-in-submit",
+                "data-keep-focus": true,
                 disabled: busy,
-                onclick: move |_| submit(&ui_submit, username, password),
+                onclick: move |_| submit(ui_submit.clone()),
                 if busy { "Signing in…" } else { "Sign in" }
             }
             p { class: "hint", "Demo accounts: ava, ben, chloe, dan — password “livecart”" }
@@ -424,22 +413,25 @@ fn SignInSheet(
     }
 }
 
-fn submit(ui: &Ui, username: Signal<String>, mut password: Signal<String>) {
-    let password = password.take();
-    tracing::debug!(chars = password.chars().count(), "sign-in submitted");
-    ui.send(Event::SignIn {
-        username: username.read().clone(),
-        password,
+/// Signs in with what the fields hold when the tap or Enter arrives (the
+/// password is cleared from its field in the same step).
+fn submit(ui: Ui) {
+    spawn(async move {
+        let username = take_input("username", false, true).await;
+        let password = take_input("password", true, true).await;
+        tracing::debug!(chars = password.chars().count(), "sign-in submitted");
+        ui.send(Event::SignIn { username, password });
     });
-    clear_input("password");
 }
 
-/// Inputs are uncontrolled (a controlled `value` loses keystrokes typed while
-/// a render is in flight); clearing one is done in the page.
-pub fn clear_input(testid: &str) {
-    document::eval(&format!(
-        "const el = document.querySelector('[data-testid={testid}]'); if (el) el.value = '';"
-    ));
+/// What the shopper typed into the field `testid`, read in the page where
+/// it is (assets/inputs.js); `clear` empties the field in the same step;
+/// `settle` first lets keys a tap may have overtaken arrive. Fields are
+/// uncontrolled: a controlled `value` loses keystrokes typed while a render
+/// is in flight.
+pub async fn take_input(testid: &str, clear: bool, settle: bool) -> String {
+    let js = format!("return await window.livecartInputs.take('{testid}', {clear}, {settle});");
+    document::eval(&js).join::<String>().await.unwrap_or_default()
 }
 
 #[component]

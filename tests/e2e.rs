@@ -4,6 +4,8 @@
 
 #[path = "e2e/support.rs"]
 mod support;
+#[path = "e2e/walk.rs"]
+mod walk;
 
 use serde_json::Value;
 use std::time::Duration;

@@ -5,6 +5,7 @@ mod shop;
 pub use orders::{MeLink, OrderToast, Orders, TOAST_MS, status_words};
 pub use shop::{
     COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, Payment, PendingPayment, Shop, Stage, Step,
+    card_number,
 };
 
 use crate::effects::{

@@ -963,3 +963,21 @@ fn buying_signed_out_asks_to_sign_in_and_comes_back_to_the_total() {
     );
     assert_eq!(b.sheet().expect("sheet").primary, "Pay $29.00");
 }
+
+#[test]
+fn card_numbers_are_checked_and_grouped_as_a_shop_form_does() {
+    use livecart_core::app::card_number;
+    assert_eq!(
+        card_number("4242424242424242").as_deref(),
+        Ok("4242 4242 4242 4242")
+    );
+    assert_eq!(
+        card_number(" 4000-0000-0000-0002 ").as_deref(),
+        Ok("4000 0000 0000 0002")
+    );
+    assert_eq!(card_number(""), Err("Enter your card number"));
+    assert!(card_number("4242 4242").is_err_and(|e| e.contains("too short")));
+    assert!(card_number("4242 4242 4242 4241").is_err_and(|e| e.contains("typo")));
+    assert!(card_number("4242 42x2 4242 4242").is_err_and(|e| e.contains("only digits")));
+    assert!(card_number(&"4".repeat(20)).is_err_and(|e| e.contains("too long")));
+}

@@ -205,13 +205,11 @@ pub async fn create_top_up(
             Money::new(money.max_top_up_minor, currency)
         )));
     }
-    let card = TestCard::parse(&req.card_number).ok_or_else(|| {
-        ApiError::PaymentDeclined(
-            "the demo provider only knows its test cards: 4242 4242 4242 4242 (succeeds), \
-             4000 0000 0000 0002 (declined), 4000 0000 0000 3220 (confirms late)"
-                .into(),
-        )
-    })?;
+    // A card the demo provider does not know is declined, as a real
+    // provider declines a card it cannot charge (the test cards are in the
+    // README and next to the app's card field).
+    let card = TestCard::parse(&req.card_number)
+        .ok_or_else(|| ApiError::PaymentDeclined("the card was declined".into()))?;
     // The hash covers the card's outcome, not its number: nothing of the
     // number but the last four digits is stored anywhere.
     let hash = idempotency::request_hash("POST /v1/wallet/top-ups", &(req.amount, card.as_str()));
@@ -314,7 +312,7 @@ pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatu
     let mut credited = None;
     let result = if outcome == "decline" {
         sqlx::query(
-            "UPDATE top_ups SET status = 'declined', decline_reason = 'Your card was declined. Try another card.' WHERE id = ?",
+            "UPDATE top_ups SET status = 'declined', decline_reason = 'the card was declined' WHERE id = ?",
         )
         .bind(id.to_string())
         .execute(&mut *tx)

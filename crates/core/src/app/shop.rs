@@ -166,6 +166,41 @@ pub struct Shop {
     pub card: String,
 }
 
+/// A card number as typed, checked the way a shop's form does (13 to 19
+/// digits, the Luhn check digit) and written in groups of four; or why not,
+/// in a shopper's words.
+pub fn card_number(typed: &str) -> Result<String, &'static str> {
+    if typed.chars().any(|c| !c.is_ascii_digit() && c != ' ' && c != '-') {
+        return Err("A card number has only digits — check it and try again");
+    }
+    let digits: Vec<u32> = typed.chars().filter_map(|c| c.to_digit(10)).collect();
+    match digits.len() {
+        0 => return Err("Enter your card number"),
+        1..=12 => return Err("That card number is too short — check it and try again"),
+        13..=19 => {}
+        _ => return Err("That card number is too long — check it and try again"),
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| match (i % 2, d * 2) {
+            (0, _) => d,
+            (_, twice) if twice > 9 => twice - 9,
+            (_, twice) => twice,
+        })
+        .sum();
+    if !sum.is_multiple_of(10) {
+        return Err("That card number has a typo — check the digits and try again");
+    }
+    let grouped = digits
+        .chunks(4)
+        .map(|g| g.iter().map(u32::to_string).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(grouped)
+}
+
 /// A fresh idempotency key: a UUID v7.
 pub(super) fn new_key() -> String {
     ComboId::new().to_string()
@@ -687,7 +722,9 @@ impl App {
                     return self.payment_refused(&text, Step::Confirm);
                 }
                 self.shop.top_up = None;
-                self.shop.wallet_notice = Some(text);
+                self.shop.wallet_notice = Some(format!(
+                    "Top-up declined: {why} — try another card. Nothing was charged"
+                ));
                 Vec::new()
             }
         }
@@ -977,18 +1014,20 @@ impl App {
             .wallet
             .as_ref()
             .map_or(livecart_protocol::Currency::USD, |w| w.balance.currency);
-        let card = card.trim();
-        if card.chars().filter(char::is_ascii_digit).count() < 12 {
-            self.shop.wallet_notice = Some("Enter a card number".into());
-            return Vec::new();
-        }
-        card.clone_into(&mut self.shop.card);
+        let card = match card_number(card) {
+            Ok(card) => card,
+            Err(why) => {
+                self.shop.wallet_notice = Some(why.to_owned());
+                return Vec::new();
+            }
+        };
+        self.shop.card.clone_from(&card);
         let request = TopUpRequest {
             amount: Money {
                 amount_minor,
                 currency,
             },
-            card_number: card.to_owned(),
+            card_number: card,
         };
         // The same top-up after no answer keeps its key: asked once.
         let key = match self.shop.top_up.take() {
@@ -1212,10 +1251,14 @@ impl App {
             (Then::TopUp { for_payment: false }, Err(f)) => {
                 if definite(&f) {
                     self.shop.top_up = None;
-                    self.shop.wallet_notice = Some(problem_of(&f).map_or_else(
-                        || "The top-up did not go through".to_owned(),
-                        |p| p.detail.clone(),
-                    ));
+                    self.shop.wallet_notice = Some(match problem_of(&f) {
+                        Some(p) if p.code == ErrorCode::PaymentDeclined => format!(
+                            "Top-up declined: {} — try another card. Nothing was charged",
+                            p.detail
+                        ),
+                        Some(p) => format!("The top-up did not go through: {}", p.detail),
+                        None => "The top-up did not go through".to_owned(),
+                    });
                     Vec::new()
                 } else if let Some(t) = self.shop.top_up.as_mut() {
                     if t.retried {
