@@ -147,6 +147,10 @@ fn after_a_server_restart_every_room_moves_again_within_two_seconds() {
         );
         let badge = app.state()["view"]["badge"].as_str().unwrap_or("").to_owned();
         assert!(badge.starts_with("LIVE"), "{badge}");
+        // The room's own connection (chat, cards) follows the pictures back.
+        app.wait_for("the room reconnected", Duration::from_secs(3), |a| {
+            a.rect("reconnecting").is_none().then_some(())
+        });
         desktop.screenshot(&format!("walk-5-back-after-{}s", outage.as_secs()));
         assert!(
             on_screen <= Duration::from_secs(2) && preloaded <= Duration::from_secs(2),

@@ -671,6 +671,12 @@ impl App {
             }
             Event::Player { room, update } => {
                 let settled_before = self.feed.current_settled();
+                // The room's pictures are back while its socket waits to
+                // retry: its server is back too, so retry now.
+                let retry_socket = update == PlayerUpdate::Status(PlayerStatus::Playing { behind_ms: None })
+                    && self.room.as_ref().is_some_and(|r| {
+                        r.id == room && matches!(r.link, Link::Reconnecting { .. })
+                    });
                 if let Some(slot) = self.feed.players.get_mut(&room) {
                     match update {
                         PlayerUpdate::Status(s) => slot.status = s,
@@ -685,11 +691,17 @@ impl App {
                     }
                 }
                 // The room on screen is now drawn (or done): time to preload the next.
-                if !settled_before && self.feed.current_settled() {
+                let mut effects = if !settled_before && self.feed.current_settled() {
                     self.players()
                 } else {
                     Vec::new()
+                };
+                if retry_socket {
+                    self.timers
+                        .retain(|_, w| !matches!(w, Wake::Reconnect(r) if *r == room));
+                    effects.extend(self.connect(now));
                 }
+                effects
             }
             Event::Socket { room, update } => self.socket(room, update, now),
             Event::Timer(id) => match self.timers.remove(&id) {
@@ -899,6 +911,15 @@ impl App {
             return Vec::new(); // a late message from a room we left
         }
         match update {
+            // The server closed the room: it ended (no reconnecting).
+            SocketUpdate::Closed {
+                code: Some(livecart_protocol::live::close::ROOM_ENDED),
+            } => {
+                if let Some(state) = self.room.as_mut().and_then(|r| r.state.as_mut()) {
+                    state.room.status = livecart_protocol::rest::RoomStatus::Ended;
+                }
+                Vec::new()
+            }
             SocketUpdate::Closed { .. } => self.reconnect_later(),
             SocketUpdate::Frame(frame) => {
                 let Some(live) = self.room.as_mut() else {

@@ -7,7 +7,7 @@ use crate::price;
 use crate::room::{Link, LiveRoom};
 use crate::show::{BIG_GIFT_COINS, LANES};
 use livecart_protocol::commerce::{Order, OrderStatus, RefundReason};
-use livecart_protocol::rest::{FlashSale, FlashSaleState, Product, RoomSnapshot};
+use livecart_protocol::rest::{FlashSale, FlashSaleState, Product, RoomSnapshot, RoomStatus};
 use livecart_protocol::{Money, OrderId};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -774,7 +774,17 @@ pub(crate) fn build(app: &App, now: i64) -> ViewModel {
         .map(|r| {
             let slot = app.feed.players.get(&r.id);
             let status = slot.map(|s| &s.status);
+            // Only the server says a live has ended (the feed, or the room's
+            // own status); a player that lost its stream is reconnecting.
+            let ended = r.status == RoomStatus::Ended
+                || app.room.as_ref().is_some_and(|l| {
+                    l.id == r.id
+                        && l.state
+                            .as_ref()
+                            .is_some_and(|s| s.room.status == RoomStatus::Ended)
+                });
             let (badge, spinner, error) = match status {
+                _ if ended => ("This live has ended".to_owned(), false, None),
                 None | Some(PlayerStatus::Connecting) => ("Connecting…".to_owned(), true, None),
                 Some(PlayerStatus::Playing {
                     behind_ms: Some(ms),
@@ -784,10 +794,9 @@ pub(crate) fn build(app: &App, now: i64) -> ViewModel {
                     None,
                 ),
                 Some(PlayerStatus::Playing { behind_ms: None }) => ("LIVE".to_owned(), false, None),
-                Some(PlayerStatus::Stalled | PlayerStatus::Reconnecting) => {
+                Some(PlayerStatus::Stalled | PlayerStatus::Reconnecting | PlayerStatus::Ended) => {
                     ("Reconnecting…".to_owned(), true, None)
                 }
-                Some(PlayerStatus::Ended) => ("This live has ended".to_owned(), false, None),
                 Some(PlayerStatus::Failed(m)) => {
                     ("Can't play this live".to_owned(), false, Some(m.clone()))
                 }

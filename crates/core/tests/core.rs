@@ -290,7 +290,9 @@ fn player_states_become_what_the_viewer_sees() {
         ("LIVE · 0.3 s behind", false)
     );
     assert_eq!(set(PlayerStatus::Stalled).badge, "Reconnecting…");
-    assert_eq!(set(PlayerStatus::Ended).badge, "This live has ended");
+    // A player that lost its stream does not say the live ended: only the
+    // server does (#15: rooms said "ended" through a server restart).
+    assert_eq!(set(PlayerStatus::Ended).badge, "Reconnecting…");
     let failed = set(PlayerStatus::Failed("the stream was not found".into()));
     assert_eq!(failed.error.as_deref(), Some("the stream was not found"));
     assert!(!app.view(t0()).pages[0].video);
@@ -305,6 +307,43 @@ fn player_states_become_what_the_viewer_sees() {
         app.view(t0()).pages[0].video,
         "the cover gives way to video"
     );
+}
+
+#[test]
+fn a_live_has_ended_only_when_the_server_says_so() {
+    let (mut app, rooms, _) = started(2);
+    let r = rooms[0].id;
+    let snap = snapshot(r, 1, Epoch::new());
+    app.update(
+        Event::Socket {
+            room: r,
+            update: SocketUpdate::Frame(Box::new(ServerFrame::Snapshot {
+                snapshot: Box::new(snap),
+            })),
+        },
+        t0(),
+    );
+    app.update(
+        Event::Player {
+            room: r,
+            update: PlayerUpdate::Status(PlayerStatus::Reconnecting),
+        },
+        t0(),
+    );
+    assert_eq!(app.view(t0()).pages[0].badge, "Reconnecting…");
+    // The room's socket is closed by the server as the room ends.
+    let effects = app.update(
+        Event::Socket {
+            room: r,
+            update: SocketUpdate::Closed {
+                code: Some(livecart_protocol::live::close::ROOM_ENDED),
+            },
+        },
+        t0(),
+    );
+    assert!(effects.is_empty(), "no reconnecting to an ended room: {effects:?}");
+    let page = app.view(t0()).pages[0].clone();
+    assert_eq!((page.badge.as_str(), page.spinner), ("This live has ended", false));
 }
 
 fn snapshot(room: RoomId, seq: u64, epoch: Epoch) -> RoomSnapshot {

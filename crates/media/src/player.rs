@@ -62,8 +62,12 @@ pub struct PlayerConfig {
     pub open_timeout: Duration,
     /// No picture for this long while playing counts as a stall.
     pub stall_timeout: Duration,
-    /// Give up reconnecting after this long without a picture.
-    pub reconnect_for: Duration,
+    /// Give up (`Ended`) after this long without a picture; `None` (the
+    /// default) keeps trying until the player is stopped: whether a live has
+    /// ended is for its server to say, not for a player that lost it.
+    pub reconnect_for: Option<Duration>,
+    /// The longest wait between two attempts to reach the stream.
+    pub max_retry_delay: Duration,
     /// Start connected and decoding but withhold output and sound until
     /// [`Player::play`] (preloading the next room).
     pub start_held: bool,
@@ -78,7 +82,8 @@ impl Default for PlayerConfig {
             jitter: Duration::from_millis(15),
             open_timeout: Duration::from_secs(5),
             stall_timeout: Duration::from_secs(2),
-            reconnect_for: Duration::from_secs(30),
+            reconnect_for: None,
+            max_retry_delay: Duration::from_secs(1),
             start_held: false,
             muted: false,
         }
@@ -97,9 +102,11 @@ pub enum PlayerState {
     Reconnecting {
         attempt: u32,
     },
-    /// The stream ended and did not come back.
+    /// The stream did not come back within `reconnect_for`.
     Ended,
-    /// A clear, human reason; the player has stopped.
+    /// A clear, human reason. The player has stopped if nothing can be
+    /// done (a format or URL it cannot handle); otherwise it keeps trying
+    /// and reports `Playing` once the stream comes.
     Error {
         message: String,
     },

@@ -21,7 +21,7 @@ use gstreamer::glib;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -167,7 +167,8 @@ struct Shared {
     /// Sink pads whose offset follows the timing anchor.
     offset_pads: Mutex<Vec<gst::Pad>>,
     /// Capture time per PTS, from the probe to the decoded-frame sink.
-    captures: Mutex<VecDeque<(u64, u64)>>,
+    /// (PTS, capture, arrival at the parser), Unix ns, for the sinks.
+    captures: Mutex<VecDeque<(u64, u64, u64)>>,
     held: AtomicBool,
     held_output: Mutex<Vec<VideoOutput>>,
     codec: Mutex<(String, u32, u32)>,
@@ -179,6 +180,12 @@ struct Shared {
     /// Unix ns of the last picture reaching a sink (held or not); 0 = none.
     last_picture_ns: AtomicU64,
     first_shown: AtomicBool,
+    /// A picture has reached a sink in this attempt (a reconnect that
+    /// brings pictures back says `Playing` again).
+    attempt_shown: AtomicBool,
+    /// Access units released late in a row (encoded output, which has no
+    /// sink QoS to say so).
+    late_released: AtomicU32,
     ready_sent: AtomicBool,
     opened: Instant,
     unsupported: Mutex<Option<String>>,
@@ -205,6 +212,12 @@ impl Shared {
 
     fn output(&self, out: VideoOutput) {
         self.last_picture_ns.store(unix_ns_now(), Ordering::Relaxed);
+        if !self.attempt_shown.swap(true, Ordering::Relaxed)
+            && self.first_shown.load(Ordering::Relaxed)
+        {
+            // Back after a reconnect.
+            self.emit(PlayerEvent::State(PlayerState::Playing));
+        }
         if self.held.load(Ordering::Relaxed) {
             let mut kept = self
                 .held_output
@@ -232,6 +245,28 @@ impl Shared {
             });
         }
         (self.video)(out);
+    }
+
+    /// An access unit left the sink `behind_ns` after its release time. The
+    /// page decodes late ones but does not show them, so a budget the sink
+    /// keeps missing (a loaded machine: a cold first run, issue #15's room
+    /// that drew one picture in 60 s) would show nothing: after a run of
+    /// them the budget grows as the decoded path's sink QoS makes it grow.
+    fn released_late(&self, behind_ns: i64) {
+        let n = self.late_released.fetch_add(1, Ordering::Relaxed) + 1;
+        if n < LATE_DROPS {
+            return;
+        }
+        if let Some(offset) = lock(&self.timing).late_at_sink(n, behind_ns) {
+            self.late_released.store(0, Ordering::Relaxed);
+            tracing::debug!(
+                late_ms = behind_ns / 1_000_000,
+                "access units miss their time: more room"
+            );
+            for p in lock(&self.offset_pads).iter() {
+                p.set_offset(offset);
+            }
+        }
     }
 
     /// Leaves preload: shows the current picture at once.
@@ -487,7 +522,7 @@ fn video_branch(
                     .captures
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                caps.push_back((pts.nseconds(), c));
+                caps.push_back((pts.nseconds(), c, unix_ns_now()));
                 while caps.len() > 128 {
                     caps.pop_front();
                 }
@@ -562,8 +597,8 @@ fn video_branch(
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
                         caps.iter()
-                            .find(|(p, _)| *p == pts.nseconds())
-                            .map(|(_, c)| *c)
+                            .find(|(p, _, _)| *p == pts.nseconds())
+                            .map(|(_, c, _)| *c)
                     }),
                 };
                 if let Some(c) = capture {
@@ -578,8 +613,21 @@ fn video_branch(
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .latency_ns;
-                        let late =
-                            capture.is_some_and(|c| now as i64 - (c as i64 + latency) > FRAME_NS);
+                        let behind = capture.map_or(0, |c| now as i64 - (c as i64 + latency));
+                        let late = behind > FRAME_NS;
+                        // Late leaving the sink though it came in time: the
+                        // budget, not the network, is short (a join's burst
+                        // came in late and is the arrival rules' business).
+                        let came_in_time = buffer.pts().is_some_and(|pts| {
+                            lock(&s.captures).iter().any(|&(p, c, arrived)| {
+                                p == pts.nseconds() && (arrived as i64 - c as i64) <= latency
+                            })
+                        });
+                        if late && came_in_time && !s.held.load(Ordering::Relaxed) {
+                            s.released_late(behind);
+                        } else {
+                            s.late_released.store(0, Ordering::Relaxed);
+                        }
                         let (codec, width, height) = s
                             .codec
                             .lock()
@@ -652,9 +700,22 @@ fn audio_branch(
 /// How one attempt ended.
 enum Outcome {
     Stop,
-    Failed(String),
+    /// Why, and whether trying again can help (a refused connection, a
+    /// server restarting, no picture yet) or not (a format or a URL scheme
+    /// this player cannot handle).
+    Failed {
+        message: String,
+        retry: bool,
+    },
     Ended,
     Stalled,
+}
+
+fn failed(message: impl Into<String>, retry: bool) -> Outcome {
+    Outcome::Failed {
+        message: message.into(),
+        retry,
+    }
 }
 
 pub(super) struct Controller {
@@ -663,27 +724,28 @@ pub(super) struct Controller {
     commands: std_mpsc::Receiver<Command>,
 }
 
-/// Words a viewer can act on, from a GStreamer error.
-fn human(err: &glib::Error, debug: Option<&str>, uri: &str) -> String {
+/// Words a viewer can act on, from a GStreamer error; and whether trying
+/// again can help.
+fn human(err: &glib::Error, debug: Option<&str>, uri: &str) -> (String, bool) {
     let d = format!("{} {}", err.message(), debug.unwrap_or("")).to_lowercase();
     if d.contains("404") || d.contains("not found") && d.contains("http") {
-        format!("the stream was not found: {uri}")
+        (format!("the stream was not found: {uri}"), true)
     } else if d.contains("connection refused")
         || d.contains("could not connect")
         || d.contains("connect to")
     {
-        format!("cannot connect to the stream's server: {uri}")
+        (format!("cannot connect to the stream's server: {uri}"), true)
     } else if d.contains("resolve") {
-        format!("unknown host in {uri}")
+        (format!("unknown host in {uri}"), true)
     } else if err.matches(gst::StreamError::CodecNotFound)
         || err.matches(gst::StreamError::TypeNotFound)
         || d.contains("no suitable plugins")
     {
-        "this stream's format is not supported".to_owned()
+        ("this stream's format is not supported".to_owned(), false)
     } else if d.contains("no uri handler") || d.contains("invalid uri") {
-        format!("livecart cannot open {uri}")
+        (format!("livecart cannot open {uri}"), false)
     } else {
-        err.message().to_owned()
+        (err.message().to_owned(), true)
     }
 }
 
@@ -714,6 +776,8 @@ impl Controller {
             last_latency_us: AtomicU64::new(0),
             last_picture_ns: AtomicU64::new(0),
             first_shown: AtomicBool::new(false),
+            attempt_shown: AtomicBool::new(false),
+            late_released: AtomicU32::new(0),
             ready_sent: AtomicBool::new(false),
             opened: Instant::now(),
             unsupported: Mutex::default(),
@@ -732,13 +796,18 @@ impl Controller {
         s.emit(PlayerEvent::State(PlayerState::Connecting));
         let mut played = false;
         let mut attempt = 0u32;
+        // Quick, and capped at `max_retry_delay`: a stream back after an
+        // outage plays again within about that (issue #15: a 4-s cap made
+        // a restarted server's rooms wait 3.5 s).
         let mut backoff = backon::ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(250))
-            .with_max_delay(Duration::from_secs(4))
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(s.config.max_retry_delay)
             .with_jitter()
             .without_max_times()
             .build();
         let mut down_since: Option<Instant> = None;
+        // The failure last reported as an error (not repeated each attempt).
+        let mut reported: Option<String> = None;
         loop {
             // A fresh anchor per attempt: a restarted stream has new timestamps.
             *s.timing
@@ -754,38 +823,55 @@ impl Controller {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
             s.last_picture_ns.store(0, Ordering::Relaxed);
+            s.attempt_shown.store(false, Ordering::Relaxed);
             let outcome = match build(&self.uri, &s) {
                 Ok(pipeline) => {
                     let o = self.watch(&pipeline);
                     let _ = pipeline.set_state(gst::State::Null);
                     o
                 }
-                Err(e) => Outcome::Failed(e.to_string()),
+                Err(e) => failed(e.to_string(), false),
             };
-            played |= s.first_shown.load(Ordering::Relaxed)
-                || s.last_picture_ns.load(Ordering::Relaxed) > 0;
+            let shown = s.last_picture_ns.load(Ordering::Relaxed) > 0;
+            played |= s.first_shown.load(Ordering::Relaxed) || shown;
+            if shown {
+                down_since = None;
+                reported = None;
+            }
             match outcome {
                 Outcome::Stop => return,
-                Outcome::Failed(message) if !played => {
+                Outcome::Failed {
+                    message,
+                    retry: false,
+                } => {
                     s.emit(PlayerEvent::State(PlayerState::Error { message }));
                     return;
                 }
-                Outcome::Failed(_) | Outcome::Ended | Outcome::Stalled => {
+                other => {
                     let since = *down_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() > s.config.reconnect_for {
+                    if s.config.reconnect_for.is_some_and(|d| since.elapsed() > d) {
                         s.emit(PlayerEvent::State(PlayerState::Ended));
                         return;
                     }
-                    attempt += 1;
-                    s.emit(PlayerEvent::State(PlayerState::Reconnecting { attempt }));
-                    let delay = backoff.next().unwrap_or(Duration::from_secs(4));
+                    match other {
+                        // Never played: say why (the view shows it), and
+                        // keep trying — the stream may not be up yet.
+                        Outcome::Failed { message, .. } if !played => {
+                            if reported.as_ref() != Some(&message) {
+                                reported = Some(message.clone());
+                                s.emit(PlayerEvent::State(PlayerState::Error { message }));
+                            }
+                        }
+                        _ => {
+                            attempt += 1;
+                            s.emit(PlayerEvent::State(PlayerState::Reconnecting { attempt }));
+                        }
+                    }
+                    let delay = backoff.next().unwrap_or(s.config.max_retry_delay);
                     if self.wait(delay) {
                         return;
                     }
                 }
-            }
-            if s.last_picture_ns.load(Ordering::Relaxed) > 0 {
-                down_since = None;
             }
         }
     }
@@ -825,7 +911,7 @@ impl Controller {
             tracing::debug!(error = %e, uri = %self.uri, "pipeline did not start");
         }
         let Some(bus) = pipeline.bus() else {
-            return Outcome::Failed("pipeline without a bus".into());
+            return failed("pipeline without a bus", false);
         };
         let started = Instant::now();
         let mut tick = Instant::now();
@@ -865,14 +951,14 @@ impl Controller {
                             .find(|(err, _)| err.kind::<gst::ResourceError>().is_some())
                             .unwrap_or(&errors[0]);
                         tracing::debug!(error = %err, ?details, "player pipeline error");
-                        let mut message = human(err, details.as_deref(), &self.uri);
+                        let (mut message, retry) = human(err, details.as_deref(), &self.uri);
                         if message == err.message() {
                             // Too vague to show: find out what actually happened.
                             if let Some(better) = super::diagnose::explain(&self.uri) {
                                 message = better;
                             }
                         }
-                        return Outcome::Failed(message);
+                        return failed(message, retry);
                     }
                     gst::MessageView::Eos(_) => return Outcome::Ended,
                     // Live inputs add sinks after PLAYING: their latency must
@@ -920,15 +1006,18 @@ impl Controller {
                 }
             }
             if let Some(reason) = lock(&s.unsupported).take() {
-                return Outcome::Failed(reason);
+                return failed(reason, false);
             }
             let last = s.last_picture_ns.load(Ordering::Relaxed);
             if last == 0 && started.elapsed() > s.config.open_timeout {
-                return Outcome::Failed(format!(
-                    "no picture from {} within {} s",
-                    self.uri,
-                    s.config.open_timeout.as_secs()
-                ));
+                return failed(
+                    format!(
+                        "no picture from {} within {} s",
+                        self.uri,
+                        s.config.open_timeout.as_secs()
+                    ),
+                    true,
+                );
             }
             if last > 0
                 && unix_ns_now().saturating_sub(last) > s.config.stall_timeout.as_nanos() as u64
