@@ -431,7 +431,10 @@ fn submit(ui: Ui) {
 /// is in flight.
 pub async fn take_input(testid: &str, clear: bool, settle: bool) -> String {
     let js = format!("return await window.livecartInputs.take('{testid}', {clear}, {settle});");
-    document::eval(&js).join::<String>().await.unwrap_or_default()
+    document::eval(&js)
+        .join::<String>()
+        .await
+        .unwrap_or_default()
 }
 
 #[component]

@@ -15,11 +15,11 @@ use livecart_core::protocol as livecart_protocol;
 
 use jiff::Timestamp;
 use livecart_core::effects::{Method, SocketCommand, StoreCommand, VaultCommand};
-use livecart_core::view::ProductDetail;
-use livecart_core::{App, Effect, Event, HttpFailure, SocketUpdate};
 use livecart_core::protocol::commerce::Order;
 use livecart_core::protocol::rest::{RoomSnapshot, StartFlashSaleRequest};
 use livecart_core::protocol::{Money, Problem, ProductId, RoomId, ServerFrame, SkuId};
+use livecart_core::view::ProductDetail;
+use livecart_core::{App, Effect, Event, HttpFailure, SocketUpdate};
 use serde_json::Value;
 use std::collections::VecDeque;
 
@@ -201,7 +201,10 @@ fn check(shell: &mut Shell, product: ProductId, sku: SkuId, qty: u32, expect_uni
     shell.send(Event::OpenProduct(product));
     let (sheet, order) = shell.buy(sku, qty);
     let what = format!("{} · {} × {qty}", sheet.name, order.sku_name);
-    assert_eq!(order.sku_id, sku, "{what}: the option shown is the option bought");
+    assert_eq!(
+        order.sku_id, sku,
+        "{what}: the option shown is the option bought"
+    );
     assert_eq!(order.unit_price, expect_unit, "{what}: charged per unit");
     assert_eq!(sheet.price, dollars(&order.unit_price), "{what}: header");
     let chip = sheet
@@ -286,7 +289,12 @@ fn every_option_of_every_demo_product_costs_what_the_sheet_shows_with_and_withou
                 shell.send(Event::OpenProduct(p.id));
                 let opened = shell.sheet();
                 let pre = opened.skus.iter().find(|c| c.selected).expect("a choice");
-                assert_eq!(pre.id, k.id.to_string(), "{}: the sale's option first", p.name);
+                assert_eq!(
+                    pre.id,
+                    k.id.to_string(),
+                    "{}: the sale's option first",
+                    p.name
+                );
                 assert!(pre.on_sale, "{}: the sale's option is marked", p.name);
                 assert_eq!(opened.was, Some(dollars(&k.price)), "{}: struck", p.name);
                 for other in opened.skus.iter().filter(|c| c.id != k.id.to_string()) {
@@ -303,7 +311,10 @@ fn every_option_of_every_demo_product_costs_what_the_sheet_shows_with_and_withou
                 }
                 admin_post(
                     &shell,
-                    &format!("/v1/host/rooms/{room}/flash-sales/{}/end", sale["id"].as_str().expect("id")),
+                    &format!(
+                        "/v1/host/rooms/{room}/flash-sales/{}/end",
+                        sale["id"].as_str().expect("id")
+                    ),
                     &Value::Null,
                 );
                 shell.refresh_room();
@@ -314,5 +325,8 @@ fn every_option_of_every_demo_product_costs_what_the_sheet_shows_with_and_withou
         "{options} options at their own price (×1 and ×2), {on_sale} on sale, {beside_sale} beside a sale: all charged as shown ({} orders)",
         shell.orders.len()
     );
-    assert!(options >= 40, "every option of every demo product: {options}");
+    assert!(
+        options >= 40,
+        "every option of every demo product: {options}"
+    );
 }

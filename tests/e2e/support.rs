@@ -258,13 +258,35 @@ impl<'d> AppUnderTest<'d> {
     }
 
     pub fn rect(&self, testid: &str) -> Option<Rect> {
-        let v = self.get(&format!("/rect/{testid}"))?;
+        self.rect_nth(testid, 0)
+    }
+
+    /// The `nth` element with this testid on screen.
+    pub fn rect_nth(&self, testid: &str, nth: usize) -> Option<Rect> {
+        let v = self.get(&format!("/rect/{testid}?nth={nth}"))?;
         Some(Rect {
             x: v["screenX"].as_f64()? + v["x"].as_f64()?,
             y: v["screenY"].as_f64()? + v["y"].as_f64()?,
             width: v["width"].as_f64()?,
             height: v["height"].as_f64()?,
         })
+    }
+
+    /// A real click at the centre of the `nth` element with this testid.
+    pub fn tap_nth(&self, testid: &str, nth: usize) {
+        let r = self.wait_for(
+            &format!("element {testid} #{nth}"),
+            Duration::from_secs(10),
+            |a| a.rect_nth(testid, nth),
+        );
+        let (x, y) = r.center();
+        self.desktop
+            .xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
+    }
+
+    pub fn text_nth(&self, testid: &str, nth: usize) -> Option<String> {
+        self.get(&format!("/rect/{testid}?nth={nth}"))
+            .and_then(|v| v["text"].as_str().map(str::to_owned))
     }
 
     pub fn text(&self, testid: &str) -> Option<String> {

@@ -63,7 +63,10 @@ fn text_typed_at_full_speed_is_sent_whole_and_card_numbers_keep_every_digit() {
             .and_then(|v| v["value"].as_str().map(str::to_owned))
             .filter(|v| v.chars().filter(char::is_ascii_digit).count() >= 16)
     });
-    assert_eq!(card, "4000 0000 0000 0002", "every digit, in groups of four");
+    assert_eq!(
+        card, "4000 0000 0000 0002",
+        "every digit, in groups of four"
+    );
     app.tap("top-up-1000");
     let notice = app.wait_for("the decline", Duration::from_secs(10), |a| {
         a.text("wallet-notice").filter(|n| n.contains("declined"))
@@ -116,8 +119,14 @@ fn after_a_server_restart_every_room_moves_again_within_two_seconds() {
         // The outage lasts; no room may claim its live has ended.
         let until = Instant::now() + outage;
         while Instant::now() < until {
-            let badge = app.state()["view"]["badge"].as_str().unwrap_or("").to_owned();
-            assert!(!badge.contains("ended"), "during a {outage:?} outage: {badge}");
+            let badge = app.state()["view"]["badge"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            assert!(
+                !badge.contains("ended"),
+                "during a {outage:?} outage: {badge}"
+            );
             std::thread::sleep(Duration::from_millis(250));
         }
         let s = app.state();
@@ -126,26 +135,25 @@ fn after_a_server_restart_every_room_moves_again_within_two_seconds() {
         assert_eq!(restarted.url, url);
         let back = Instant::now();
         let mut at = [None, None];
-        app.wait_for(
-            "both rooms moving again",
-            Duration::from_secs(20),
-            |a| {
-                let s = a.state();
-                for (i, base) in [d0, d1].into_iter().enumerate() {
-                    if at[i].is_none() && drawn(&s, i) >= base + 5 {
-                        at[i] = Some(back.elapsed());
-                    }
+        app.wait_for("both rooms moving again", Duration::from_secs(20), |a| {
+            let s = a.state();
+            for (i, base) in [d0, d1].into_iter().enumerate() {
+                if at[i].is_none() && drawn(&s, i) >= base + 5 {
+                    at[i] = Some(back.elapsed());
                 }
-                at.iter().all(Option::is_some).then_some(())
-            },
-        );
+            }
+            at.iter().all(Option::is_some).then_some(())
+        });
         let [on_screen, preloaded] = at.map(|t| t.unwrap_or_default());
         eprintln!(
             "after a {outage:?} outage: the room on screen moved again {} ms after the server was back, the preloaded room {} ms",
             on_screen.as_millis(),
             preloaded.as_millis()
         );
-        let badge = app.state()["view"]["badge"].as_str().unwrap_or("").to_owned();
+        let badge = app.state()["view"]["badge"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
         assert!(badge.starts_with("LIVE"), "{badge}");
         // The room's own connection (chat, cards) follows the pictures back.
         app.wait_for("the room reconnected", Duration::from_secs(3), |a| {
@@ -158,4 +166,364 @@ fn after_a_server_restart_every_room_moves_again_within_two_seconds() {
         );
         server = Some(restarted);
     }
+}
+
+/// The room's snapshot over REST.
+fn snapshot(server: &str, room: &str) -> Value {
+    reqwest::blocking::get(format!("{server}/v1/rooms/{room}"))
+        .and_then(reqwest::blocking::Response::json)
+        .expect("snapshot")
+}
+
+fn cents(m: &Value) -> i64 {
+    m["amount_minor"].as_i64().expect("an amount")
+}
+
+fn dollars(minor: i64) -> String {
+    format!("${}.{:02}", minor / 100, minor % 100)
+}
+
+/// A product with two options in stock at different prices, all under
+/// `max` cents: (product, the first option in stock, a dearer one and its
+/// index among the product's options).
+fn two_priced_options(snap: &Value, max: i64) -> (Value, Value, Value, usize) {
+    snap["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .find_map(|p| {
+            let skus = p["skus"].as_array()?;
+            let in_stock = |k: &&Value| k["stock"].as_u64() > Some(2);
+            let first = skus.iter().find(in_stock)?;
+            let (i, dear) = skus.iter().enumerate().find(|(_, k)| {
+                in_stock(k)
+                    && cents(&k["price"]) > cents(&first["price"])
+                    && cents(&k["price"]) * 2 < max
+            })?;
+            Some((p.clone(), first.clone(), dear.clone(), i))
+        })
+        .expect("a product whose options cost different amounts")
+}
+
+/// "Pay" (and the PIN if the total asks for one); returns the paid toast.
+fn pay(app: &AppUnderTest) -> String {
+    let before = app.state()["view"]["message"].as_str().map(str::to_owned);
+    app.tap("pay");
+    app.wait_for("paid", Duration::from_secs(15), |a| {
+        if a.rect("pin-input").is_some()
+            && a.get("/rect/pin-input")
+                .is_some_and(|v| v["valueLength"] == 0)
+        {
+            a.fill("pin-input", "1234");
+            a.tap("pin-submit");
+        }
+        a.state()["view"]["message"]
+            .as_str()
+            .filter(|m| m.starts_with("Paid") && Some(*m) != before.as_deref())
+            .map(str::to_owned)
+    })
+}
+
+/// The server's record of `user`'s paid orders: (product, option, quantity, total).
+fn orders_of(server: &support::HeadlessServer, user: &str) -> Vec<(String, String, i64, i64)> {
+    let db = server.dir.path().join("server/livecart.sqlite3");
+    super::read_sqlite(&db, async |pool| {
+        sqlx::query_as(
+            "SELECT o.product_name, o.sku_name, o.quantity, o.total_minor FROM orders o \
+             JOIN users u ON u.id = o.buyer_id WHERE u.username = ? ORDER BY o.created_at",
+        )
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .expect("orders")
+    })
+}
+
+/// Choose a dearer option than the one the sheet opens on, and two of it:
+/// the header, the total line and "Pay" follow the option, and the server
+/// charges exactly that.
+#[test]
+fn a_non_default_option_shows_and_charges_its_own_price() {
+    let desktop = Desktop::start();
+    let server = super::driven_server();
+    let (app, room) = app_in_first_room(&desktop, &server);
+    sign_in_as(&app, "ava");
+    let snap = snapshot(&server.url, &room);
+    let (product, first, dear, i) = two_priced_options(&snap, 20_000);
+    let name = product["name"].as_str().expect("name").to_owned();
+    let (cheap, unit) = (cents(&first["price"]), cents(&dear["price"]));
+    assert_eq!(
+        host_post(
+            &server.url,
+            &format!("/v1/host/rooms/{room}/pin"),
+            &serde_json::json!({ "product_id": product["id"] })
+        ),
+        200
+    );
+    app.wait_for("the card", Duration::from_secs(10), |a| {
+        a.text("pinned").filter(|t| t.contains(&name))
+    });
+    app.tap("pinned");
+    super::sheet_settled(&app);
+    app.tap_nth("sku", i);
+    app.tap("qty-plus");
+    app.wait_for("two of the dearer option", Duration::from_secs(5), |a| {
+        a.text("qty").filter(|q| q == "2")
+    });
+    let sheet = app.text("product-sheet").expect("sheet");
+    desktop.screenshot("walk-1-option");
+    app.tap("buy-now");
+    let total = app.wait_for("the total", Duration::from_secs(10), |a| a.text("total"));
+    let pay_label = app.text("pay").expect("pay");
+    desktop.screenshot("walk-1-confirm");
+    eprintln!(
+        "{name}: options {} and {}; sheet said {sheet:?}; {total:?}; {pay_label:?}",
+        dollars(cheap),
+        dollars(unit)
+    );
+    assert_eq!(
+        total,
+        format!("Total · 2 × {}{}", dollars(unit), dollars(2 * unit)),
+        "the total line's unit is the chosen option's"
+    );
+    assert_eq!(pay_label, format!("Pay {}", dollars(2 * unit)));
+    let toast = pay(&app);
+    assert!(
+        toast.starts_with(&format!("Paid {}", dollars(2 * unit))),
+        "{toast}"
+    );
+    let orders = orders_of(&server, "ava");
+    assert_eq!(
+        orders,
+        vec![(
+            name,
+            dear["name"].as_str().expect("option").to_owned(),
+            2,
+            2 * unit
+        )],
+        "charged the option shown, at its price"
+    );
+}
+
+/// A flash sale on one option: the sheet opens on that option at the sale
+/// price (marked), "Pay" charges the sale price for that option; another
+/// option shows and charges its own price.
+#[test]
+fn a_flash_sale_opens_on_its_option_and_charges_the_sale_price_for_it() {
+    let desktop = Desktop::start();
+    let server = super::driven_server();
+    let (app, room) = app_in_first_room(&desktop, &server);
+    sign_in_as(&app, "chloe");
+    let snap = snapshot(&server.url, &room);
+    let (product, first, sale_sku, _) = two_priced_options(&snap, 20_000);
+    let name = product["name"].as_str().expect("name").to_owned();
+    let regular = cents(&sale_sku["price"]);
+    let sale_price = regular * 6 / 10 / 100 * 100 + 99;
+    assert_eq!(
+        host_post(
+            &server.url,
+            &format!("/v1/host/rooms/{room}/flash-sales"),
+            &serde_json::json!({
+                "product_id": product["id"], "sku_id": sale_sku["id"],
+                "price": { "amount_minor": sale_price, "currency": "USD" },
+                "stock": 20, "duration_s": 300,
+            }),
+        ),
+        201
+    );
+    host_post(
+        &server.url,
+        &format!("/v1/host/rooms/{room}/pin"),
+        &serde_json::json!({ "product_id": product["id"] }),
+    );
+    let card = app.wait_for("the sale on the card", Duration::from_secs(10), |a| {
+        a.text("pinned")
+            .filter(|t| t.contains(&name) && t.contains("Flash sale"))
+    });
+    assert!(card.contains(&dollars(sale_price)), "{card}");
+    app.tap("pinned");
+    super::sheet_settled(&app);
+    let sheet = app.text("product-sheet").expect("sheet");
+    desktop.screenshot("walk-2-sale-sheet");
+    // Straight to "Buy now": the option the sale is on.
+    app.tap("buy-now");
+    let total = app.wait_for("the total", Duration::from_secs(10), |a| a.text("total"));
+    eprintln!("sale on {}: sheet {sheet:?}; {total:?}", sale_sku["name"]);
+    assert_eq!(
+        total,
+        format!("Total · 1 × {}{}", dollars(sale_price), dollars(sale_price))
+    );
+    assert_eq!(
+        app.text("pay").as_deref(),
+        Some(format!("Pay {}", dollars(sale_price)).as_str())
+    );
+    pay(&app);
+    assert_eq!(
+        orders_of(&server, "chloe"),
+        vec![(
+            name.clone(),
+            sale_sku["name"].as_str().expect("option").to_owned(),
+            1,
+            sale_price
+        )],
+        "the sale's option at the sale price"
+    );
+    // Another option: its own price, not the sale's.
+    app.tap("pinned");
+    super::sheet_settled(&app);
+    let other = product["skus"]
+        .as_array()
+        .expect("skus")
+        .iter()
+        .position(|k| k["id"] == first["id"])
+        .expect("the first option");
+    app.tap_nth("sku", other);
+    app.tap("buy-now");
+    let pay_label = app.wait_for("the other option's total", Duration::from_secs(10), |a| {
+        a.text("pay")
+    });
+    assert_eq!(
+        pay_label,
+        format!("Pay {}", dollars(cents(&first["price"])))
+    );
+    desktop.screenshot("walk-2-other-option");
+}
+
+/// The demo's bots buy in a flash sale but leave a share for people: a
+/// shopper buys one at the sale price; when the rest sells out the card says
+/// "sold out" (not "ended") while the sale's time still runs.
+#[test]
+fn the_demo_leaves_flash_sale_stock_for_people_and_sold_out_is_not_ended() {
+    let desktop = Desktop::start();
+    // The scripted demo: bots chat, gift and buy.
+    let server = support::HeadlessServer::start(&[("LIVECART_ADMIN_TOKEN", ADMIN)]);
+    let (app, room) = app_in_first_room(&desktop, &server);
+    sign_in_as(&app, "dan");
+    let snap = snapshot(&server.url, &room);
+    // The room's cheapest option: another shopper buys what the bots leave.
+    let (product, sku) = snap["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .flat_map(|p| {
+            p["skus"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |k| (p.clone(), k.clone()))
+        })
+        .min_by_key(|(_, k)| cents(&k["price"]))
+        .expect("an option");
+    let name = product["name"].as_str().expect("name").to_owned();
+    let sale_price = cents(&sku["price"]) / 2 / 100 * 100 + 99;
+    let pin = || {
+        host_post(
+            &server.url,
+            &format!("/v1/host/rooms/{room}/pin"),
+            &serde_json::json!({ "product_id": product["id"] }),
+        )
+    };
+    let start = || {
+        host_post(
+            &server.url,
+            &format!("/v1/host/rooms/{room}/flash-sales"),
+            &serde_json::json!({
+                "product_id": product["id"], "sku_id": sku["id"],
+                "price": { "amount_minor": sale_price, "currency": "USD" },
+                "stock": 12, "duration_s": 45,
+            }),
+        )
+    };
+    // The scripted host may be running a sale of its own: wait it out.
+    app.wait_for("our sale started", Duration::from_secs(90), |_| {
+        (start() == 201).then_some(())
+    });
+    let started = Instant::now();
+    let remaining = || snapshot(&server.url, &room)["flash_sale"]["remaining_stock"].as_u64();
+    // The bots buy (the sale is real to them)…
+    app.wait_for("the bots buying", Duration::from_secs(30), |_| {
+        remaining().filter(|n| *n <= 9)
+    });
+    // …and a shopper still gets one.
+    pin();
+    app.wait_for("the sale on the card", Duration::from_secs(10), |a| {
+        a.text("pinned")
+            .filter(|t| t.contains(&name) && t.contains("Flash sale ·"))
+    });
+    app.tap("pinned");
+    super::sheet_settled(&app);
+    app.tap("buy-now");
+    app.wait_for("the sale price", Duration::from_secs(10), |a| {
+        a.text("pay")
+            .filter(|p| *p == format!("Pay {}", dollars(sale_price)))
+    });
+    let toast = pay(&app);
+    assert!(
+        toast.starts_with(&format!("Paid {}", dollars(sale_price))),
+        "{toast}"
+    );
+    eprintln!(
+        "a shopper got one {:.1} s into the sale",
+        started.elapsed().as_secs_f64()
+    );
+    // Someone else buys what is left: sold out, with time still on the clock.
+    let left = remaining().expect("the sale still runs");
+    assert!(left >= 1, "the bots left stock for people");
+    buy_sale_over_rest(
+        &server.url,
+        &room,
+        "ben",
+        (&product, &sku),
+        sale_price,
+        left,
+    );
+    pin();
+    let card = app.wait_for("sold out on the card", Duration::from_secs(10), |a| {
+        a.text("pinned").filter(|t| t.contains("sold out"))
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "checked before the deadline"
+    );
+    assert!(!card.contains("ended"), "sold out, not ended: {card}");
+    desktop.screenshot("walk-3-sold-out");
+}
+
+/// `user` buys `qty` of the sale over REST (another shopper's phone).
+fn buy_sale_over_rest(
+    server: &str,
+    room: &str,
+    user: &str,
+    (product, sku): (&Value, &Value),
+    price: i64,
+    qty: u64,
+) {
+    let http = reqwest::blocking::Client::new();
+    let session: Value = http
+        .post(format!("{server}/v1/session"))
+        .json(&serde_json::json!({ "username": user, "password": "livecart" }))
+        .send()
+        .and_then(reqwest::blocking::Response::json)
+        .expect("sign in");
+    let token = session["access_token"].as_str().expect("token").to_owned();
+    let address: Value = http
+        .get(format!("{server}/v1/me/addresses"))
+        .bearer_auth(&token)
+        .send()
+        .and_then(reqwest::blocking::Response::json)
+        .expect("addresses");
+    let res = http
+        .post(format!("{server}/v1/orders"))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", format!("walk-3-{}", std::process::id()))
+        .json(&serde_json::json!({
+            "product_id": product["id"], "sku_id": sku["id"], "quantity": qty,
+            "address_id": address["addresses"][0]["id"],
+            "expected_unit_price": { "amount_minor": price, "currency": "USD" },
+            "flash_sale_id": snapshot(server, room)["flash_sale"]["id"],
+            "pin": "1234",
+        }))
+        .send()
+        .expect("order");
+    assert_eq!(res.status(), 201, "{:?}", res.text());
 }

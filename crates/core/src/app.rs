@@ -673,7 +673,8 @@ impl App {
                 let settled_before = self.feed.current_settled();
                 // The room's pictures are back while its socket waits to
                 // retry: its server is back too, so retry now.
-                let retry_socket = update == PlayerUpdate::Status(PlayerStatus::Playing { behind_ms: None })
+                let retry_socket = update
+                    == PlayerUpdate::Status(PlayerStatus::Playing { behind_ms: None })
                     && self.room.as_ref().is_some_and(|r| {
                         r.id == room && matches!(r.link, Link::Reconnecting { .. })
                     });

@@ -509,7 +509,9 @@ fn checkout_view(app: &App, p: &Product, sale_line: Option<String>, now: i64) ->
             .skus
             .iter()
             .map(|k| {
-                let sale = app.open_sale(k.id, now).filter(|_| c.is_none_or(|c| !c.sale_over));
+                let sale = app
+                    .open_sale(k.id, now)
+                    .filter(|_| c.is_none_or(|c| !c.sale_over));
                 let one = price::line(k, 1, sale, None);
                 let left = sale.map_or(k.stock, |f| f.remaining_stock);
                 SkuChoice {

@@ -341,9 +341,15 @@ fn a_live_has_ended_only_when_the_server_says_so() {
         },
         t0(),
     );
-    assert!(effects.is_empty(), "no reconnecting to an ended room: {effects:?}");
+    assert!(
+        effects.is_empty(),
+        "no reconnecting to an ended room: {effects:?}"
+    );
     let page = app.view(t0()).pages[0].clone();
-    assert_eq!((page.badge.as_str(), page.spinner), ("This live has ended", false));
+    assert_eq!(
+        (page.badge.as_str(), page.spinner),
+        ("This live has ended", false)
+    );
 }
 
 fn snapshot(room: RoomId, seq: u64, epoch: Epoch) -> RoomSnapshot {

@@ -17,9 +17,8 @@ use axum::{Json, Router};
 use livecart_protocol::live::LiveQuery;
 use livecart_protocol::rest::{
     AddProductRequest, CreateRoomRequest, DemoGiftRequest, FeedResponse, FlashSaleState, Gift,
-    GiftCatalog,
-    HostRoomsResponse, MuteRequest, NoticeRequest, PinRequest, Profile, RefreshRequest, RoomStatus,
-    SignInRequest, StartFlashSaleRequest, UnpinRequest,
+    GiftCatalog, HostRoomsResponse, MuteRequest, NoticeRequest, PinRequest, Profile,
+    RefreshRequest, RoomStatus, SignInRequest, StartFlashSaleRequest, UnpinRequest,
 };
 use livecart_protocol::{ImageId, MIN_PROTOCOL_VERSION, MessageId, PROTOCOL_HEADER, RoomId};
 use serde::de::DeserializeOwned;
@@ -35,7 +34,10 @@ pub fn app(state: AppState) -> Router {
         .route("/rooms/{id}/pin", post(host_pin))
         .route("/rooms/{id}/unpin", post(host_unpin))
         .route("/rooms/{id}/flash-sales", post(host_flash_sale))
-        .route("/rooms/{id}/flash-sales/{sale}/end", post(host_end_flash_sale))
+        .route(
+            "/rooms/{id}/flash-sales/{sale}/end",
+            post(host_end_flash_sale),
+        )
         .route("/rooms/{id}/mutes", post(host_mute))
         .route("/rooms/{id}/notices", post(host_notice))
         .route("/rooms/{id}/demo-gifts", post(host_demo_gift))

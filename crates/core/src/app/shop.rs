@@ -16,12 +16,12 @@
 
 use super::{App, Call, HttpFailure, Pending, Then, Wake};
 use crate::effects::{Effect, Method, StoreCommand};
+use crate::price;
 use jiff::Timestamp;
 use livecart_protocol::commerce::{
     Address, AddressList, GiftReceipt, Order, PlaceOrderRequest, SendGiftRequest, TopUp,
     TopUpRequest, TopUpStatus, Wallet, WalletEntry, WalletHistory,
 };
-use crate::price;
 use livecart_protocol::rest::{FlashSale, Gift, GiftCatalog, Product};
 use livecart_protocol::{
     ComboId, ErrorCode, GiftId, Money, Problem, ProductId, RoomId, SkuId, TopUpId, UserId,
@@ -170,7 +170,10 @@ pub struct Shop {
 /// digits, the Luhn check digit) and written in groups of four; or why not,
 /// in a shopper's words.
 pub fn card_number(typed: &str) -> Result<String, &'static str> {
-    if typed.chars().any(|c| !c.is_ascii_digit() && c != ' ' && c != '-') {
+    if typed
+        .chars()
+        .any(|c| !c.is_ascii_digit() && c != ' ' && c != '-')
+    {
         return Err("A card number has only digits — check it and try again");
     }
     let digits: Vec<u32> = typed.chars().filter_map(|c| c.to_digit(10)).collect();

@@ -734,7 +734,10 @@ fn human(err: &glib::Error, debug: Option<&str>, uri: &str) -> (String, bool) {
         || d.contains("could not connect")
         || d.contains("connect to")
     {
-        (format!("cannot connect to the stream's server: {uri}"), true)
+        (
+            format!("cannot connect to the stream's server: {uri}"),
+            true,
+        )
     } else if d.contains("resolve") {
         (format!("unknown host in {uri}"), true)
     } else if err.matches(gst::StreamError::CodecNotFound)

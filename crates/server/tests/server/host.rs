@@ -377,3 +377,105 @@ async fn a_demo_gift_from_the_admin_reaches_viewers() {
     let unknown = json!({ "gift": "Yacht", "sender": "demo fan" });
     assert_eq!(send(ADMIN.into(), unknown).await, 404);
 }
+
+/// The demo's bots buy in a flash sale as a crowd would, but only their
+/// share (`demo.bot_sale_share_percent`), spread over the sale: the rest is
+/// left for people. The host can end a sale early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_bots_buy_only_their_share_of_a_flash_sale_and_a_host_can_end_one() {
+    for share in [50u8, 0] {
+        let server = TestServer::start_with(|c| {
+            c.demo.scripts = true;
+            c.demo.bot_sale_share_percent = share;
+        })
+        .await;
+        let room = server.room().await;
+        let p = server.snapshot(room).await.products[0].clone();
+        let request = livecart_protocol::rest::StartFlashSaleRequest {
+            product_id: p.id,
+            sku_id: p.skus[0].id,
+            price: Money::new(p.skus[0].price.amount_minor / 2, Currency::USD),
+            stock: 20,
+            duration_s: 6,
+        };
+        // The scripted host may have a sale of its own running: wait it out.
+        let sale = loop {
+            let res = server
+                .http
+                .post(server.url(&format!("/v1/host/rooms/{room}/flash-sales")))
+                .bearer_auth(ADMIN)
+                .json(&request)
+                .send()
+                .await
+                .expect("sale");
+            if res.status() == 201 {
+                break res.json::<FlashSale>().await.expect("sale");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        // Watch it to its end.
+        let mut last = sale.remaining_stock;
+        while let Some(s) = server
+            .snapshot(room)
+            .await
+            .flash_sale
+            .filter(|s| s.id == sale.id)
+        {
+            last = s.remaining_stock;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let bought = sale.total_stock - last;
+        if share == 0 {
+            assert_eq!(bought, 0, "no share, no bot purchases");
+        } else {
+            assert!(
+                (1..=10).contains(&bought),
+                "the bots bought {bought} of 20 with a 50 % share"
+            );
+        }
+    }
+
+    // The host ends a sale before its deadline: viewers see it end.
+    let server = TestServer::start().await;
+    let room = server.room().await;
+    let p = server.snapshot(room).await.products[0].clone();
+    let sale = server
+        .start_flash_sale(
+            room,
+            &livecart_protocol::rest::StartFlashSaleRequest {
+                product_id: p.id,
+                sku_id: p.skus[0].id,
+                price: Money::new(p.skus[0].price.amount_minor / 2, Currency::USD),
+                stock: 5,
+                duration_s: 600,
+            },
+        )
+        .await;
+    let res = server
+        .http
+        .post(server.url(&format!(
+            "/v1/host/rooms/{room}/flash-sales/{}/end",
+            sale.id
+        )))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("end");
+    assert_eq!(res.status(), 200);
+    let ended: FlashSale = res.json().await.expect("sale");
+    assert_eq!(ended.state, FlashSaleState::Ended);
+    assert!(server.snapshot(room).await.flash_sale.is_none());
+    // Not for a viewer.
+    let viewer = server.sign_in("ava").await;
+    let res = server
+        .http
+        .post(server.url(&format!(
+            "/v1/host/rooms/{room}/flash-sales/{}/end",
+            sale.id
+        )))
+        .bearer_auth(&viewer.access_token)
+        .send()
+        .await
+        .expect("end");
+    assert!(res.status().is_client_error(), "{}", res.status());
+}
