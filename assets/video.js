@@ -245,6 +245,13 @@
       for (const [room, t] of Object.entries(totals)) out[room] = t.trace;
       return out;
     },
+    // Every element with this testid on screen: text, data-id, box, classes.
+    all(testid) {
+      return [...document.querySelectorAll(`[data-testid="${testid}"]`)].map((el) => {
+        const r = el.getBoundingClientRect();
+        return { id: el.dataset.id || null, text: el.textContent, cls: el.className, x: r.x, y: r.y, width: r.width, height: r.height };
+      }).filter((e) => e.height > 0 && e.y + e.height > 0 && e.y < innerHeight);
+    },
     // The nth element with this testid among those on screen (pages off
     // screen have their own copies of the top bar).
     rect(testid, nth) {

@@ -34,6 +34,7 @@ pub async fn serve(
 ) -> std::io::Result<u16> {
     let app = axum::Router::new()
         .route("/rect/{testid}", axum::routing::get(rect))
+        .route("/all/{testid}", axum::routing::get(all))
         .route("/state", axum::routing::get(state))
         .route("/trace", axum::routing::get(trace))
         .with_state(Control { evals, view });
@@ -57,16 +58,21 @@ async fn eval(c: &Control, js: String) -> Result<Value, Response> {
     }
 }
 
+/// Test ids go into a script: only `[A-Za-z0-9_-]`.
+fn invalid(testid: &str) -> Option<Response> {
+    let ok = testid
+        .chars()
+        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+    (!ok).then(|| (StatusCode::BAD_REQUEST, "testids are [a-z0-9-_]").into_response())
+}
+
 async fn rect(
     State(c): State<Control>,
     Path(testid): Path<String>,
     Query(q): Query<Nth>,
 ) -> Response {
-    if !testid
-        .chars()
-        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-    {
-        return (StatusCode::BAD_REQUEST, "testids are [a-z0-9-_]").into_response();
+    if let Some(refused) = invalid(&testid) {
+        return refused;
     }
     match eval(
         &c,
@@ -75,6 +81,17 @@ async fn rect(
     .await
     {
         Ok(Value::Null) => (StatusCode::NOT_FOUND, "no such element").into_response(),
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// Every element with this testid on screen (text, `data-id`, box).
+async fn all(State(c): State<Control>, Path(testid): Path<String>) -> Response {
+    if let Some(refused) = invalid(&testid) {
+        return refused;
+    }
+    match eval(&c, format!("return window.livecart.all('{testid}');")).await {
         Ok(v) => Json(v).into_response(),
         Err(r) => r,
     }

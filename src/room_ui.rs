@@ -29,11 +29,12 @@ fn gift_svg(animation: &str) -> &'static str {
 #[component]
 pub fn RoomOverlay(room: RoomView) -> Element {
     let ui = use_context::<Ui>();
-    let mut selected = use_signal(|| None::<String>);
-    // The selected line's report reasons are showing.
-    let mut picking = use_signal(|| false);
+    // The line whose report reasons are showing (its chip was tapped).
+    let mut picking = use_signal(|| None::<String>);
     let mut at_bottom = use_signal(|| true);
+    let selected = room.selected_line.clone();
     let (ui_scroll, ui_pill, ui_report) = (ui.clone(), ui.clone(), ui.clone());
+    let ui_pick = ui.clone();
     let (ui_send, ui_key, ui_like, ui_bag) = (ui.clone(), ui.clone(), ui.clone(), ui.clone());
     let ui_gift = ui.clone();
     let reduced = room.reduced_motion;
@@ -64,21 +65,24 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                             },
                             for line in room.chat.iter().rev() {
                                 div {
-                                    class: "line",
+                                    class: if line.mine { "line mine" } else { "line" },
                                     key: "{line.id}",
                                     "data-testid": "chat-line",
+                                    "data-id": "{line.id}",
+                                    // Picking a line holds the chat still (core).
                                     onclick: {
                                         let id = line.id.clone();
+                                        let again = selected.as_deref() == Some(line.id.as_str());
+                                        let ui = ui_pick.clone();
                                         move |_| {
-                                            let again = selected.peek().as_deref() == Some(id.as_str());
-                                            selected.set(if again { None } else { Some(id.clone()) });
-                                            picking.set(false);
+                                            picking.set(None);
+                                            ui.send(Event::SelectChatLine(if again { None } else { id.parse().ok() }));
                                         }
                                     },
                                     span { class: "who", "{line.who}" }
                                     " {line.text}"
-                                    if selected.read().as_deref() == Some(line.id.as_str()) {
-                                        if *picking.read() {
+                                    if selected.as_deref() == Some(line.id.as_str()) {
+                                        if picking.read().as_deref() == Some(line.id.as_str()) {
                                             // Why: what the moderators see first.
                                             span { class: "report-reasons", "data-testid": "report-reasons",
                                                 for (i, reason) in ["Spam", "Harassment", "Scam", "Other"].into_iter().enumerate() {
@@ -94,8 +98,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                                                 if let Ok(m) = id.parse() {
                                                                     ui.send(Event::Report { message: m, reason: reason.to_owned() });
                                                                 }
-                                                                selected.set(None);
-                                                                picking.set(false);
+                                                                picking.set(None);
                                                             }
                                                         },
                                                         "{reason}"
@@ -106,9 +109,12 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                             button {
                                                 class: "report",
                                                 "data-testid": "report",
-                                                onclick: move |e: MouseEvent| {
-                                                    e.stop_propagation();
-                                                    picking.set(true);
+                                                onclick: {
+                                                    let id = line.id.clone();
+                                                    move |e: MouseEvent| {
+                                                        e.stop_propagation();
+                                                        picking.set(Some(id.clone()));
+                                                    }
                                                 },
                                                 "Report"
                                             }
@@ -122,9 +128,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                 class: "pill",
                                 "data-testid": "new-messages",
                                 onclick: move |_| {
-                                    document::eval(
-                                        "const c = document.querySelector('[data-testid=chat]'); if (c) c.scrollTo({ top: 0 });",
-                                    );
+                                    scroll_chat_to_newest();
                                     at_bottom.set(true);
                                     ui_pill.send(Event::ChatScrolled { at_bottom: true });
                                 },
@@ -150,8 +154,10 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                     onkeydown: move |e| {
                         if e.key() == Key::Enter {
                             let ui = ui_key.clone();
+                            at_bottom.set(true);
                             spawn(async move {
                                 ui.send(Event::SendChat(take_input("chat-input", true, false).await));
+                                scroll_chat_to_newest();
                             });
                         }
                     },
@@ -162,8 +168,10 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                     "data-keep-focus": true,
                     onclick: move |_| {
                         let ui = ui_send.clone();
+                        at_bottom.set(true);
                         spawn(async move {
                             ui.send(Event::SendChat(take_input("chat-input", true, true).await));
+                            scroll_chat_to_newest();
                         });
                     },
                     "Send"
@@ -224,6 +232,14 @@ pub fn RoomOverlay(room: RoomView) -> Element {
             Detail { detail: detail.clone() }
         }
     }
+}
+
+/// The chat list back at its newest line (the list is column-reverse:
+/// its top is 0).
+fn scroll_chat_to_newest() {
+    document::eval(
+        "const c = document.querySelector('[data-testid=chat]'); if (c) c.scrollTo({ top: 0 });",
+    );
 }
 
 #[component]

@@ -67,6 +67,9 @@ pub enum Event {
     ChatScrolled {
         at_bottom: bool,
     },
+    /// A chat line tapped (its Report chip shows; the chat holds still), or
+    /// let go of (`None`).
+    SelectChatLine(Option<MessageId>),
     /// The product bag (the room's products) opens or closes.
     OpenBag,
     CloseBag,
@@ -531,6 +534,12 @@ impl App {
                 }
                 Vec::new()
             }
+            Event::SelectChatLine(line) => {
+                if let Some(live) = self.room.as_mut() {
+                    live.show.chat.select(line);
+                }
+                Vec::new()
+            }
             Event::OpenBag => {
                 self.bag_open = self.room.is_some();
                 Vec::new()
@@ -773,9 +782,11 @@ impl App {
     }
 
     fn report(&mut self, message: MessageId, reason: &str, now: Timestamp) -> Vec<Effect> {
-        let Some(room) = self.room.as_ref().map(|r| r.id) else {
+        let Some(room) = self.room.as_mut() else {
             return Vec::new();
         };
+        room.show.chat.select(None);
+        let room = room.id;
         self.reported.insert(message);
         let body = serde_json::to_value(ReportRequest {
             message_id: message,
@@ -795,6 +806,10 @@ impl App {
         let text = text.trim().to_owned();
         if text.is_empty() {
             return Vec::new();
+        }
+        // Back to the newest lines, where this one will show.
+        if let Some(live) = self.room.as_mut() {
+            live.show.chat.follow();
         }
         if self.session.needs_refresh(now) {
             // Sent once the refreshed token has reached the socket.
@@ -923,9 +938,11 @@ impl App {
             }
             SocketUpdate::Closed { .. } => self.reconnect_later(),
             SocketUpdate::Frame(frame) => {
+                let me = self.session.user().map(|u| u.id);
                 let Some(live) = self.room.as_mut() else {
                     return Vec::new();
                 };
+                live.show.me = me;
                 match live.fold(*frame, now.as_millisecond()) {
                     Fold::Gap => {
                         // Missed something: drop this connection, resume from what we have.

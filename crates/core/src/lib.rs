@@ -5,6 +5,7 @@
 //!
 //! Layout:
 //! - [`app`]: events, the update function, request routing and token refresh.
+//! - [`chat`]: the chat at a readable pace; held while the viewer reads back.
 //! - [`effects`]: side effects as data (HTTP, sockets, players, keyring, timers).
 //! - [`feed`]: the vertical feed, which player plays and which is preloaded.
 //! - [`frames`]: render coalescing (at most one view a frame).
@@ -17,6 +18,7 @@
 //! - [`view`]: view models, formatted for display.
 
 pub mod app;
+pub mod chat;
 pub mod effects;
 pub mod feed;
 pub mod frames;

@@ -2,15 +2,16 @@
 //! picture the viewer sees: the pinned product card (shown when the video
 //! reaches the pin's stream time, not when the event arrives), gifts in two
 //! side lanes with combos bumping in place, big gifts one at a time by value,
-//! floating hearts and batched likes, the "N new messages" pill, and the
-//! flash sale's countdown against the server clock.
+//! floating hearts and batched likes, the chat at a readable pace (see
+//! [`crate::chat`]), and the flash sale's countdown against the server clock.
 //!
 //! Everything here is driven by `now` (the app's wall clock, ms since the
 //! epoch) and reports its next deadline, so the app arms one timer and the
 //! screen changes exactly when it should.
 
+use crate::chat::Chat;
 use livecart_protocol::rest::{FlashSale, FlashSaleState, RoomSnapshot};
-use livecart_protocol::{GiftEvent, ProductId, RoomEvent};
+use livecart_protocol::{GiftEvent, ProductId, RoomEvent, UserId};
 use std::collections::VecDeque;
 
 /// Side lanes for gifts.
@@ -76,10 +77,10 @@ pub struct Show {
     pub like_flush_at: Option<i64>,
     /// The like count shown: never goes down while our taps are in flight.
     pub likes_shown: u64,
-    /// The chat list is scrolled to its newest line.
-    pub chat_at_bottom: bool,
-    /// Lines that arrived while the viewer was reading older ones.
-    pub unread: u32,
+    /// The chat as the viewer reads it (paced, held while reading back).
+    pub chat: Chat,
+    /// The signed-in viewer (their own chat lines always show).
+    pub me: Option<UserId>,
     /// Server clock minus ours (ms), from the last frame that carried it.
     pub server_offset_ms: i64,
     /// A sale that just ended, kept on the card for a moment.
@@ -97,7 +98,7 @@ fn value(g: &GiftEvent) -> u64 {
 impl Show {
     pub fn new() -> Self {
         Self {
-            chat_at_bottom: true,
+            chat: Chat::new(),
             ..Self::default()
         }
     }
@@ -109,7 +110,7 @@ impl Show {
         self.pinned = snap.pinned.as_ref().map(|p| p.product_id);
         self.likes_shown = snap.like_count + u64::from(self.unsent_likes);
         self.server_offset_ms = ms(snap.server_time) - now;
-        self.unread = 0;
+        self.chat.on_snapshot(&snap.chat, now);
     }
 
     /// The server's clock as carried by a frame (`welcome`, `event`, `pong`).
@@ -140,7 +141,11 @@ impl Show {
                     self.heart(now);
                 }
             }
-            RoomEvent::Chat { .. } if !self.chat_at_bottom => self.unread += 1,
+            RoomEvent::Chat { message } => {
+                let mine = Chat::is_mine(message, self.me);
+                self.chat.on_line(message.clone(), mine, now);
+            }
+            RoomEvent::ChatRemoved { message_id } => self.chat.remove(*message_id),
             RoomEvent::FlashSale { sale, .. } if snap.flash_sale.is_none() => {
                 // Out of time: "ended" for a moment. Sold out early: "sold
                 // out" until its deadline, so the card never says "ended"
@@ -183,10 +188,7 @@ impl Show {
     }
 
     pub fn chat_scrolled(&mut self, at_bottom: bool) {
-        self.chat_at_bottom = at_bottom;
-        if at_bottom {
-            self.unread = 0;
-        }
+        self.chat.scrolled(at_bottom);
     }
 
     fn gift(&mut self, g: &GiftEvent, now: i64) {
@@ -322,6 +324,7 @@ impl Show {
         {
             self.ended_sale = None;
         }
+        self.chat.advance(now);
     }
 
     /// When something on screen changes next by itself (ms since the epoch):
@@ -350,6 +353,7 @@ impl Show {
             self.like_flush_at,
             self.ended_sale.as_ref().map(|(_, until)| *until),
             tick,
+            self.chat.next_deadline(),
         ]
         .into_iter()
         .flatten()

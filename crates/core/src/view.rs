@@ -177,8 +177,10 @@ pub struct RoomView {
     pub banner: Option<String>,
     /// The product card, shown when the video reaches the pin.
     pub pinned: Option<CardView>,
-    /// Newest last; at most the snapshot's 50 lines.
+    /// Newest last, at a readable pace (crates/core chat.rs); at most 50.
     pub chat: Vec<ChatLine>,
+    /// The line whose Report chip shows (the chat holds still meanwhile).
+    pub selected_line: Option<String>,
     /// "12 new messages" while the viewer reads older lines.
     pub new_messages: Option<String>,
     /// Products in the room's bag (the button's badge).
@@ -204,6 +206,8 @@ pub struct ChatLine {
     pub id: String,
     pub who: String,
     pub text: String,
+    /// The viewer wrote it (shown marked).
+    pub mine: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -419,20 +423,20 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
         viewers: compact(state.map_or(0, |s| s.viewer_count)),
         banner: matches!(live.link, Link::Reconnecting { .. }).then(|| "reconnecting…".to_owned()),
         pinned,
-        chat: state
-            .map(|s| {
-                s.chat
-                    .iter()
-                    .filter(|m| !app.reported.contains(&m.id))
-                    .map(|m| ChatLine {
-                        id: m.id.to_string(),
-                        who: m.user.name.clone(),
-                        text: m.text.clone(),
-                    })
-                    .collect()
+        chat: show
+            .chat
+            .shown
+            .iter()
+            .filter(|m| !app.reported.contains(&m.id))
+            .map(|m| ChatLine {
+                id: m.id.to_string(),
+                who: m.user.name.clone(),
+                text: m.text.clone(),
+                mine: crate::chat::Chat::is_mine(m, show.me),
             })
-            .unwrap_or_default(),
-        new_messages: match show.unread {
+            .collect(),
+        selected_line: show.chat.selected.map(|id| id.to_string()),
+        new_messages: match show.chat.unread {
             0 => None,
             1 => Some("1 new message".to_owned()),
             n => Some(format!("{n} new messages")),

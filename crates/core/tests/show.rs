@@ -214,6 +214,17 @@ impl Room {
             .collect()
     }
 
+    /// Signed in silently (the keyring's session); returns who.
+    fn sign_in(&mut self) -> UserRef {
+        let s = session();
+        let me = UserRef {
+            id: s.user.id,
+            name: s.user.name.clone(),
+        };
+        self.update(Event::VaultLoaded(Some(Box::new(s))), 0);
+        me
+    }
+
     fn gift(&mut self, ms: i64, name: &str, coins: u32, combo: ComboId, n: u32) {
         let g = GiftEvent {
             gift_id: GiftId::new(),
@@ -438,44 +449,119 @@ fn a_sale_past_its_deadline_shows_ended_before_the_server_says_so() {
 }
 
 #[test]
-fn chat_is_bounded_removed_lines_go_and_new_lines_are_counted_while_reading_older_ones() {
+fn a_flood_of_chat_shows_at_a_readable_pace_newest_kept_and_bounded() {
     let mut r = Room::joined(None, None);
-    let mut ids = Vec::new();
+    // 200 lines a second for a second.
     for i in 0..200 {
-        ids.push(r.chat(i * 5, &format!("line {i}")));
+        r.chat(i * 5, &format!("line {i}"));
     }
     let v = r.view(1_000);
-    assert_eq!(v.chat.len(), 50, "a bounded list");
-    assert_eq!(
-        v.chat.last().map(|l| l.text.as_str()),
-        Some("line 199"),
-        "newest last"
+    // A few at once, then four a second: 3 + 4, and the newest is at most
+    // a second old (the lines in between were skipped).
+    assert!(
+        (5..=8).contains(&v.chat.len()),
+        "a readable pace: {} lines in the first second",
+        v.chat.len()
     );
-    assert_eq!(v.new_messages, None, "at the bottom: no pill");
+    let newest: i64 = v
+        .chat
+        .last()
+        .and_then(|l| l.text.strip_prefix("line "))
+        .and_then(|n| n.parse().ok())
+        .expect("a line");
+    // (Line 140 came at 700 ms; the last line shown left the queue at 750.)
+    assert!(newest >= 140, "the newest shown is recent: line {newest}");
+    // Twenty more seconds of it: never more than the pace, never more than 50.
+    let mut shown_before: Vec<String> = v.chat.iter().map(|l| l.id.clone()).collect();
+    for second in 1..=20 {
+        for i in 0..200 {
+            r.chat(second * 1_000 + i * 5, "more");
+        }
+        let now: Vec<String> = r
+            .view((second + 1) * 1_000)
+            .chat
+            .iter()
+            .map(|l| l.id.clone())
+            .collect();
+        let new = now.iter().filter(|id| !shown_before.contains(id)).count();
+        assert!(new <= 5, "second {second}: {new} new lines");
+        assert!(now.len() <= 50, "bounded: {}", now.len());
+        shown_before = now;
+    }
+    assert_eq!(shown_before.len(), 50, "full after a while");
 
+    // A removed line goes.
+    let last = r.view(21_000).chat.last().expect("a line").id.clone();
     r.event(
-        1_000,
+        21_000,
         RoomEvent::ChatRemoved {
-            message_id: ids[199],
+            message_id: last.parse().expect("id"),
         },
     );
-    let v = r.view(1_000);
-    assert_eq!(
-        v.chat.last().map(|l| l.text.as_str()),
-        Some("line 198"),
-        "removed"
-    );
+    assert!(r.view(21_000).chat.iter().all(|l| l.id != last), "removed");
+}
 
-    r.update(Event::ChatScrolled { at_bottom: false }, 1_100);
+#[test]
+fn reading_older_lines_or_picking_one_holds_the_chat_still_and_counts_what_came() {
+    let mut r = Room::joined(None, None);
+    r.chat(0, "hello");
+    r.update(Event::ChatScrolled { at_bottom: false }, 100);
+    let held = r.view(100).chat;
     for i in 0..12 {
-        r.chat(1_200 + i, "more");
+        r.chat(200 + i * 100, "more");
+    }
+    let v = r.view(2_000);
+    assert_eq!(v.chat, held, "nothing moves under the reader");
+    assert_eq!(v.new_messages.as_deref(), Some("12 new messages"));
+    r.update(Event::ChatScrolled { at_bottom: true }, 2_100);
+    assert_eq!(r.view(2_100).new_messages, None);
+    assert!(r.view(3_100).chat.len() > held.len(), "moving again");
+
+    // A line picked to report: the list holds still until it is let go.
+    let pick = r.view(3_100).chat[0].id.clone();
+    r.update(
+        Event::SelectChatLine(Some(pick.parse().expect("id"))),
+        3_200,
+    );
+    let v = r.view(3_200);
+    assert_eq!(v.selected_line.as_deref(), Some(pick.as_str()));
+    for i in 0..8 {
+        r.chat(3_300 + i * 50, "flood");
     }
     assert_eq!(
-        r.view(1_300).new_messages.as_deref(),
-        Some("12 new messages")
+        r.view(4_000).chat,
+        v.chat,
+        "the Report chip stays under the finger"
     );
-    r.update(Event::ChatScrolled { at_bottom: true }, 1_400);
-    assert_eq!(r.view(1_400).new_messages, None);
+    r.update(Event::SelectChatLine(None), 4_100);
+    assert_eq!(r.view(4_100).selected_line, None);
+}
+
+#[test]
+fn the_viewers_own_lines_always_show_in_a_flood() {
+    let mut r = Room::joined(None, None);
+    let me = r.sign_in();
+    for i in 0..400 {
+        r.chat(i * 5, "flood");
+        if i == 200 {
+            r.event(
+                i * 5,
+                RoomEvent::Chat {
+                    message: ChatMessage {
+                        id: MessageId::new(),
+                        user: me.clone(),
+                        text: "is the oil vegan?".into(),
+                        sent_at: at(i * 5),
+                        client_id: None,
+                    },
+                },
+            );
+        }
+    }
+    let v = r.view(2_000);
+    let mine: Vec<_> = v.chat.iter().filter(|l| l.mine).collect();
+    assert_eq!(mine.len(), 1, "shown at once, never skipped");
+    assert_eq!(mine[0].text, "is the oil vegan?");
 }
 
 #[test]
