@@ -186,13 +186,48 @@
     addEventListener(type, () => { lastInputAt = now(); }, { capture: true, passive: true });
   }
 
+  // What lies over a room's video (chat, card, composer, gifts; marked
+  // `data-room-layer`) sits outside the feed but moves with its room's page:
+  // a swipe carries it off screen with the old video at once, before the app
+  // has even heard of the swipe, so one room's chat never shows over the
+  // next room's picture (issue #15). Not inside the page: WebKitGTK then
+  // gave a wheel over the chat to the feed (a swipe) instead of the chat.
+  const syncLayers = () => {
+    for (const el of document.querySelectorAll("[data-room-layer]")) {
+      const page = document.querySelector(`section[data-room="${el.dataset.roomLayer}"]`);
+      const top = page ? Math.round(page.getBoundingClientRect().top) : innerHeight;
+      const shift = top ? `translateY(${top}px)` : "";
+      if (el.style.transform !== shift) el.style.transform = shift;
+    }
+  };
+  addEventListener("scroll", (e) => {
+    if (e.target.matches && e.target.matches("[data-testid=feed]")) syncLayers();
+  }, { capture: true, passive: true });
+  new MutationObserver((records) => {
+    if (records.some((r) => r.type === "attributes" || [...r.addedNodes].some((n) => n.nodeType === 1 && (n.matches("[data-room-layer]") || n.querySelector("[data-room-layer]"))))) syncLayers();
+  }).observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-room-layer"] });
+
   // Paging keys scroll the feed here, in the page, so a swipe does not wait
   // for a round trip to the app; the app learns of it from the scroll event.
   const PAGE_KEYS = { ArrowDown: 1, PageDown: 1, ArrowUp: -1, PageUp: -1 };
+  // A key with nothing focused (a closed sheet took the focus with it) goes
+  // to the feed, as if it had kept the focus — unless a sheet is open.
+  const MODAL = ".sheet, .orders-screen, .confirm-sheet";
+  const unfocused = (e) => e.target === document.body || e.target === document.documentElement;
+  addEventListener("keydown", (e) => {
+    if (!unfocused(e) || e.defaultPrevented || document.querySelector(MODAL)) return;
+    const feed = document.querySelector("[data-testid=feed]");
+    if (!feed) return;
+    feed.focus({ preventScroll: true });
+    if (PAGE_KEYS[e.key]) return; // scrolled below
+    e.stopImmediatePropagation();
+    feed.dispatchEvent(new KeyboardEvent("keydown", { key: e.key, code: e.code, bubbles: true, cancelable: true }));
+  }, { capture: true });
   addEventListener("keydown", (e) => {
     const dir = PAGE_KEYS[e.key];
-    const feed = e.target.closest && e.target.closest("[data-testid=feed]");
-    if (!dir || !feed || e.target.matches("input, textarea")) return;
+    const feed = (e.target.closest && e.target.closest("[data-testid=feed]")) ||
+      (unfocused(e) && !document.querySelector(MODAL) ? document.querySelector("[data-testid=feed]") : null);
+    if (!dir || !feed || (e.target.matches && e.target.matches("input, textarea"))) return;
     e.preventDefault();
     const h = feed.clientHeight || 1;
     const at = Math.round(feed.scrollTop / h) + dir;
@@ -271,6 +306,10 @@
       return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent, count: els.length, animMs, picture,
                focused: document.activeElement === el, valueLength: typeof el.value === "string" ? el.value.length : null,
                value: typeof el.value === "string" && el.type !== "password" ? el.value : null,
+               scrollTop: el.scrollTop, classes: el.className,
+               // What a tap at its centre lands on: itself (or inside it), or what covers it.
+               covered: (() => { const t = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2); return !!t && !el.contains(t) && !t.contains(el); })(),
+               fontSize: parseFloat(getComputedStyle(el).fontSize),
                dpr: window.devicePixelRatio, screenX: window.screenX, screenY: window.screenY };
     },
   };

@@ -128,6 +128,7 @@ async fn state(State(c): State<Control>, Query(q): Query<Since>) -> Response {
             "badge": current.map(|p| p.badge.clone()),
             "video": current.is_some_and(|p| p.video),
             "user": v.user,
+            "muted": v.muted,
             "sign_in_open": v.sign_in.is_some(),
             "message": v.message,
             "error": v.error,

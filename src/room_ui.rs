@@ -39,7 +39,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
     let ui_gift = ui.clone();
     let reduced = room.reduced_motion;
     rsx! {
-        div { class: "room-overlay",
+        div { class: "room-overlay", "data-room-layer": "{room.room_id}",
             if let Some(banner) = &room.banner {
                 div { class: "banner", "data-testid": "reconnecting", "{banner}" }
             }
@@ -204,7 +204,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
             }
         }
         if !reduced {
-            div { class: "hearts", "aria-hidden": "true",
+            div { class: "hearts", "aria-hidden": "true", "data-room-layer": "{room.room_id}",
                 for id in room.hearts.iter().copied() {
                     // A vector heart, not the ♥ glyph: a glyph animated in
                     // scale is re-rasterised at every size and cached — the
@@ -220,7 +220,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
             }
         }
         if let Some(big) = &room.big_gift {
-            BigGift { key: "{big.key}", big: big.clone() }
+            BigGift { key: "{big.key}", big: big.clone(), room_id: room.room_id.clone() }
         }
         if let Some(bar) = &room.gift_bar {
             GiftBar { bar: bar.clone(), reduced: room.reduced_motion }
@@ -234,8 +234,8 @@ pub fn RoomOverlay(room: RoomView) -> Element {
     }
 }
 
-/// The chat list back at its newest line (the list is column-reverse:
-/// its top is 0).
+/// The chat list back at its newest line (the list is column-reverse: its
+/// top is 0).
 fn scroll_chat_to_newest() {
     document::eval(
         "const c = document.querySelector('[data-testid=chat]'); if (c) c.scrollTo({ top: 0 });",
@@ -260,10 +260,10 @@ fn Lane(lane: LaneView) -> Element {
 }
 
 #[component]
-fn BigGift(big: BigGiftView) -> Element {
+fn BigGift(big: BigGiftView, room_id: String) -> Element {
     if big.banner_only {
         return rsx! {
-            div { class: "gift-banner", "data-testid": "big-gift-banner",
+            div { class: "gift-banner", "data-testid": "big-gift-banner", "data-room-layer": "{room_id}",
                 span { class: "gift-pic", dangerous_inner_html: gift_svg(&big.animation) }
                 "{big.sender} sent a {big.gift}"
                 if let Some(c) = &big.combo { " {c}" }
@@ -271,7 +271,7 @@ fn BigGift(big: BigGiftView) -> Element {
         };
     }
     rsx! {
-        div { class: "big-gift {big.animation}", "data-testid": "big-gift", "aria-hidden": "true",
+        div { class: "big-gift {big.animation}", "data-testid": "big-gift", "aria-hidden": "true", "data-room-layer": "{room_id}",
             div { class: "burst" }
             div { class: "big-pic", dangerous_inner_html: gift_svg(&big.animation) }
             div { class: "big-text",

@@ -212,6 +212,8 @@ fn Root() -> Element {
             }
         }
         // The room on screen: gifts, chat, the product card, the composer.
+        // Outside the feed (a wheel over the chat scrolls the chat, not the
+        // feed), but moved with its room's page during a swipe (assets/video.js).
         if let Some(room) = &vm.room {
             crate::room_ui::RoomOverlay { room: room.clone() }
         }

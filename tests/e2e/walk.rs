@@ -652,8 +652,8 @@ fn the_flood_rooms_chat_is_readable_holds_when_read_back_and_shows_your_own_line
     );
 
     // A line picked: its Report chip stays under the finger.
-    // The second newest: inside the chat's scroll box (older ones are
-    // clipped by it).
+    // The second newest (first in the markup, which is newest first): inside
+    // the chat's scroll box (older ones are clipped by it).
     let line = chat_lines(&app).into_iter().nth(1).expect("a line");
     let line_rect = app
         .get("/all/chat-line")
@@ -696,4 +696,76 @@ fn the_flood_rooms_chat_is_readable_holds_when_read_back_and_shows_your_own_line
         !chat_lines(&app).iter().any(|l| l.0 == line.0),
         "the reported line is gone"
     );
+}
+
+/// A swipe never shows one room's chat, card, bag count or likes over the
+/// next room's video; and after closing a sheet the keys work at once.
+#[test]
+fn a_swipe_never_shows_the_old_rooms_overlays_and_keys_work_after_a_sheet() {
+    let desktop = Desktop::start();
+    let server = support::HeadlessServer::start(&[("LIVECART_ADMIN_TOKEN", ADMIN)]);
+    let (app, _) = app_in_first_room(&desktop, &server);
+    let old: std::collections::HashSet<String> = app
+        .wait_for("the first room's chat", Duration::from_secs(15), |a| {
+            let lines = chat_lines(a);
+            (lines.len() >= 3).then_some(lines)
+        })
+        .into_iter()
+        .map(|l| l.0)
+        .collect();
+    let old_card = app.wait_for("the first room's card", Duration::from_secs(30), |a| {
+        a.text("pinned")
+    });
+    app.wait_for("the next room preloaded", Duration::from_secs(10), |a| {
+        (drawn(&a.state(), 1) > 0).then_some(())
+    });
+    app.tap("live-badge");
+    // Every line the first room shows from here on counts as its own.
+    let mut old = old;
+    old.extend(chat_lines(&app).into_iter().map(|l| l.0));
+    app.key("Down");
+    let start = Instant::now();
+    let mut samples = 0;
+    while start.elapsed() < Duration::from_millis(1500) {
+        let lines = chat_lines(&app);
+        let stale: Vec<_> = lines.iter().filter(|l| old.contains(&l.0)).collect();
+        assert!(
+            stale.is_empty(),
+            "{} ms after the swipe the first room's chat shows over the second: {stale:?}",
+            start.elapsed().as_millis()
+        );
+        if let Some(card) = app.text("pinned") {
+            assert!(
+                card != old_card || app.state()["view"]["index"] == 0,
+                "the first room's card over the second room: {card}"
+            );
+        }
+        samples += 1;
+    }
+    eprintln!("{samples} looks in the 1.5 s after the swipe: no line of the first room");
+    assert_eq!(app.state()["view"]["index"], 1);
+    desktop.screenshot("walk-8-after-swipe");
+
+    // A sheet opened and closed: ↓ still swipes, no click on the video first.
+    app.tap("bag");
+    app.wait_for("the bag", Duration::from_secs(10), |a| a.rect("bag-sheet"));
+    app.tap("bag-close");
+    app.wait_for("the bag closed", Duration::from_secs(10), |a| {
+        a.rect("bag-sheet").is_none().then_some(())
+    });
+    app.key("Down");
+    app.wait_for("the third room after ↓", Duration::from_secs(5), |a| {
+        (a.state()["view"]["index"] == 2).then_some(())
+    });
+    // And the other keys: m mutes.
+    app.tap("bag");
+    app.wait_for("the bag", Duration::from_secs(10), |a| a.rect("bag-sheet"));
+    app.tap("bag-close");
+    app.wait_for("the bag closed", Duration::from_secs(10), |a| {
+        a.rect("bag-sheet").is_none().then_some(())
+    });
+    app.key("m");
+    app.wait_for("muted with m", Duration::from_secs(5), |a| {
+        a.get("/state").filter(|s| s["view"]["muted"] == true)
+    });
 }

@@ -171,6 +171,9 @@ pub struct PageView {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomView {
+    /// The room this is: the screen draws it over that room's page only, so
+    /// a swipe never shows one room's chat or card over another's video.
+    pub room_id: String,
     pub likes: String,
     pub viewers: String,
     /// "reconnecting…" while the live connection is down.
@@ -419,6 +422,7 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
         .map(|p| checkout_view(app, p, sale_label(p, sale, ended, server_now), now));
     let combo = |n: u32| (n > 1).then(|| format!("x{n}"));
     RoomView {
+        room_id: live.id.to_string(),
         likes: compact(show.likes_shown.max(state.map_or(0, |s| s.like_count))),
         viewers: compact(state.map_or(0, |s| s.viewer_count)),
         banner: matches!(live.link, Link::Reconnecting { .. }).then(|| "reconnecting…".to_owned()),
