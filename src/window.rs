@@ -222,7 +222,7 @@ fn Root() -> Element {
             "data-testid": if vm.user.is_some() { "sign-out" } else { "sign-in" },
             onclick: {
                 let signed_in = vm.user.is_some();
-                move |_| ui_me.send(if signed_in { Event::SignOut } else { Event::OpenSignIn })
+                move |_| ui_me.send(if signed_in { Event::AskSignOut } else { Event::OpenSignIn })
             },
             match &vm.user {
                 Some(name) => rsx! { span { "data-testid": "user", "{name}" } " · Sign out" },
@@ -269,6 +269,9 @@ fn Root() -> Element {
                 onclick: move |_| ui_msg.send(Event::DismissMessage),
                 "{message}"
             }
+        }
+        if vm.confirm_sign_out {
+            ConfirmSignOut { name: vm.user.clone().unwrap_or_default() }
         }
         if let Some(sheet) = &vm.sign_in {
             SignInSheet {
@@ -411,6 +414,34 @@ fn SignInSheet(reason: String, busy: bool, error: Option<String>) -> Element {
                 if busy { "Signing in…" } else { "Sign in" }
             }
             p { class: "hint", "Demo accounts: ava, ben, chloe, dan — password “livecart”" }
+        }
+    }
+}
+
+/// "Sign out?": one tap on the name must not sign anyone out.
+#[component]
+fn ConfirmSignOut(name: String) -> Element {
+    let ui = use_context::<Ui>();
+    let (ui_cancel, ui_scrim) = (ui.clone(), ui.clone());
+    rsx! {
+        div { class: "scrim", onclick: move |_| ui_scrim.send(Event::CancelSignOut) }
+        div { class: "sheet confirm-sheet", "data-testid": "confirm-sign-out",
+            h2 { "Sign out, {name}?" }
+            p { class: "hint", "Your orders stay in your account. A payment still on its way finishes the next time you sign in." }
+            div { class: "checkout-actions",
+                button {
+                    class: "secondary",
+                    "data-testid": "cancel-sign-out",
+                    onclick: move |_| ui_cancel.send(Event::CancelSignOut),
+                    "Stay signed in"
+                }
+                button {
+                    class: "primary",
+                    "data-testid": "confirm-sign-out-button",
+                    onclick: move |_| ui.send(Event::SignOut),
+                    "Sign out"
+                }
+            }
         }
     }
 }

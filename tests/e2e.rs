@@ -317,8 +317,9 @@ fn signing_in_from_chat_keeps_tokens_only_in_the_keyring_and_signing_out_removes
         "the session is in the keyring and no token was written anywhere else"
     );
 
-    // Signing out deletes the keyring entry.
+    // Signing out (it asks first) deletes the keyring entry.
     app.tap("sign-out");
+    app.tap("confirm-sign-out-button");
     app.wait_for("signed out", Duration::from_secs(10), |a| {
         let s = a.state();
         (s["view"]["user"].is_null() && s["view"]["message"] == "Signed out").then_some(())

@@ -769,3 +769,135 @@ fn a_swipe_never_shows_the_old_rooms_overlays_and_keys_work_after_a_sheet() {
         a.get("/state").filter(|s| s["view"]["muted"] == true)
     });
 }
+
+/// Every tap says what happened, where the shopper is, and stale words go:
+/// paying from the bag shows "Paid" above the bag; a wrong PIN says how many
+/// tries are left; "refund requested" gives way once the order is refunded;
+/// "you're offline" goes once the server is back; sign-out asks first.
+#[test]
+fn every_outcome_shows_where_the_shopper_is_and_stale_notices_go() {
+    let desktop = Desktop::start();
+    let envs = [
+        ("LIVECART_DEMO__SCRIPTS", "false"),
+        ("LIVECART_ADMIN_TOKEN", ADMIN),
+        ("LIVECART_MONEY__ORDER_STEP_MS", "700"),
+        ("LIVECART_MONEY__REFUND_DELAY_MS", "3000"),
+    ];
+    let server = support::HeadlessServer::start(&envs);
+    let (port, url) = (server.port(), server.url.clone());
+    {
+        let (app, room) = app_in_first_room(&desktop, &server);
+        sign_in_as(&app, "ava");
+        let snap = snapshot(&server.url, &room);
+        let products = snap["products"].as_array().expect("products");
+        // The bag's cheapest product: paid from the bag, "Paid" shows over it.
+        let (row, _) = products
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, p)| {
+                p["skus"]
+                    .as_array()
+                    .map_or(i64::MAX, |k| cents(&k[0]["price"]))
+            })
+            .expect("a product");
+        app.tap("bag");
+        app.wait_for("the bag", Duration::from_secs(10), |a| a.rect("bag-sheet"));
+        app.tap_nth("bag-row", row);
+        super::sheet_settled(&app);
+        app.tap("buy-now");
+        let toast = pay(&app);
+        let shown = app.wait_for("the paid message on screen", Duration::from_secs(5), |a| {
+            a.get("/rect/message")
+                .filter(|m| m["text"] == toast.as_str())
+        });
+        assert_eq!(shown["covered"], false, "nothing covers {toast:?}");
+        desktop.screenshot("walk-7-paid-from-bag");
+        if app.rect("bag-sheet").is_some() {
+            app.tap("bag-close");
+        }
+
+        // A wrong PIN says how many tries are left.
+        let (product, _, dear, i) = two_priced_options(&snap, 40_000);
+        host_post(
+            &server.url,
+            &format!("/v1/host/rooms/{room}/pin"),
+            &serde_json::json!({ "product_id": product["id"] }),
+        );
+        app.wait_for("the card", Duration::from_secs(10), |a| a.rect("pinned"));
+        app.tap("pinned");
+        super::sheet_settled(&app);
+        app.tap_nth("sku", i);
+        if cents(&dear["price"]) < 10_000 {
+            app.tap("qty-plus");
+        }
+        app.tap("buy-now");
+        app.tap("pay");
+        app.wait_for("the PIN step", Duration::from_secs(10), |a| {
+            a.rect("pin-input")
+        });
+        app.fill("pin-input", "9999");
+        app.tap("pin-submit");
+        let wrong = app.wait_for("the PIN refused", Duration::from_secs(10), |a| {
+            a.text("pin-error")
+        });
+        assert_eq!(wrong, "That PIN isn't right — 4 tries left");
+        desktop.screenshot("walk-7-wrong-pin");
+        app.tap("product-close");
+
+        // The first order is delivered in a few seconds here; a refund is
+        // asked for and the merchant refunds it: the "requested" words go.
+        app.tap("orders");
+        app.wait_for("delivered", Duration::from_secs(20), |a| {
+            a.text("order-status").filter(|s| s == "Delivered")
+        });
+        app.tap("order-row");
+        app.tap("order-refund");
+        app.tap("refund-reason-3");
+        let notice = app.wait_for("the refund requested", Duration::from_secs(10), |a| {
+            a.text("order-notice")
+        });
+        assert!(notice.starts_with("Refund requested"), "{notice}");
+        app.wait_for("refunded", Duration::from_secs(15), |a| {
+            a.text("order-status").filter(|s| s == "Refunded")
+        });
+        let stale = app.text("order-notice");
+        assert!(
+            stale
+                .as_deref()
+                .is_none_or(|n| !n.starts_with("Refund requested")),
+            "a stale notice under a refunded order: {stale:?}"
+        );
+        desktop.screenshot("walk-7-refunded");
+        app.tap("orders-close");
+
+        // Sign-out asks first.
+        app.tap("sign-out");
+        app.wait_for("sign out?", Duration::from_secs(5), |a| {
+            a.rect("confirm-sign-out")
+        });
+        app.tap("cancel-sign-out");
+        app.wait_for("still signed in", Duration::from_secs(5), |a| {
+            a.rect("confirm-sign-out").is_none().then_some(())
+        });
+        assert_eq!(app.state()["view"]["user"], "Ava");
+        desktop.screenshot("walk-7-signed-in");
+    }
+
+    // Offline at start (the server is down): the message goes by itself
+    // once the server is back.
+    let dir = server.stop();
+    let app = AppUnderTest::start(&desktop, &["--server", &url]);
+    app.wait_for("offline", STARTUP, |a| {
+        a.state()["view"]["message"]
+            .as_str()
+            .filter(|m| m.starts_with("You're offline"))
+            .map(str::to_owned)
+    });
+    let _server = support::HeadlessServer::start_in(dir, port, &envs);
+    app.wait_for("the offline message gone", Duration::from_secs(20), |a| {
+        a.state()["view"]["message"]
+            .as_str()
+            .is_none_or(|m| !m.starts_with("You're offline"))
+            .then_some(())
+    });
+}

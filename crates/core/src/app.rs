@@ -51,6 +51,9 @@ pub enum Event {
         username: String,
         password: String,
     },
+    /// "Sign out" tapped: asks first (`SignOut` confirms, `CancelSignOut`).
+    AskSignOut,
+    CancelSignOut,
     SignOut,
     /// The sign-in sheet, opened by hand (actions that need an account open it too).
     OpenSignIn,
@@ -307,6 +310,11 @@ pub struct App {
     /// When the last token refresh finished (ms): a token refused right
     /// after one is not refreshed again (no loop).
     refreshed_at: Option<i64>,
+    /// The "you're offline" message on screen, if `message` is one: it goes
+    /// when a connection works again.
+    offline_said: Option<String>,
+    /// "Sign out?" is asking.
+    pub confirm_sign_out: bool,
 }
 
 /// Reconnect delays (ms): quick at first, then calmer.
@@ -472,7 +480,7 @@ impl App {
                 // Only while there is no fresh feed: the network always wins.
                 Some(feed) if self.feed.rooms.is_empty() => {
                     if self.feed.error.take().is_some() {
-                        self.message = Some("You're offline — showing the last feed".into());
+                        self.say_offline("You're offline — showing the last feed");
                     }
                     self.feed.rooms = feed.rooms;
                     self.feed.go_to(self.feed.index);
@@ -657,7 +665,16 @@ impl App {
                 .ok();
                 vec![self.http(Call::SignIn, Method::Post, "/v1/session", body, None)]
             }
+            Event::AskSignOut => {
+                self.confirm_sign_out = self.session.user().is_some();
+                Vec::new()
+            }
+            Event::CancelSignOut => {
+                self.confirm_sign_out = false;
+                Vec::new()
+            }
             Event::SignOut => {
+                self.confirm_sign_out = false;
                 self.session = Session::Anonymous;
                 self.waiting.clear();
                 self.queued_chat.clear();
@@ -731,6 +748,22 @@ impl App {
                 Some(Wake::PayRetry(key)) => self.payment_retry_due(&key, now),
                 _ => Vec::new(),
             },
+        }
+    }
+
+    /// Says the app is offline (a message that goes by itself once a
+    /// connection works again).
+    fn say_offline(&mut self, text: &str) {
+        self.message = Some(text.to_owned());
+        self.offline_said = Some(text.to_owned());
+    }
+
+    /// A connection worked: an "offline" message still up is stale.
+    pub(super) fn back_online(&mut self) {
+        if let Some(said) = self.offline_said.take()
+            && self.message.as_deref() == Some(said.as_str())
+        {
+            self.message = None;
         }
     }
 
@@ -984,6 +1017,10 @@ impl App {
                         });
                         Vec::new()
                     }
+                    Fold::Applied if live.link == Link::Live => {
+                        self.back_online();
+                        Vec::new()
+                    }
                     Fold::Applied | Fold::Duplicate | Fold::Other(_) => Vec::new(),
                 }
             }
@@ -1003,6 +1040,7 @@ impl App {
             (Call::Feed, Ok(body)) => {
                 self.feed.loading = false;
                 self.feed_failures = 0;
+                self.back_online();
                 match serde_json::from_value::<FeedResponse>(body) {
                     Ok(feed) => {
                         let on_screen = self.feed.current().map(|r| r.id);
@@ -1032,12 +1070,15 @@ impl App {
                 self.feed.loading = false;
                 let retry = self.feed_retry(&failure);
                 if self.feed_failures <= 1 {
-                    self.message = Some(match failure {
-                        HttpFailure::Network(_) => "You're offline — showing the last feed".into(),
-                        HttpFailure::Status { status, .. } => {
-                            format!("The feed could not be refreshed ({status})")
+                    match failure {
+                        HttpFailure::Network(_) => {
+                            self.say_offline("You're offline — showing the last feed");
                         }
-                    });
+                        HttpFailure::Status { status, .. } => {
+                            self.message =
+                                Some(format!("The feed could not be refreshed ({status})"));
+                        }
+                    }
                 }
                 retry
             }

@@ -30,6 +30,8 @@ pub struct ViewModel {
     pub orders: Option<OrdersView>,
     /// A step of one of the user's orders, over the live they watch.
     pub order_toast: Option<OrderToastView>,
+    /// "Sign out?" is asking.
+    pub confirm_sign_out: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -872,5 +874,6 @@ pub(crate) fn build(app: &App, now: i64) -> ViewModel {
                 order: t.order,
                 text: t.text.clone(),
             }),
+        confirm_sign_out: app.confirm_sign_out,
     }
 }

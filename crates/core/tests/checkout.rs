@@ -54,6 +54,7 @@ fn problem(status: u16, code: ErrorCode, detail: &str) -> HttpFailure {
             min_protocol_version: None,
             price: None,
             stock: None,
+            attempts_left: None,
         }),
     }
 }
@@ -489,19 +490,23 @@ fn big_totals_ask_for_the_pin_which_never_reaches_the_outbox() {
         body::<PlaceOrderRequest>(&sent).pin.as_deref(),
         Some("0000")
     );
-    b.answer(
-        &sent,
-        Err(problem(
-            403,
-            ErrorCode::PinRequired,
-            "That PIN is not right — 4 tries left",
-        )),
+    let mut wrong = problem(
+        403,
+        ErrorCode::PinRequired,
+        "that PIN is not right; 4 tries left",
     );
+    if let HttpFailure::Status {
+        problem: Some(p), ..
+    } = &mut wrong
+    {
+        p.attempts_left = Some(4);
+    }
+    b.answer(&sent, Err(wrong));
     let sheet = b.sheet().expect("sheet");
     assert_eq!(sheet.step, "pin");
     assert_eq!(
         sheet.pin_error.as_deref(),
-        Some("That PIN is not right — 4 tries left")
+        Some("That PIN isn't right — 4 tries left")
     );
     assert!(
         b.resolved().is_some(),

@@ -57,6 +57,7 @@ fn refusal(status: u16, code: ErrorCode, detail: &str) -> HttpFailure {
             min_protocol_version: None,
             price: None,
             stock: None,
+            attempts_left: None,
         }),
     }
 }

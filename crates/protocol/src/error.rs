@@ -126,6 +126,9 @@ pub struct Problem {
     /// For `out_of_stock`: what is left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock: Option<u32>,
+    /// For a wrong payment PIN: tries left before the PIN locks (0: locked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
 }
 
 impl Problem {
@@ -140,6 +143,7 @@ impl Problem {
             min_protocol_version: None,
             price: None,
             stock: None,
+            attempts_left: None,
         }
     }
 }

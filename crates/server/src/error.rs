@@ -39,8 +39,12 @@ pub enum ApiError {
     InsufficientFunds { needed: Money, balance: Money },
     #[error("{0}")]
     PaymentDeclined(String),
-    #[error("{0}")]
-    PinRequired(String),
+    /// The payment PIN is missing, wrong (with the tries left) or locked.
+    #[error("{detail}")]
+    PinRequired {
+        detail: String,
+        attempts_left: Option<u32>,
+    },
     #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
     IdempotencyInFlight,
     #[error("this Idempotency-Key was already used with different parameters")]
@@ -53,6 +57,16 @@ pub enum ApiError {
     RefundWindowClosed { days: u32 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A PIN refusal that is not about a wrong PIN (missing, not set, locked).
+    pub fn pin(detail: impl Into<String>) -> Self {
+        Self::PinRequired {
+            detail: detail.into(),
+            attempts_left: None,
+        }
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -82,7 +96,7 @@ impl ApiError {
                 (402, ErrorCode::InsufficientFunds, "Not enough balance")
             }
             Self::PaymentDeclined(_) => (402, ErrorCode::PaymentDeclined, "Card declined"),
-            Self::PinRequired(_) => (403, ErrorCode::PinRequired, "Payment PIN needed"),
+            Self::PinRequired { .. } => (403, ErrorCode::PinRequired, "Payment PIN needed"),
             Self::IdempotencyInFlight => (409, ErrorCode::IdempotencyInFlight, "Still processing"),
             Self::IdempotencyMismatch => (
                 422,
@@ -103,6 +117,7 @@ impl ApiError {
         match self {
             Self::PriceChanged { price } | Self::SaleEnded { price } => p.price = Some(*price),
             Self::OutOfStock { stock } => p.stock = Some(*stock),
+            Self::PinRequired { attempts_left, .. } => p.attempts_left = *attempts_left,
             _ => {}
         }
         p

@@ -268,42 +268,68 @@ async fn verify_pin(state: &AppState, user: UserId, pin: Option<&str>) -> ApiRes
     if let Some(until) = locked.and_then(|t| t.parse::<Timestamp>().ok())
         && until > Timestamp::now()
     {
-        return Err(ApiError::PinRequired(
-            "too many wrong PINs; payments above the PIN threshold are locked for a while".into(),
-        ));
+        return Err(ApiError::PinRequired {
+            detail: locked_words(until),
+            attempts_left: Some(0),
+        });
     }
     let Some(hash) = hash else {
-        return Err(ApiError::PinRequired(
-            "set a payment PIN to pay this much".into(),
-        ));
+        return Err(ApiError::pin("set a payment PIN to pay this much"));
     };
     let Some(pin) = pin.map(str::to_owned) else {
-        return Err(ApiError::PinRequired(
-            "enter your payment PIN to pay this much".into(),
-        ));
+        return Err(ApiError::pin("enter your payment PIN to pay this much"));
     };
     let ok = tokio::task::spawn_blocking(move || crate::auth::verify_password(&pin, &hash))
         .await
         .map_err(anyhow::Error::from)?;
     let sql = if ok {
-        "UPDATE users SET pin_failures = 0, pin_locked_until = NULL WHERE id = ?"
+        "UPDATE users SET pin_failures = 0, pin_locked_until = NULL WHERE id = ?1 \
+         RETURNING pin_failures, pin_locked_until"
     } else {
         "UPDATE users SET pin_failures = pin_failures + 1, \
          pin_locked_until = CASE WHEN pin_failures + 1 >= ?2 THEN ?3 ELSE NULL END, \
-         pin_failures = CASE WHEN pin_failures + 1 >= ?2 THEN 0 ELSE pin_failures + 1 END WHERE id = ?1"
+         pin_failures = CASE WHEN pin_failures + 1 >= ?2 THEN 0 ELSE pin_failures + 1 END WHERE id = ?1 \
+         RETURNING pin_failures, pin_locked_until"
     };
     let lock_until = Timestamp::now() + SignedDuration::from_secs(money.pin_lock_s.cast_signed());
-    sqlx::query(sql)
+    let (failures, locked): (i64, Option<String>) = sqlx::query_as(sql)
         .bind(user.to_string())
         .bind(i64::from(money.pin_max_failures))
         .bind(lock_until.to_string())
-        .execute(&state.writer)
+        .fetch_one(&state.writer)
         .await?;
     if ok {
-        Ok(())
-    } else {
-        Err(ApiError::PinRequired("that PIN is not right".into()))
+        return Ok(());
     }
+    // The shopper learns how many tries are left, and when a lock ends.
+    Err(match locked.and_then(|t| t.parse::<Timestamp>().ok()) {
+        Some(until) => ApiError::PinRequired {
+            detail: format!("that PIN is not right; {}", locked_words(until)),
+            attempts_left: Some(0),
+        },
+        None => {
+            let left = i64::from(money.pin_max_failures)
+                .saturating_sub(failures)
+                .max(0);
+            ApiError::PinRequired {
+                detail: format!(
+                    "that PIN is not right; {left} {} left",
+                    if left == 1 { "try" } else { "tries" }
+                ),
+                attempts_left: u32::try_from(left).ok(),
+            }
+        }
+    })
+}
+
+/// "PIN payments are locked for 15 more minutes" (rounded up).
+fn locked_words(until: Timestamp) -> String {
+    let secs = (until - Timestamp::now()).get_seconds().max(0);
+    let minutes = (secs + 59) / 60;
+    format!(
+        "too many wrong PINs: payments that need the PIN are locked for {minutes} more minute{}",
+        if minutes == 1 { "" } else { "s" }
+    )
 }
 
 /// Flash-sale units not yet promised, counted in memory: when 2,000 buyers

@@ -169,6 +169,7 @@ impl App {
     pub(super) fn me_frame(&mut self, frame: MeFrame, now: Timestamp) -> Vec<Effect> {
         match frame {
             MeFrame::Welcome { resumed, .. } => {
+                self.back_online();
                 self.orders.link = MeLink::Live;
                 self.orders.offline = false;
                 self.orders.failures = 0;
@@ -215,7 +216,13 @@ impl App {
                     at_ms: now.as_millisecond(),
                 };
                 let status = order.status;
+                let id = order.id;
                 let before = self.orders.upsert(*order);
+                // What the detail said about the last tap ("Refund requested
+                // — the seller will answer soon") is stale once it moves on.
+                if self.orders.detail == Some(id) && before.is_some_and(|b| b != status) {
+                    self.orders.notice = None;
+                }
                 // While the user watches a live (not the orders themselves),
                 // a step shows as a toast that opens the order.
                 let watching = self.room.is_some() && !self.orders.screen && !self.feed.browsing;

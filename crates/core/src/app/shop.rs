@@ -166,6 +166,23 @@ pub struct Shop {
     pub card: String,
 }
 
+/// What a PIN refusal says on the PIN step: how many tries are left after
+/// a wrong one, or the server's words (missing, locked) as a sentence.
+fn pin_words(p: &Problem) -> String {
+    match p.attempts_left {
+        Some(n @ 1..) => format!(
+            "That PIN isn't right — {n} {} left",
+            if n == 1 { "try" } else { "tries" }
+        ),
+        _ => {
+            let mut c = p.detail.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
 /// A card number as typed, checked the way a shop's form does (13 to 19
 /// digits, the Luhn check digit) and written in groups of four; or why not,
 /// in a shopper's words.
@@ -833,7 +850,7 @@ impl App {
                     let effects = vec![Effect::Store(StoreCommand::ResolvePayment(p.pending.key))];
                     if let Some(c) = self.shop.checkout.as_mut() {
                         c.step = Step::Pin;
-                        c.pin_error = problem.map(|p| p.detail);
+                        c.pin_error = problem.as_ref().map(pin_words);
                     } else {
                         self.message = Some("Confirm the payment with your PIN".into());
                     }

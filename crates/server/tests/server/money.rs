@@ -891,9 +891,12 @@ async fn big_orders_ask_for_the_pin_and_wrong_pins_lock_it() {
         "a replay, not a PIN refusal or a mismatch"
     );
     assert_eq!(replay.json::<Order>().await.expect("order").id, first.id);
-    for _ in 0..3 {
+    // Each wrong PIN says how many tries are left; the last one locks.
+    for left in [2, 1, 0] {
         let res = ava.post("/v1/orders", &key(), &with("0000")).await;
-        assert!(problem(res).await.detail.contains("not right"));
+        let pr = problem(res).await;
+        assert!(pr.detail.contains("not right"), "{}", pr.detail);
+        assert_eq!(pr.attempts_left, Some(left), "{}", pr.detail);
     }
     let res = ava.post("/v1/orders", &key(), &with("1234")).await;
     let pr = problem(res).await;
