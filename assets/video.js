@@ -284,7 +284,7 @@
     all(testid) {
       return [...document.querySelectorAll(`[data-testid="${testid}"]`)].map((el) => {
         const r = el.getBoundingClientRect();
-        return { id: el.dataset.id || null, text: el.textContent, cls: el.className, x: r.x, y: r.y, width: r.width, height: r.height };
+        return { id: el.dataset.id || null, text: el.textContent, cls: el.getAttribute("class") || "", x: r.x, y: r.y, width: r.width, height: r.height };
       }).filter((e) => e.height > 0 && e.y + e.height > 0 && e.y < innerHeight);
     },
     // The nth element with this testid among those on screen (pages off

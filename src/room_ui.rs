@@ -211,7 +211,8 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                     // web process held ~23 MiB more with glyphs.
                     svg {
                         key: "{id}",
-                        class: "heart",
+                        class: if room.my_hearts.contains(&id) { "heart mine" } else { "heart" },
+                        "data-testid": "heart",
                         style: "--drift: {(id * 37) % 48} ; --hue: {(id * 53) % 40}",
                         view_box: "0 0 24 24",
                         path { d: "M12 21 3.5 12.5A5 5 0 0 1 12 6a5 5 0 0 1 8.5 6.5z" }

@@ -172,14 +172,15 @@ fn Root() -> Element {
         };
     }
     if vm.browsing {
-        return rsx! { Grid { pages: vm.pages.clone() } };
+        return rsx! {
+            Grid { pages: vm.pages.clone() }
+            Account { vm: vm.clone() }
+        };
     }
     let index = vm.index;
     let reduced = vm.room.as_ref().is_some_and(|r| r.reduced_motion);
     let ui_key = ui.clone();
     let ui_scroll = ui.clone();
-    let ui_me = ui.clone();
-    let ui_msg = ui.clone();
     rsx! {
         div {
             class: "feed",
@@ -217,69 +218,7 @@ fn Root() -> Element {
         if let Some(room) = &vm.room {
             crate::room_ui::RoomOverlay { room: room.clone() }
         }
-        button {
-            class: "me",
-            "data-testid": if vm.user.is_some() { "sign-out" } else { "sign-in" },
-            onclick: {
-                let signed_in = vm.user.is_some();
-                move |_| ui_me.send(if signed_in { Event::AskSignOut } else { Event::OpenSignIn })
-            },
-            match &vm.user {
-                Some(name) => rsx! { span { "data-testid": "user", "{name}" } " · Sign out" },
-                None => rsx! { "Sign in" },
-            }
-        }
-        if vm.user.is_some() {
-            button {
-                class: "me wallet-button",
-                "data-testid": "wallet",
-                onclick: {
-                    let ui = ui.clone();
-                    move |_| ui.send(Event::OpenWallet)
-                },
-                "Wallet"
-            }
-        }
-        if vm.user.is_some() {
-            button {
-                class: "me orders-button",
-                "data-testid": "orders",
-                onclick: {
-                    let ui = ui.clone();
-                    move |_| ui.send(Event::OpenOrders)
-                },
-                "Orders"
-            }
-        }
-        if let Some(wallet) = &vm.wallet {
-            crate::room_ui::WalletSheet { wallet: wallet.clone() }
-        }
-        if let Some(toast) = &vm.order_toast {
-            crate::orders_ui::OrderToast { toast: toast.clone() }
-        }
-        if let Some(orders) = &vm.orders {
-            crate::orders_ui::OrdersSheet { orders: orders.clone() }
-        }
-        if let Some(message) = &vm.message {
-            div {
-                // Keyed by its text: a new message starts its own fade.
-                key: "{message}",
-                class: "toast",
-                "data-testid": "message",
-                onclick: move |_| ui_msg.send(Event::DismissMessage),
-                "{message}"
-            }
-        }
-        if vm.confirm_sign_out {
-            ConfirmSignOut { name: vm.user.clone().unwrap_or_default() }
-        }
-        if let Some(sheet) = &vm.sign_in {
-            SignInSheet {
-                reason: sheet.reason.clone(),
-                busy: sheet.busy,
-                error: sheet.error.clone(),
-            }
-        }
+        Account { vm: vm.clone() }
     }
 }
 
@@ -303,7 +242,7 @@ fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Elem
             div { class: "shade-top" }
             div { class: "shade-bottom" }
             div { class: "top",
-                div { class: "host-chip",
+                div { class: "host-chip", "data-testid": "host-chip",
                     img { class: "avatar", src: crate::window::img(&page.host_avatar_url), alt: "" }
                     span { class: "host", "{page.host}" }
                     button {
@@ -340,7 +279,7 @@ fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Elem
                 div { class: "debug", "data-testid": "debug", "{debug}" }
             }
             div { class: "bottom",
-                div { class: "title", "{page.title}" }
+                div { class: "title", "data-testid": "room-title", "{page.title}" }
             }
         }
     }
@@ -418,6 +357,84 @@ fn SignInSheet(reason: String, busy: bool, error: Option<String>) -> Element {
     }
 }
 
+/// What stays on top whatever is on screen, the feed or the grid of live
+/// rooms: the account's buttons (sign in or out, wallet, orders), their
+/// sheets, and messages.
+#[component]
+fn Account(vm: ViewModel) -> Element {
+    let ui = use_context::<Ui>();
+    let ui_me = ui.clone();
+    let ui_msg = ui.clone();
+    rsx! {
+        div { class: "account",
+            button {
+                class: "me",
+                "data-testid": if vm.user.is_some() { "sign-out" } else { "sign-in" },
+                onclick: {
+                    let signed_in = vm.user.is_some();
+                    move |_| ui_me.send(if signed_in { Event::AskSignOut } else { Event::OpenSignIn })
+                },
+                match &vm.user {
+                    // The name: a tap offers to sign out (and asks first).
+                    Some(name) => rsx! { PeopleIcon {} span { "data-testid": "user", "{name}" } },
+                    None => rsx! { "Sign in" },
+                }
+            }
+            if vm.user.is_some() {
+                button {
+                    class: "me wallet-button",
+                    "data-testid": "wallet",
+                    onclick: {
+                        let ui = ui.clone();
+                        move |_| ui.send(Event::OpenWallet)
+                    },
+                    "Wallet"
+                }
+            }
+            if vm.user.is_some() {
+                button {
+                    class: "me orders-button",
+                    "data-testid": "orders",
+                    onclick: {
+                        let ui = ui.clone();
+                        move |_| ui.send(Event::OpenOrders)
+                    },
+                    "Orders"
+                }
+            }
+        }
+        if let Some(wallet) = &vm.wallet {
+            crate::room_ui::WalletSheet { wallet: wallet.clone() }
+        }
+        if let Some(toast) = &vm.order_toast {
+            crate::orders_ui::OrderToast { toast: toast.clone() }
+        }
+        if let Some(orders) = &vm.orders {
+            crate::orders_ui::OrdersSheet { orders: orders.clone() }
+        }
+        if let Some(message) = &vm.message {
+            div {
+                // Keyed by its text: a new message starts its own fade.
+                key: "{message}",
+                class: "toast",
+                "data-testid": "message",
+                onclick: move |_| ui_msg.send(Event::DismissMessage),
+                "{message}"
+            }
+        }
+        if vm.confirm_sign_out {
+            ConfirmSignOut { name: vm.user.clone().unwrap_or_default() }
+        }
+        if let Some(sheet) = &vm.sign_in {
+            SignInSheet {
+                reason: sheet.reason.clone(),
+                busy: sheet.busy,
+                error: sheet.error.clone(),
+            }
+        }
+    }
+}
+
 /// "Sign out?": one tap on the name must not sign anyone out.
 #[component]
 fn ConfirmSignOut(name: String) -> Element {
@@ -426,8 +443,8 @@ fn ConfirmSignOut(name: String) -> Element {
     rsx! {
         div { class: "scrim", onclick: move |_| ui_scrim.send(Event::CancelSignOut) }
         div { class: "sheet confirm-sheet", "data-testid": "confirm-sign-out",
-            h2 { "Sign out, {name}?" }
-            p { class: "hint", "Your orders stay in your account. A payment still on its way finishes the next time you sign in." }
+            h2 { "Signed in as {name}" }
+            p { class: "hint", "Sign out of livecart on this device? Your orders stay in your account; a payment still on its way finishes the next time you sign in." }
             div { class: "checkout-actions",
                 button {
                     class: "secondary",

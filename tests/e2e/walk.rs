@@ -4,7 +4,7 @@
 //! a server restart, the flood room's chat, feedback where the shopper is,
 //! overlays on a swipe, and a thumb's layout at 390×844.
 
-use super::support::{self, AppUnderTest, Desktop};
+use super::support::{self, AppUnderTest, Desktop, Rect};
 use super::{ADMIN, STARTUP, app_in_first_room, drawn, host_post, sign_in_as};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -900,4 +900,224 @@ fn every_outcome_shows_where_the_shopper_is_and_stale_notices_go() {
             .is_none_or(|m| !m.starts_with("You're offline"))
             .then_some(())
     });
+}
+
+fn overlaps(a: Rect, b: Rect) -> bool {
+    a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
+}
+
+/// Asserts each element is a thumb's size (≥ 44 × 44 px).
+fn thumb_sized(app: &AppUnderTest, ids: &[&str]) {
+    for id in ids {
+        let r = app.wait_for(&format!("{id} on screen"), Duration::from_secs(10), |a| {
+            a.rect(id)
+        });
+        assert!(
+            r.width >= 44.0 && r.height >= 44.0,
+            "{id} is {:.0} × {:.0} px",
+            r.width,
+            r.height
+        );
+    }
+}
+
+/// Asserts `what` is clear of every element in `of` on screen.
+fn clear_of(app: &AppUnderTest, what: &str, of: &[&str]) {
+    let r = app.rect(what).unwrap_or_else(|| panic!("{what} on screen"));
+    for id in of {
+        if let Some(o) = app.rect(id) {
+            assert!(!overlaps(r, o), "{what} {r:?} covers {id} {o:?}");
+        }
+    }
+}
+
+fn font_px(app: &AppUnderTest, id: &str) -> f64 {
+    app.get(&format!("/rect/{id}"))
+        .and_then(|v| v["fontSize"].as_f64())
+        .unwrap_or_else(|| panic!("{id}'s font size"))
+}
+
+/// At 390 × 844: every tap target is at least 44 px, text at least 13 px
+/// and labels 11 px, nothing of the account's or the debug overlay over
+/// the top controls, banners and toasts clear of the controls, the grid
+/// with the account's buttons, and the shopper's own hearts told apart.
+#[test]
+fn at_390_by_844_targets_fit_a_thumb_text_is_readable_and_nothing_covers_the_controls() {
+    let desktop = Desktop::start();
+    let server = support::HeadlessServer::start(&[
+        ("LIVECART_DEMO__SCRIPTS", "false"),
+        ("LIVECART_ADMIN_TOKEN", ADMIN),
+        ("LIVECART_MONEY__ORDER_STEP_MS", "1500"),
+    ]);
+    let (app, room) = app_in_first_room(&desktop, &server);
+    sign_in_as(&app, "ben");
+    let snap = snapshot(&server.url, &room);
+    let (product, first, _, _) = two_priced_options(&snap, 20_000);
+    host_post(
+        &server.url,
+        &format!("/v1/host/rooms/{room}/flash-sales"),
+        &serde_json::json!({
+            "product_id": product["id"], "sku_id": first["id"],
+            "price": { "amount_minor": cents(&first["price"]) / 2, "currency": "USD" },
+            "stock": 5, "duration_s": 600,
+        }),
+    );
+    host_post(
+        &server.url,
+        &format!("/v1/host/rooms/{room}/pin"),
+        &serde_json::json!({ "product_id": product["id"] }),
+    );
+    app.wait_for("the card with its sale", Duration::from_secs(10), |a| {
+        a.rect("flash-sale")
+    });
+    app.fill("chat-input", "a line to read");
+    app.key("Return");
+    app.wait_for("the line", Duration::from_secs(10), |a| a.rect("chat-line"));
+
+    thumb_sized(
+        &app,
+        &[
+            "mute",
+            "close",
+            "follow",
+            "like",
+            "gift",
+            "bag",
+            "chat-send",
+            "sign-out",
+            "wallet",
+            "orders",
+            "pinned",
+        ],
+    );
+    assert!(font_px(&app, "chat-line") >= 13.0, "chat text");
+    for label in ["like-count", "flash-sale", "stock", "viewers", "live-badge"] {
+        let px = font_px(&app, label);
+        assert!(px >= 11.0, "{label} in {px} px");
+    }
+    desktop.screenshot("walk-9-room");
+
+    // The debug overlay sits clear of the account's buttons and the badge.
+    app.tap("live-badge");
+    app.key("d");
+    app.wait_for("the debug overlay", Duration::from_secs(5), |a| {
+        a.rect("debug")
+    });
+    clear_of(
+        &app,
+        "debug",
+        &[
+            "sign-out",
+            "wallet",
+            "orders",
+            "live-badge",
+            "room-title",
+            "mute",
+            "close",
+        ],
+    );
+    app.key("d");
+
+    // The report chip of a picked line.
+    app.tap("chat-line");
+    thumb_sized(&app, &["report"]);
+    app.tap("chat-line");
+
+    // The gift bar; big gifts as a banner (reduced motion) clear of the top.
+    app.tap("gift");
+    thumb_sized(&app, &["gift-bar-close"]);
+    let toggle = app.rect("reduced-motion").expect("the switch");
+    assert!(
+        toggle.height >= 44.0,
+        "the motion switch is {:.0} px tall",
+        toggle.height
+    );
+    app.tap("reduced-motion");
+    host_post(
+        &server.url,
+        &format!("/v1/host/rooms/{room}/demo-gifts"),
+        &serde_json::json!({ "gift": "Rocket", "sender": "rocket_fan" }),
+    );
+    app.wait_for("the banner", Duration::from_secs(10), |a| {
+        a.rect("big-gift-banner")
+    });
+    clear_of(
+        &app,
+        "big-gift-banner",
+        &[
+            "room-title",
+            "wallet",
+            "orders",
+            "sign-out",
+            "host-chip",
+            "live-badge",
+        ],
+    );
+    desktop.screenshot("walk-9-banner");
+    app.tap("reduced-motion");
+    app.tap("gift-bar-close");
+
+    // The checkout sheet's controls; the paid message and the order's
+    // toast clear of the controls.
+    app.tap("pinned");
+    super::sheet_settled(&app);
+    thumb_sized(
+        &app,
+        &["product-close", "qty-plus", "qty-minus", "sku", "buy-now"],
+    );
+    desktop.screenshot("walk-9-sheet");
+    app.tap("buy-now");
+    pay(&app);
+    clear_of(
+        &app,
+        "message",
+        &[
+            "host-chip",
+            "follow",
+            "close",
+            "mute",
+            "sign-out",
+            "wallet",
+            "orders",
+        ],
+    );
+    app.wait_for("the order's toast", Duration::from_secs(15), |a| {
+        a.rect("order-toast")
+    });
+    clear_of(
+        &app,
+        "order-toast",
+        &[
+            "host-chip",
+            "follow",
+            "close",
+            "mute",
+            "sign-out",
+            "wallet",
+            "orders",
+            "live-badge",
+        ],
+    );
+    desktop.screenshot("walk-9-toasts");
+
+    // The shopper's own like, told apart from the crowd's.
+    app.tap("like");
+    let mine = app.wait_for("my heart", Duration::from_secs(5), |a| {
+        a.get("/all/heart")
+            .and_then(|v| v.as_array().cloned())
+            .and_then(|hs| {
+                hs.into_iter()
+                    .find(|h| h["cls"].as_str().is_some_and(|c| c.contains("mine")))
+            })
+    });
+    assert_eq!(
+        mine["cls"], "heart mine",
+        "drawn as the shopper's own: {mine}"
+    );
+
+    // The grid of live rooms keeps the account's buttons.
+    app.tap("close");
+    app.wait_for("the grid", Duration::from_secs(10), |a| a.rect("room-tile"));
+    thumb_sized(&app, &["sign-out", "wallet", "orders"]);
+    desktop.screenshot("walk-9-grid");
 }

@@ -68,8 +68,8 @@ pub struct Show {
     big_queue: Vec<(u64, GiftEvent)>,
     arrivals: u64,
     pub big: Option<BigGift>,
-    /// Floating hearts: (id, until).
-    pub hearts: VecDeque<(u64, i64)>,
+    /// Floating hearts: (id, until, the viewer's own).
+    pub hearts: VecDeque<(u64, i64, bool)>,
     next_heart: u64,
     /// Likes tapped but not yet sent.
     pub unsent_likes: u32,
@@ -138,7 +138,7 @@ impl Show {
                     .max(snap.like_count + u64::from(self.unsent_likes));
                 // Other viewers' hearts float up too (a few, not one per tap).
                 for _ in 0..(*added).min(3) {
-                    self.heart(now);
+                    self.heart(now, false);
                 }
             }
             RoomEvent::Chat { message } => {
@@ -166,7 +166,7 @@ impl Show {
     pub fn like(&mut self, now: i64) {
         self.unsent_likes += 1;
         self.likes_shown += 1;
-        self.heart(now);
+        self.heart(now, true);
         self.like_flush_at.get_or_insert(now + LIKE_FLUSH_MS);
     }
 
@@ -179,9 +179,10 @@ impl Show {
         None
     }
 
-    fn heart(&mut self, now: i64) {
+    fn heart(&mut self, now: i64, mine: bool) {
         self.next_heart += 1;
-        self.hearts.push_back((self.next_heart, now + HEART_MS));
+        self.hearts
+            .push_back((self.next_heart, now + HEART_MS, mine));
         while self.hearts.len() > MAX_HEARTS {
             self.hearts.pop_front();
         }
@@ -314,7 +315,11 @@ impl Show {
         if self.big.as_ref().is_some_and(|b| b.until <= now) {
             self.next_big(now);
         }
-        while self.hearts.front().is_some_and(|(_, until)| *until <= now) {
+        while self
+            .hearts
+            .front()
+            .is_some_and(|(_, until, _)| *until <= now)
+        {
             self.hearts.pop_front();
         }
         if self
@@ -349,7 +354,7 @@ impl Show {
             pin,
             self.lanes.iter().flatten().map(|l| l.until).min(),
             self.big.as_ref().map(|b| b.until),
-            self.hearts.front().map(|(_, until)| *until),
+            self.hearts.front().map(|(_, until, _)| *until),
             self.like_flush_at,
             self.ended_sale.as_ref().map(|(_, until)| *until),
             tick,

@@ -202,6 +202,9 @@ pub struct RoomView {
     pub big_gift: Option<BigGiftView>,
     /// Floating hearts, by id (new ids start an animation).
     pub hearts: Vec<u64>,
+    /// Those of them the viewer sent (drawn bigger, outlined: their own
+    /// among the crowd's).
+    pub my_hearts: Vec<u64>,
     pub reduced_motion: bool,
 }
 
@@ -474,8 +477,14 @@ fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
         hearts: if app.reduced_motion {
             Vec::new()
         } else {
-            show.hearts.iter().map(|(id, _)| *id).collect()
+            show.hearts.iter().map(|(id, _, _)| *id).collect()
         },
+        my_hearts: show
+            .hearts
+            .iter()
+            .filter(|(_, _, mine)| *mine && !app.reduced_motion)
+            .map(|(id, _, _)| *id)
+            .collect(),
         reduced_motion: app.reduced_motion,
     }
 }

@@ -670,6 +670,7 @@ fn likes_float_hearts_at_once_and_reach_the_server_in_one_batch() {
     }
     let v = r.view(100);
     assert_eq!(v.hearts.len(), 5);
+    assert_eq!(v.my_hearts, v.hearts, "the viewer's own, told apart");
     assert_eq!(v.likes, "105", "counted at once");
     r.update(Event::ToggleDebug, 500);
     assert!(r.effects.contains(&Effect::Socket(SocketCommand::Send {
@@ -685,6 +686,12 @@ fn likes_float_hearts_at_once_and_reach_the_server_in_one_batch() {
         },
     );
     assert_eq!(r.view(600).likes, "105");
+    let v = r.view(600);
+    assert_eq!(
+        v.hearts.len() - v.my_hearts.len(),
+        3,
+        "the crowd's hearts are not the viewer's"
+    );
     r.event(
         800,
         RoomEvent::Likes {
