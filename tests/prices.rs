@@ -11,8 +11,6 @@
 #[path = "e2e/support.rs"]
 mod support;
 
-use livecart_core::protocol as livecart_protocol;
-
 use jiff::Timestamp;
 use livecart_core::effects::{Method, SocketCommand, StoreCommand, VaultCommand};
 use livecart_core::protocol::commerce::Order;

@@ -144,7 +144,7 @@ fn after_a_server_restart_every_room_moves_again_within_two_seconds() {
             }
             at.iter().all(Option::is_some).then_some(())
         });
-        let [on_screen, preloaded] = at.map(|t| t.unwrap_or_default());
+        let [on_screen, preloaded] = at.map(Option::unwrap_or_default);
         eprintln!(
             "after a {outage:?} outage: the room on screen moved again {} ms after the server was back, the preloaded room {} ms",
             on_screen.as_millis(),
@@ -181,6 +181,43 @@ fn cents(m: &Value) -> i64 {
 
 fn dollars(minor: i64) -> String {
     format!("${}.{:02}", minor / 100, minor % 100)
+}
+
+/// The room's host, driven over the host API with the admin token.
+struct Host<'a> {
+    server: &'a str,
+    room: &'a str,
+}
+
+impl Host<'_> {
+    /// Holds up `product`: its card shows. Returns the HTTP status.
+    fn pin(&self, product: &Value) -> u16 {
+        host_post(
+            self.server,
+            &format!("/v1/host/rooms/{}/pin", self.room),
+            &serde_json::json!({ "product_id": product["id"] }),
+        )
+    }
+
+    /// A flash sale on one option. Returns the HTTP status.
+    fn sale(
+        &self,
+        product: &Value,
+        sku: &Value,
+        price_minor: i64,
+        stock: u32,
+        duration_s: u32,
+    ) -> u16 {
+        host_post(
+            self.server,
+            &format!("/v1/host/rooms/{}/flash-sales", self.room),
+            &serde_json::json!({
+                "product_id": product["id"], "sku_id": sku["id"],
+                "price": { "amount_minor": price_minor, "currency": "USD" },
+                "stock": stock, "duration_s": duration_s,
+            }),
+        )
+    }
 }
 
 /// A product with two options in stock at different prices, all under
@@ -252,14 +289,11 @@ fn a_non_default_option_shows_and_charges_its_own_price() {
     let (product, first, dear, i) = two_priced_options(&snap, 20_000);
     let name = product["name"].as_str().expect("name").to_owned();
     let (cheap, unit) = (cents(&first["price"]), cents(&dear["price"]));
-    assert_eq!(
-        host_post(
-            &server.url,
-            &format!("/v1/host/rooms/{room}/pin"),
-            &serde_json::json!({ "product_id": product["id"] })
-        ),
-        200
-    );
+    let host = Host {
+        server: &server.url,
+        room: &room,
+    };
+    assert_eq!(host.pin(&product), 200);
     app.wait_for("the card", Duration::from_secs(10), |a| {
         a.text("pinned").filter(|t| t.contains(&name))
     });
@@ -319,23 +353,12 @@ fn a_flash_sale_opens_on_its_option_and_charges_the_sale_price_for_it() {
     let name = product["name"].as_str().expect("name").to_owned();
     let regular = cents(&sale_sku["price"]);
     let sale_price = regular * 6 / 10 / 100 * 100 + 99;
-    assert_eq!(
-        host_post(
-            &server.url,
-            &format!("/v1/host/rooms/{room}/flash-sales"),
-            &serde_json::json!({
-                "product_id": product["id"], "sku_id": sale_sku["id"],
-                "price": { "amount_minor": sale_price, "currency": "USD" },
-                "stock": 20, "duration_s": 300,
-            }),
-        ),
-        201
-    );
-    host_post(
-        &server.url,
-        &format!("/v1/host/rooms/{room}/pin"),
-        &serde_json::json!({ "product_id": product["id"] }),
-    );
+    let host = Host {
+        server: &server.url,
+        room: &room,
+    };
+    assert_eq!(host.sale(&product, &sale_sku, sale_price, 20, 300), 201);
+    host.pin(&product);
     let card = app.wait_for("the sale on the card", Duration::from_secs(10), |a| {
         a.text("pinned")
             .filter(|t| t.contains(&name) && t.contains("Flash sale"))
@@ -416,24 +439,12 @@ fn the_demo_leaves_flash_sale_stock_for_people_and_sold_out_is_not_ended() {
         .expect("an option");
     let name = product["name"].as_str().expect("name").to_owned();
     let sale_price = cents(&sku["price"]) / 2 / 100 * 100 + 99;
-    let pin = || {
-        host_post(
-            &server.url,
-            &format!("/v1/host/rooms/{room}/pin"),
-            &serde_json::json!({ "product_id": product["id"] }),
-        )
+    let host = Host {
+        server: &server.url,
+        room: &room,
     };
-    let start = || {
-        host_post(
-            &server.url,
-            &format!("/v1/host/rooms/{room}/flash-sales"),
-            &serde_json::json!({
-                "product_id": product["id"], "sku_id": sku["id"],
-                "price": { "amount_minor": sale_price, "currency": "USD" },
-                "stock": 12, "duration_s": 45,
-            }),
-        )
-    };
+    let pin = || host.pin(&product);
+    let start = || host.sale(&product, &sku, sale_price, 12, 45);
     // The scripted host may be running a sale of its own: wait it out.
     app.wait_for("our sale started", Duration::from_secs(90), |_| {
         (start() == 201).then_some(())
@@ -818,11 +829,11 @@ fn every_outcome_shows_where_the_shopper_is_and_stale_notices_go() {
 
         // A wrong PIN says how many tries are left.
         let (product, _, dear, i) = two_priced_options(&snap, 40_000);
-        host_post(
-            &server.url,
-            &format!("/v1/host/rooms/{room}/pin"),
-            &serde_json::json!({ "product_id": product["id"] }),
-        );
+        Host {
+            server: &server.url,
+            room: &room,
+        }
+        .pin(&product);
         app.wait_for("the card", Duration::from_secs(10), |a| a.rect("pinned"));
         app.tap("pinned");
         super::sheet_settled(&app);
@@ -953,20 +964,12 @@ fn at_390_by_844_targets_fit_a_thumb_text_is_readable_and_nothing_covers_the_con
     sign_in_as(&app, "ben");
     let snap = snapshot(&server.url, &room);
     let (product, first, _, _) = two_priced_options(&snap, 20_000);
-    host_post(
-        &server.url,
-        &format!("/v1/host/rooms/{room}/flash-sales"),
-        &serde_json::json!({
-            "product_id": product["id"], "sku_id": first["id"],
-            "price": { "amount_minor": cents(&first["price"]) / 2, "currency": "USD" },
-            "stock": 5, "duration_s": 600,
-        }),
-    );
-    host_post(
-        &server.url,
-        &format!("/v1/host/rooms/{room}/pin"),
-        &serde_json::json!({ "product_id": product["id"] }),
-    );
+    let host = Host {
+        server: &server.url,
+        room: &room,
+    };
+    host.sale(&product, &first, cents(&first["price"]) / 2, 5, 600);
+    host.pin(&product);
     app.wait_for("the card with its sale", Duration::from_secs(10), |a| {
         a.rect("flash-sale")
     });

@@ -11,6 +11,7 @@ use livecart_protocol::rest::{FlashSale, FlashSaleState, Product, RoomSnapshot, 
 use livecart_protocol::{Money, OrderId};
 
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::struct_excessive_bools)] // independent states the screens read
 pub struct ViewModel {
     pub pages: Vec<PageView>,
     pub index: usize,

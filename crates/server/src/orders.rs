@@ -302,27 +302,23 @@ async fn verify_pin(state: &AppState, user: UserId, pin: Option<&str>) -> ApiRes
         return Ok(());
     }
     // The shopper learns how many tries are left, and when a lock ends.
-    Err(match locked.and_then(|t| t.parse::<Timestamp>().ok()) {
-        Some(until) => ApiError::PinRequired {
+    if let Some(until) = locked.and_then(|t| t.parse::<Timestamp>().ok()) {
+        return Err(ApiError::PinRequired {
             detail: format!("that PIN is not right; {}", locked_words(until)),
             attempts_left: Some(0),
-        },
-        None => {
-            let left = i64::from(money.pin_max_failures)
-                .saturating_sub(failures)
-                .max(0);
-            ApiError::PinRequired {
-                detail: format!(
-                    "that PIN is not right; {left} {} left",
-                    if left == 1 { "try" } else { "tries" }
-                ),
-                attempts_left: u32::try_from(left).ok(),
-            }
-        }
+        });
+    }
+    let left = i64::from(money.pin_max_failures)
+        .saturating_sub(failures)
+        .max(0);
+    let tries = if left == 1 { "try" } else { "tries" };
+    Err(ApiError::PinRequired {
+        detail: format!("that PIN is not right; {left} {tries} left"),
+        attempts_left: u32::try_from(left).ok(),
     })
 }
 
-/// "PIN payments are locked for 15 more minutes" (rounded up).
+/// "…locked for 15 more minutes" (rounded up).
 fn locked_words(until: Timestamp) -> String {
     let secs = (until - Timestamp::now()).get_seconds().max(0);
     let minutes = (secs + 59) / 60;

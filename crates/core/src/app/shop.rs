@@ -169,18 +169,14 @@ pub struct Shop {
 /// What a PIN refusal says on the PIN step: how many tries are left after
 /// a wrong one, or the server's words (missing, locked) as a sentence.
 fn pin_words(p: &Problem) -> String {
-    match p.attempts_left {
-        Some(n @ 1..) => format!(
-            "That PIN isn't right — {n} {} left",
-            if n == 1 { "try" } else { "tries" }
-        ),
-        _ => {
-            let mut c = p.detail.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect())
-                .unwrap_or_default()
-        }
+    if let Some(n @ 1..) = p.attempts_left {
+        let tries = if n == 1 { "try" } else { "tries" };
+        return format!("That PIN isn't right — {n} {tries} left");
     }
+    let mut c = p.detail.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// A card number as typed, checked the way a shop's form does (13 to 19
