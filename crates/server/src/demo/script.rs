@@ -288,16 +288,15 @@ pub async fn run(
                         Some((id, n)) if id == sale.id => n,
                         _ => 0,
                     };
-                    let cap = sale.total_stock * share / 100;
-                    let left_for_bots = cap.saturating_sub(taken).min(sale.remaining_stock);
-                    let window_ms = (sale.deadline.as_millisecond() - sale.starts_at.as_millisecond()).max(1) as f64 * 2.0 / 3.0;
-                    // Two units a take on average, one chance a 50-ms tick.
-                    let p = (f64::from(cap) / 2.0 / (window_ms / 50.0)).clamp(0.0, 1.0);
-                    if left_for_bots > 0 && bots.rng.random_bool(p) {
-                        let qty = bots.rng.random_range(1..=3).min(left_for_bots);
-                        if host::take_flash_stock(&state, &room, sale.id, qty).await.is_ok() {
-                            bots.sale_taken = Some((sale.id, taken + qty));
-                        }
+                    // An even pace over the sale's first two thirds (on
+                    // the clock, so a busy machine's skipped ticks catch up).
+                    let cap = i64::from(sale.total_stock * share / 100);
+                    let window = (sale.deadline.as_millisecond() - sale.starts_at.as_millisecond()).max(3) * 2 / 3;
+                    let elapsed = Timestamp::now().as_millisecond() - sale.starts_at.as_millisecond();
+                    let due = u32::try_from((cap * elapsed / window).clamp(0, cap)).unwrap_or(0);
+                    let qty = due.saturating_sub(taken).min(3).min(sale.remaining_stock);
+                    if qty > 0 && host::take_flash_stock(&state, &room, sale.id, qty).await.is_ok() {
+                        bots.sale_taken = Some((sale.id, taken + qty));
                     }
                 }
             }
