@@ -703,6 +703,12 @@ fn the_flood_rooms_chat_is_readable_holds_when_read_back_and_shows_your_own_line
     let chip = app.wait_for("the Report chip", Duration::from_secs(5), |a| {
         a.rect("report")
     });
+    // The line picked: the one holding the chip (the list may have moved a
+    // line between looking and tapping).
+    let line = chat_lines(&app)
+        .into_iter()
+        .find(|l| l.1.ends_with("Report"))
+        .expect("the picked line");
     let start = Instant::now();
     while start.elapsed() < Duration::from_millis(1500) {
         let now = app.rect("report").expect("the chip stays");
