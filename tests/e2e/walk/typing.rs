@@ -1,0 +1,82 @@
+//! Walk item 4: text typed at full speed is sent whole; card numbers keep
+//! every digit and are refused in a shopper's words.
+
+use super::super::support::Desktop;
+use super::super::{app_in_first_room, sign_in_as};
+use super::type_fast;
+use std::time::Duration;
+
+/// Typing as fast as the keyboard goes, then "Send" at once: the line sent
+/// is exactly what was typed, and the box is empty after. The card field
+/// formats the number as it is typed and keeps every digit; a declined or
+/// incomplete card is refused in a shopper's words.
+#[test]
+fn text_typed_at_full_speed_is_sent_whole_and_card_numbers_keep_every_digit() {
+    let desktop = Desktop::start();
+    let server = super::super::driven_server();
+    let (app, _room) = app_in_first_room(&desktop, &server);
+    sign_in_as(&app, "ben");
+
+    for (i, text) in [
+        "Hello from the other side of the world, is this warm?",
+        "second line typed fast then sent at once 12345",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        app.focus("chat-input");
+        type_fast(&app, text);
+        // "Send" at once: no waiting for the field to catch up.
+        let r = app.rect("chat-send").expect("send");
+        let (x, y) = r.center();
+        desktop.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
+        let chat = app.wait_for("the line in the chat", Duration::from_secs(15), |a| {
+            a.text("chat").filter(|t| t.contains(text))
+        });
+        assert!(chat.contains(text), "line {i} whole: {chat}");
+        app.wait_for("the box emptied", Duration::from_secs(5), |a| {
+            a.get("/rect/chat-input")
+                .filter(|v| v["valueLength"].as_u64() == Some(0))
+        });
+    }
+    desktop.screenshot("walk-4-chat");
+
+    // The wallet's card field: typed at full speed, formatted in groups.
+    app.tap("wallet");
+    app.wait_for("the wallet", Duration::from_secs(10), |a| {
+        a.text("wallet-balance").filter(|b| b.starts_with('$'))
+    });
+    app.focus("card-input");
+    app.key("ctrl+a");
+    app.key("BackSpace");
+    type_fast(&app, "4000000000000002");
+    let card = app.wait_for("the card number", Duration::from_secs(5), |a| {
+        a.get("/rect/card-input")
+            .and_then(|v| v["value"].as_str().map(str::to_owned))
+            .filter(|v| v.chars().filter(char::is_ascii_digit).count() >= 16)
+    });
+    assert_eq!(
+        card, "4000 0000 0000 0002",
+        "every digit, in groups of four"
+    );
+    app.tap("top-up-1000");
+    let notice = app.wait_for("the decline", Duration::from_secs(10), |a| {
+        a.text("wallet-notice").filter(|n| n.contains("declined"))
+    });
+    assert!(
+        !notice.contains("demo provider") && !notice.contains("test card"),
+        "a shopper's words: {notice}"
+    );
+    // An incomplete number is refused before anything is sent.
+    app.focus("card-input");
+    app.key("ctrl+a");
+    app.key("BackSpace");
+    type_fast(&app, "42424242");
+    app.tap("top-up-1000");
+    let notice = app.wait_for("the card refused", Duration::from_secs(5), |a| {
+        a.text("wallet-notice")
+            .filter(|n| n.contains("card number"))
+    });
+    assert!(!notice.contains("demo"), "{notice}");
+    desktop.screenshot("walk-4-card");
+}
