@@ -7,14 +7,28 @@
 // keys do. The tap moved the focus to the button, the late keys went to the
 // button, and the app sent "H" of "Hello from…" (issue #15). So buttons
 // marked `data-keep-focus` leave the focus in the field (late keys still
-// land in it), and `take` waits until the keyboard has been quiet, then
-// reads and clears the field in one step: every key is sent or stays shown.
+// land in it), and `take` waits until the keyboard has been quiet (longer
+// than the keys' own recent gaps), then reads and clears the field in one
+// step: every key is sent or stays shown.
 (() => {
   const now = () => performance.now();
   let lastKeyAt = -Infinity;
+  // Recent gaps between keys: on a loaded machine the queue delivers them
+  // slower, so "quiet" must mean quiet for longer than a gap (measured, not
+  // guessed: two CPU hogs stretched gaps past a fixed 150 ms).
+  const gaps = [];
+  let lastDownAt = -Infinity;
+  let keydowns = 0; // every keydown the page has seen (trusted ones)
+  addEventListener("keydown", (e) => { if (e.isTrusted) keydowns++; }, { capture: true, passive: true });
+  addEventListener("keydown", () => {
+    const gap = now() - lastDownAt;
+    lastDownAt = now();
+    if (gap < 1000) { gaps.push(gap); if (gaps.length > 8) gaps.shift(); }
+  }, { capture: true, passive: true });
   for (const type of ["keydown", "keyup", "input", "beforeinput"]) {
     addEventListener(type, () => { lastKeyAt = now(); }, { capture: true, passive: true });
   }
+  const quietMs = () => Math.min(1000, Math.max(150, 2 * Math.max(0, ...gaps)));
   addEventListener("mousedown", (e) => {
     if (e.target.closest && e.target.closest("[data-keep-focus]")) e.preventDefault();
   }, { capture: true });
@@ -37,13 +51,20 @@
   }, { capture: true });
 
   window.livecartInputs = {
-    // The field's text; `clear` empties it in the same step. `settle`: wait
-    // (up to 1.5 s) until no key has arrived for 150 ms first, for taps that
-    // may have overtaken the last keys.
-    async take(testid, clear, settle) {
+    // The field's text; `clear` empties it in the same step. `settle`: first
+    // let the keys a tap may have overtaken arrive (up to 3 s): until the
+    // page has seen `handed` keydowns (the key presses the app's webview was
+    // handed before the tap: exact), else until no key has arrived for twice
+    // the longest recent gap between keys (150 ms to 1 s).
+    async take(testid, clear, settle, handed) {
       if (settle) {
-        const until = now() + 1500;
-        while (now() - lastKeyAt < 150 && now() < until) await sleep(25);
+        const until = now() + 3000;
+        if (typeof handed === "number") {
+          while (keydowns < handed && now() < until) await sleep(10);
+          keydowns = Math.max(keydowns, handed); // a key the page never saw: in step again
+        } else {
+          while (now() - lastKeyAt < quietMs() && now() < until) await sleep(25);
+        }
       }
       const el = field(testid);
       if (!el) return "";

@@ -82,42 +82,17 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                     span { class: "who", "{line.who}" }
                                     " {line.text}"
                                     if selected.as_deref() == Some(line.id.as_str()) {
-                                        if picking.read().as_deref() == Some(line.id.as_str()) {
-                                            // Why: what the moderators see first.
-                                            span { class: "report-reasons", "data-testid": "report-reasons",
-                                                for (i, reason) in ["Spam", "Harassment", "Scam", "Other"].into_iter().enumerate() {
-                                                    button {
-                                                        key: "{i}",
-                                                        class: "report",
-                                                        "data-testid": "report-reason-{i}",
-                                                        onclick: {
-                                                            let id = line.id.clone();
-                                                            let ui = ui_report.clone();
-                                                            move |e: MouseEvent| {
-                                                                e.stop_propagation();
-                                                                if let Ok(m) = id.parse() {
-                                                                    ui.send(Event::Report { message: m, reason: reason.to_owned() });
-                                                                }
-                                                                picking.set(None);
-                                                            }
-                                                        },
-                                                        "{reason}"
-                                                    }
+                                        button {
+                                            class: "report",
+                                            "data-testid": "report",
+                                            onclick: {
+                                                let id = line.id.clone();
+                                                move |e: MouseEvent| {
+                                                    e.stop_propagation();
+                                                    picking.set(Some(id.clone()));
                                                 }
-                                            }
-                                        } else {
-                                            button {
-                                                class: "report",
-                                                "data-testid": "report",
-                                                onclick: {
-                                                    let id = line.id.clone();
-                                                    move |e: MouseEvent| {
-                                                        e.stop_propagation();
-                                                        picking.set(Some(id.clone()));
-                                                    }
-                                                },
-                                                "Report"
-                                            }
+                                            },
+                                            "Report"
                                         }
                                     }
                                 }
@@ -231,6 +206,55 @@ pub fn RoomOverlay(room: RoomView) -> Element {
         }
         if let Some(detail) = &room.product {
             Detail { detail: detail.clone() }
+        }
+        // Why, in a sheet of its own: reasons inside the chat line were
+        // clipped by the chat's scroll box when the line grew (issue #15).
+        if let Some(line) = picking.read().as_ref().and_then(|id| room.chat.iter().find(|l| &l.id == id)).cloned() {
+            div {
+                class: "scrim",
+                onclick: {
+                    let ui = ui_report.clone();
+                    move |_| {
+                        picking.set(None);
+                        ui.send(Event::SelectChatLine(None));
+                    }
+                },
+            }
+            div { class: "sheet report-sheet", "data-testid": "report-reasons",
+                h2 { "Report this message" }
+                p { class: "quoted", b { "{line.who}" } " {line.text}" }
+                // What the moderators see first.
+                for (i, reason) in ["Spam", "Harassment", "Scam", "Other"].into_iter().enumerate() {
+                    button {
+                        key: "{i}",
+                        class: "secondary",
+                        "data-testid": "report-reason-{i}",
+                        onclick: {
+                            let id = line.id.clone();
+                            let ui = ui_report.clone();
+                            move |_| {
+                                if let Ok(m) = id.parse() {
+                                    ui.send(Event::Report { message: m, reason: reason.to_owned() });
+                                }
+                                picking.set(None);
+                            }
+                        },
+                        "{reason}"
+                    }
+                }
+                button {
+                    class: "secondary",
+                    "data-testid": "report-cancel",
+                    onclick: {
+                        let ui = ui_report.clone();
+                        move |_| {
+                            picking.set(None);
+                            ui.send(Event::SelectChatLine(None));
+                        }
+                    },
+                    "Cancel"
+                }
+            }
         }
     }
 }

@@ -89,6 +89,7 @@ fn Root() -> Element {
     let ui = use_context::<Ui>();
     let mut view = use_signal(|| None::<ViewModel>);
 
+    use_hook(count_keys);
     // Pictures through the image cache.
     let images = ui.shell.images.clone();
     dioxus::desktop::use_asset_handler("img", move |req, responder| {
@@ -474,13 +475,54 @@ fn submit(ui: Ui) {
     });
 }
 
+/// Key presses GTK has handed the webview so far (Linux). A tap can reach
+/// the page before keys typed ahead of it (WebKit queues keys and clicks
+/// apart); the page waits until it has seen this many keydowns before it
+/// reads a field for the tap (assets/inputs.js).
+#[cfg(target_os = "linux")]
+static KEYS_HANDED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Key presses handed to the webview so far (for the test harness: it
+/// taps once the keys it typed have reached the app, as a person's would).
+pub fn keys_handed() -> u64 {
+    #[cfg(target_os = "linux")]
+    return KEYS_HANDED.load(std::sync::atomic::Ordering::SeqCst);
+    #[cfg(not(target_os = "linux"))]
+    0
+}
+
+/// Starts counting the key presses handed to the webview (once per window).
+fn count_keys() {
+    #[cfg(target_os = "linux")]
+    {
+        use dioxus::desktop::wry::WebViewExtUnix;
+        use gtk::prelude::WidgetExt;
+        dioxus::desktop::window()
+            .webview
+            .webview()
+            .connect_key_press_event(|_, _| {
+                KEYS_HANDED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                gtk::glib::Propagation::Proceed
+            });
+    }
+}
+
 /// What the shopper typed into the field `testid`, read in the page where
 /// it is (assets/inputs.js); `clear` empties the field in the same step;
-/// `settle` first lets keys a tap may have overtaken arrive. Fields are
-/// uncontrolled: a controlled `value` loses keystrokes typed while a render
-/// is in flight.
+/// `settle` first lets every key typed before now reach the field (a tap
+/// may have overtaken them). Fields are uncontrolled: a controlled `value`
+/// loses keystrokes typed while a render is in flight.
 pub async fn take_input(testid: &str, clear: bool, settle: bool) -> String {
-    let js = format!("return await window.livecartInputs.take('{testid}', {clear}, {settle});");
+    // Keys handed to the webview so far; elsewhere the page waits for a
+    // quiet keyboard instead.
+    #[cfg(target_os = "linux")]
+    let keys = KEYS_HANDED
+        .load(std::sync::atomic::Ordering::SeqCst)
+        .to_string();
+    #[cfg(not(target_os = "linux"))]
+    let keys = "null";
+    let js =
+        format!("return await window.livecartInputs.take('{testid}', {clear}, {settle}, {keys});");
     document::eval(&js)
         .join::<String>()
         .await

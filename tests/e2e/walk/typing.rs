@@ -1,10 +1,24 @@
 //! Walk item 4: text typed at full speed is sent whole; card numbers keep
 //! every digit and are refused in a shopper's words.
 
-use super::super::support::Desktop;
+use super::super::support::{AppUnderTest, Desktop};
 use super::super::{app_in_first_room, sign_in_as};
 use super::type_fast;
 use std::time::Duration;
+
+/// Key presses xdotool makes to type `text` on a US keyboard (a shifted
+/// character presses Shift too).
+fn presses(text: &str) -> u64 {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_uppercase() || "~!@#$%^&*()_+{}|:\"<>?".contains(c) {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
 
 /// Typing as fast as the keyboard goes, then "Send" at once: the line sent
 /// is exactly what was typed, and the box is empty after. The card field
@@ -25,10 +39,16 @@ fn text_typed_at_full_speed_is_sent_whole_and_card_numbers_keep_every_digit() {
     .enumerate()
     {
         app.focus("chat-input");
+        let (x, y) = app.rect("chat-send").expect("send").center();
+        let handed = |a: &AppUnderTest| a.state()["view"]["keys_handed"].as_u64().unwrap_or(0);
+        let before = handed(&app);
         type_fast(&app, text);
-        // "Send" at once: no waiting for the field to catch up.
-        let r = app.rect("chat-send").expect("send");
-        let (x, y) = r.center();
+        // "Send" as soon as the app has been handed the keys (a second
+        // xdotool run may otherwise reach the X server before the first's
+        // last keys), not when the page has them: that race is the bug.
+        app.wait_for("the keys handed to the app", Duration::from_secs(10), |a| {
+            (handed(a) >= before + presses(text)).then_some(())
+        });
         desktop.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "1"]);
         let chat = app.wait_for("the line in the chat", Duration::from_secs(15), |a| {
             a.text("chat").filter(|t| t.contains(text))
@@ -49,6 +69,10 @@ fn text_typed_at_full_speed_is_sent_whole_and_card_numbers_keep_every_digit() {
     app.focus("card-input");
     app.key("ctrl+a");
     app.key("BackSpace");
+    app.wait_for("the field emptied", Duration::from_secs(5), |a| {
+        a.get("/rect/card-input")
+            .filter(|v| v["valueLength"].as_u64() == Some(0))
+    });
     type_fast(&app, "4000000000000002");
     let card = app.wait_for("the card number", Duration::from_secs(5), |a| {
         a.get("/rect/card-input")
@@ -71,6 +95,10 @@ fn text_typed_at_full_speed_is_sent_whole_and_card_numbers_keep_every_digit() {
     app.focus("card-input");
     app.key("ctrl+a");
     app.key("BackSpace");
+    app.wait_for("the field emptied", Duration::from_secs(5), |a| {
+        a.get("/rect/card-input")
+            .filter(|v| v["valueLength"].as_u64() == Some(0))
+    });
     type_fast(&app, "42424242");
     app.tap("top-up-1000");
     let notice = app.wait_for("the card refused", Duration::from_secs(5), |a| {
