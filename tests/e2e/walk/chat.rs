@@ -154,6 +154,10 @@ fn the_flood_rooms_chat_is_readable_holds_when_read_back_and_shows_your_own_line
         std::thread::sleep(Duration::from_millis(100));
     }
     app.tap("report");
+    app.wait_for("the reasons", Duration::from_secs(5), |a| {
+        a.rect("report-reasons")
+    });
+    desktop.screenshot("walk-6-report");
     app.tap("report-reason-0");
     app.wait_for("reported", Duration::from_secs(10), |a| {
         a.state()["view"]["message"]
