@@ -497,6 +497,13 @@ fn Detail(detail: ProductDetail) -> Element {
                         span { {detail.balance.clone().unwrap_or_else(|| "Loading…".to_owned())} }
                     }
                     if step != "choose" {
+                        // What is bought, beside what it costs.
+                        if let Some(option) = detail.skus.iter().find(|k| k.selected) {
+                            div { class: "pay-line", "data-testid": "chosen-option",
+                                span { class: "dim", "Option" }
+                                span { "{option.name}" }
+                            }
+                        }
                         div { class: "pay-line total", "data-testid": "total",
                             span { "Total · {detail.total_line.clone().unwrap_or_default()}" }
                             b { {detail.total.clone().unwrap_or_default()} }
