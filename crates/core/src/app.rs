@@ -207,6 +207,9 @@ enum Call {
     Catalog,
     SignIn,
     Refresh,
+    /// `DELETE /v1/session`: the server ends the chain (its answer changes
+    /// nothing here: the app has forgotten the session already).
+    SignOut,
     /// An authenticated call to retry once after a refresh.
     Authed {
         request: HttpRequest,
@@ -675,6 +678,12 @@ impl App {
             }
             Event::SignOut => {
                 self.confirm_sign_out = false;
+                // The server ends the session too (its tokens stop working
+                // at once); the app forgets it either way.
+                let token = self.session.access_token(now).map(str::to_owned);
+                let end = token.map(|t| {
+                    self.http(Call::SignOut, Method::Delete, "/v1/session", None, Some(t))
+                });
                 self.session = Session::Anonymous;
                 self.waiting.clear();
                 self.queued_chat.clear();
@@ -687,6 +696,7 @@ impl App {
                 ];
                 effects.extend(self.forget_orders());
                 effects.extend(self.reconnect_anonymously(now));
+                effects.extend(end);
                 effects
             }
             Event::SendChat(text) => {
@@ -1093,6 +1103,7 @@ impl App {
                 });
                 retry
             }
+            (Call::SignOut, _) => Vec::new(),
             (Call::Catalog, result) => {
                 self.catalog_loaded(result);
                 Vec::new()

@@ -1039,7 +1039,18 @@ fn a_saved_session_authenticates_the_open_socket_and_chat_refreshes_an_expiring_
 fn signing_out_reconnects_the_room_anonymously_and_a_muted_viewer_stays_muted_from_the_grid() {
     let (mut app, rooms, _) = started(3);
     app.update(Event::VaultLoaded(Some(Box::new(session(900)))), t0());
+    app.update(Event::AskSignOut, t0());
+    assert!(app.view(t0()).confirm_sign_out, "asks first");
+    assert!(app.session.user().is_some());
     let effects = app.update(Event::SignOut, t0());
+    // The server ends the session too, with the token it had.
+    let end = http(&effects)
+        .into_iter()
+        .find(|r| r.path == "/v1/session")
+        .expect("DELETE /v1/session");
+    assert_eq!(end.method, Method::Delete);
+    assert!(end.access_token.is_some());
+    assert!(!app.view(t0()).confirm_sign_out);
     assert!(sockets(&effects).contains(&SocketCommand::Close { room: rooms[0].id }));
     assert!(sockets(&effects).contains(&SocketCommand::Connect {
         room: rooms[0].id,

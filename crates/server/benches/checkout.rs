@@ -141,6 +141,7 @@ fn main() -> anyhow::Result<()> {
                     name: format!("bench{i}"),
                     role: livecart_protocol::rest::Role::Viewer,
                     exp: jiff::Timestamp::now().as_second() + 3600,
+                    sid: None,
                 }),
                 address: address.parse()?,
             });

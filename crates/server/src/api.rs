@@ -47,7 +47,7 @@ pub fn app(state: AppState) -> Router {
         .route("/rooms/{id}", get(room_snapshot))
         .route("/rooms/{id}/live", get(room_live))
         .route("/gifts", get(gifts))
-        .route("/session", post(sign_in))
+        .route("/session", post(sign_in).delete(sign_out))
         .route("/session/refresh", post(refresh))
         .route("/me", get(me))
         .route("/me/following", get(crate::social::following))
@@ -202,11 +202,42 @@ async fn gifts(State(state): State<AppState>) -> ApiResult<Response> {
 
 async fn sign_in(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     Body(req): Body<SignInRequest>,
 ) -> ApiResult<Response> {
+    state.guard.sign_in_attempt(&req.username, address)?;
     let session = auth::sign_in(&state, &req.username, &req.password).await?;
     tracing::info!(user = %session.user.id, "signed in");
     Ok(no_store(Json(session)))
+}
+
+/// `DELETE /v1/session`: signs out everywhere this session chain reaches
+/// (its refresh and access tokens stop working at once).
+/// The client's address, when the server was given it (`serve` is; a
+/// router driven directly in a test is not).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    SignedIn(claims): SignedIn,
+) -> ApiResult<StatusCode> {
+    auth::sign_out(&state, &claims).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn refresh(

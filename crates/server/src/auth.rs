@@ -20,6 +20,8 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -31,6 +33,11 @@ pub struct Claims {
     pub role: Role,
     /// Expiry, Unix seconds.
     pub exp: i64,
+    /// The session chain (refresh-token family) it belongs to: when that
+    /// chain is revoked (sign-out, a stolen refresh token) its access
+    /// tokens stop working too, not at their expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl Claims {
@@ -45,6 +52,11 @@ impl Claims {
 /// Signs and checks access tokens.
 pub struct TokenKeys {
     secret: Vec<u8>,
+    /// Revoked session chains → when their last access token expires (Unix
+    /// s). In memory: a restart with a random secret kills every access
+    /// token anyway; with a configured secret, tokens of a chain revoked
+    /// before the restart live to their expiry (≤ `access_token_ttl_s`).
+    revoked: Mutex<HashMap<String, i64>>,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -64,7 +76,29 @@ impl TokenKeys {
             rand::rng().fill_bytes(&mut b);
             b
         };
-        Self { secret }
+        Self {
+            secret,
+            revoked: Mutex::default(),
+        }
+    }
+
+    /// Refuses the chain's access tokens until `until` (Unix s), when the
+    /// last of them expires by itself.
+    pub fn revoke(&self, sid: &str, until: i64) {
+        let mut revoked = self
+            .revoked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Timestamp::now().as_second();
+        revoked.retain(|_, exp| *exp > now);
+        revoked.insert(sid.to_owned(), until);
+    }
+
+    fn is_revoked(&self, sid: &str) -> bool {
+        self.revoked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(sid)
     }
 
     fn mac(&self) -> HmacSha256 {
@@ -97,7 +131,41 @@ impl TokenKeys {
         if claims.exp <= now.as_second() {
             return Err(ApiError::TokenExpired);
         }
+        if claims
+            .sid
+            .as_deref()
+            .is_some_and(|sid| self.is_revoked(sid))
+        {
+            return Err(ApiError::Unauthorized(
+                "this session was signed out; sign in again",
+            ));
+        }
         Ok(claims)
+    }
+}
+
+/// A random secret (for tokens nobody is meant to guess).
+pub fn random_secret() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    B64.encode(b)
+}
+
+/// Refreshes in progress or just done, by the hash of the refresh token they
+/// spent: the same token again within the grace (a phone retrying on a
+/// flaky network) waits for, or gets, the same successor instead of
+/// revoking the session. Memory only, for `auth.refresh_grace_s`.
+#[derive(Default)]
+pub struct RefreshGrace(Mutex<HashMap<String, GraceEntry>>);
+
+type GraceEntry = (
+    std::time::Instant,
+    Arc<tokio::sync::OnceCell<SessionResponse>>,
+);
+
+impl std::fmt::Debug for RefreshGrace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshGrace(<redacted>)")
     }
 }
 
@@ -124,9 +192,7 @@ fn hash_token(token: &str) -> String {
 }
 
 fn random_token() -> String {
-    let mut b = [0u8; 32];
-    rand::rng().fill_bytes(&mut b);
-    format!("lcr1.{}", B64.encode(b))
+    format!("lcr1.{}", random_secret())
 }
 
 #[derive(sqlx::FromRow)]
@@ -181,29 +247,58 @@ pub async fn sign_in(
     .bind(username)
     .fetch_optional(&state.db)
     .await?;
-    let row = row.ok_or(BAD)?;
-    let phc = row.password_hash.clone();
-    let pw = password.to_owned();
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    if !ok {
+    // An unknown name is checked against a stand-in hash: it takes as long
+    // as a wrong password (argon2, off the async workers, a few at once).
+    let phc = row.as_ref().map(|r| r.password_hash.clone());
+    if !state.guard.verify(password.to_owned(), phc).await? {
         return Err(BAD);
     }
+    let row = row.ok_or(BAD)?;
     issue(state, row.profile()?, &UserId::new().to_string()).await
 }
 
-/// Trades a refresh token for a new pair, rotating it.
+/// Signs out: the session chain is revoked, its refresh tokens and (at
+/// once) its access tokens.
+pub async fn sign_out(state: &AppState, claims: &Claims) -> ApiResult<()> {
+    let Some(sid) = claims.sid.as_deref() else {
+        return Ok(());
+    };
+    sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?")
+        .bind(sid)
+        .execute(&state.writer)
+        .await?;
+    state.tokens.revoke(sid, claims.exp);
+    Ok(())
+}
+
+/// Trades a refresh token for a new pair, rotating it. The same token
+/// again within `auth.refresh_grace_s` gets the same new pair.
 pub async fn refresh(state: &AppState, token: &str) -> ApiResult<SessionResponse> {
-    const BAD: ApiError = ApiError::Unauthorized("the refresh token is not valid; sign in again");
     let hash = hash_token(token);
+    let grace = std::time::Duration::from_secs(state.config.auth.refresh_grace_s);
+    let cell = {
+        let mut map = state
+            .refresh_grace
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.retain(|_, (at, _)| at.elapsed() < grace);
+        map.entry(hash.clone())
+            .or_insert_with(|| (std::time::Instant::now(), Arc::default()))
+            .1
+            .clone()
+    };
+    cell.get_or_try_init(|| rotate(state, &hash)).await.cloned()
+}
+
+async fn rotate(state: &AppState, hash: &str) -> ApiResult<SessionResponse> {
+    const BAD: ApiError = ApiError::Unauthorized("the refresh token is not valid; sign in again");
     let now = Timestamp::now();
     let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
     let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
         "SELECT family_id, user_id, expires_at, used_at, revoked FROM refresh_tokens WHERE token_hash = ?",
     )
-    .bind(&hash)
+    .bind(hash)
     .fetch_optional(&mut *tx)
     .await?;
     let (family, user_id, expires_at, used_at, revoked) = row.ok_or(BAD)?;
@@ -216,6 +311,10 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<SessionResponse
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        let ttl = i64::try_from(state.config.access_token_ttl_s).unwrap_or(i64::MAX);
+        state
+            .tokens
+            .revoke(&family, now.as_second().saturating_add(ttl));
         tracing::warn!(%user_id, "refresh token reuse: session chain revoked");
         return Err(ApiError::TokenReused);
     }
@@ -227,7 +326,7 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<SessionResponse
         "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
     )
     .bind(now.to_string())
-    .bind(&hash)
+    .bind(hash)
     .execute(&mut *tx)
     .await?;
     if claimed.rows_affected() != 1 {
@@ -252,6 +351,7 @@ async fn issue(state: &AppState, user: Profile, family: &str) -> ApiResult<Sessi
         name: user.name.clone(),
         role: user.role,
         exp: access_exp.as_second(),
+        sid: Some(family.to_owned()),
     };
     let refresh_token = random_token();
     sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at) VALUES (?, ?, ?, ?)")
@@ -397,6 +497,7 @@ mod tests {
             name: "Ava".into(),
             role: Role::Viewer,
             exp,
+            sid: Some("chain".into()),
         }
     }
 

@@ -135,6 +135,7 @@ mod tests {
             name: "Ava".into(),
             role: Role::Viewer,
             exp: i64::MAX,
+            sid: None,
         }
     }
 

@@ -29,6 +29,7 @@ pub struct ServerConfig {
     /// Events kept per room for resuming clients (at least 1,000).
     pub history_len: usize,
     pub chat: ChatConfig,
+    pub auth: AuthConfig,
     pub ws: WsConfig,
     pub demo: DemoConfig,
     pub money: MoneyConfig,
@@ -66,6 +67,24 @@ pub struct MoneyConfig {
     pub refund_delay_ms: u64,
     /// Days after delivery a refund can still be asked for.
     pub refund_window_days: u32,
+}
+
+/// Sign-in and session rules (docs/security.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Sign-in attempts a minute for one username (a burst of as many).
+    pub sign_in_per_account_per_min: u32,
+    /// Sign-in attempts a minute from one client address.
+    pub sign_in_per_address_per_min: u32,
+    /// Password and PIN checks (argon2) running at once; the rest wait.
+    pub hash_workers: usize,
+    /// How long a check waits for its turn before "busy, try again".
+    pub hash_wait_ms: u64,
+    /// A refresh token sent again within this many seconds of its use gets
+    /// the same successor (a phone retrying on a flaky network), not a
+    /// revoked session.
+    pub refresh_grace_s: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -131,6 +150,7 @@ impl Default for ServerConfig {
             refresh_token_ttl_s: 30 * 24 * 3600,
             history_len: 4096,
             chat: ChatConfig::default(),
+            auth: AuthConfig::default(),
             ws: WsConfig::default(),
             demo: DemoConfig::default(),
             money: MoneyConfig::default(),
@@ -145,6 +165,19 @@ impl Default for ChatConfig {
             rate_count: 20,
             rate_window_s: 30,
             blocked_words: vec!["scam".into(), "fake".into()],
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            sign_in_per_account_per_min: 10,
+            sign_in_per_address_per_min: 60,
+            // Half the cores: a sign-in flood leaves the rest to everyone else.
+            hash_workers: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            hash_wait_ms: 3_000,
+            refresh_grace_s: 15,
         }
     }
 }

@@ -29,6 +29,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Too many tries; `retry_after_ms` says when the next is welcome.
+    #[error("{detail}")]
+    RateLimited { detail: String, retry_after_ms: u64 },
     #[error("the price is now {price}; nothing was charged")]
     PriceChanged { price: Money },
     #[error("only {stock} left; nothing was charged")]
@@ -89,6 +92,7 @@ impl ApiError {
             Self::NotFound(_) => (404, ErrorCode::NotFound, "Not found"),
             Self::Conflict(_) => (409, ErrorCode::Conflict, "Conflict"),
             Self::Unavailable(_) => (503, ErrorCode::Unavailable, "Not available yet"),
+            Self::RateLimited { .. } => (429, ErrorCode::RateLimited, "Too many requests"),
             Self::PriceChanged { .. } => (409, ErrorCode::PriceChanged, "The price changed"),
             Self::OutOfStock { .. } => (409, ErrorCode::OutOfStock, "Sold out"),
             Self::SaleEnded { .. } => (409, ErrorCode::SaleEnded, "The flash sale ended"),
@@ -118,6 +122,7 @@ impl ApiError {
             Self::PriceChanged { price } | Self::SaleEnded { price } => p.price = Some(*price),
             Self::OutOfStock { stock } => p.stock = Some(*stock),
             Self::PinRequired { attempts_left, .. } => p.attempts_left = *attempts_left,
+            Self::RateLimited { retry_after_ms, .. } => p.retry_after_ms = Some(*retry_after_ms),
             _ => {}
         }
         p
@@ -141,6 +146,11 @@ pub fn problem_response(p: &Problem) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
+    if let Some(ms) = p.retry_after_ms
+        && let Ok(v) = HeaderValue::from_str(&ms.div_ceil(1000).to_string())
+    {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
     res
 }
 

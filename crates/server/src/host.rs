@@ -531,5 +531,6 @@ pub fn as_host(id: UserId, name: &str) -> HostCaller {
         name: name.to_owned(),
         role: Role::Host,
         exp: i64::MAX,
+        sid: None,
     })
 }

@@ -8,7 +8,8 @@
 //!   registry, loading from the database, and the ticker pacing likes/viewers.
 //! - [`bus`]: the fan-out seam (in-process now, NATS when scaled out).
 //! - [`host`]: host operations shared by the host API and the demo scripts.
-//! - [`auth`]: sign-in, access and refresh tokens; [`chat`]: chat rules.
+//! - [`auth`]: sign-in, access and refresh tokens; [`guard`]: sign-in
+//!   limits and the hashing pool; [`chat`]: chat rules.
 //! - [`streams`]: video served as HTTP-FLV (GOP cache, fan-out).
 //! - [`ledger`]: double-entry accounts; [`idempotency`]: keys for every
 //!   money-moving request; [`wallet`] (top-ups), [`orders`] (addresses,
@@ -25,6 +26,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod gifts;
+pub mod guard;
 pub mod host;
 pub mod idempotency;
 pub mod ledger;
@@ -105,6 +107,8 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
     let bus = bus::LocalBus::new(config.ws.send_queue);
     let state = AppState::new(state::Inner {
         tokens: auth::TokenKeys::new(config.token_secret.as_deref()),
+        guard: guard::Guard::new(&config.auth),
+        refresh_grace: auth::RefreshGrace::default(),
         chat: chat::ChatRules::new(&config.chat),
         in_flight: idempotency::InFlight::default(),
         stored_keys: idempotency::StoredKeys::load(&db).await?,
@@ -154,9 +158,12 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         }
     });
     let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(token.cancelled_owned())
-            .await
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(token.cancelled_owned())
+        .await
     });
     tracing::info!(%addr, %base_url, "livecart server listening");
     Ok(ServerHandle {

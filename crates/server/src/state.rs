@@ -29,6 +29,10 @@ pub struct Inner {
     /// Each signed-in user's own live channel (orders, wallet).
     pub me: crate::me_live::MeHub,
     pub tokens: TokenKeys,
+    /// Sign-in limits and the password-hashing pool.
+    pub guard: crate::guard::Guard,
+    /// Refresh tokens just spent, for a retry within the grace.
+    pub refresh_grace: crate::auth::RefreshGrace,
     pub rooms: Rooms,
     /// Video this server serves itself (HTTP-FLV).
     pub streams: Streams,

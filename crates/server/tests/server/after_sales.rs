@@ -1,16 +1,14 @@
 //! After the show: orders moving along on the buyer's own socket, cancel
 //! and refunds through the ledger, and nobody seeing anyone else's orders.
 
-use crate::support::{Client, TestServer, WAIT};
+use crate::support::{Client, TestServer, WAIT, problem};
 use futures_util::{SinkExt, StreamExt};
 use livecart_protocol::commerce::{
     AddressList, IDEMPOTENCY_HEADER, Order, OrderStatus, PlaceOrderRequest, REPLAYED_HEADER,
     RefundReason, RefundRequest, TopUpRequest, Wallet,
 };
 use livecart_protocol::me::{MeEvent, MeFrame};
-use livecart_protocol::{
-    Currency, Epoch, ErrorCode, Money, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem,
-};
+use livecart_protocol::{Currency, Epoch, ErrorCode, Money, PROTOCOL_HEADER, PROTOCOL_VERSION};
 use livecart_server::ServerConfig;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -293,10 +291,6 @@ async fn an_order_moves_to_delivered_on_the_buyers_own_socket_and_nobody_elses()
         .ws_url(&format!("/v1/me/live?v={PROTOCOL_VERSION}"));
     assert!(Client::connect(&url, None).await.is_err());
     assert!(Client::connect(&url, Some("forged")).await.is_err());
-}
-
-async fn problem(res: reqwest::Response) -> Problem {
-    res.json().await.expect("problem")
 }
 
 async fn set_status(server: &TestServer, order: &Order, status: &str, delivered_days_ago: i64) {

@@ -1,15 +1,14 @@
 //! Money: orders, gifts, top-ups, idempotency, ownership and the ledger,
 //! over real HTTP against a real SQLite file.
 
-use crate::support::{TestServer, WAIT};
+use crate::support::{TestServer, WAIT, problem};
 use livecart_protocol::commerce::{
     AddressList, GiftReceipt, IDEMPOTENCY_HEADER, NewAddress, Order, OrderList, PlaceOrderRequest,
     REPLAYED_HEADER, SendGiftRequest, TopUp, TopUpRequest, TopUpStatus, Wallet, WalletHistory,
 };
 use livecart_protocol::rest::{GiftCatalog, Product, Role, StartFlashSaleRequest};
 use livecart_protocol::{
-    ComboId, Currency, ErrorCode, Money, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem, RoomEvent,
-    RoomId,
+    ComboId, Currency, ErrorCode, Money, PROTOCOL_HEADER, PROTOCOL_VERSION, RoomEvent, RoomId,
 };
 use livecart_server::auth::Claims;
 use serde::Serialize;
@@ -70,11 +69,6 @@ impl Buyer {
         assert!(list.addresses[0].is_default, "the default comes first");
         list.addresses[0].id
     }
-}
-
-async fn problem(res: reqwest::Response) -> Problem {
-    assert_eq!(res.headers()["content-type"], "application/problem+json");
-    res.json().await.expect("problem json")
 }
 
 fn key() -> String {
@@ -365,6 +359,7 @@ async fn new_buyer(server: &TestServer, username: &str, balance: i64) -> Buyer {
         name: username.into(),
         role: Role::Viewer,
         exp: jiff::Timestamp::now().as_second() + 600,
+        sid: None,
     });
     Buyer {
         http: server.http.clone(),
@@ -942,4 +937,60 @@ async fn the_database_refuses_an_overdraft_and_edits_to_the_ledger() {
             .contains("append-only")
     );
     ledger_ok(&server).await;
+}
+
+/// A hundred wrong PINs at once: at most `pin_max_failures` are checked, the
+/// rest are refused unchecked, and the lock then holds — the right PIN is
+/// refused too, and later tries do not shorten or lift it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_wrong_pins_at_once_get_at_most_five_checks_and_the_lock_holds() {
+    let server = TestServer::start_with(|c| c.money.pin_threshold_minor = 100).await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    let (_, p, sku) = cheap_sku(&server).await;
+    let address = ava.default_address().await;
+    let tries = (0..100).map(|i| {
+        let ava = ava.clone();
+        let body = PlaceOrderRequest {
+            pin: Some(format!("{:04}", 5000 + i)),
+            ..order(&p, sku, address)
+        };
+        async move { problem(ava.post("/v1/orders", &key(), &body).await).await }
+    });
+    let answers = futures_util::future::join_all(tries).await;
+    let checked = answers
+        .iter()
+        .filter(|p| p.detail.contains("not right"))
+        .count();
+    assert!(answers.iter().all(|p| p.code == ErrorCode::PinRequired));
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} of 100 wrong PINs were checked"
+    );
+    let locked_until = || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT pin_locked_until FROM users WHERE username = 'ava'",
+        )
+        .fetch_one(&server.handle.state.db)
+        .await
+        .expect("user")
+    };
+    let lock = locked_until().await.expect("locked");
+    let right = PlaceOrderRequest {
+        pin: Some("1234".into()),
+        ..order(&p, sku, address)
+    };
+    let res = problem(ava.post("/v1/orders", &key(), &right).await).await;
+    assert!(res.detail.contains("locked"), "{}", res.detail);
+    assert_eq!(res.attempts_left, Some(0));
+    let wrong = PlaceOrderRequest {
+        pin: Some("0000".into()),
+        ..order(&p, sku, address)
+    };
+    let _ = ava.post("/v1/orders", &key(), &wrong).await;
+    assert_eq!(
+        locked_until().await,
+        Some(lock),
+        "a later try leaves the lock as it was"
+    );
+    assert_eq!(ava.balance().await, DEMO_BALANCE, "nothing was charged");
 }

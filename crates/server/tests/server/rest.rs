@@ -1,16 +1,11 @@
 //! The REST API: feed, snapshots, images, sessions, bad input.
 
-use crate::support::{TestServer, WAIT};
+use crate::support::{TestServer, WAIT, problem};
 use livecart_protocol::rest::{
     FeedResponse, GiftCatalog, RefreshRequest, RoomStatus, SessionResponse, StreamProtocol,
 };
-use livecart_protocol::{ErrorCode, PROTOCOL_HEADER, Problem, RoomId};
+use livecart_protocol::{ErrorCode, PROTOCOL_HEADER, RoomId};
 use std::time::Duration;
-
-async fn problem(res: reqwest::Response) -> Problem {
-    assert_eq!(res.headers()["content-type"], "application/problem+json");
-    res.json().await.expect("problem json")
-}
 
 #[tokio::test]
 async fn the_feed_lists_four_live_demo_rooms_with_playable_streams() {
@@ -159,7 +154,8 @@ async fn images_are_served_with_thumbnails_and_long_lived_cache_headers() {
 
 #[tokio::test]
 async fn sign_in_refresh_rotation_and_reuse_detection() {
-    let server = TestServer::start().await;
+    // No grace: a replayed refresh token is reuse at once.
+    let server = TestServer::start_with(|c| c.auth.refresh_grace_s = 0).await;
     let wrong = server
         .http
         .post(server.url("/v1/session"))
@@ -628,4 +624,157 @@ async fn pictures_not_drawn_by_a_stopped_run_are_drawn_the_same_after_a_restart(
 fn feed_base(url: &str) -> String {
     let rest = url.trim_start_matches("http://");
     format!("http://{}", rest.split('/').next().unwrap_or_default())
+}
+
+async fn sign_in_raw(server: &TestServer, username: &str, password: &str) -> reqwest::Response {
+    server
+        .http
+        .post(server.url("/v1/session"))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("sign-in")
+}
+
+async fn refresh_raw(server: &TestServer, token: &str) -> reqwest::Response {
+    server
+        .http
+        .post(server.url("/v1/session/refresh"))
+        .json(&RefreshRequest {
+            refresh_token: token.to_owned(),
+        })
+        .send()
+        .await
+        .expect("refresh")
+}
+
+async fn me_status(server: &TestServer, access: &str) -> u16 {
+    server
+        .http
+        .get(server.url("/v1/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("me")
+        .status()
+        .as_u16()
+}
+
+/// A phone retrying a refresh on a flaky network (the same token twice at
+/// once, then once more) keeps its session: every answer is the same new
+/// pair. Reuse after the grace revokes the chain, and its access tokens
+/// stop working at once, as they do after a sign-out.
+#[tokio::test]
+async fn a_retried_refresh_keeps_the_session_and_a_revoked_chain_loses_its_access_tokens() {
+    let server = TestServer::start().await;
+    let first = server.sign_in("ava").await;
+    let (a, b) = tokio::join!(
+        refresh_raw(&server, &first.refresh_token),
+        refresh_raw(&server, &first.refresh_token)
+    );
+    assert_eq!(
+        (a.status().as_u16(), b.status().as_u16()),
+        (200, 200),
+        "both retries answered"
+    );
+    let a: SessionResponse = a.json().await.expect("json");
+    let b: SessionResponse = b.json().await.expect("json");
+    assert_eq!(a.refresh_token, b.refresh_token, "one successor");
+    assert_eq!(a.access_token, b.access_token);
+    let again: SessionResponse = refresh_raw(&server, &first.refresh_token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again.refresh_token, a.refresh_token, "within the grace");
+    assert_eq!(me_status(&server, &a.access_token).await, 200);
+
+    // Signing out ends the chain: its refresh and access tokens, at once.
+    let out = server
+        .http
+        .delete(server.url("/v1/session"))
+        .bearer_auth(&a.access_token)
+        .send()
+        .await
+        .expect("sign out");
+    assert_eq!(out.status(), 204);
+    assert_eq!(me_status(&server, &a.access_token).await, 401);
+    assert_eq!(
+        me_status(&server, &first.access_token).await,
+        401,
+        "the whole chain"
+    );
+    assert_eq!(refresh_raw(&server, &a.refresh_token).await.status(), 401);
+
+    // Without a grace, reuse (a stolen token) revokes the chain: its live
+    // access token is refused too.
+    let server = TestServer::start_with(|c| c.auth.refresh_grace_s = 0).await;
+    let first = server.sign_in("ben").await;
+    let second: SessionResponse = refresh_raw(&server, &first.refresh_token)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me_status(&server, &second.access_token).await, 200);
+    let reuse = refresh_raw(&server, &first.refresh_token).await;
+    assert_eq!(problem(reuse).await.code, ErrorCode::TokenReused);
+    assert_eq!(me_status(&server, &second.access_token).await, 401);
+}
+
+/// Sign-in is limited per account and per client address (429 with when
+/// to try again), and an unknown username costs what a wrong password does.
+#[tokio::test]
+async fn sign_in_is_limited_per_account_and_address_and_unknown_users_cost_a_hash_too() {
+    let server = TestServer::start_with(|c| {
+        c.auth.sign_in_per_account_per_min = 5;
+        c.auth.sign_in_per_address_per_min = 12;
+    })
+    .await;
+    for _ in 0..5 {
+        assert_eq!(sign_in_raw(&server, "ava", "wrong").await.status(), 401);
+    }
+    let limited = sign_in_raw(&server, "AVA", "livecart").await;
+    assert_eq!(
+        limited.status(),
+        429,
+        "the account's limit, whatever the case"
+    );
+    assert!(limited.headers().contains_key("retry-after"));
+    let p = problem(limited).await;
+    assert_eq!(p.code, ErrorCode::RateLimited);
+    assert!(p.retry_after_ms.is_some_and(|ms| ms > 0), "{p:?}");
+    // Other names from the same address: the address's limit (12, the
+    // refused attempt above counted too: 5 + 1 + 6).
+    for i in 0..6 {
+        let res = sign_in_raw(&server, &format!("nobody{i}"), "x").await;
+        assert_eq!(res.status(), 401, "attempt {i}");
+    }
+    assert_eq!(sign_in_raw(&server, "ben", "livecart").await.status(), 429);
+
+    // Timing: an unknown name is checked against a stand-in hash.
+    let server = TestServer::start().await;
+    let mut unknown = Vec::new();
+    let mut wrong = Vec::new();
+    for i in 0..6 {
+        let t = std::time::Instant::now();
+        assert_eq!(
+            sign_in_raw(&server, &format!("ghost{i}"), "x")
+                .await
+                .status(),
+            401
+        );
+        unknown.push(t.elapsed());
+        let t = std::time::Instant::now();
+        assert_eq!(sign_in_raw(&server, "chloe", "x").await.status(), 401);
+        wrong.push(t.elapsed());
+    }
+    unknown.sort();
+    wrong.sort();
+    let (u, w) = (unknown[3].as_secs_f64(), wrong[3].as_secs_f64());
+    assert!(
+        u > w * 0.4,
+        "an unknown user answers in {:.1} ms, a wrong password in {:.1} ms",
+        u * 1e3,
+        w * 1e3
+    );
 }

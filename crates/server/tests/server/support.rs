@@ -16,6 +16,12 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const ADMIN: &str = "test-admin-token";
+
+/// An error answer's problem body (and that it is problem+json).
+pub async fn problem(res: reqwest::Response) -> livecart_protocol::Problem {
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    res.json().await.expect("problem json")
+}
 /// Long enough for a loaded CI machine; a hang fails instead of stalling.
 pub const WAIT: Duration = Duration::from_secs(10);
 
