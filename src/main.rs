@@ -109,6 +109,9 @@ async fn serve_until_ctrl_c(data_dir: PathBuf, port: u16) -> anyhow::Result<()> 
     config.bind = ([127, 0, 0, 1], port).into();
     config.data_dir = data_dir.join("server");
     config.demo.enabled = true;
+    // A local server on this machine: rooms may stream from it (nginx-rtmp
+    // next door), as the E2E tests' rooms do.
+    config.allow_private_stream_urls = true;
     let server = livecart_server::serve(config).await?;
     // One write, and a closed stdout (`livecart --headless | head -1`) is
     // not a reason to stop serving: `println!` would panic on it.

@@ -83,6 +83,8 @@ async fn start_embedded(data_dir: PathBuf) -> anyhow::Result<livecart_server::Se
     config.bind = ([127, 0, 0, 1], 0).into();
     config.data_dir = data_dir;
     config.demo.enabled = true;
+    // Its only viewer is on this machine: local stream URLs are fine.
+    config.allow_private_stream_urls = true;
     // The only viewer is this app: a room it swiped past stops encoding soon
     // (the phone's CPU and memory are the budget); coming back restarts it.
     config.demo.idle_stop_secs = 10;

@@ -28,6 +28,10 @@ pub struct ServerConfig {
     pub refresh_token_ttl_s: u64,
     /// Events kept per room for resuming clients (at least 1,000).
     pub history_len: usize,
+    /// Rooms may stream from loopback, link-local and private addresses
+    /// (an nginx-rtmp on the same machine). Off by default: every viewer's
+    /// player opens a room's stream URL. The app's own servers turn it on.
+    pub allow_private_stream_urls: bool,
     pub chat: ChatConfig,
     pub auth: AuthConfig,
     pub ws: WsConfig,
@@ -149,6 +153,7 @@ impl Default for ServerConfig {
             access_token_ttl_s: 15 * 60,
             refresh_token_ttl_s: 30 * 24 * 3600,
             history_len: 4096,
+            allow_private_stream_urls: false,
             chat: ChatConfig::default(),
             auth: AuthConfig::default(),
             ws: WsConfig::default(),

@@ -11,6 +11,7 @@ use crate::db::{self, sale_state_str, status_str};
 use crate::error::{ApiError, ApiResult};
 use crate::room::Room;
 use crate::rooms;
+use crate::rules;
 use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
 use livecart_protocol::live::FlashSalePhase;
@@ -50,16 +51,32 @@ pub async fn create_room(
             ));
         }
     };
-    let title = req.title.trim();
-    if title.is_empty() || title.chars().count() > 80 {
-        return Err(ApiError::BadRequest(
-            "title must be 1 to 80 characters".into(),
-        ));
+    let title = rules::text("title", &req.title, rules::TITLE_CHARS, true)?;
+    let category = rules::text(
+        "category",
+        req.category.as_deref().unwrap_or("other"),
+        rules::CATEGORY_CHARS,
+        true,
+    )?;
+    if req.stream_urls.len() > rules::STREAM_URLS {
+        return Err(ApiError::BadRequest(format!(
+            "a room has at most {} stream URLs",
+            rules::STREAM_URLS
+        )));
     }
+    // Every viewer's player opens these: nothing pointing into our network.
     for url in &req.stream_urls {
-        if !url.contains("://") || url.len() > 2048 {
-            return Err(ApiError::BadRequest(format!("{url:?} is not a stream URL")));
-        }
+        rules::stream_url(url, state.config.allow_private_stream_urls)?;
+    }
+    let open: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE host_id = ? AND status != 'ended'")
+            .bind(host.to_string())
+            .fetch_one(&state.db)
+            .await?;
+    if open >= rules::ROOMS_PER_HOST {
+        return Err(ApiError::Conflict(format!(
+            "this host has {open} rooms that have not ended, the most allowed; end one first"
+        )));
     }
     let role: Option<(String,)> = sqlx::query_as("SELECT role FROM users WHERE id = ?")
         .bind(host.to_string())
@@ -80,8 +97,8 @@ pub async fn create_room(
     )
     .bind(id.to_string())
     .bind(host.to_string())
-    .bind(title)
-    .bind(req.category.as_deref().unwrap_or("other"))
+    .bind(&title)
+    .bind(&category)
     .bind(serde_json::to_string(&req.stream_urls).map_err(anyhow::Error::from)?)
     .bind(position.0)
     .bind(Timestamp::now().to_string())
@@ -132,13 +149,28 @@ pub async fn add_product(
 ) -> ApiResult<Product> {
     let r = authorize(state, caller, room)?;
     let _serial = r.write_guard().await;
-    if req.name.trim().is_empty() || req.skus.is_empty() {
-        return Err(ApiError::BadRequest(
-            "a product needs a name and at least one SKU".into(),
-        ));
+    let name = rules::text("name", &req.name, rules::PRODUCT_NAME_CHARS, true)?;
+    let description = rules::text(
+        "description",
+        &req.description,
+        rules::DESCRIPTION_CHARS,
+        false,
+    )?;
+    if req.skus.is_empty() || req.skus.len() > rules::SKUS_PER_PRODUCT {
+        return Err(ApiError::BadRequest(format!(
+            "a product has 1 to {} SKUs",
+            rules::SKUS_PER_PRODUCT
+        )));
     }
-    if req.skus.iter().any(|s| s.price.amount_minor < 0) {
-        return Err(ApiError::BadRequest("prices cannot be negative".into()));
+    let mut sku_names = Vec::with_capacity(req.skus.len());
+    for sku in &req.skus {
+        sku_names.push(rules::text(
+            "SKU name",
+            &sku.name,
+            rules::SKU_NAME_CHARS,
+            true,
+        )?);
+        rules::price("a SKU's price", &sku.price)?;
     }
     let id = ProductId::new();
     let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
@@ -151,16 +183,16 @@ pub async fn add_product(
     )
     .bind(id.to_string())
     .bind(room.to_string())
-    .bind(req.name.trim())
-    .bind(&req.description)
+    .bind(&name)
+    .bind(&description)
     .bind(pos.0)
     .execute(&mut *tx)
     .await?;
-    for (i, sku) in req.skus.iter().enumerate() {
+    for (i, (sku, sku_name)) in req.skus.iter().zip(&sku_names).enumerate() {
         sqlx::query("INSERT INTO skus (id, product_id, name, price_minor, currency, stock, position) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .bind(SkuId::new().to_string())
             .bind(id.to_string())
-            .bind(&sku.name)
+            .bind(sku_name)
             .bind(sku.price.amount_minor)
             .bind(sku.price.currency.as_str())
             .bind(i64::from(sku.stock))
@@ -260,9 +292,9 @@ pub async fn start_flash_sale(
                 .map(|s| s.price)
         })
         .ok_or(ApiError::NotFound("sku"))?;
-    if req.price.currency != original.currency || req.price.amount_minor < 0 {
+    if req.price.currency != original.currency || req.price.amount_minor <= 0 {
         return Err(ApiError::BadRequest(format!(
-            "the sale price must be a non-negative amount in {}",
+            "the sale price must be an amount above zero in {}",
             original.currency
         )));
     }

@@ -231,6 +231,11 @@ pub fn push_post(
     if sum != 0 {
         bail!("unbalanced ledger transaction ({description}): entries sum to {sum}");
     }
+    // A transaction moves money: one with nothing to enter is a bug upstream
+    // (a zero price), not a ledger row.
+    if postings.iter().all(|(_, a)| *a == 0) {
+        bail!("empty ledger transaction ({description}): nothing moves");
+    }
     let txn = TxnId::new();
     q.push("INSERT INTO ledger_txns (id, kind, reference_id, description, created_at) VALUES (")
         .push_bind(txn.to_string())

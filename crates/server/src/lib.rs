@@ -14,6 +14,8 @@
 //! - [`ledger`]: double-entry accounts; [`idempotency`]: keys for every
 //!   money-moving request; [`wallet`] (top-ups), [`orders`] (addresses,
 //!   checkout), [`gifts`] (paid gifts) move money through them.
+//! - [`rules`]: what is accepted from hosts and users (text caps, prices,
+//!   stream URLs, countries, per-user caps).
 //! - [`db`]: SQLite (migrations, row mapping); `demo`: the seeded demo world.
 
 pub mod api;
@@ -35,6 +37,7 @@ pub mod mem;
 pub mod orders;
 pub mod room;
 pub mod rooms;
+pub mod rules;
 pub mod social;
 pub mod state;
 pub mod streams;

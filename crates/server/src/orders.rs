@@ -67,35 +67,22 @@ fn address_from_row(r: AddressRow) -> anyhow::Result<Address> {
     })
 }
 
-fn validate(a: &NewAddress) -> ApiResult<()> {
-    let required = [
-        ("name", &a.name),
-        ("line1", &a.line1),
-        ("city", &a.city),
-        ("postal_code", &a.postal_code),
-        ("phone", &a.phone),
-    ];
-    for (field, v) in required {
-        if v.trim().is_empty() {
-            return Err(ApiError::BadRequest(format!("{field} is required")));
-        }
-    }
-    for (field, v) in required
-        .into_iter()
-        .chain([("line2", &a.line2), ("region", &a.region)])
-    {
-        if v.chars().count() > 200 {
-            return Err(ApiError::BadRequest(format!(
-                "{field} is longer than 200 characters"
-            )));
-        }
-    }
-    if a.country.len() != 2 || !a.country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::BadRequest(
-            "country is a two-letter ISO 3166 code, e.g. US".into(),
-        ));
-    }
-    Ok(())
+/// The address as it will be kept: every field trimmed and checked (no
+/// control characters, at most 200 characters), the country a real ISO
+/// 3166-1 code.
+fn validate(a: &NewAddress) -> ApiResult<NewAddress> {
+    use crate::rules::{ADDRESS_FIELD_CHARS as MAX, text};
+    Ok(NewAddress {
+        name: text("name", &a.name, MAX, true)?,
+        line1: text("line1", &a.line1, MAX, true)?,
+        line2: text("line2", &a.line2, MAX, false)?,
+        city: text("city", &a.city, MAX, true)?,
+        region: text("region", &a.region, MAX, false)?,
+        postal_code: text("postal_code", &a.postal_code, MAX, true)?,
+        country: crate::rules::country(&a.country)?,
+        phone: text("phone", &a.phone, MAX, true)?,
+        ..a.clone()
+    })
 }
 
 pub async fn list_addresses(
@@ -200,8 +187,18 @@ pub async fn create_address(
     SignedIn(me): SignedIn,
     Body(req): Body<NewAddress>,
 ) -> ApiResult<(StatusCode, Json<Address>)> {
-    validate(&req)?;
+    let req = validate(&req)?;
     let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM addresses WHERE user_id = ? AND deleted = 0")
+            .bind(me.sub.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+    if kept >= crate::rules::ADDRESSES_PER_USER {
+        return Err(ApiError::Conflict(format!(
+            "you have {kept} addresses, the most an account keeps; remove one first"
+        )));
+    }
     let a = save_address(&mut tx, me.sub, AddressId::new(), &req, false).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(a)))
@@ -214,7 +211,7 @@ pub async fn update_address(
     Body(req): Body<NewAddress>,
 ) -> ApiResult<Json<Address>> {
     let id: AddressId = parse_id(&id, "address")?;
-    validate(&req)?;
+    let req = validate(&req)?;
     let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
     let a = save_address(&mut tx, me.sub, id, &req, true).await?;
     tx.commit().await?;
@@ -706,6 +703,30 @@ async fn prepare(
     };
     let currency: Currency = crate::db::parse(&cur, "currency")?;
     let regular = Money::new(price, currency);
+    // Bought in a live: not before it starts, not after it ends.
+    let room_id: RoomId = crate::db::parse(&room, "room id")?;
+    match state
+        .rooms
+        .get(room_id)
+        .map(|r| r.read(|st| st.snap.room.status))
+    {
+        Some(livecart_protocol::rest::RoomStatus::Live) => {}
+        Some(livecart_protocol::rest::RoomStatus::Ended) | None => {
+            return Err(ApiError::Conflict(
+                "this live has ended: its products can't be bought here now".into(),
+            ));
+        }
+        Some(livecart_protocol::rest::RoomStatus::Scheduled) => {
+            return Err(ApiError::Conflict(
+                "this live hasn't started yet: its products can be bought once it does".into(),
+            ));
+        }
+    }
+    if req.quantity == 0 || req.expected_unit_price.amount_minor <= 0 {
+        return Err(ApiError::BadRequest(
+            "an order is for at least one piece at a price above zero".into(),
+        ));
+    }
     if req.flash_sale_id.is_none() {
         if regular != req.expected_unit_price {
             return Err(ApiError::PriceChanged { price: regular });
@@ -726,7 +747,7 @@ async fn prepare(
     Ok(Prepared {
         wallet: account(AccountKind::Wallet, buyer).await?,
         payable: account(AccountKind::MerchantPayable, seller).await?,
-        room: crate::db::parse(&room, "room id")?,
+        room: room_id,
         room_title,
         seller,
         sku_name,

@@ -87,10 +87,19 @@ pub async fn report(
 ) -> ApiResult<StatusCode> {
     let room_id: RoomId = parse_id(&room, "room")?;
     let room = state.rooms.get(room_id).ok_or(ApiError::NotFound("room"))?;
-    if req.reason.chars().count() > 200 {
-        return Err(ApiError::BadRequest(
-            "the reason is longer than 200 characters".into(),
-        ));
+    let reason = crate::rules::text("reason", &req.reason, 200, false)?;
+    let day_ago = (Timestamp::now() - jiff::SignedDuration::from_hours(24)).to_string();
+    let today: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE reporter_id = ? AND created_at > ?")
+            .bind(me.sub.to_string())
+            .bind(day_ago)
+            .fetch_one(&state.db)
+            .await?;
+    if today >= crate::rules::REPORTS_PER_USER_PER_DAY {
+        return Err(ApiError::RateLimited {
+            detail: "you have reported a lot today; the moderators are on it".into(),
+            retry_after_ms: 3_600_000,
+        });
     }
     // The message as the room still has it (chat lives in memory): who wrote
     // it and what it said, kept with the report for the moderators.
@@ -111,7 +120,7 @@ pub async fn report(
     .bind(req.message_id.to_string())
     .bind(seen.as_ref().map(|s| s.0.clone()))
     .bind(seen.map(|s| s.1))
-    .bind(req.reason)
+    .bind(reason)
     .bind(Timestamp::now().to_string())
     .execute(&state.writer)
     .await?;

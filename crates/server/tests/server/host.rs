@@ -479,3 +479,114 @@ async fn the_demo_bots_buy_only_their_share_of_a_flash_sale_and_a_host_can_end_o
         .expect("end");
     assert!(res.status().is_client_error(), "{}", res.status());
 }
+
+/// What a host sends is checked: prices above zero, texts with caps and no
+/// control characters, stream URLs that are streams and do not point into
+/// the server's own network, and at most 20 rooms that have not ended.
+#[tokio::test]
+async fn what_hosts_send_is_checked_prices_texts_stream_urls_and_room_counts() {
+    let server = TestServer::start_with(|c| c.allow_private_stream_urls = false).await;
+    let mia = server.sign_in("mia").await;
+    let post = |path: String, body: serde_json::Value| {
+        let http = server.http.clone();
+        let url = server.url(&path);
+        let token = mia.access_token.clone();
+        async move {
+            let res = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("req");
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap_or_default();
+            (status, text)
+        }
+    };
+    let room = |title: &str, category: &str, url: &str| json!({ "title": title, "category": category, "stream_urls": [url] });
+    let huge = "x".repeat(60_000);
+    for (body, why) in [
+        (room("Studio", "fashion", "file:///etc/passwd"), "scheme"),
+        (room("Studio", "fashion", "javascript:alert(1)"), "URL"),
+        (
+            room("Studio", "fashion", "http://169.254.169.254/latest"),
+            "network",
+        ),
+        (
+            room("Studio", "fashion", "rtmp://127.0.0.1/live/x"),
+            "network",
+        ),
+        (
+            room(&huge, "fashion", "rtmp://live.example.com/a"),
+            "limit is 80",
+        ),
+        (
+            room("Studio", &huge, "rtmp://live.example.com/a"),
+            "limit is 32",
+        ),
+        (
+            room("Studio\u{0000}", "fashion", "rtmp://live.example.com/a"),
+            "control",
+        ),
+    ] {
+        let (status, text) = post("/v1/host/rooms".into(), body).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains(why), "{why}: {text}");
+    }
+    let (status, text) = post(
+        "/v1/host/rooms".into(),
+        room("Studio sale", "fashion", "rtmp://live.example.com/app/mia"),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let created: RoomSummary = serde_json::from_str(&text).expect("room");
+
+    let product = |price: i64, description: &str, sku: &str| {
+        json!({
+            "name": "Scarf", "description": description,
+            "skus": [{ "name": sku, "price": { "amount_minor": price, "currency": "USD" }, "stock": 5 }],
+        })
+    };
+    let path = format!("/v1/host/rooms/{}/products", created.id);
+    for (body, why) in [
+        (product(0, "warm", "One size"), "above zero"),
+        (product(-5, "warm", "One size"), "above zero"),
+        (product(900, &huge, "One size"), "limit is 1000"),
+        (product(900, "warm", "a\nb"), "control"),
+    ] {
+        let (status, text) = post(path.clone(), body).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains(why), "{why}: {text}");
+    }
+    let (status, text) = post(path, product(900, "warm", "One size")).await;
+    assert_eq!(status, 201, "{text}");
+    let scarf: livecart_protocol::rest::Product = serde_json::from_str(&text).expect("product");
+    let (status, text) = post(
+        format!("/v1/host/rooms/{}/flash-sales", created.id),
+        json!({
+            "product_id": scarf.id, "sku_id": scarf.skus[0].id,
+            "price": { "amount_minor": 0, "currency": "USD" }, "stock": 3, "duration_s": 60,
+        }),
+    )
+    .await;
+    assert_eq!(status, 400, "a free flash sale: {text}");
+
+    // Rooms that have not ended: 20 at most (mia has her demo room and this one).
+    let mut made = 2;
+    loop {
+        let (status, text) = post(
+            "/v1/host/rooms".into(),
+            room("Another", "fashion", "rtmp://live.example.com/app/mia"),
+        )
+        .await;
+        if status != 201 {
+            assert_eq!(status, 409, "{text}");
+            assert!(text.contains("end one first"), "{text}");
+            break;
+        }
+        made += 1;
+        assert!(made <= 20, "more than 20 rooms");
+    }
+    assert_eq!(made, 20);
+}

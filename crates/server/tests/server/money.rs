@@ -994,3 +994,83 @@ async fn a_hundred_wrong_pins_at_once_get_at_most_five_checks_and_the_lock_holds
     );
     assert_eq!(ava.balance().await, DEMO_BALANCE, "nothing was charged");
 }
+
+fn address(line1: &str, country: &str) -> NewAddress {
+    NewAddress {
+        name: "Ava".into(),
+        line1: line1.into(),
+        line2: String::new(),
+        city: "Berlin".into(),
+        region: String::new(),
+        postal_code: "10115".into(),
+        country: country.into(),
+        phone: "+49 30 1234".into(),
+        is_default: false,
+    }
+}
+
+/// Addresses without control characters and with a real country, twenty at
+/// most; no order from a live that has ended, and none at a zero price.
+#[tokio::test]
+async fn addresses_are_checked_and_capped_and_ended_lives_sell_nothing() {
+    let server = TestServer::start().await;
+    let ava = Buyer::sign_in(&server, "ava").await;
+    let add = |a: NewAddress| {
+        let ava = ava.clone();
+        async move {
+            ava.req(reqwest::Method::POST, "/v1/me/addresses")
+                .json(&a)
+                .send()
+                .await
+                .expect("post")
+        }
+    };
+    let res = add(address("Unter den Linden 1\u{0008}\u{202E}", "DE")).await;
+    assert_eq!(res.status(), 400);
+    assert!(problem(res).await.detail.contains("control"));
+    let res = add(address("Unter den Linden 1", "XX")).await;
+    assert_eq!(res.status(), 400);
+    assert!(problem(res).await.detail.contains("ISO 3166"));
+    let res = add(address("  Unter den Linden 1 ", "de")).await;
+    assert_eq!(res.status(), 201);
+    let kept: livecart_protocol::commerce::Address = res.json().await.expect("address");
+    assert_eq!(
+        (kept.line1.as_str(), kept.country.as_str()),
+        ("Unter den Linden 1", "DE")
+    );
+    // The demo account has one, this is two: eighteen more, then no more.
+    for i in 0..18 {
+        assert_eq!(
+            add(address(&format!("Street {i}"), "DE")).await.status(),
+            201
+        );
+    }
+    let res = add(address("One too many", "DE")).await;
+    assert_eq!(res.status(), 409);
+    assert!(problem(res).await.detail.contains("remove one"));
+
+    // A live that has ended sells nothing; a zero price is never an order.
+    let (room, p, sku) = cheap_sku(&server).await;
+    let address_id = ava.default_address().await;
+    let free = PlaceOrderRequest {
+        expected_unit_price: Money::new(0, Currency::USD),
+        ..order(&p, sku, address_id)
+    };
+    let res = ava.post("/v1/orders", &key(), &free).await;
+    assert_eq!(res.status(), 400, "{:?}", res.text().await);
+    let ended = server
+        .http
+        .post(server.url(&format!("/v1/host/rooms/{room}/end")))
+        .bearer_auth(crate::support::ADMIN)
+        .send()
+        .await
+        .expect("end");
+    assert_eq!(ended.status(), 200);
+    let res = ava
+        .post("/v1/orders", &key(), &order(&p, sku, address_id))
+        .await;
+    assert_eq!(res.status(), 409);
+    assert!(problem(res).await.detail.contains("this live has ended"));
+    assert_eq!(ava.balance().await, DEMO_BALANCE);
+    ledger_ok(&server).await;
+}

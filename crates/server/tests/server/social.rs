@@ -146,3 +146,39 @@ async fn a_reported_message_is_stored_once_for_the_moderators() {
     .await;
     assert_eq!(long.status(), 400);
 }
+
+/// Reports: a hundred a day per user, then "the moderators are on it".
+#[tokio::test]
+async fn reports_are_capped_per_user_per_day() {
+    let server = TestServer::start().await;
+    let ava = server.sign_in("ava").await;
+    let room = server.room().await;
+    let user: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ava'")
+        .fetch_one(&server.handle.state.db)
+        .await
+        .expect("ava");
+    for _ in 0..100 {
+        sqlx::query(
+            "INSERT INTO reports (id, reporter_id, room_id, message_id, reason, created_at) VALUES (?, ?, ?, ?, 'Spam', ?)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(&user)
+        .bind(room.to_string())
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(jiff::Timestamp::now().to_string())
+        .execute(&server.handle.state.writer)
+        .await
+        .expect("report");
+    }
+    let res = server
+        .http
+        .post(server.url(&format!("/v1/rooms/{room}/reports")))
+        .bearer_auth(&ava.access_token)
+        .json(&serde_json::json!({ "message_id": uuid::Uuid::now_v7(), "reason": "Spam" }))
+        .send()
+        .await
+        .expect("report");
+    assert_eq!(res.status(), 429);
+    let p: livecart_protocol::Problem = res.json().await.expect("problem");
+    assert!(p.detail.contains("moderators"), "{}", p.detail);
+}

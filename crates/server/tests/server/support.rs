@@ -38,6 +38,8 @@ pub fn config(dir: &std::path::Path) -> ServerConfig {
     c.token_secret = Some("test-secret".into());
     c.admin_token = Some(ADMIN.into());
     c.demo.enabled = true;
+    // Tests stream from loopback (a test's own nginx or publisher).
+    c.allow_private_stream_urls = true;
     c.demo.scripts = false;
     c.demo.streams = false;
     c

@@ -1,0 +1,180 @@
+//! What the server accepts from hosts and users, each rule with a clear
+//! refusal (docs/security.md lists them all): text fields are trimmed, have
+//! no control characters and a length cap; prices are above zero; stream
+//! URLs use a streaming scheme and do not point into the server's own
+//! network unless configured to; countries are real ISO 3166-1 codes.
+
+use crate::error::{ApiError, ApiResult};
+use livecart_protocol::Money;
+use std::net::IpAddr;
+
+/// Text caps, in characters.
+pub const TITLE_CHARS: usize = 80;
+pub const CATEGORY_CHARS: usize = 32;
+pub const PRODUCT_NAME_CHARS: usize = 80;
+pub const DESCRIPTION_CHARS: usize = 1_000;
+pub const SKU_NAME_CHARS: usize = 40;
+pub const ADDRESS_FIELD_CHARS: usize = 200;
+/// Stream URLs per room, and one URL's length.
+pub const STREAM_URLS: usize = 4;
+pub const STREAM_URL_BYTES: usize = 2_048;
+/// Per-user caps.
+pub const ROOMS_PER_HOST: i64 = 20;
+pub const ADDRESSES_PER_USER: i64 = 20;
+pub const REPORTS_PER_USER_PER_DAY: i64 = 100;
+/// SKUs a product may have.
+pub const SKUS_PER_PRODUCT: usize = 20;
+
+/// `value` trimmed, checked: not empty (when `required`), no control
+/// characters, at most `max` characters.
+pub fn text(field: &str, value: &str, max: usize, required: bool) -> ApiResult<String> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err(ApiError::BadRequest(format!("{field} is required")));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!(
+            "{field} may not contain control characters"
+        )));
+    }
+    let n = v.chars().count();
+    if n > max {
+        return Err(ApiError::BadRequest(format!(
+            "{field} has {n} characters; the limit is {max}"
+        )));
+    }
+    Ok(v.to_owned())
+}
+
+/// A price a buyer can pay: above zero.
+pub fn price(field: &str, m: &Money) -> ApiResult<()> {
+    if m.amount_minor <= 0 {
+        return Err(ApiError::BadRequest(format!("{field} must be above zero")));
+    }
+    Ok(())
+}
+
+/// A two-letter ISO 3166-1 code that names a country, upper-cased.
+pub fn country(code: &str) -> ApiResult<String> {
+    let code = code.trim().to_ascii_uppercase();
+    isocountry::CountryCode::for_alpha2(&code).map_err(|_| {
+        ApiError::BadRequest(format!(
+            "{code:?} is not an ISO 3166-1 country code (e.g. US, DE, CN)"
+        ))
+    })?;
+    Ok(code)
+}
+
+/// A stream URL every viewer's player may open: http(s), rtmp(s), srt or
+/// rtsp, to a host that is not this server's own network (loopback,
+/// link-local, private, unspecified) unless `allow_private`. A host name is
+/// taken as given (`localhost` excepted): resolving it here would not stop
+/// a name that resolves elsewhere later.
+pub fn stream_url(url: &str, allow_private: bool) -> ApiResult<()> {
+    let bad = |why: &str| Err(ApiError::BadRequest(format!("stream URL {url:?}: {why}")));
+    if url.len() > STREAM_URL_BYTES || url.chars().any(char::is_control) {
+        return bad("too long, or has control characters");
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return bad("not a URL");
+    };
+    if !matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "http" | "https" | "rtmp" | "rtmps" | "srt" | "rtsp"
+    ) {
+        return bad("the scheme must be http(s), rtmp(s), srt or rtsp");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return bad("no host");
+    }
+    if allow_private {
+        return Ok(());
+    }
+    let local_name =
+        host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost");
+    let inside = match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => {
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || ip.octets()[0] == 100 && (ip.octets()[1] & 0xC0) == 64 // CGNAT 100.64/10
+        }
+        Ok(IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xFE00) == 0xFC00 // unique local
+                || (ip.segments()[0] & 0xFFC0) == 0xFE80 // link-local
+                || ip.to_ipv4_mapped().is_some_and(|v4| {
+                    v4.is_loopback() || v4.is_private() || v4.is_link_local()
+                })
+        }
+        Err(_) => false,
+    };
+    if local_name || inside {
+        return bad("it points into the server's own network");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use livecart_protocol::Currency;
+
+    #[test]
+    fn stream_urls_use_streaming_schemes_and_stay_outside_unless_allowed() {
+        for ok in [
+            "rtmp://live.example.com/app/key",
+            "https://cdn.example.com/live/1.flv",
+            "srt://203.0.113.7:9000",
+            "rtsp://[2001:db8::1]:554/cam",
+        ] {
+            assert!(stream_url(ok, false).is_ok(), "{ok}");
+        }
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "http://127.0.0.1:8787/live/x.flv",
+            "http://localhost/x",
+            "rtmp://10.0.0.5/live",
+            "http://192.168.1.1/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/x",
+            "http://[fe80::1]/x",
+            "http://user@100.64.0.1/x",
+            "http://0.0.0.0/",
+            "rtmp://",
+            "not a url",
+        ] {
+            assert!(stream_url(bad, false).is_err(), "{bad}");
+        }
+        assert!(stream_url("rtmp://127.0.0.1/live/studio", true).is_ok());
+        assert!(
+            stream_url("file:///x", true).is_err(),
+            "the scheme still counts"
+        );
+    }
+
+    #[test]
+    fn text_prices_and_countries() {
+        assert_eq!(text("title", "  Knits  ", 80, true).expect("ok"), "Knits");
+        assert!(text("title", "", 80, true).is_err());
+        assert!(text("title", "a\u{0007}b", 80, true).is_err());
+        assert!(text("title", &"x".repeat(81), 80, true).is_err());
+        assert!(text("line2", "", 80, false).is_ok());
+        assert!(price("price", &Money::new(0, Currency::USD)).is_err());
+        assert!(price("price", &Money::new(1, Currency::USD)).is_ok());
+        assert_eq!(country("de").expect("DE"), "DE");
+        assert!(country("XX").is_err());
+        assert!(country("USA").is_err());
+    }
+}
