@@ -163,6 +163,10 @@ pub mod close {
     pub const ROOM_ENDED: u16 = 4010;
     /// The server is shutting down; reconnect later.
     pub const GOING_AWAY: u16 = 1001;
+    /// Refused by policy (e.g. too many sockets from one address).
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A client frame over the hard size limit.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
 }
 
 /// Query parameters of the live URL.

@@ -101,6 +101,8 @@ fn rss_kib() -> u64 {
 fn bench_config(dir: &std::path::Path) -> anyhow::Result<livecart_server::ServerConfig> {
     let mut config = livecart_server::ServerConfig::default();
     config.bind = "127.0.0.1:0".parse()?;
+    // Thousands of anonymous clients from 50 addresses: no per-address cap.
+    config.ws.anonymous_per_address = u32::MAX;
     config.data_dir = dir.to_path_buf();
     config.demo.enabled = true;
     config.demo.scripts = false;
@@ -148,7 +150,7 @@ async fn run(dir: &std::path::Path, n: usize, secs: u64) -> anyhow::Result<Row> 
     let (ready, mut lines) = tokio::task::spawn_blocking(move || (lines.next(), lines)).await?;
     let ready = ready.ok_or_else(|| anyhow::anyhow!("load generator died"))??;
     anyhow::ensure!(ready.starts_with("ready"), "load generator: {ready}");
-    let connected = room.connected.load(Ordering::Relaxed);
+    let connected = room.viewers().sockets();
     let rss_after = rss_kib();
 
     // Publish at RATE msg/s for `secs` seconds.

@@ -165,6 +165,7 @@ async fn room_live(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Viewer(user): Viewer,
+    ClientAddr(address): ClientAddr,
     q: Result<Query<LiveQuery>, axum::extract::rejection::QueryRejection>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
@@ -173,7 +174,7 @@ async fn room_live(
         .rooms
         .get(parse_id(&id, "room")?)
         .ok_or(ApiError::NotFound("room"))?;
-    crate::ws::upgrade(ws, state, room, user, q)
+    crate::ws::upgrade(ws, state, room, user, address, q)
 }
 
 async fn gifts(State(state): State<AppState>) -> ApiResult<Response> {

@@ -1,7 +1,10 @@
 //! Chat rules, applied to every message before it reaches a room: control
-//! characters stripped, length capped, blocked words refused, muted users
-//! refused, and a per-user rate limit (GCRA via `governor`: a burst of
-//! `rate_count`, refilling over `rate_window_s`).
+//! and invisible format characters stripped (bidi overrides, zero-width
+//! spaces), length capped, blocked words refused — looked for in the text's
+//! NFKC form reduced to confusable skeletons (UTS #39), so "ѕсаm", "s​cam"
+//! and "ｓｃａｍ" are "scam" — muted users refused, and a per-user rate
+//! limit (GCRA via `governor`: a burst of `rate_count`, refilling over
+//! `rate_window_s`).
 
 use crate::auth::Claims;
 use crate::config::ChatConfig;
@@ -14,7 +17,8 @@ use std::time::Duration;
 
 pub struct ChatRules {
     max_chars: usize,
-    blocked: Vec<String>,
+    /// Blocked words: (as configured, the form they are looked for in).
+    blocked: Vec<(String, String)>,
     limiter: DefaultKeyedRateLimiter<UserId>,
     clock: DefaultClock,
 }
@@ -50,8 +54,8 @@ impl ChatRules {
             blocked: cfg
                 .blocked_words
                 .iter()
-                .map(|w| w.to_lowercase())
-                .filter(|w| !w.is_empty())
+                .map(|w| (w.to_lowercase(), matching_form(w)))
+                .filter(|(_, form)| !form.is_empty())
                 .collect(),
             limiter: RateLimiter::keyed(quota),
             clock: DefaultClock::default(),
@@ -80,8 +84,12 @@ impl ChatRules {
                 ),
             ));
         }
-        let lower = text.to_lowercase();
-        if let Some(word) = self.blocked.iter().find(|w| lower.contains(w.as_str())) {
+        let seen = matching_form(&text);
+        if let Some((word, _)) = self
+            .blocked
+            .iter()
+            .find(|(_, form)| seen.contains(form.as_str()))
+        {
             return Err(Refusal::new(
                 ErrorCode::Filtered,
                 format!("\"{word}\" is not allowed in this room"),
@@ -115,13 +123,49 @@ impl ChatRules {
 }
 
 /// Removes control characters (newlines included: chat is one line) and
-/// trims surrounding whitespace.
+/// invisible format characters that reorder or hide text (bidi overrides
+/// and isolates, zero-width spaces, soft hyphens, BOM), and trims. The
+/// zero-width joiner stays: emoji sequences (👩‍🍳) need it.
 pub fn sanitize(text: &str) -> String {
     text.chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !invisible(*c))
         .collect::<String>()
         .trim()
         .to_owned()
+}
+
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'
+            | '\u{200C}'
+            | '\u{200E}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// The form blocked words are looked for in: NFKC (full-width and styled
+/// letters to plain ones), lower case, without joiners, variation
+/// selectors or spaces between letters, then each character replaced by
+/// its confusable skeleton (Cyrillic "ѕ" is "s").
+fn matching_form(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let plain: String = text
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| !matches!(c, '\u{200D}' | '\u{FE00}'..='\u{FE0F}') && !invisible(*c))
+        .collect();
+    unicode_security::skeleton(&plain)
+        .collect::<String>()
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 #[cfg(test)]
@@ -176,6 +220,28 @@ mod tests {
             .check(&user(), "this is a SCAM!", None)
             .expect_err("filtered");
         assert_eq!(err.code, ErrorCode::Filtered);
+    }
+
+    #[test]
+    fn blocked_words_are_found_behind_look_alikes_invisible_and_styled_letters() {
+        let r = rules(200);
+        for sneaky in [
+            "ѕсаm alert",                   // Cyrillic ѕ, с, а
+            "s\u{200B}c\u{200B}a\u{200B}m", // zero-width spaces
+            "\u{202E}mac\u{202C}s scam",    // a bidi override around it
+            "ｓｃａｍ",                     // full-width letters
+            "𝐬𝐜𝐚𝐦",                         // mathematical bold
+            "FAKE",
+        ] {
+            let err = r.check(&user(), sneaky, None).expect_err(sneaky);
+            assert_eq!(err.code, ErrorCode::Filtered, "{sneaky:?}");
+        }
+        // What is shown loses what reorders or hides text, keeps emoji joins.
+        let shown = r
+            .check(&user(), "\u{202E}hello\u{202C} 👩\u{200D}🍳 chef", None)
+            .expect("ok");
+        assert_eq!(shown, "hello 👩\u{200D}🍳 chef");
+        assert!(r.check(&user(), "scallops are great", None).is_ok());
     }
 
     #[test]

@@ -114,6 +114,9 @@ pub struct WsConfig {
     pub send_queue: usize,
     /// How long one write may block before the client is deemed stuck.
     pub write_timeout_ms: u64,
+    /// Anonymous sockets one client address may open on one room (a home
+    /// or an office shares an address); more are closed with 1008.
+    pub anonymous_per_address: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -195,6 +198,7 @@ impl Default for WsConfig {
             heartbeat_ms: 15_000,
             send_queue: 1024,
             write_timeout_ms: 5_000,
+            anonymous_per_address: 64,
         }
     }
 }

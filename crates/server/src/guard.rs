@@ -1,4 +1,5 @@
-//! What stands between a sign-in flood and everyone else: rate limits per
+//! What stands between a flood and everyone else: likes at a person's
+//! pace, and, for sign-in, rate limits per
 //! account and per client address (GCRA via `governor`), and a small pool
 //! for the deliberately slow password and PIN hashing, so a flood of wrong
 //! passwords waits its turn instead of taking every core from checkout. An
@@ -15,7 +16,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+/// Likes a user may add a second, and at once.
+pub const LIKES_PER_SECOND: u32 = 15;
+pub const LIKES_BURST: u32 = 60;
+
 pub struct Guard {
+    /// Likes a user adds: a few a second, a short burst.
+    likes: DefaultKeyedRateLimiter<livecart_protocol::UserId>,
     per_account: DefaultKeyedRateLimiter<String>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
@@ -33,12 +40,25 @@ fn per_minute(n: u32) -> Quota {
 
 impl Guard {
     pub fn new(cfg: &AuthConfig) -> Self {
+        let likes = Quota::per_second(NonZeroU32::new(LIKES_PER_SECOND).unwrap_or(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(LIKES_BURST).unwrap_or(NonZeroU32::MIN));
         Self {
+            likes: RateLimiter::keyed(likes),
             per_account: RateLimiter::keyed(per_minute(cfg.sign_in_per_account_per_min)),
             per_address: RateLimiter::keyed(per_minute(cfg.sign_in_per_address_per_min)),
             clock: DefaultClock::default(),
             hashing: Arc::new(Semaphore::new(cfg.hash_workers.max(1))),
             hash_wait: Duration::from_millis(cfg.hash_wait_ms),
+        }
+    }
+
+    /// How many of `count` likes from `user` count: all while they tap at a
+    /// person's pace, none beyond it (a client saying "3,000,000").
+    pub fn likes(&self, user: livecart_protocol::UserId, count: u32) -> u32 {
+        let n = count.min(LIKES_BURST);
+        match NonZeroU32::new(n).map(|n| self.likes.check_key_n(&user, n)) {
+            Some(Ok(Ok(()))) => n,
+            _ => 0,
         }
     }
 

@@ -227,6 +227,9 @@ async fn serve(state: AppState, me: Claims, resume: Option<(u64, Epoch)>, socket
                             };
                             send(&mut tx, &reply).await?;
                         }
+                        Some(Err(e)) if crate::ws::too_big(&e) => {
+                            return Some((close::MESSAGE_TOO_BIG, "frame too large: a client frame is 64 KiB at most"));
+                        }
                         Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
                         Some(Ok(_)) => {}
                     }
@@ -249,6 +252,16 @@ async fn serve(state: AppState, me: Claims, resume: Option<(u64, Epoch)>, socket
                 reason: Utf8Bytes::from_static(reason),
             }))),
         )
+        .await;
+        // Unread bytes at close would reset the connection before the
+        // client reads why: read until it closes too (briefly).
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+            while let Some(m) = rx.next().await {
+                if matches!(m, Ok(Message::Close(_))) {
+                    break;
+                }
+            }
+        })
         .await;
     }
 }

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use livecart_protocol::rest::{Product, RoomSnapshot, RoomSummary};
 use livecart_protocol::{Epoch, RoomEvent, RoomId, ServerFrame, UserId};
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
@@ -77,8 +78,9 @@ pub struct Room {
     pub id: RoomId,
     state: Mutex<RoomState>,
     bus: Arc<dyn Bus>,
-    /// Sockets open on this room (this node).
-    pub connected: AtomicU64,
+    /// Who is watching on this node: the viewer count counts people, not
+    /// sockets (see [`Viewers`]).
+    pub viewers: Mutex<Viewers>,
     /// Likes received since the last `likes` event.
     pending_likes: AtomicU64,
     /// Held across "write to the database, then publish" so that events
@@ -93,10 +95,16 @@ impl Room {
             id,
             state: Mutex::new(state),
             bus,
-            connected: AtomicU64::new(0),
+            viewers: Mutex::default(),
             pending_likes: AtomicU64::new(0),
             writes: tokio::sync::Mutex::new(()),
         })
+    }
+
+    pub fn viewers(&self) -> MutexGuard<'_, Viewers> {
+        self.viewers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn lock(&self) -> MutexGuard<'_, RoomState> {
@@ -159,7 +167,7 @@ impl Room {
     }
 
     pub fn viewer_count_locked(&self, st: &RoomState) -> u64 {
-        st.bot_viewers + self.connected.load(Ordering::Relaxed)
+        st.bot_viewers + self.viewers().count()
     }
 
     pub fn summary(&self) -> RoomSummary {
@@ -261,4 +269,87 @@ fn missed(st: &RoomState, since: u64) -> Option<Vec<Frame>> {
     }
     let skip = (since + 1 - first) as usize;
     Some(st.history.iter().skip(skip).cloned().collect())
+}
+
+/// Anonymous viewers one address adds to the viewer count at most.
+pub const ANONYMOUS_VIEWERS_PER_ADDRESS: u32 = 4;
+
+/// Who watches a room: signed-in viewers once each however many sockets
+/// they open, anonymous ones by address (a few per address at most).
+#[derive(Debug, Default)]
+pub struct Viewers {
+    users: HashMap<UserId, u32>,
+    anonymous: HashMap<Option<IpAddr>, u32>,
+}
+
+/// One socket's place among the viewers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watcher {
+    User(UserId),
+    Anonymous(Option<IpAddr>),
+}
+
+impl Viewers {
+    /// A socket opens; false (and nothing counted) when its address has
+    /// `per_address` anonymous sockets already (`ws.anonymous_per_address`).
+    pub fn join(&mut self, w: Watcher, per_address: u32) -> bool {
+        match w {
+            Watcher::User(u) => *self.users.entry(u).or_default() += 1,
+            Watcher::Anonymous(a) => {
+                let n = self.anonymous.entry(a).or_default();
+                if *n >= per_address && a.is_some() {
+                    return false;
+                }
+                *n += 1;
+            }
+        }
+        true
+    }
+
+    pub fn leave(&mut self, w: Watcher) {
+        let left = match w {
+            Watcher::User(u) => self.users.get_mut(&u).map(|n| {
+                *n -= 1;
+                *n == 0
+            }),
+            Watcher::Anonymous(a) => self.anonymous.get_mut(&a).map(|n| {
+                *n -= 1;
+                *n == 0
+            }),
+        };
+        if left == Some(true) {
+            match w {
+                Watcher::User(u) => {
+                    self.users.remove(&u);
+                }
+                Watcher::Anonymous(a) => {
+                    self.anonymous.remove(&a);
+                }
+            }
+        }
+    }
+
+    /// Sockets open (however many people).
+    pub fn sockets(&self) -> u64 {
+        let users: u32 = self.users.values().sum();
+        let anonymous: u32 = self.anonymous.values().sum();
+        u64::from(users) + u64::from(anonymous)
+    }
+
+    /// People watching: each signed-in user once, anonymous sockets up to a
+    /// few per address (unknown addresses count each socket).
+    pub fn count(&self) -> u64 {
+        let anonymous: u64 = self
+            .anonymous
+            .iter()
+            .map(|(a, n)| {
+                if a.is_some() {
+                    u64::from((*n).min(ANONYMOUS_VIEWERS_PER_ADDRESS))
+                } else {
+                    u64::from(*n)
+                }
+            })
+            .sum();
+        self.users.len() as u64 + anonymous
+    }
 }

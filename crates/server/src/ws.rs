@@ -7,7 +7,7 @@
 use crate::auth::Claims;
 use crate::bus::Frame;
 use crate::error::{ApiError, ApiResult};
-use crate::room::{CatchUp, Room};
+use crate::room::{CatchUp, Room, Watcher};
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -18,8 +18,8 @@ use livecart_protocol::error::decode_client_frame;
 use livecart_protocol::live::{LiveQuery, close};
 use livecart_protocol::rest::ChatMessage;
 use livecart_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, RoomEvent, ServerFrame};
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::{Instant, timeout};
@@ -33,6 +33,7 @@ pub fn upgrade(
     state: AppState,
     room: Arc<Room>,
     user: Option<Claims>,
+    address: Option<IpAddr>,
     q: LiveQuery,
 ) -> ApiResult<axum::response::Response> {
     let resume = match (q.since, q.epoch) {
@@ -52,7 +53,9 @@ pub fn upgrade(
         .max_message_size(hard_max)
         .max_frame_size(hard_max)
         .on_upgrade(move |socket| async move {
-            Connection::new(state, room, user).run(socket, resume).await;
+            Connection::new(state, room, user, address)
+                .run(socket, resume)
+                .await;
         }))
 }
 
@@ -60,6 +63,9 @@ struct Connection {
     state: AppState,
     room: Arc<Room>,
     user: Option<Claims>,
+    address: Option<IpAddr>,
+    /// Where this socket counts among the room's viewers (set while open).
+    watching: Option<Watching>,
     write_timeout: Duration,
 }
 
@@ -72,36 +78,90 @@ enum End {
     Gone,
 }
 
-/// Keeps the room's connection count right however the task ends.
-struct Counted(Arc<Room>);
-impl Drop for Counted {
+/// A socket's place among the room's viewers, given back however the task
+/// ends.
+struct Watching {
+    room: Arc<Room>,
+    watcher: Watcher,
+}
+
+impl Watching {
+    fn join(room: &Arc<Room>, watcher: Watcher, per_address: u32) -> Option<Self> {
+        room.viewers().join(watcher, per_address).then(|| Self {
+            room: room.clone(),
+            watcher,
+        })
+    }
+
+    /// Signed in on this socket: counted as that user from now on.
+    fn become_user(&mut self, user: livecart_protocol::UserId) {
+        let mut v = self.room.viewers();
+        v.leave(self.watcher);
+        self.watcher = Watcher::User(user);
+        v.join(self.watcher, u32::MAX);
+    }
+}
+
+impl Drop for Watching {
     fn drop(&mut self) {
-        self.0.connected.fetch_sub(1, Ordering::Relaxed);
+        self.room.viewers().leave(self.watcher);
     }
 }
 
 impl Connection {
-    fn new(state: AppState, room: Arc<Room>, user: Option<Claims>) -> Self {
+    fn new(
+        state: AppState,
+        room: Arc<Room>,
+        user: Option<Claims>,
+        address: Option<IpAddr>,
+    ) -> Self {
         let write_timeout = Duration::from_millis(state.config.ws.write_timeout_ms);
         Self {
             state,
             room,
             user,
+            address,
+            watching: None,
             write_timeout,
         }
     }
 
     async fn run(mut self, socket: WebSocket, resume: Option<(u64, livecart_protocol::Epoch)>) {
-        self.room.connected.fetch_add(1, Ordering::Relaxed);
-        let _counted = Counted(self.room.clone());
         let (mut tx, mut rx) = socket.split();
-        let end = self.serve(&mut tx, &mut rx, resume).await;
+        let watcher = match &self.user {
+            Some(u) => Watcher::User(u.sub),
+            None => Watcher::Anonymous(self.address),
+        };
+        self.watching = Watching::join(
+            &self.room,
+            watcher,
+            self.state.config.ws.anonymous_per_address,
+        );
+        let end = if self.watching.is_some() {
+            self.serve(&mut tx, &mut rx, resume).await
+        } else {
+            End::Close(
+                close::POLICY_VIOLATION,
+                "too many connections to this room from your address",
+            )
+        };
         if let End::Close(code, reason) = end {
             let close = Message::Close(Some(CloseFrame {
                 code,
                 reason: Utf8Bytes::from_static(reason),
             }));
             let _ = timeout(Duration::from_millis(200), tx.send(close)).await;
+            // Read what the client still sends until it closes too (briefly):
+            // closing with unread bytes would reset the connection, and the
+            // client would never see why.
+            let _ = timeout(Duration::from_secs(1), async {
+                while let Some(m) = rx.next().await {
+                    if matches!(m, Ok(Message::Close(_))) {
+                        break;
+                    }
+                }
+            })
+            .await;
         }
     }
 
@@ -165,6 +225,11 @@ impl Connection {
                     Err(RecvError::Closed) => return End::Close(close::ROOM_ENDED, "room closed"),
                 },
                 m = rx.next() => match m {
+                    // A frame over the hard limit is not read: say why (1009).
+                    Some(Err(e)) if too_big(&e) => return End::Close(
+                        close::MESSAGE_TOO_BIG,
+                        "frame too large: a client frame is 64 KiB at most",
+                    ),
                     None | Some(Err(_) | Ok(Message::Close(_))) => return End::Gone,
                     Some(Ok(msg)) => {
                         last_heard = Instant::now();
@@ -266,6 +331,9 @@ impl Connection {
                 match self.state.tokens.verify(&access_token, Timestamp::now()) {
                     Ok(claims) => {
                         let user = claims.user_ref();
+                        if let Some(w) = self.watching.as_mut() {
+                            w.become_user(claims.sub);
+                        }
                         self.user = Some(claims);
                         Some(ServerFrame::Authenticated { user })
                     }
@@ -279,7 +347,12 @@ impl Connection {
                 if count == 0 || count > 1000 {
                     return Some(error(ErrorCode::Invalid, "like count must be 1 to 1000"));
                 }
-                self.room.add_likes(u64::from(count));
+                // A person taps a few times a second: more is not counted.
+                let user = self.user.as_ref().map(|u| u.sub);
+                let counted = user.map_or(0, |u| self.state.guard.likes(u, count));
+                if counted > 0 {
+                    self.room.add_likes(u64::from(counted));
+                }
                 None
             }
             ClientFrame::Chat { text, client_id } => self.chat(&text, client_id),
@@ -325,6 +398,12 @@ impl Connection {
             }),
         }
     }
+}
+
+/// A read refused for its size (tungstenite's capacity error).
+pub fn too_big(e: &axum::Error) -> bool {
+    let s = e.to_string();
+    s.contains("Space limit exceeded") || s.contains("too long") || s.contains("too big")
 }
 
 fn slow() -> End {

@@ -187,6 +187,19 @@ impl Client {
         }
     }
 
+    /// For sockets whose frames are not room frames (`/v1/me/live`): Ok
+    /// for any text frame, else the close frame that ended the connection.
+    pub async fn next_or_close_raw(&mut self) -> Result<(), Option<CloseFrame>> {
+        let msg = tokio::time::timeout(WAIT, self.ws.next())
+            .await
+            .expect("a frame within the wait");
+        match msg {
+            Some(Ok(Message::Close(c))) => Err(c),
+            Some(Ok(_)) => Ok(()),
+            None | Some(Err(_)) => Err(None),
+        }
+    }
+
     /// Reads welcome + snapshot; returns the snapshot.
     pub async fn joined(&mut self) -> RoomSnapshot {
         assert!(matches!(
