@@ -63,6 +63,10 @@ pub enum ErrorCode {
     NotDelivered,
     /// The refund window after delivery has closed.
     RefundWindowClosed,
+    /// The path exists, but not for this HTTP method (see `Allow`).
+    MethodNotAllowed,
+    /// The client took too long to send its request.
+    Timeout,
     Internal,
     /// A code this build does not know (sent by a newer peer).
     #[serde(other)]
@@ -98,6 +102,8 @@ impl ErrorCode {
             Self::AlreadyShipped => "already_shipped",
             Self::NotDelivered => "not_delivered",
             Self::RefundWindowClosed => "refund_window_closed",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Timeout => "timeout",
             Self::Internal => "internal",
             Self::Unknown => "unknown",
         }

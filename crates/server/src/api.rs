@@ -90,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .route("/live/{file}", get(crate::streams::serve_flv))
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(middleware::from_fn(crate::error::problems))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

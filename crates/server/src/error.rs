@@ -155,3 +155,73 @@ pub fn problem_response(p: &Problem) -> Response {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Every error answer is problem+json with a stable code: refusals made
+/// before our handlers run (the router's 404 and 405, extractor rejections
+/// such as a bad query string or a plain GET on a WebSocket route, body
+/// limits, timeouts) are rewritten here, their text kept as the detail.
+/// An error answered to a request that sent a body says `Connection:
+/// close`: the body may be unread, and hyper closes such a connection.
+pub async fn problems(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let sent_body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let res = next.run(req).await;
+    let status = res.status();
+    if status.is_success() || status.is_redirection() || status.is_informational() {
+        return res;
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let mut res = if is_problem {
+        res
+    } else {
+        let (parts, body) = res.into_parts();
+        let text = axum::body::to_bytes(body, 4 * 1024)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+            .unwrap_or_default();
+        let (code, title) = match status.as_u16() {
+            401 => (ErrorCode::Unauthorized, "Sign in first"),
+            403 => (ErrorCode::Forbidden, "Not allowed"),
+            404 => (ErrorCode::NotFound, "Not found"),
+            405 => (ErrorCode::MethodNotAllowed, "Method not allowed"),
+            408 => (ErrorCode::Timeout, "Request timeout"),
+            411 | 413 | 431 => (ErrorCode::TooLarge, "Too large"),
+            429 => (ErrorCode::RateLimited, "Too many requests"),
+            503 => (ErrorCode::Unavailable, "Not available yet"),
+            500..=599 => (ErrorCode::Internal, "Something went wrong"),
+            _ => (ErrorCode::Malformed, "Bad request"),
+        };
+        let detail = if text.is_empty() || status.is_server_error() {
+            match status.as_u16() {
+                404 => "no such route".to_owned(),
+                405 => "this route does not take that method".to_owned(),
+                s => {
+                    status.canonical_reason().unwrap_or("error").to_lowercase() + &format!(" ({s})")
+                }
+            }
+        } else {
+            text
+        };
+        let mut converted = problem_response(&Problem::new(status.as_u16(), code, title, detail));
+        // Keep what tells the client more (e.g. `Allow` on a 405).
+        for name in [header::ALLOW, header::RETRY_AFTER] {
+            if let Some(v) = parts.headers.get(&name) {
+                converted.headers_mut().insert(name, v.clone());
+            }
+        }
+        converted
+    };
+    if sent_body {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}

@@ -778,3 +778,59 @@ async fn sign_in_is_limited_per_account_and_address_and_unknown_users_cost_a_has
         w * 1e3
     );
 }
+
+/// Every error is problem+json with a stable code, the router's own and
+/// the extractors' too; an error to a request that sent a body says
+/// `Connection: close`.
+#[tokio::test]
+async fn every_error_is_problem_json_with_a_stable_code() {
+    let server = TestServer::start().await;
+    let ava = server.sign_in("ava").await;
+    let room = server.room().await;
+    let http = &server.http;
+    let cases = [
+        (
+            http.delete(server.url("/v1/feed")),
+            405,
+            ErrorCode::MethodNotAllowed,
+        ),
+        (http.get(server.url("/nowhere")), 404, ErrorCode::NotFound),
+        (
+            http.get(server.url("/v1/nowhere")),
+            404,
+            ErrorCode::NotFound,
+        ),
+        (
+            http.get(server.url(&format!("/v1/rooms/{room}/live"))),
+            400,
+            ErrorCode::Malformed,
+        ),
+        (
+            http.get(server.url("/v1/wallet/entries?before=lots"))
+                .bearer_auth(&ava.access_token),
+            400,
+            ErrorCode::Malformed,
+        ),
+        (
+            http.post(server.url("/v1/session")).body("username=ava"),
+            400,
+            ErrorCode::Malformed,
+        ),
+    ];
+    for (req, status, code) in cases {
+        let res = req.send().await.expect("req");
+        let url = res.url().clone();
+        assert_eq!(res.status().as_u16(), status, "{url}");
+        let allow = res.headers().get("allow").cloned();
+        let closes = res.headers().get("connection").cloned();
+        let p = problem(res).await;
+        assert_eq!(p.code, code, "{url}: {p:?}");
+        assert!(!p.detail.is_empty(), "{url}");
+        if status == 405 {
+            assert!(allow.is_some(), "a 405 says what is allowed");
+        }
+        if url.path() == "/v1/session" {
+            assert_eq!(closes.as_ref().map(|v| v.as_bytes()), Some(&b"close"[..]));
+        }
+    }
+}
