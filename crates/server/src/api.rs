@@ -90,6 +90,11 @@ pub fn app(state: AppState) -> Router {
         .route("/live/{file}", get(crate::streams::serve_flv))
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(64 * 1024))
+        // A body trickled in slower than this is cut off (408).
+        .layer(middleware::from_fn({
+            let limit = std::time::Duration::from_secs(state.config.http.body_timeout_s.max(1));
+            move |req, next| crate::listen::body_deadline(limit, req, next)
+        }))
         .layer(middleware::from_fn(crate::error::problems))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

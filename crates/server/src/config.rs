@@ -33,6 +33,7 @@ pub struct ServerConfig {
     /// player opens a room's stream URL. The app's own servers turn it on.
     pub allow_private_stream_urls: bool,
     pub chat: ChatConfig,
+    pub http: HttpConfig,
     pub auth: AuthConfig,
     pub ws: WsConfig,
     pub demo: DemoConfig,
@@ -71,6 +72,30 @@ pub struct MoneyConfig {
     pub refund_delay_ms: u64,
     /// Days after delivery a refund can still be asked for.
     pub refund_window_days: u32,
+}
+
+/// Connection rules (docs/security.md, `listen.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Connections open at once (WebSockets included); 0: the process's
+    /// file limit less a reserve of 1,024 for the database, streams and logs.
+    pub max_connections: usize,
+    /// Seconds a connection has to send a request's headers, and to send
+    /// the next request on a kept-alive connection.
+    pub header_read_timeout_s: u64,
+    /// Seconds a request has to send its body.
+    pub body_timeout_s: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 0,
+            header_read_timeout_s: 20,
+            body_timeout_s: 20,
+        }
+    }
 }
 
 /// Sign-in and session rules (docs/security.md).
@@ -158,6 +183,7 @@ impl Default for ServerConfig {
             history_len: 4096,
             allow_private_stream_urls: false,
             chat: ChatConfig::default(),
+            http: HttpConfig::default(),
             auth: AuthConfig::default(),
             ws: WsConfig::default(),
             demo: DemoConfig::default(),

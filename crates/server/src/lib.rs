@@ -3,6 +3,7 @@
 //!
 //! Layout:
 //! - [`config`]: settings from defaults, a TOML file and `LIVECART_*` env.
+//! - [`listen`]: accepting connections (timeouts, the connection cap).
 //! - [`api`]: the HTTP router and REST handlers; [`ws`]: the room WebSocket.
 //! - [`room`]: one room's state and numbered event log; [`rooms`]: the
 //!   registry, loading from the database, and the ticker pacing likes/viewers.
@@ -32,6 +33,7 @@ pub mod guard;
 pub mod host;
 pub mod idempotency;
 pub mod ledger;
+pub mod listen;
 pub mod me_live;
 pub mod mem;
 pub mod orders;
@@ -94,6 +96,13 @@ impl ServerHandle {
     }
 }
 
+/// Raises the open-files limit to its hard limit and leaves 1,024 of them
+/// for everything that is not a connection (database, streams, logs).
+fn files_for_connections() -> usize {
+    let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1_024);
+    usize::try_from(files.saturating_sub(1_024).max(64)).unwrap_or(64)
+}
+
 /// Opens the database, seeds the demo world if configured, loads the rooms,
 /// binds the listener and starts serving.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
@@ -123,6 +132,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         payments: writer::WriteQueue::start(writer.clone())?,
         writer,
         accounts: ledger::AccountIds::default(),
+        websockets: std::sync::Arc::default(),
         lazy_images: api::LazyImages::default(),
         me: me_live::MeHub::default(),
         base_url: base_url.clone(),
@@ -154,20 +164,18 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
 
     let token = state.shutdown.clone();
     let router = api::app(state.clone());
-    // Live frames are small and latency-bound: never let Nagle hold them back.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY");
-        }
-    });
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(token.cancelled_owned())
-        .await
-    });
+    let limits = listen::Limits {
+        max_connections: match state.config.http.max_connections {
+            0 => files_for_connections(),
+            n => n,
+        },
+        header_read_timeout: std::time::Duration::from_secs(
+            state.config.http.header_read_timeout_s.max(1),
+        ),
+    };
+    tracing::info!(max_connections = limits.max_connections, "connection limits");
+    let websockets = state.websockets.clone();
+    let server = tokio::spawn(listen::serve(listener, router, limits, token, websockets));
     tracing::info!(%addr, %base_url, "livecart server listening");
     Ok(ServerHandle {
         addr,

@@ -173,6 +173,7 @@ async fn snapshot(
 }
 
 async fn serve(state: AppState, me: Claims, resume: Option<(u64, Epoch)>, socket: WebSocket) {
+    let _counted = state.websocket();
     let (mut tx, mut rx) = socket.split();
     let end = async {
         let mut join = state.me.join(me.sub, resume);

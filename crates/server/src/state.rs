@@ -47,6 +47,8 @@ pub struct Inner {
     /// Where clients reach us, without a trailing slash; prefixes every URL
     /// the API hands out (images, streams).
     pub base_url: String,
+    /// WebSocket connections open (they count toward `http.max_connections`).
+    pub websockets: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Cancelled on shutdown: sockets close with "going away", tasks end.
     pub shutdown: CancellationToken,
 }
@@ -54,6 +56,22 @@ pub struct Inner {
 impl AppState {
     pub fn new(inner: Inner) -> Self {
         Self(Arc::new(inner))
+    }
+
+    /// Counts a WebSocket connection while the guard lives.
+    pub fn websocket(&self) -> SocketCount {
+        self.websockets
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        SocketCount(self.websockets.clone())
+    }
+}
+
+/// One open WebSocket, counted toward the connection cap until dropped.
+pub struct SocketCount(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for SocketCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -127,6 +127,7 @@ impl Connection {
     }
 
     async fn run(mut self, socket: WebSocket, resume: Option<(u64, livecart_protocol::Epoch)>) {
+        let _counted = self.state.websocket();
         let (mut tx, mut rx) = socket.split();
         let watcher = match &self.user {
             Some(u) => Watcher::User(u.sub),
