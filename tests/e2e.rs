@@ -58,8 +58,12 @@ fn the_feed_plays_moving_video_and_a_swipe_shows_the_next_room_at_once() {
         state["page"]["editsAs"], "arraybuffer",
         "the page's edits hook is in place"
     );
-    let badge = app.text("live-badge").unwrap_or_default();
-    assert!(badge.starts_with("LIVE"), "badge says {badge:?}");
+    // The badge is read from the page (a render may land between the two
+    // reads), so wait for it briefly rather than sample it once.
+    let badge = app.wait_for("the badge to say LIVE", Duration::from_secs(5), |a| {
+        a.text("live-badge").filter(|b| b.starts_with("LIVE"))
+    });
+    eprintln!("badge: {badge}");
 
     // Two screenshots a second of frames apart differ in the video area.
     let before = drawn(&state, 0);

@@ -79,7 +79,7 @@ pub struct MoneyConfig {
 #[serde(default)]
 pub struct HttpConfig {
     /// Connections open at once (WebSockets included); 0: the process's
-    /// file limit less a reserve of 1,024 for the database, streams and logs.
+    /// file limit less a reserve of 512 for the database, stream relays and logs.
     pub max_connections: usize,
     /// Seconds a connection has to send a request's headers, and to send
     /// the next request on a kept-alive connection.

@@ -96,19 +96,17 @@ impl ServerHandle {
     }
 }
 
-/// Raises the open-files limit to its hard limit and leaves 1,024 of them
-/// for everything that is not a connection (database, streams, logs).
+/// Raises the open-files limit to its hard limit and leaves 512 of them
+/// for everything that is not a connection (database, stream relays, logs).
 fn files_for_connections() -> usize {
     let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1_024);
-    usize::try_from(files.saturating_sub(1_024).max(64)).unwrap_or(64)
+    usize::try_from(files.saturating_sub(512).max(64)).unwrap_or(64)
 }
 
 /// Opens the database, seeds the demo world if configured, loads the rooms,
 /// binds the listener and starts serving.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("binding {}", config.bind))?;
+    let listener = listen::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
     let addr = listener.local_addr()?;
     let base_url = config.public_url.clone().map_or_else(
         || format!("http://{addr}"),

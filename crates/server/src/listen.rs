@@ -22,7 +22,7 @@ use futures_util::StreamExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,7 +46,6 @@ pub struct Limits {
 
 /// One open connection, as the cap sees it.
 struct Entry {
-    opened: Instant,
     /// Requests whose answer is still going out (a stream counts until its
     /// body ends).
     busy: Arc<AtomicUsize>,
@@ -57,12 +56,13 @@ struct Entry {
 
 #[derive(Default)]
 struct Conns {
-    open: Mutex<HashMap<u64, Entry>>,
+    /// By id, which grows with the time of opening: oldest first.
+    open: Mutex<BTreeMap<u64, Entry>>,
     next: AtomicU64,
 }
 
 impl Conns {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Entry>> {
         self.open
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -72,11 +72,7 @@ impl Conns {
     /// false if none is idle.
     fn evict_one(&self) -> bool {
         let mut open = self.lock();
-        let oldest = open
-            .iter()
-            .filter(|(_, e)| e.is_idle())
-            .min_by_key(|(_, e)| e.opened)
-            .map(|(id, _)| *id);
+        let oldest = open.iter().find(|(_, e)| e.is_idle()).map(|(id, _)| *id);
         match oldest.and_then(|id| open.remove(&id)) {
             Some(e) => {
                 e.close.notify_one();
@@ -99,6 +95,20 @@ impl Drop for Busy {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Binds the listening socket with a deep accept queue (4,096, as deep as
+/// the kernel allows): in a burst of connects a shallow queue drops SYNs,
+/// and a dropped SYN costs the person behind it a second.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4_096)
 }
 
 /// Serves `router` on `listener` until `shutdown`, then lets the open
@@ -139,7 +149,6 @@ pub async fn serve(
         }
         let id = conns.next.fetch_add(1, Ordering::Relaxed);
         let entry = Entry {
-            opened: Instant::now(),
             busy: Arc::default(),
             upgraded: Arc::default(),
             close: Arc::default(),
