@@ -15,6 +15,11 @@ const TAG_VIDEO: u8 = 9;
 const TAG_SCRIPT: u8 = 18;
 /// FLV file header (9) + PreviousTagSize0 (4).
 const HEADER_LEN: usize = 13;
+/// The most a group of pictures may hold. A 10-second GOP at 8 Mbit/s is
+/// 10 MB; a source that never sends another keyframe would otherwise grow
+/// the cache without end. Past this the cache drops the group, and new
+/// viewers wait for the next keyframe (current viewers see no change).
+pub const GOP_MAX_BYTES: usize = 32 * 1024 * 1024;
 
 /// A parsed FLV tag, with its trailing PreviousTagSize.
 #[derive(Debug, Clone)]
@@ -99,6 +104,11 @@ impl FlvReader {
         }
         Ok((header, tags))
     }
+
+    /// Bytes held of a tag not yet complete.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
 }
 
 #[derive(Default)]
@@ -109,6 +119,8 @@ struct Cache {
     audio_config: Option<Bytes>,
     /// Tags since (and including) the latest video keyframe.
     gop: Vec<Bytes>,
+    /// Their bytes, at most `GOP_MAX_BYTES`.
+    gop_bytes: usize,
 }
 
 /// One live stream's fan-out point.
@@ -169,10 +181,16 @@ impl FlvHub {
             } else {
                 if tag.is_video_keyframe() {
                     cache.gop.clear();
+                    cache.gop_bytes = 0;
                 }
                 // Before the first keyframe nothing is decodable; keep nothing.
                 if !cache.gop.is_empty() || tag.is_video_keyframe() {
+                    cache.gop_bytes += tag.bytes.len();
                     cache.gop.push(tag.bytes.clone());
+                    if cache.gop_bytes > GOP_MAX_BYTES {
+                        cache.gop.clear();
+                        cache.gop_bytes = 0;
+                    }
                 }
             }
             let _ = tx.send(tag.bytes);
@@ -298,5 +316,26 @@ mod tests {
         assert!(hub.subscribe().is_none());
         let bad = FlvHub::new(16);
         assert!(bad.push(b"GIF89a-not-a-video").is_err());
+    }
+
+    #[test]
+    fn a_source_that_never_sends_another_keyframe_cannot_grow_the_cache_without_end() {
+        let hub = FlvHub::new(16);
+        hub.push(&header()).expect("header");
+        hub.push(&tag(TAG_VIDEO, 0, &[0x17, 1, 0, 0, 0, b'K']))
+            .expect("keyframe");
+        assert!(hub.subscribe().is_some());
+        // 1 MiB inter frames, one past the cap.
+        let inter = tag(TAG_VIDEO, 33, &vec![0x27; 1024 * 1024]);
+        for _ in 0..=GOP_MAX_BYTES / inter.len() {
+            hub.push(&inter).expect("inter frame");
+        }
+        let held = lock(&hub.cache).gop_bytes;
+        assert!(held <= GOP_MAX_BYTES, "the cache holds {held} bytes");
+        // New viewers wait for the next keyframe, which serves again.
+        assert!(hub.subscribe().is_none());
+        hub.push(&tag(TAG_VIDEO, 2000, &[0x17, 1, 0, 0, 0, b'K']))
+            .expect("keyframe");
+        assert!(hub.subscribe().is_some());
     }
 }
