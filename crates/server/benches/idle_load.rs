@@ -103,11 +103,23 @@ async fn run(idle: usize, secs: u64) -> anyhow::Result<()> {
 
     eprintln!("opening {idle} idle connections from another process");
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["--loadgen", "--port", &port.to_string(), "--conns", &idle.to_string()])
+        .args([
+            "--loadgen",
+            "--port",
+            &port.to_string(),
+            "--conns",
+            &idle.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stdin(Stdio::piped())
         .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("stdout"))?).lines();
+    let mut lines = BufReader::new(
+        child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("stdout"))?,
+    )
+    .lines();
     let mut stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("stdin"))?;
     let (ready, lines) = tokio::task::spawn_blocking(move || (lines.next(), lines)).await?;
     let ready = ready.ok_or_else(|| anyhow::anyhow!("load generator died"))??;
@@ -136,12 +148,24 @@ async fn run(idle: usize, secs: u64) -> anyhow::Result<()> {
         let b = &rows[i - i % 2];
         println!(
             "{:<22} {:>6} {:>5} {:>6} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9.2}",
-            r.probe, r.idle, r.n, r.failed, r.p50, r.p95, r.p99, r.max, r.p99 / b.p99
+            r.probe,
+            r.idle,
+            r.n,
+            r.failed,
+            r.p50,
+            r.p95,
+            r.p99,
+            r.max,
+            r.p99 / b.p99
         );
     }
     println!(
         "load generator: {} open when probing began, {} open at the end, {} closed by the server and reopened ({:.0}/s), {} connects failed",
-        v["ready_open"], v["open"], v["reopened"], v["reopened_per_s"].as_f64().unwrap_or(0.0), v["connect_failed"]
+        v["ready_open"],
+        v["open"],
+        v["reopened"],
+        v["reopened_per_s"].as_f64().unwrap_or(0.0),
+        v["connect_failed"]
     );
     let worst = loaded.0.p99.max(loaded.1.p99);
     let failed = loaded.0.failed + loaded.1.failed;
@@ -149,7 +173,11 @@ async fn run(idle: usize, secs: u64) -> anyhow::Result<()> {
         "idle_load idle={idle} rest_p99_ms={:.2} ws_join_p99_ms={:.2} failed={failed} target_p99_ms={TARGET_P99_MS} {}",
         loaded.0.p99,
         loaded.1.p99,
-        if worst <= TARGET_P99_MS && failed == 0 { "met" } else { "MISSED" }
+        if worst <= TARGET_P99_MS && failed == 0 {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     Ok(())
 }
@@ -204,8 +232,12 @@ async fn probe(feed: &str, live: &str, secs: u64, idle: usize) -> (Row, Row) {
 // ---- load generator (child process) ----
 
 fn loadgen() -> anyhow::Result<()> {
-    let port: u16 = arg("--port").ok_or_else(|| anyhow::anyhow!("--port"))?.parse()?;
-    let n: usize = arg("--conns").ok_or_else(|| anyhow::anyhow!("--conns"))?.parse()?;
+    let port: u16 = arg("--port")
+        .ok_or_else(|| anyhow::anyhow!("--port"))?
+        .parse()?;
+    let n: usize = arg("--conns")
+        .ok_or_else(|| anyhow::anyhow!("--conns"))?
+        .parse()?;
     anyhow::ensure!(n <= 19_500, "at most 19,500 sockets per process");
     std::thread::spawn(|| {
         std::thread::sleep(LOADGEN_DEADLINE);
@@ -231,7 +263,8 @@ async fn loadgen_async(port: u16, n: usize) -> anyhow::Result<()> {
     let opened = Arc::new(tokio::sync::Semaphore::new(0));
     let gate = Arc::new(tokio::sync::Semaphore::new(256)); // connects in flight
     for i in 0..n {
-        let (counts, stop, opened, gate) = (counts.clone(), stop.clone(), opened.clone(), gate.clone());
+        let (counts, stop, opened, gate) =
+            (counts.clone(), stop.clone(), opened.clone(), gate.clone());
         let src = std::net::SocketAddr::from(([127, 0, 1, 1 + (i / 250) as u8], 0));
         tokio::spawn(async move {
             let mut first = true;

@@ -171,7 +171,10 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
             state.config.http.header_read_timeout_s.max(1),
         ),
     };
-    tracing::info!(max_connections = limits.max_connections, "connection limits");
+    tracing::info!(
+        max_connections = limits.max_connections,
+        "connection limits"
+    );
     let websockets = state.websockets.clone();
     let server = tokio::spawn(listen::serve(listener, router, limits, token, websockets));
     tracing::info!(%addr, %base_url, "livecart server listening");

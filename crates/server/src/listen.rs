@@ -18,24 +18,24 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response, StatusCode};
+use axum::middleware::Next;
 use futures_util::StreamExt;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use livecart_protocol::{ErrorCode, Problem};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use axum::middleware::Next;
-use http_body_util::BodyExt;
-use livecart_protocol::{ErrorCode, Problem};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower_http::timeout::{TimeoutBody, TimeoutError};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+use tower_http::timeout::{TimeoutBody, TimeoutError};
 
 /// Connection rules (`http.*` in the config).
 #[derive(Debug, Clone)]
@@ -164,7 +164,15 @@ pub async fn serve(
         let shutdown = shutdown.clone();
         let read_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            serve_one(stream, addr, router, (busy, upgraded, close), read_timeout, shutdown).await;
+            serve_one(
+                stream,
+                addr,
+                router,
+                (busy, upgraded, close),
+                read_timeout,
+                shutdown,
+            )
+            .await;
             conns.lock().remove(&id);
         });
     }
@@ -287,7 +295,10 @@ pub async fn body_deadline(limit: Duration, req: Request<Body>, next: Next) -> R
             408,
             ErrorCode::Timeout,
             "Request timeout",
-            format!("the request's body did not arrive within {} s", limit.as_secs()),
+            format!(
+                "the request's body did not arrive within {} s",
+                limit.as_secs()
+            ),
         ));
     }
     res

@@ -44,7 +44,9 @@ async fn headers_sent_a_byte_at_a_time_are_cut_off() {
     let mut tcp = TcpStream::connect(s.handle.addr).await.expect("connect");
     // A slowloris: a valid head that never ends, one byte every 100 ms,
     // until the server hangs up.
-    let head = b"GET /v1/feed HTTP/1.1\r\nhost: x\r\n".iter().chain(b"x-pad: ".iter());
+    let head = b"GET /v1/feed HTTP/1.1\r\nhost: x\r\n"
+        .iter()
+        .chain(b"x-pad: ".iter());
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut sent = 0;
     let start = std::time::Instant::now();
@@ -54,7 +56,10 @@ async fn headers_sent_a_byte_at_a_time_are_cut_off() {
             break;
         }
         sent += 1;
-        assert!(start.elapsed() < WAIT, "still reading headers after {sent} bytes");
+        assert!(
+            start.elapsed() < WAIT,
+            "still reading headers after {sent} bytes"
+        );
         let mut probe = [0u8; 1];
         if let Ok(0) = tcp.try_read(&mut probe) {
             break;
@@ -75,7 +80,9 @@ async fn an_idle_kept_alive_connection_is_closed() {
     tcp.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
         .await
         .expect("send");
-    let got = until_closed(&mut tcp).await.expect("closed after the answer");
+    let got = until_closed(&mut tcp)
+        .await
+        .expect("closed after the answer");
     let text = String::from_utf8_lossy(&got);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
 }
@@ -113,7 +120,9 @@ async fn idle_sockets_beyond_the_cap_make_room_for_people() {
     // the cap (the newest are still open).
     let mut closed = 0;
     for tcp in &mut idle[..CAP * 2] {
-        until_closed(tcp).await.expect("an old idle socket is closed");
+        until_closed(tcp)
+            .await
+            .expect("an old idle socket is closed");
         closed += 1;
     }
     assert_eq!(closed, CAP * 2);

@@ -830,7 +830,10 @@ async fn every_error_is_problem_json_with_a_stable_code() {
             assert!(allow.is_some(), "a 405 says what is allowed");
         }
         if url.path() == "/v1/session" {
-            assert_eq!(closes.as_ref().map(reqwest::header::HeaderValue::as_bytes), Some(&b"close"[..]));
+            assert_eq!(
+                closes.as_ref().map(reqwest::header::HeaderValue::as_bytes),
+                Some(&b"close"[..])
+            );
         }
     }
 }
