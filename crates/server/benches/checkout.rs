@@ -15,11 +15,14 @@
 //!
 //! `cargo bench -p livecart-server --bench checkout [-- --orders 40]`
 
+mod support;
+
 use livecart_protocol::commerce::{IDEMPOTENCY_HEADER, PlaceOrderRequest};
 use livecart_protocol::rest::{FlashSale, RoomSnapshot, StartFlashSaleRequest};
 use livecart_protocol::{AddressId, Currency, Money, PROTOCOL_HEADER, PROTOCOL_VERSION, UserId};
 use livecart_server::auth::Claims;
 use std::time::{Duration, Instant};
+use support::arg;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -54,13 +57,6 @@ impl Run {
         let i = ((v.len() as f64 - 1.0) * p).round() as usize;
         v[i]
     }
-}
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() -> anyhow::Result<()> {

@@ -10,14 +10,17 @@
 //!
 //! `cargo bench -p livecart-server --bench fanout [-- --clients 1000,5000 --secs 10]`
 
+mod support;
+
 use futures_util::StreamExt;
 use livecart_protocol::rest::{ChatMessage, UserRef};
 use livecart_protocol::{MessageId, PROTOCOL_VERSION, RoomEvent, Timestamp, UserId};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use support::{Loadgen, arg};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -25,13 +28,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const RATE: u64 = 100;
 /// Hard cap on a load generator's life, whatever happens.
 const LOADGEN_DEADLINE: Duration = Duration::from_mins(4);
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 fn main() -> anyhow::Result<()> {
     let _ = rlimit::increase_nofile_limit(20_000);
@@ -124,37 +120,23 @@ async fn run(dir: &std::path::Path, n: usize, secs: u64) -> anyhow::Result<Row> 
     );
 
     let rss_before = rss_kib();
-    let mut child = Command::new(std::env::current_exe()?)
-        .args([
-            "--loadgen",
-            "--url",
-            &url,
-            "--clients",
-            &n.to_string(),
-            "--secs",
-            &secs.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stdin(Stdio::piped())
-        .spawn()?;
-    let mut lines = BufReader::new(
-        child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("stdout"))?,
-    )
-    .lines();
-    let mut stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("stdin"))?;
-
-    // Wait (off the runtime) until every client has joined.
-    let (ready, mut lines) = tokio::task::spawn_blocking(move || (lines.next(), lines)).await?;
-    let ready = ready.ok_or_else(|| anyhow::anyhow!("load generator died"))??;
-    anyhow::ensure!(ready.starts_with("ready"), "load generator: {ready}");
+    // Wait until every client has joined.
+    let (mut load, _) = Loadgen::spawn(&[
+        "--loadgen",
+        "--url",
+        &url,
+        "--clients",
+        &n.to_string(),
+        "--secs",
+        &secs.to_string(),
+    ])?
+    .ready()
+    .await?;
     let connected = room.viewers().sockets();
     let rss_after = rss_kib();
 
     // Publish at RATE msg/s for `secs` seconds.
-    writeln!(stdin, "go")?;
+    writeln!(load.stdin, "go")?;
     let sender = UserRef {
         id: UserId::new(),
         name: "bench".into(),
@@ -175,11 +157,10 @@ async fn run(dir: &std::path::Path, n: usize, secs: u64) -> anyhow::Result<Row> 
         room.publish(RoomEvent::Chat { message });
     }
     let publish_secs = start.elapsed().as_secs_f64();
-    writeln!(stdin, "done {total}")?;
-    let report = tokio::task::spawn_blocking(move || lines.next())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no report"))??;
-    let _ = child.wait();
+    writeln!(load.stdin, "done {total}")?;
+    let (report, mut load) = tokio::task::spawn_blocking(move || (load.lines.next(), load)).await?;
+    let report = report.ok_or_else(|| anyhow::anyhow!("no report"))??;
+    let _ = load.child.wait();
     server.shutdown().await?;
 
     let v: serde_json::Value = serde_json::from_str(&report)?;

@@ -13,13 +13,15 @@
 //! `cargo bench -p livecart-server --features demo --bench idle_load
 //!  [-- --idle 19000 --secs 30]`
 
+mod support;
+
 use futures_util::StreamExt;
 use livecart_protocol::PROTOCOL_VERSION;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use support::{Loadgen, arg};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -28,13 +30,6 @@ const LOADGEN_DEADLINE: Duration = Duration::from_mins(4);
 /// Probes a second (each kind); a person's pace, not a load of its own.
 const PROBES_PER_S: u64 = 10;
 const TARGET_P99_MS: f64 = 100.0;
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--loadgen") {
@@ -102,36 +97,21 @@ async fn run(idle: usize, secs: u64) -> anyhow::Result<()> {
     let base = probe(&feed, &live, secs, 0).await;
 
     eprintln!("opening {idle} idle connections from another process");
-    let mut child = Command::new(std::env::current_exe()?)
-        .args([
-            "--loadgen",
-            "--port",
-            &port.to_string(),
-            "--conns",
-            &idle.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stdin(Stdio::piped())
-        .spawn()?;
-    let mut lines = BufReader::new(
-        child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("stdout"))?,
-    )
-    .lines();
-    let mut stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("stdin"))?;
-    let (ready, lines) = tokio::task::spawn_blocking(move || (lines.next(), lines)).await?;
-    let ready = ready.ok_or_else(|| anyhow::anyhow!("load generator died"))??;
-    anyhow::ensure!(ready.starts_with("ready"), "load generator: {ready}");
+    let (mut load, ready) = Loadgen::spawn(&[
+        "--loadgen",
+        "--port",
+        &port.to_string(),
+        "--conns",
+        &idle.to_string(),
+    ])?
+    .ready()
+    .await?;
     eprintln!("  {ready}; {secs} s of probes");
     let loaded = probe(&feed, &live, secs, idle).await;
-    writeln!(stdin, "done")?;
-    let mut lines = lines;
-    let report = tokio::task::spawn_blocking(move || lines.next())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no report"))??;
-    let _ = child.wait();
+    writeln!(load.stdin, "done")?;
+    let (report, mut load) = tokio::task::spawn_blocking(move || (load.lines.next(), load)).await?;
+    let report = report.ok_or_else(|| anyhow::anyhow!("no report"))??;
+    let _ = load.child.wait();
     server.shutdown().await?;
 
     let v: serde_json::Value = serde_json::from_str(&report)?;
