@@ -252,7 +252,7 @@ fn main() -> anyhow::Result<()> {
         runs.push(run);
 
         eprintln!("flash sale done");
-        let report = livecart_server::ledger::check(&state.db).await?;
+        let report = livecart_server::money::ledger::check(&state.db).await?;
         anyhow::Ok((runs, report.ok(), report.to_string()))
     })?;
     server_rt.block_on(server.shutdown())?;

@@ -48,7 +48,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
                 if state.shutdown.is_cancelled() {
                     return;
                 }
-                let drawn = crate::api::draw_pending_on(&state, id, |render| {
+                let drawn = crate::http::draw_pending_on(&state, id, |render| {
                     let (reply, answer) = tokio::sync::oneshot::channel();
                     let sent = drawer.send((render, reply));
                     async move {
@@ -69,7 +69,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
 }
 
 type DrawJob = (
-    crate::api::Render,
+    crate::http::Render,
     tokio::sync::oneshot::Sender<anyhow::Result<(Vec<u8>, Vec<u8>)>>,
 );
 
@@ -202,7 +202,7 @@ fn register_stream(
                     tracing::warn!(error = %e, %room, "publisher output is not FLV");
                 }
             };
-            let started = |p: livecart_media::Publisher, source| crate::streams::Started {
+            let started = |p: livecart_media::Publisher, source| crate::live::streams::Started {
                 publisher: Box::new(p),
                 source,
             };

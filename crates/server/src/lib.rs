@@ -1,54 +1,48 @@
 //! livecart-server: the live-room server the app talks to, embeddable in the
 //! app (`serve`) or run on its own (`livecart-server`).
 //!
-//! Layout:
+//! Layout (each folder's own file says more):
 //! - [`config`]: settings from defaults, a TOML file and `LIVECART_*` env.
 //! - [`listen`]: accepting connections (timeouts, the connection cap).
-//! - [`api`]: the HTTP router and REST handlers; [`ws`]: the room WebSocket.
-//! - [`room`]: one room's state and numbered event log; [`rooms`]: the
-//!   registry, loading from the database, and the ticker pacing likes/viewers.
-//! - [`bus`]: the fan-out seam (in-process now, NATS when scaled out).
-//! - [`host`]: host operations shared by the host API and the demo scripts.
+//! - [`http`]: the route table; `http/` the extractors (`Body`, `PathId`,
+//!   `ClientAddr`), images, sessions, public room endpoints, the host API.
+//! - [`live`]: `room` (one room's state and numbered event log), `rooms`
+//!   (registry, loading, the ticker pacing likes/viewers), `bus` (the
+//!   fan-out seam: in-process now, NATS when scaled out), `ws` (the room
+//!   WebSocket), `me_live` (the user's own socket), `chat` (chat rules),
+//!   `host` (room operations shared by the host API and the demo scripts),
+//!   `streams` (video as HTTP-FLV).
+//! - [`money`]: `ledger` (double-entry accounts) and its one `writer`,
+//!   `idempotency` (keys for every money-moving request), `wallet`
+//!   (top-ups), `gifts` (paid gifts), `orders` (addresses, checkout) and
+//!   `orders::tracking` (after payment).
 //! - [`auth`]: sign-in, access and refresh tokens; [`guard`]: sign-in
-//!   limits and the hashing pool; [`chat`]: chat rules.
-//! - [`streams`]: video served as HTTP-FLV (GOP cache, fan-out).
-//! - [`ledger`]: double-entry accounts; [`idempotency`]: keys for every
-//!   money-moving request; [`wallet`] (top-ups), [`orders`] (addresses,
-//!   checkout), [`gifts`] (paid gifts) move money through them.
-//! - [`rules`]: what is accepted from hosts and users (text caps, prices,
-//!   stream URLs, countries, per-user caps).
-//! - [`db`]: SQLite (migrations, row mapping); `demo`: the seeded demo world.
+//!   limits and the hashing pool; [`rules`]: what is accepted from hosts
+//!   and users; [`social`]: follows and reports.
+//! - [`state`]: what every handler shares; [`db`]: SQLite (migrations, row
+//!   mapping); [`error`]: problem+json; [`mem`]: giving freed heap back;
+//!   `demo`: the seeded demo world (feature `demo`).
 
-pub mod api;
 pub mod auth;
-pub mod bus;
-pub mod chat;
 pub mod config;
 pub mod db;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
-pub mod gifts;
 pub mod guard;
-pub mod host;
-pub mod idempotency;
-pub mod ledger;
+pub mod http;
 pub mod listen;
-pub mod me_live;
+pub mod live;
 pub mod mem;
-pub mod orders;
-pub mod room;
-pub mod rooms;
+pub mod money;
 pub mod rules;
 pub mod social;
 pub mod state;
-pub mod streams;
-pub mod tracking;
-pub mod wallet;
-pub mod writer;
-pub mod ws;
 
 pub use config::ServerConfig;
+
+use live::{bus, chat, me_live, rooms, streams};
+use money::{idempotency, ledger, orders, wallet, writer};
 pub use state::AppState;
 
 use anyhow::Context;
@@ -131,7 +125,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         writer,
         accounts: ledger::AccountIds::default(),
         websockets: std::sync::Arc::default(),
-        lazy_images: api::LazyImages::default(),
+        lazy_images: http::LazyImages::default(),
         me: me_live::MeHub::default(),
         base_url: base_url.clone(),
         shutdown: CancellationToken::new(),
@@ -153,7 +147,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
     #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
     let mut background = vec![rooms::spawn_ticker(state.clone())];
     if state.config.money.order_step_ms > 0 {
-        background.push(tracking::spawn_fulfilment(state.clone()));
+        background.push(orders::tracking::spawn_fulfilment(state.clone()));
     }
     #[cfg(feature = "demo")]
     if state.config.demo.enabled {
@@ -161,7 +155,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
     }
 
     let token = state.shutdown.clone();
-    let router = api::app(state.clone());
+    let router = http::app(state.clone());
     let limits = listen::Limits {
         max_connections: match state.config.http.max_connections {
             0 => files_for_connections(),

@@ -226,7 +226,7 @@ async fn main() -> anyhow::Result<()> {
                 bail!("no database at {}", config.database_path().display());
             }
             let db = livecart_server::db::open(&config).await?;
-            let report = livecart_server::ledger::check(&db).await?;
+            let report = livecart_server::money::ledger::check(&db).await?;
             db.close().await;
             println!("{report}");
             if !report.ok() {

@@ -6,9 +6,9 @@
 //! - `POST /v1/rooms/{id}/reports` `{message_id, reason}` → 202; the same
 //!   reporter reporting the same message again is still one report.
 
-use crate::api::{Body, parse_id};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
+use crate::http::{Body, PathId, parse_id};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -82,10 +82,9 @@ pub async fn unfollow(
 pub async fn report(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
-    Path(room): Path<String>,
+    PathId(room_id): PathId<RoomId>,
     Body(req): Body<ReportRequest>,
 ) -> ApiResult<StatusCode> {
-    let room_id: RoomId = parse_id(&room, "room")?;
     let room = state.rooms.get(room_id).ok_or(ApiError::NotFound("room"))?;
     let reason = crate::rules::text("reason", &req.reason, 200, false)?;
     let day_ago = (Timestamp::now() - jiff::SignedDuration::from_hours(24)).to_string();

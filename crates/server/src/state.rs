@@ -1,11 +1,11 @@
 //! Shared server state, handed to every handler. Cheap to clone.
 
 use crate::auth::TokenKeys;
-use crate::bus::Bus;
-use crate::chat::ChatRules;
 use crate::config::ServerConfig;
-use crate::rooms::Rooms;
-use crate::streams::Streams;
+use crate::live::bus::Bus;
+use crate::live::chat::ChatRules;
+use crate::live::rooms::Rooms;
+use crate::live::streams::Streams;
 use sqlx::SqlitePool;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -21,13 +21,13 @@ pub struct Inner {
     pub writer: SqlitePool,
     /// Orders go through here: batched on the writer connection, one
     /// commit per batch (`writer::WriteQueue`).
-    pub payments: crate::writer::WriteQueue,
+    pub payments: crate::money::writer::WriteQueue,
     /// Pictures still to draw (the demo world's art).
-    pub lazy_images: crate::api::LazyImages,
+    pub lazy_images: crate::http::LazyImages,
     /// Ledger account ids, once committed.
-    pub accounts: crate::ledger::AccountIds,
+    pub accounts: crate::money::ledger::AccountIds,
     /// Each signed-in user's own live channel (orders, wallet).
-    pub me: crate::me_live::MeHub,
+    pub me: crate::live::me_live::MeHub,
     pub tokens: TokenKeys,
     /// Sign-in limits and the password-hashing pool.
     pub guard: crate::guard::Guard,
@@ -39,11 +39,11 @@ pub struct Inner {
     pub bus: Arc<dyn Bus>,
     pub chat: ChatRules,
     /// Idempotency keys whose request is running now.
-    pub in_flight: crate::idempotency::InFlight,
+    pub in_flight: crate::money::idempotency::InFlight,
     /// Idempotency keys that have a stored answer (hashes).
-    pub stored_keys: crate::idempotency::StoredKeys,
+    pub stored_keys: crate::money::idempotency::StoredKeys,
     /// Flash-sale units not yet promised to a buyer.
-    pub flash_gate: crate::orders::FlashGate,
+    pub flash_gate: crate::money::orders::FlashGate,
     /// Where clients reach us, without a trailing slash; prefixes every URL
     /// the API hands out (images, streams).
     pub base_url: String,

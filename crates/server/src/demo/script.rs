@@ -5,8 +5,8 @@
 //! chat, like, gift and snap up flash-sale stock.
 
 use super::world::{GIFTS, RoomDef};
-use crate::host;
-use crate::room::Room;
+use crate::live::host;
+use crate::live::room::Room;
 use crate::state::AppState;
 use jiff::Timestamp;
 use livecart_protocol::live::GiftEvent;

@@ -4,7 +4,7 @@
 
 use super::art;
 use crate::auth;
-use crate::ledger::TxnKind;
+use crate::money::ledger::TxnKind;
 use jiff::Timestamp;
 use livecart_protocol::commerce::NewAddress;
 use livecart_protocol::rest::Role;
@@ -376,7 +376,7 @@ async fn ready_to_buy(
 ) -> anyhow::Result<()> {
     if balance_minor > 0 {
         let amount = Money::new(balance_minor, Currency::USD);
-        crate::wallet::credit(
+        crate::money::wallet::credit(
             conn,
             user,
             amount,
@@ -397,7 +397,7 @@ async fn ready_to_buy(
         phone: phone.into(),
         is_default: true,
     };
-    crate::orders::save_address(conn, user, address_id, &address, false)
+    crate::money::orders::save_address(conn, user, address_id, &address, false)
         .await
         .map_err(|e| anyhow::anyhow!("demo address: {e}"))?;
     Ok(())

@@ -106,7 +106,7 @@ fn order(p: &Product, sku: usize, address: livecart_protocol::AddressId) -> Plac
 }
 
 async fn ledger_ok(server: &TestServer) {
-    let report = livecart_server::ledger::check(&server.handle.state.db)
+    let report = livecart_server::money::ledger::check(&server.handle.state.db)
         .await
         .expect("ledger check runs");
     assert!(report.ok(), "{report}");
@@ -740,12 +740,12 @@ async fn a_retry_of_the_order_that_sold_out_a_flash_sale_gets_that_order_not_sol
     assert_eq!(ava.balance().await, DEMO_BALANCE - sale_price.amount_minor);
     // A server started on this database knows which keys have an answer
     // (refusals skip the read only for the others).
-    let known = livecart_server::idempotency::StoredKeys::load(&server.handle.state.db)
+    let known = livecart_server::money::idempotency::StoredKeys::load(&server.handle.state.db)
         .await
         .expect("keys");
     let ava_id = server.sign_in("ava").await.user.id;
-    assert!(known.may_have(ava_id, &livecart_server::idempotency::Key(k.clone())));
-    assert!(!known.may_have(ava_id, &livecart_server::idempotency::Key(key())));
+    assert!(known.may_have(ava_id, &livecart_server::money::idempotency::Key(k.clone())));
+    assert!(!known.may_have(ava_id, &livecart_server::money::idempotency::Key(key())));
     assert_eq!(ben.balance().await, DEMO_BALANCE);
     ledger_ok(&server).await;
 }
@@ -770,14 +770,15 @@ async fn keys_past_the_retention_are_forgotten_and_younger_ones_still_replay() {
         .await
         .expect("backdate");
     let state = &server.handle.state;
-    let purged = livecart_server::idempotency::purge(state)
+    let purged = livecart_server::money::idempotency::purge(state)
         .await
         .expect("purge");
     assert_eq!(purged, 1);
     let known = |k: &str| {
-        state
-            .stored_keys
-            .may_have(ava_id, &livecart_server::idempotency::Key(k.to_owned()))
+        state.stored_keys.may_have(
+            ava_id,
+            &livecart_server::money::idempotency::Key(k.to_owned()),
+        )
     };
     assert!(!known(&old), "forgotten with its row");
     assert!(known(&young));

@@ -5,9 +5,9 @@
 //! connection stays open; only frames too large to read safely close it.
 
 use crate::auth::Claims;
-use crate::bus::Frame;
 use crate::error::{ApiError, ApiResult};
-use crate::room::{CatchUp, Room, Watcher};
+use crate::live::bus::Frame;
+use crate::live::room::{CatchUp, Room, Watcher};
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use futures_util::stream::{SplitSink, SplitStream};

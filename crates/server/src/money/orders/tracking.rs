@@ -17,14 +17,14 @@
 //! socket (`me_live`) is told from the writer right after the commit, so
 //! the app sees the steps in the order they happened.
 
-use crate::api::{Body, parse_id};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
-use crate::idempotency::{self, Claim, Key};
-use crate::ledger::{self, AccountKind, TxnKind};
+use crate::http::{Body, PathId};
+use crate::money::idempotency::{self, Claim, Key};
+use crate::money::ledger::{self, AccountKind, TxnKind};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
@@ -175,9 +175,8 @@ pub async fn list_orders(
 pub async fn get_order(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
-    Path(id): Path<String>,
+    PathId(id): PathId<OrderId>,
 ) -> ApiResult<Json<Order>> {
-    let id: OrderId = parse_id(&id, "order")?;
     // Someone else's order is "not found": its existence is not the
     // caller's business.
     let mut conn = state.db.acquire().await?;
@@ -306,9 +305,8 @@ pub async fn cancel(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
     key: Key,
-    Path(id): Path<String>,
+    PathId(id): PathId<OrderId>,
 ) -> ApiResult<Response> {
-    let id: OrderId = parse_id(&id, "order")?;
     let endpoint = format!("POST /v1/orders/{id}/cancel");
     let hash = idempotency::request_hash(&endpoint, &());
     let lease = match idempotency::claim(&state, me.sub, &key, &endpoint, &hash).await? {
@@ -395,10 +393,9 @@ pub async fn cancel(
 pub async fn request_refund(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
-    Path(id): Path<String>,
+    PathId(id): PathId<OrderId>,
     Body(req): Body<RefundRequest>,
 ) -> ApiResult<Json<Order>> {
-    let id: OrderId = parse_id(&id, "order")?;
     let days = state.config.money.refund_window_days;
     let window_start = Timestamp::now() - SignedDuration::from_hours(24 * i64::from(days));
     let reason = match serde_json::to_value(req.reason).map_err(anyhow::Error::from)? {

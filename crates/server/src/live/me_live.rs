@@ -155,7 +155,7 @@ async fn snapshot(
 ) -> anyhow::Result<MeSnapshot> {
     let mut conn = state.db.acquire().await?;
     let currency = state.config.money.currency();
-    let orders = crate::tracking::load(
+    let orders = crate::money::orders::tracking::load(
         &mut conn,
         &state.base_url,
         user,
@@ -163,7 +163,7 @@ async fn snapshot(
         SNAPSHOT_ORDERS as u32,
     )
     .await?;
-    let balance = crate::ledger::wallet_balance(&mut conn, user, currency).await?;
+    let balance = crate::money::ledger::wallet_balance(&mut conn, user, currency).await?;
     Ok(MeSnapshot {
         orders,
         balance: Money::new(balance, currency),
@@ -228,7 +228,7 @@ async fn serve(state: AppState, me: Claims, resume: Option<(u64, Epoch)>, socket
                             };
                             send(&mut tx, &reply).await?;
                         }
-                        Some(Err(e)) if crate::ws::too_big(&e) => {
+                        Some(Err(e)) if crate::live::ws::too_big(&e) => {
                             return Some((close::MESSAGE_TOO_BIG, "frame too large: a client frame is 64 KiB at most"));
                         }
                         Some(Ok(Message::Close(_)) | Err(_)) | None => return None,

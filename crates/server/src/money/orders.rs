@@ -12,14 +12,16 @@
 //!   to `flash_grace_ms` (≤ 3 s) after the deadline; later, 409 `sale_ended`.
 //! - `GET /v1/orders`, `GET /v1/orders/{id}`: the caller's own only.
 
-use crate::api::{Body, parse_id};
+pub mod tracking;
+
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
-use crate::idempotency::{self, Claim, Key, KeyRecord};
-use crate::ledger::{self, AccountKind, TxnKind};
+use crate::http::{Body, PathId};
+use crate::money::idempotency::{self, Claim, Key, KeyRecord};
+use crate::money::ledger::{self, AccountKind, TxnKind};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
@@ -207,10 +209,9 @@ pub async fn create_address(
 pub async fn update_address(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
-    Path(id): Path<String>,
+    PathId(id): PathId<AddressId>,
     Body(req): Body<NewAddress>,
 ) -> ApiResult<Json<Address>> {
-    let id: AddressId = parse_id(&id, "address")?;
     let req = validate(&req)?;
     let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
     let a = save_address(&mut tx, me.sub, id, &req, true).await?;
@@ -221,9 +222,8 @@ pub async fn update_address(
 pub async fn delete_address(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
-    Path(id): Path<String>,
+    PathId(id): PathId<AddressId>,
 ) -> ApiResult<StatusCode> {
-    let id: AddressId = parse_id(&id, "address")?;
     let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
     // Soft delete: paid orders keep their own copy anyway.
     let was_default: Option<bool> = sqlx::query_scalar(
@@ -941,7 +941,7 @@ async fn pay(
         .push_bind(now.to_string())
         .push_bind(now.to_string());
     q.push(");\n");
-    crate::tracking::push_step(&mut q, id, OrderStatus::Paid, now, String::new());
+    crate::money::orders::tracking::push_step(&mut q, id, OrderStatus::Paid, now, String::new());
     idempotency::push_complete_with_balance(&mut q, record, StatusCode::CREATED, body, &wallet);
 
     let rows = match q.build().fetch_all(&mut *tx).await {

@@ -9,8 +9,8 @@
 use crate::auth::HostCaller;
 use crate::db::{self, sale_state_str, status_str};
 use crate::error::{ApiError, ApiResult};
-use crate::room::Room;
-use crate::rooms;
+use crate::live::room::Room;
+use crate::live::rooms;
 use crate::rules;
 use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
@@ -493,7 +493,7 @@ pub fn remove_message(
 
 pub fn notice(state: &AppState, caller: &HostCaller, room: RoomId, text: &str) -> ApiResult<()> {
     let r = authorize(state, caller, room)?;
-    let text = crate::chat::sanitize(text);
+    let text = crate::live::chat::sanitize(text);
     if text.is_empty() || text.chars().count() > 280 {
         return Err(ApiError::BadRequest(
             "a notice is 1 to 280 characters".into(),
@@ -519,7 +519,7 @@ pub async fn demo_gift(
         .fetch_optional(&state.db)
         .await?;
     let (id, coins) = row.ok_or(ApiError::NotFound("gift"))?;
-    let sender = crate::chat::sanitize(&req.sender);
+    let sender = crate::live::chat::sanitize(&req.sender);
     if sender.is_empty() || sender.chars().count() > 40 {
         return Err(ApiError::BadRequest(
             "a sender is 1 to 40 characters".into(),

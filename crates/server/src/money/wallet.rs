@@ -11,14 +11,14 @@
 //!
 //! Pending top-ups survive a restart: `resume_pending` re-arms them.
 
-use crate::api::{Body, parse_id};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
-use crate::idempotency::{self, Claim, Key};
-use crate::ledger::{self, AccountKind, TxnKind};
+use crate::http::{Body, PathId};
+use crate::money::idempotency::{self, Claim, Key};
+use crate::money::ledger::{self, AccountKind, TxnKind};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::{SignedDuration, Timestamp};
@@ -171,9 +171,8 @@ async fn top_ups(state: &AppState, user: UserId, status: Option<&str>) -> ApiRes
 pub async fn get_top_up(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
-    Path(id): Path<String>,
+    PathId(id): PathId<TopUpId>,
 ) -> ApiResult<Json<TopUp>> {
-    let id: TopUpId = parse_id(&id, "top-up")?;
     let row: Option<TopUpRow> =
         sqlx::query_as(&format!("{TOP_UP_SELECT} WHERE id = ? AND user_id = ?"))
             .bind(id.to_string())
@@ -335,7 +334,7 @@ pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatu
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        let balance = crate::ledger::wallet_balance(&mut tx, user, currency).await?;
+        let balance = crate::money::ledger::wallet_balance(&mut tx, user, currency).await?;
         credited = Some((user, Money::new(balance, currency)));
         TopUpStatus::Succeeded
     };

@@ -7,13 +7,13 @@
 //! is published once, after the commit. A replay answers the stored receipt
 //! and publishes nothing.
 
-use crate::api::{Body, parse_id};
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
-use crate::idempotency::{self, Claim, Key};
-use crate::ledger::{self, AccountKind, TxnKind};
+use crate::http::{Body, PathId};
+use crate::money::idempotency::{self, Claim, Key};
+use crate::money::ledger::{self, AccountKind, TxnKind};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
@@ -27,11 +27,10 @@ pub const MAX_COUNT: u32 = 99;
 pub async fn send(
     State(state): State<AppState>,
     SignedIn(me): SignedIn,
-    Path(room): Path<String>,
+    PathId(room_id): PathId<RoomId>,
     key: Key,
     Body(req): Body<SendGiftRequest>,
 ) -> ApiResult<Response> {
-    let room_id: RoomId = parse_id(&room, "room")?;
     let room = state.rooms.get(room_id).ok_or(ApiError::NotFound("room"))?;
     if !(1..=MAX_COUNT).contains(&req.count) {
         return Err(ApiError::BadRequest(format!("count is 1 to {MAX_COUNT}")));

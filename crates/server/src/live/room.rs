@@ -6,7 +6,7 @@
 //! subscribes under the same lock, so a joiner's catch-up (history or
 //! snapshot) and its live stream meet exactly: no gap, no duplicate.
 
-use crate::bus::{Bus, Frame};
+use crate::live::bus::{Bus, Frame};
 use jiff::Timestamp;
 use livecart_protocol::rest::{Product, RoomSnapshot, RoomSummary};
 use livecart_protocol::{Epoch, RoomEvent, RoomId, ServerFrame, UserId};

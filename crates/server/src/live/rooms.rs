@@ -2,9 +2,9 @@
 //! the per-room ticker that paces aggregated events: likes at most four times
 //! a second, viewer counts at most once a second, flash sales ending on time.
 
-use crate::bus::Bus;
 use crate::db::{self, RoomRow, SaleRow};
-use crate::room::{Room, RoomState};
+use crate::live::bus::Bus;
+use crate::live::room::{Room, RoomState};
 use crate::state::AppState;
 use livecart_protocol::rest::{FlashSaleState, Pin, RoomStatus, RoomSummary};
 use livecart_protocol::{Money, RoomId};
@@ -150,7 +150,7 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
             n += 1;
             // Hourly: forget idempotency keys past their retention.
             if n % (4 * 3600) == 1 {
-                match crate::idempotency::purge(&state).await {
+                match crate::money::idempotency::purge(&state).await {
                     Ok(0) => {}
                     Ok(purged) => tracing::info!(purged, "old idempotency keys forgotten"),
                     Err(e) => tracing::warn!(error = %e, "purging idempotency keys"),
@@ -196,9 +196,13 @@ pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
                         .map(|s| s.id)
                 });
                 if let Some(sale) = due
-                    && let Err(e) =
-                        crate::host::end_flash_sale(&state, &room, sale, FlashSaleState::Ended)
-                            .await
+                    && let Err(e) = crate::live::host::end_flash_sale(
+                        &state,
+                        &room,
+                        sale,
+                        FlashSaleState::Ended,
+                    )
+                    .await
                 {
                     tracing::warn!(error = %e, room = %room.id, "ending flash sale");
                 }

@@ -1,0 +1,13 @@
+//! A live room, from the host's operations to every viewer's socket: the
+//! room's state and numbered event log, the registry and its ticker, the
+//! fan-out bus, the room WebSocket and the user's own socket, chat rules and
+//! the video streams.
+
+pub mod bus;
+pub mod chat;
+pub mod host;
+pub mod me_live;
+pub mod room;
+pub mod rooms;
+pub mod streams;
+pub mod ws;
