@@ -4,6 +4,8 @@
 //! `demo.seed`.
 
 pub mod art;
+pub mod fulfilment;
+pub mod provider;
 pub mod script;
 pub mod world;
 

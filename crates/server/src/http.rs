@@ -38,8 +38,9 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/rooms/{id}/mutes", post(host::mute))
         .route("/rooms/{id}/notices", post(host::notice))
-        .route("/rooms/{id}/demo-gifts", post(host::demo_gift))
         .route("/rooms/{id}/chat/{message}", delete(host::remove_message));
+    #[cfg(feature = "demo")]
+    let host_api = host_api.route("/rooms/{id}/demo-gifts", post(host::demo_gift));
     let v1 = Router::new()
         .route("/feed", get(rooms::feed))
         .route("/rooms/{id}", get(rooms::room_snapshot))

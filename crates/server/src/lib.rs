@@ -122,6 +122,10 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         bus,
         db,
         payments: writer::WriteQueue::start(writer.clone())?,
+        #[cfg(feature = "demo")]
+        provider: Box::new(demo::provider::DemoProvider),
+        #[cfg(not(feature = "demo"))]
+        provider: Box::new(money::provider::NoProvider),
         writer,
         accounts: ledger::AccountIds::default(),
         websockets: std::sync::Arc::default(),
@@ -146,8 +150,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
 
     #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
     let mut background = vec![rooms::spawn_ticker(state.clone())];
+    #[cfg(feature = "demo")]
     if state.config.money.order_step_ms > 0 {
-        background.push(orders::tracking::spawn_fulfilment(state.clone()));
+        background.push(demo::fulfilment::spawn_fulfilment(state.clone()));
     }
     #[cfg(feature = "demo")]
     if state.config.demo.enabled {

@@ -6,5 +6,6 @@ pub mod gifts;
 pub mod idempotency;
 pub mod ledger;
 pub mod orders;
+pub mod provider;
 pub mod wallet;
 pub mod writer;

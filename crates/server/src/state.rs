@@ -22,6 +22,8 @@ pub struct Inner {
     /// Orders go through here: batched on the writer connection, one
     /// commit per batch (`writer::WriteQueue`).
     pub payments: crate::money::writer::WriteQueue,
+    /// Who charges cards for top-ups.
+    pub provider: Box<dyn crate::money::provider::PaymentProvider>,
     /// Pictures still to draw (the demo world's art).
     pub lazy_images: crate::http::LazyImages,
     /// Ledger account ids, once committed.

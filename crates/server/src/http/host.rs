@@ -11,8 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use livecart_protocol::rest::{
-    AddProductRequest, CreateRoomRequest, DemoGiftRequest, FlashSaleState, HostRoomsResponse,
-    MuteRequest, NoticeRequest, PinRequest, RoomStatus, StartFlashSaleRequest, UnpinRequest,
+    AddProductRequest, CreateRoomRequest, FlashSaleState, HostRoomsResponse, MuteRequest,
+    NoticeRequest, PinRequest, RoomStatus, StartFlashSaleRequest, UnpinRequest,
 };
 use livecart_protocol::{FlashSaleId, MessageId, RoomId};
 pub(super) async fn list(
@@ -126,11 +126,12 @@ pub(super) async fn notice(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[cfg(feature = "demo")]
 pub(super) async fn demo_gift(
     State(state): State<AppState>,
     caller: HostCaller,
     PathId(room): PathId<RoomId>,
-    Body(req): Body<DemoGiftRequest>,
+    Body(req): Body<livecart_protocol::rest::DemoGiftRequest>,
 ) -> ApiResult<StatusCode> {
     host::demo_gift(&state, &caller, room, req).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -16,8 +16,8 @@ use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
 use livecart_protocol::live::FlashSalePhase;
 use livecart_protocol::rest::{
-    AddProductRequest, CreateRoomRequest, DemoGiftRequest, FlashSale, FlashSaleState, MuteRequest,
-    Pin, PinRequest, Product, Role, RoomStatus, RoomSummary, StartFlashSaleRequest, UnpinRequest,
+    AddProductRequest, CreateRoomRequest, FlashSale, FlashSaleState, MuteRequest, Pin, PinRequest,
+    Product, Role, RoomStatus, RoomSummary, StartFlashSaleRequest, UnpinRequest,
 };
 use livecart_protocol::{FlashSaleId, MessageId, ProductId, RoomEvent, RoomId, SkuId, UserId};
 use std::sync::Arc;
@@ -504,11 +504,12 @@ pub fn notice(state: &AppState, caller: &HostCaller, room: RoomId, text: &str) -
 }
 
 /// A demo fan's gift (admin only): published like the bots' gifts.
+#[cfg(feature = "demo")]
 pub async fn demo_gift(
     state: &AppState,
     caller: &HostCaller,
     room: RoomId,
-    req: DemoGiftRequest,
+    req: livecart_protocol::rest::DemoGiftRequest,
 ) -> ApiResult<()> {
     if !matches!(caller, HostCaller::Admin) {
         return Err(ApiError::Forbidden("demo gifts are for the admin"));

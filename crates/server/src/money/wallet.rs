@@ -1,5 +1,5 @@
-//! The wallet: balance, history, and top-ups through the demo payment
-//! provider.
+//! The wallet: balance, history, and top-ups through the payment provider
+//! (`provider`; the demo world's knows the test cards).
 //!
 //! - `GET /v1/wallet` → balance, pending top-ups, the PIN threshold.
 //! - `GET /v1/wallet/entries?before=<cursor>` → movements, newest first.
@@ -27,38 +27,6 @@ use livecart_protocol::commerce::{
 };
 use livecart_protocol::{Money, TopUpId, UserId};
 use serde::Deserialize;
-
-/// What the demo provider does with a card number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TestCard {
-    Succeed,
-    Decline,
-    Late,
-}
-
-impl TestCard {
-    /// Stripe's well-known test numbers; anything else is refused up front.
-    pub fn parse(number: &str) -> Option<Self> {
-        let digits: String = number
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .collect();
-        match digits.as_str() {
-            "4242424242424242" => Some(Self::Succeed),
-            "4000000000000002" => Some(Self::Decline),
-            "4000000000003220" => Some(Self::Late),
-            _ => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Succeed => "succeed",
-            Self::Decline => "decline",
-            Self::Late => "late",
-        }
-    }
-}
 
 pub async fn wallet(
     State(state): State<AppState>,
@@ -204,14 +172,13 @@ pub async fn create_top_up(
             Money::new(money.max_top_up_minor, currency)
         )));
     }
-    // A card the demo provider does not know is declined, as a real
-    // provider declines a card it cannot charge (the test cards are in the
-    // README and next to the app's card field).
-    let card = TestCard::parse(&req.card_number)
-        .ok_or_else(|| ApiError::PaymentDeclined("the card was declined".into()))?;
+    let card = state
+        .provider
+        .take(&req.card_number, money)
+        .map_err(ApiError::PaymentDeclined)?;
     // The hash covers the card's outcome, not its number: nothing of the
     // number but the last four digits is stored anywhere.
-    let hash = idempotency::request_hash("POST /v1/wallet/top-ups", &(req.amount, card.as_str()));
+    let hash = idempotency::request_hash("POST /v1/wallet/top-ups", &(req.amount, card.outcome));
     let lease =
         match idempotency::claim(&state, me.sub, &key, "POST /v1/wallet/top-ups", &hash).await? {
             Claim::Replay(res) => return Ok(res),
@@ -224,11 +191,8 @@ pub async fn create_top_up(
         .collect();
     let last4 = digits[digits.len().saturating_sub(4)..].to_owned();
     let now = Timestamp::now();
-    let delay = match card {
-        TestCard::Late => money.provider_late_ms,
-        _ => money.provider_confirm_ms,
-    };
-    let confirm_after = now + SignedDuration::from_millis(delay.cast_signed());
+    let confirm_after =
+        now + SignedDuration::try_from(card.confirm_after).map_err(anyhow::Error::from)?;
     let top_up = TopUp {
         id: TopUpId::new(),
         amount: req.amount,
@@ -249,7 +213,7 @@ pub async fn create_top_up(
         .bind(top_up.amount.amount_minor)
         .bind(top_up.amount.currency.as_str())
         .bind(&top_up.card_last4)
-        .bind(card.as_str())
+        .bind(card.outcome)
         .bind(confirm_after.to_string())
         .bind(now.to_string())
         .execute(&mut *tx)
@@ -309,7 +273,7 @@ pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatu
         });
     }
     let mut credited = None;
-    let result = if outcome == "decline" {
+    let result = if crate::money::provider::Charge::declines(&outcome) {
         sqlx::query(
             "UPDATE top_ups SET status = 'declined', decline_reason = 'the card was declined' WHERE id = ?",
         )
