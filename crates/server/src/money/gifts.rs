@@ -10,7 +10,7 @@
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Body, PathId};
-use crate::money::idempotency::{self, Claim, Key};
+use crate::money::idempotency::{self, Key};
 use crate::money::ledger::{self, AccountKind, TxnKind};
 use crate::state::AppState;
 use axum::extract::State;
@@ -43,13 +43,8 @@ pub async fn send(
         return Err(ApiError::BadRequest("hosts cannot gift themselves".into()));
     }
     let endpoint = format!("POST /v1/rooms/{room_id}/gifts");
-    let hash = idempotency::request_hash(&endpoint, &req);
-    let lease = match idempotency::claim(&state, me.sub, &key, &endpoint, &hash).await? {
-        Claim::Replay(res) => return Ok(res),
-        Claim::Fresh(lease) => lease,
-    };
     let currency = state.config.money.currency();
-    let result = async {
+    let work = async |lease: idempotency::Lease| {
         let mut writer = state.writer.acquire().await?;
         let mut tx = sqlx::Connection::begin_with(&mut *writer, "BEGIN IMMEDIATE").await?;
         let gift: Option<(String, i64)> =
@@ -75,7 +70,9 @@ pub async fn send(
         .bind(req.combo_id.to_string())
         .fetch_one(&mut *tx)
         .await?;
-        let combo_count = u32::try_from(previous).unwrap_or(u32::MAX).saturating_add(req.count);
+        let combo_count = u32::try_from(previous)
+            .unwrap_or(u32::MAX)
+            .saturating_add(req.count);
         let share = i64::from(state.config.money.gift_host_share_percent.min(100));
         let to_host = cost.amount_minor * share / 100;
         let wallet = ledger::account(&mut tx, AccountKind::Wallet, Some(me.sub), currency).await?;
@@ -141,14 +138,16 @@ pub async fn send(
             combo_count,
         }));
         drop(writer);
-        ApiResult::Ok(body)
-    }
-    .await;
-    match result {
-        Ok(body) => Ok(idempotency::fresh_response(StatusCode::CREATED, body)),
-        Err(e) => {
-            drop(lease);
-            Err(e)
-        }
-    }
+        Ok(body)
+    };
+    idempotency::run(
+        &state,
+        me.sub,
+        &key,
+        &endpoint,
+        &req,
+        StatusCode::CREATED,
+        work,
+    )
+    .await
 }

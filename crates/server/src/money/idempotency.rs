@@ -207,6 +207,31 @@ pub fn request_hash(endpoint: &str, body: &impl serde::Serialize) -> String {
     format!("{:x}", h.finalize())
 }
 
+/// One money-moving request under its key, start to answer: a replay gets
+/// the stored response; a fresh request runs `work` with the key's lease —
+/// `work` stores its answer with [`complete`] (or [`push_complete`]) in the
+/// transaction that moves the money, and returns that answer's body — and
+/// is answered `status` with it. A refusal frees the key (the lease drops
+/// with `work`), so a retry after the situation changed runs afresh.
+/// `params` is what makes two requests the same (hashed with `endpoint`).
+/// Checkout splits this into [`hold`] and [`settle`] to read the stored
+/// answer together with its order's other reads.
+pub async fn run(
+    state: &AppState,
+    user: UserId,
+    key: &Key,
+    endpoint: &str,
+    params: &impl serde::Serialize,
+    status: StatusCode,
+    work: impl AsyncFnOnce(Lease) -> ApiResult<String>,
+) -> ApiResult<Response> {
+    let hash = request_hash(endpoint, params);
+    match claim(state, user, key, endpoint, &hash).await? {
+        Claim::Replay(res) => Ok(res),
+        Claim::Fresh(lease) => Ok(fresh_response(status, work(lease).await?)),
+    }
+}
+
 /// Looks the key up: a running duplicate is refused at once (in memory), a
 /// finished one is replayed (read from the database, without touching the
 /// single writer), a fresh one is ours.

@@ -14,7 +14,7 @@
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Body, PathId};
-use crate::money::idempotency::{self, Claim, Key};
+use crate::money::idempotency::{self, Key};
 use crate::money::ledger::{self, AccountKind, TxnKind};
 use crate::state::AppState;
 use axum::Json;
@@ -178,31 +178,26 @@ pub async fn create_top_up(
         .map_err(ApiError::PaymentDeclined)?;
     // The hash covers the card's outcome, not its number: nothing of the
     // number but the last four digits is stored anywhere.
-    let hash = idempotency::request_hash("POST /v1/wallet/top-ups", &(req.amount, card.outcome));
-    let lease =
-        match idempotency::claim(&state, me.sub, &key, "POST /v1/wallet/top-ups", &hash).await? {
-            Claim::Replay(res) => return Ok(res),
-            Claim::Fresh(lease) => lease,
+    let params = (req.amount, card.outcome);
+    let work = async |lease: idempotency::Lease| {
+        let digits: String = req
+            .card_number
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let last4 = digits[digits.len().saturating_sub(4)..].to_owned();
+        let now = Timestamp::now();
+        let confirm_after =
+            now + SignedDuration::try_from(card.confirm_after).map_err(anyhow::Error::from)?;
+        let top_up = TopUp {
+            id: TopUpId::new(),
+            amount: req.amount,
+            status: TopUpStatus::Pending,
+            card_last4: last4,
+            created_at: now,
+            decline_reason: None,
         };
-    let digits: String = req
-        .card_number
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    let last4 = digits[digits.len().saturating_sub(4)..].to_owned();
-    let now = Timestamp::now();
-    let confirm_after =
-        now + SignedDuration::try_from(card.confirm_after).map_err(anyhow::Error::from)?;
-    let top_up = TopUp {
-        id: TopUpId::new(),
-        amount: req.amount,
-        status: TopUpStatus::Pending,
-        card_last4: last4,
-        created_at: now,
-        decline_reason: None,
-    };
-    let body = serde_json::to_string(&top_up).map_err(anyhow::Error::from)?;
-    let work = async {
+        let body = serde_json::to_string(&top_up).map_err(anyhow::Error::from)?;
         let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO top_ups (id, user_id, amount_minor, currency, card_last4, outcome, confirm_after, status, created_at) \
@@ -220,15 +215,20 @@ pub async fn create_top_up(
         .await?;
         idempotency::complete(&mut tx, &lease, StatusCode::ACCEPTED, &body).await?;
         tx.commit().await?;
-        ApiResult::Ok(())
+        arm(&state, top_up.id, confirm_after);
+        tracing::info!(top_up = %top_up.id, amount = %top_up.amount, "top-up pending");
+        Ok(body)
     };
-    if let Err(e) = work.await {
-        drop(lease);
-        return Err(e);
-    }
-    arm(&state, top_up.id, confirm_after);
-    tracing::info!(top_up = %top_up.id, amount = %top_up.amount, "top-up pending");
-    Ok(idempotency::fresh_response(StatusCode::ACCEPTED, body))
+    idempotency::run(
+        &state,
+        me.sub,
+        &key,
+        "POST /v1/wallet/top-ups",
+        &params,
+        StatusCode::ACCEPTED,
+        work,
+    )
+    .await
 }
 
 /// Schedules the provider's confirmation of a top-up.

@@ -20,7 +20,7 @@
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Body, PathId};
-use crate::money::idempotency::{self, Claim, Key};
+use crate::money::idempotency::{self, Key};
 use crate::money::ledger::{self, AccountKind, TxnKind};
 use crate::state::AppState;
 use axum::Json;
@@ -308,15 +308,11 @@ pub async fn cancel(
     PathId(id): PathId<OrderId>,
 ) -> ApiResult<Response> {
     let endpoint = format!("POST /v1/orders/{id}/cancel");
-    let hash = idempotency::request_hash(&endpoint, &());
-    let lease = match idempotency::claim(&state, me.sub, &key, &endpoint, &hash).await? {
-        Claim::Replay(res) => return Ok(res),
-        Claim::Fresh(lease) => lease,
-    };
-    let record = lease.record();
-    let st = state.clone();
-    let told = state.clone();
-    let (body, _, _) = state
+    let work = async |lease: idempotency::Lease| {
+        let record = lease.record();
+        let st = state.clone();
+        let told = state.clone();
+        let (body, _, _) = state
         .payments
         .write(
             move |tx| {
@@ -387,7 +383,9 @@ pub async fn cancel(
             },
         )
         .await?;
-    Ok(idempotency::fresh_response(StatusCode::OK, body))
+        Ok(body)
+    };
+    idempotency::run(&state, me.sub, &key, &endpoint, &(), StatusCode::OK, work).await
 }
 
 pub async fn request_refund(
