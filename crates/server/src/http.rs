@@ -5,13 +5,16 @@
 //! images, sessions, rooms, the host API). Every error is an RFC 9457 problem.
 
 mod extract;
+mod flv;
 mod host;
 mod images;
+pub mod lazy_images;
 mod rooms;
 mod session;
 
 pub use extract::{Body, ClientAddr, PathId, parse_id};
-pub use images::{LazyImages, Render, draw_pending, draw_pending_on};
+pub use images::{draw_pending, draw_pending_on};
+pub use lazy_images::{LazyImages, Render};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -96,7 +99,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/v1", v1)
         .route("/healthz", get(|| async { "ok" }))
-        .route("/live/{file}", get(crate::live::streams::serve_flv))
+        .route("/live/{file}", get(flv::serve_flv))
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(64 * 1024))
         // A body trickled in slower than this is cut off (408).

@@ -41,7 +41,7 @@ pub mod state;
 
 pub use config::ServerConfig;
 
-use live::{bus, chat, me_live, rooms, streams};
+use live::{bus, chat, rooms, streams};
 use money::{idempotency, ledger, orders, wallet, writer};
 pub use state::AppState;
 
@@ -130,7 +130,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
         accounts: ledger::AccountIds::default(),
         websockets: std::sync::Arc::default(),
         lazy_images: http::LazyImages::default(),
-        me: me_live::MeHub::default(),
+        me: live::me_hub::MeHub::default(),
         base_url: base_url.clone(),
         shutdown: CancellationToken::new(),
         config,
@@ -142,14 +142,16 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<ServerHandle> {
             .await
             .context("seeding the demo world")?;
     }
-    rooms::load_all(&state).await.context("loading rooms")?;
+    live::lifecycle::load_all(&state)
+        .await
+        .context("loading rooms")?;
     let pending = wallet::resume_pending(&state).await?;
     if pending > 0 {
         tracing::info!(pending, "top-ups from the last run wait for the provider");
     }
 
     #[cfg_attr(not(feature = "demo"), allow(unused_mut))]
-    let mut background = vec![rooms::spawn_ticker(state.clone())];
+    let mut background = vec![live::lifecycle::spawn_ticker(state.clone())];
     #[cfg(feature = "demo")]
     if state.config.money.order_step_ms > 0 {
         background.push(demo::fulfilment::spawn_fulfilment(state.clone()));

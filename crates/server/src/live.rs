@@ -6,6 +6,8 @@
 pub mod bus;
 pub mod chat;
 pub mod host;
+pub mod lifecycle;
+pub mod me_hub;
 pub mod me_live;
 pub mod room;
 pub mod rooms;

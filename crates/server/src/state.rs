@@ -25,11 +25,11 @@ pub struct Inner {
     /// Who charges cards for top-ups.
     pub provider: Box<dyn crate::money::provider::PaymentProvider>,
     /// Pictures still to draw (the demo world's art).
-    pub lazy_images: crate::http::LazyImages,
+    pub lazy_images: crate::http::lazy_images::LazyImages,
     /// Ledger account ids, once committed.
     pub accounts: crate::money::ledger::AccountIds,
     /// Each signed-in user's own live channel (orders, wallet).
-    pub me: crate::live::me_live::MeHub,
+    pub me: crate::live::me_hub::MeHub,
     pub tokens: TokenKeys,
     /// Sign-in limits and the password-hashing pool.
     pub guard: crate::guard::Guard,
@@ -41,9 +41,9 @@ pub struct Inner {
     pub bus: Arc<dyn Bus>,
     pub chat: ChatRules,
     /// Idempotency keys whose request is running now.
-    pub in_flight: crate::money::idempotency::InFlight,
+    pub in_flight: crate::money::idempotency::keys::InFlight,
     /// Idempotency keys that have a stored answer (hashes).
-    pub stored_keys: crate::money::idempotency::StoredKeys,
+    pub stored_keys: crate::money::idempotency::keys::StoredKeys,
     /// Flash-sale units not yet promised to a buyer.
     pub flash_gate: crate::money::orders::FlashGate,
     /// Where clients reach us, without a trailing slash; prefixes every URL

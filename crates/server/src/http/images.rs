@@ -2,6 +2,7 @@
 //! first request when the demo world has not drawn them yet.
 
 use super::extract::parse_id;
+use super::lazy_images::Render;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -26,61 +27,6 @@ pub(super) async fn image_thumb(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     image(&state, parse_id(&id, "image")?, true, &headers).await
-}
-
-/// Renders a picture: (full, thumbnail) JPEGs.
-pub type Render = std::sync::Arc<dyn Fn() -> anyhow::Result<(Vec<u8>, Vec<u8>)> + Send + Sync>;
-
-/// Pictures whose rows are not written yet: the demo world starts serving
-/// before its art is drawn (drawing it all cost ~0.8 s of the first start),
-/// a background task draws it, and a request that comes first draws its
-/// own picture at once.
-#[derive(Default)]
-pub struct LazyImages(
-    std::sync::Mutex<std::collections::HashMap<ImageId, Render>>,
-    tokio::sync::Notify,
-);
-
-impl LazyImages {
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<ImageId, Render>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    pub fn add(&self, id: ImageId, render: Render) {
-        self.lock().insert(id, render);
-    }
-
-    fn get(&self, id: ImageId) -> Option<Render> {
-        self.lock().get(&id).cloned()
-    }
-
-    /// A picture is drawn and stored: no longer pending.
-    fn drawn(&self, id: ImageId) {
-        let mut pending = self.lock();
-        pending.remove(&id);
-        if pending.is_empty() {
-            self.1.notify_waiters();
-        }
-    }
-
-    /// Returns once no picture is left to draw.
-    pub async fn all_drawn(&self) {
-        loop {
-            let done = self.1.notified();
-            if self.lock().is_empty() {
-                return;
-            }
-            done.await;
-        }
-    }
-
-    pub fn pending(&self) -> Vec<ImageId> {
-        let mut ids: Vec<_> = self.lock().keys().copied().collect();
-        ids.sort_unstable_by_key(|i| i.0);
-        ids
-    }
 }
 
 /// Draws one pending picture and stores it; (full, thumbnail). Drawing

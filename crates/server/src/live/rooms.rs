@@ -5,13 +5,11 @@
 use crate::db::{self, RoomRow, SaleRow};
 use crate::live::bus::Bus;
 use crate::live::room::{Room, RoomState};
-use crate::state::AppState;
-use livecart_protocol::rest::{FlashSaleState, Pin, RoomStatus, RoomSummary};
+use livecart_protocol::rest::{Pin, RoomStatus, RoomSummary};
 use livecart_protocol::{Money, RoomId};
 use sqlx::SqlitePool;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 #[derive(Default)]
 pub struct Rooms {
@@ -115,98 +113,4 @@ fn original_price(st: &RoomState, sale: &SaleRow) -> anyhow::Result<Money> {
         .find(|s| s.id == sku)
         .map(|s| s.price)
         .ok_or_else(|| anyhow::anyhow!("flash sale {} names an unknown sku", sale.id))
-}
-
-/// Loads every room that has not ended.
-pub async fn load_all(state: &AppState) -> anyhow::Result<()> {
-    let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM rooms WHERE status != 'ended'")
-        .fetch_all(&state.db)
-        .await?;
-    for (id,) in ids {
-        let room = load_room(
-            &state.db,
-            &state.base_url,
-            state.bus.clone(),
-            db::parse(&id, "room id")?,
-            state.config.history_len,
-        )
-        .await?;
-        state.rooms.insert(room);
-    }
-    Ok(())
-}
-
-/// Paces aggregated events for every room until shutdown.
-pub fn spawn_ticker(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut n: u64 = 0;
-        loop {
-            tokio::select! {
-                () = state.shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            n += 1;
-            // Hourly: forget idempotency keys past their retention.
-            if n % (4 * 3600) == 1 {
-                match crate::money::idempotency::purge(&state).await {
-                    Ok(0) => {}
-                    Ok(purged) => tracing::info!(purged, "old idempotency keys forgotten"),
-                    Err(e) => tracing::warn!(error = %e, "purging idempotency keys"),
-                }
-            }
-            if n.is_multiple_of(4)
-                && let Err(e) = crate::db::checkpoint(&state.db).await
-            {
-                tracing::warn!(error = %e, "WAL checkpoint");
-            }
-            if n.is_multiple_of(4) {
-                // Demo streams nobody watches stop (and restart for the next viewer).
-                state.streams.stop_idle(
-                    std::time::Instant::now(),
-                    Duration::from_secs(state.config.demo.idle_stop_secs),
-                );
-            }
-            for room in state.rooms.all() {
-                room.flush_likes();
-                if n.is_multiple_of(4) {
-                    room.flush_viewers();
-                    let likes = room.read(|st| st.snap.like_count);
-                    if let Err(e) = sqlx::query(
-                        "UPDATE rooms SET like_count = ? WHERE id = ? AND like_count != ?",
-                    )
-                    .bind(likes as i64)
-                    .bind(room.id.to_string())
-                    .bind(likes as i64)
-                    .execute(&state.writer)
-                    .await
-                    {
-                        tracing::warn!(error = %e, room = %room.id, "saving like count");
-                    }
-                }
-                let due = room.read(|st| {
-                    st.snap
-                        .flash_sale
-                        .as_ref()
-                        .filter(|s| {
-                            s.state == FlashSaleState::Active
-                                && s.deadline <= jiff::Timestamp::now()
-                        })
-                        .map(|s| s.id)
-                });
-                if let Some(sale) = due
-                    && let Err(e) = crate::live::host::end_flash_sale(
-                        &state,
-                        &room,
-                        sale,
-                        FlashSaleState::Ended,
-                    )
-                    .await
-                {
-                    tracing::warn!(error = %e, room = %room.id, "ending flash sale");
-                }
-            }
-        }
-    })
 }

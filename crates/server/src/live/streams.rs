@@ -3,18 +3,10 @@
 //! demo world's synthetic streams today, an ingest relay later. Rooms whose
 //! stream URL points elsewhere (RTMP, SRT, …) have no hub here.
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use livecart_media::FlvHub;
 use livecart_protocol::RoomId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
-use tokio::sync::broadcast::error::RecvError;
 
 /// Starts a room's publisher.
 pub type Start = Arc<dyn Fn() -> anyhow::Result<Started> + Send + Sync>;
@@ -94,7 +86,7 @@ impl Streams {
     /// Makes sure the room's on-demand publisher runs (a viewer is coming).
     /// Starting a pipeline blocks, so it happens on a blocking thread and
     /// never under the lock other viewers need.
-    async fn ensure_running(&self, room: RoomId) {
+    pub(crate) async fn ensure_running(&self, room: RoomId) {
         let start = {
             let mut all = self.demand();
             let Some(od) = all.get_mut(&room) else {
@@ -172,50 +164,4 @@ impl Streams {
             od.running = None;
         }
     }
-}
-
-/// `GET /live/{room}.flv`: the GOP cache at once, then live tags, until the
-/// viewer falls too far behind (it reconnects) or the server shuts down.
-pub async fn serve_flv(
-    State(state): State<AppState>,
-    Path(file): Path<String>,
-) -> ApiResult<Response> {
-    let room: RoomId = file
-        .strip_suffix(".flv")
-        .and_then(|id| id.parse().ok())
-        .ok_or(ApiError::NotFound("stream"))?;
-    state.streams.ensure_running(room).await;
-    let hub = state
-        .streams
-        .get(room)
-        .ok_or(ApiError::NotFound("stream"))?;
-    // A stream that is starting (publisher warming up) is worth a short wait:
-    // the viewer gets its first keyframe the moment it exists.
-    if hub.subscribe().is_none() {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), hub.wait_ready()).await;
-    }
-    let (start, rx) = hub.subscribe().ok_or_else(|| {
-        ApiError::Unavailable("the stream is starting; try again in a moment".into())
-    })?;
-    let shutdown = state.shutdown.clone();
-    let live = futures_util::stream::unfold((rx, shutdown), |(mut rx, shutdown)| async move {
-        let next = tokio::select! {
-            () = shutdown.cancelled() => return None,
-            r = rx.recv() => r,
-        };
-        match next {
-            Ok(tag) => Some((Ok::<Bytes, std::io::Error>(tag), (rx, shutdown))),
-            // Too slow or the stream ended: close; the player reconnects at the live edge.
-            Err(RecvError::Lagged(_) | RecvError::Closed) => None,
-        }
-    });
-    let body = futures_util::StreamExt::chain(futures_util::stream::iter([Ok(start)]), live);
-    let mut res = Body::from_stream(body).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("video/x-flv"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
 }

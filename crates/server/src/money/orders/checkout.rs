@@ -2,7 +2,7 @@
 //! what the room is told after the commit. The payment itself is `pay`.
 
 use super::addresses::address_from_row;
-use super::pay::pay;
+use super::pay::{Prepared, Priced, StockLeft, pay};
 use super::pin::verify_pin;
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
@@ -17,17 +17,6 @@ use livecart_protocol::commerce::{Address, Order, PlaceOrderRequest};
 use livecart_protocol::live::FlashSalePhase;
 use livecart_protocol::rest::FlashSaleState;
 use livecart_protocol::{Currency, Money, RoomEvent, RoomId, UserId};
-
-/// What the room is told after the commit.
-pub(super) struct Priced {
-    pub(super) room: RoomId,
-    pub(super) stock_left: StockLeft,
-}
-
-pub(super) enum StockLeft {
-    Sku(u32),
-    Sale { remaining: u32, sold_out: bool },
-}
 
 pub async fn place_order(
     State(state): State<AppState>,
@@ -130,23 +119,6 @@ pub async fn place_order(
     let (order, body) = result?;
     tracing::info!(order = %order.id, total = %order.total, "order paid");
     Ok(idempotency::fresh_response(StatusCode::CREATED, body))
-}
-
-/// What an order needs that its payment does not have to lock, read before
-/// it queues for the writer (the writer's time per order is then only the
-/// guarded writes). The price and stock read here only refuse early; the
-/// payment's guarded update is what decides.
-pub(super) struct Prepared {
-    pub(super) sku_name: String,
-    pub(super) product_name: String,
-    pub(super) image_id: Option<String>,
-    pub(super) room: RoomId,
-    pub(super) room_title: String,
-    pub(super) seller: UserId,
-    pub(super) regular: Money,
-    pub(super) address: Address,
-    pub(super) wallet: String,
-    pub(super) payable: String,
 }
 
 /// Everything an order reads before it queues for the writer, in one

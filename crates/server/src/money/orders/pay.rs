@@ -1,16 +1,43 @@
 //! The order's payment, one batch on the group-commit writer: the guarded
 //! update, the payment guard, the ledger, the order and its stored answer.
 
-use super::checkout::{Prepared, Priced, StockLeft};
 use crate::error::{ApiError, ApiResult};
 use crate::money::idempotency::{self, Key, KeyRecord};
 use crate::money::ledger::{self, TxnKind};
 use crate::state::AppState;
 use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
-use livecart_protocol::commerce::{Order, OrderStatus, OrderStep, PlaceOrderRequest};
-use livecart_protocol::{Money, OrderId, UserId};
+use livecart_protocol::commerce::{Address, Order, OrderStatus, OrderStep, PlaceOrderRequest};
+use livecart_protocol::{Money, OrderId, RoomId, UserId};
 use sqlx::{QueryBuilder, Row, SqliteConnection};
+
+/// What an order needs that its payment does not have to lock, read before
+/// it queues for the writer (the writer's time per order is then only the
+/// guarded writes). The price and stock read here only refuse early; the
+/// payment's guarded update is what decides.
+pub(super) struct Prepared {
+    pub(super) sku_name: String,
+    pub(super) product_name: String,
+    pub(super) image_id: Option<String>,
+    pub(super) room: RoomId,
+    pub(super) room_title: String,
+    pub(super) seller: UserId,
+    pub(super) regular: Money,
+    pub(super) address: Address,
+    pub(super) wallet: String,
+    pub(super) payable: String,
+}
+
+/// What the room is told after the commit.
+pub(super) struct Priced {
+    pub(super) room: RoomId,
+    pub(super) stock_left: StockLeft,
+}
+
+pub(super) enum StockLeft {
+    Sku(u32),
+    Sale { remaining: u32, sold_out: bool },
+}
 
 /// What the payment guard's trigger says when the guarded update changed
 /// nothing (migration 0005).
