@@ -91,7 +91,7 @@ impl LiveRoom {
                 if seq != state.seq + 1 {
                     return Fold::Gap;
                 }
-                state.apply(&event);
+                event.apply_to(state);
                 state.seq = seq;
                 self.show.on_server_time(at, now);
                 self.show.on_event(&event, state, now);

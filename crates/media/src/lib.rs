@@ -6,6 +6,7 @@
 //! - [`flv`]: HTTP-FLV fan-out with a GOP cache (the server serves it).
 //! - [`player`]: the low-latency player the app drives.
 //! - [`sei`]: building and reading capture-time SEI messages.
+//! - [`runtime`]: starting GStreamer, the error type, the capture clock.
 //!
 //! Invariant: every pipeline is set to `State::Null` when its owner drops, so
 //! no thread or socket outlives the object that started it.
@@ -15,6 +16,7 @@ pub mod flv;
 pub mod player;
 #[cfg(feature = "gst")]
 pub mod publisher;
+pub mod runtime;
 pub mod sei;
 
 pub use flv::FlvHub;
@@ -22,43 +24,8 @@ pub use flv::FlvHub;
 pub use player::{Player, PlayerConfig, PlayerEvent, PlayerState, VideoOutput};
 #[cfg(feature = "gst")]
 pub use publisher::{EncodedLoop, Publisher, PublisherConfig};
-
-/// Errors from building or running a pipeline, in words a user can act on.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum MediaError {
-    #[error("GStreamer could not start: {0}")]
-    Init(String),
-    #[error("the GStreamer element {0:?} is missing: install {pkg} (`./dev deps` installs every package livecart needs)", pkg = debian_package(.0))]
-    MissingElement(String),
-    #[error("pipeline error: {0}")]
-    Pipeline(String),
-}
-
-/// The Debian/Ubuntu package that ships a GStreamer element we use, so a
-/// missing one is reported as the package to install.
-#[must_use]
-pub fn debian_package(element: &str) -> &'static str {
-    match element {
-        "textoverlay" | "clockoverlay" | "timeoverlay" | "ximagesink" => "gstreamer1.0-x",
-        "x264enc" => "gstreamer1.0-plugins-ugly",
-        "avdec_h264" | "avenc_aac" => "gstreamer1.0-libav",
-        "flvmux" | "flvdemux" | "souphttpsrc" | "jpegenc" | "autoaudiosink" | "aacparse"
-        | "hlsdemux2" => "gstreamer1.0-plugins-good",
-        "h264parse" | "fakeaudiosink" | "srtsrc" | "srtsink" | "mpegtsmux" | "rtmpsrc"
-        | "hlssink2" => "gstreamer1.0-plugins-bad",
-        _ => "gstreamer1.0-plugins-base",
-    }
-}
-
-/// Initialises GStreamer once per process; cheap to call again.
 #[cfg(feature = "gst")]
-pub fn init() -> Result<(), MediaError> {
-    gstreamer::init().map_err(|e| MediaError::Init(e.to_string()))
-}
-
+pub use runtime::init;
 #[cfg(feature = "gst")]
-pub(crate) fn unix_ns_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
+pub(crate) use runtime::unix_ns_now;
+pub use runtime::{MediaError, debian_package};

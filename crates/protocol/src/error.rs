@@ -2,7 +2,6 @@
 //! (RFC 9457), and [`DecodeError`] for untrusted input. Decoding never panics;
 //! every failure says what was wrong in words a developer can act on.
 
-use crate::live::{ClientFrame, ServerFrame};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -181,32 +180,9 @@ impl DecodeError {
     }
 }
 
-/// Frame types a client may send.
-pub const CLIENT_FRAME_TYPES: &[&str] = &["chat", "like", "ping", "auth"];
-
-/// Frame types a server may send.
-pub const SERVER_FRAME_TYPES: &[&str] = &[
-    "welcome",
-    "snapshot",
-    "event",
-    "error",
-    "pong",
-    "authenticated",
-];
-
-/// Decodes a frame from a client, enforcing the size limit first.
-pub fn decode_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, DecodeError> {
-    decode_tagged(text, max_bytes, CLIENT_FRAME_TYPES)
-}
-
-/// Decodes a frame from the server (no size limit beyond the socket's own).
-pub fn decode_server_frame(text: &str) -> Result<ServerFrame, DecodeError> {
-    decode_tagged(text, usize::MAX, SERVER_FRAME_TYPES)
-}
-
 /// Decodes a `"type"`-tagged JSON message. The happy path parses once; only a
 /// failure pays for a second look to say precisely what was wrong.
-fn decode_tagged<T: DeserializeOwned>(
+pub(crate) fn decode_tagged<T: DeserializeOwned>(
     text: &str,
     max_bytes: usize,
     known: &[&str],

@@ -22,13 +22,14 @@ pub mod me;
 pub mod money;
 pub mod rest;
 
-pub use error::{DecodeError, ErrorCode, Problem, decode_client_frame, decode_server_frame};
+pub use error::{DecodeError, ErrorCode, Problem};
 pub use ids::{
     AddressId, ComboId, Epoch, FlashSaleId, GiftId, GiftSendId, ImageId, MessageId, OrderId,
     ProductId, RoomId, SkuId, TopUpId, TxnId, UserId,
 };
 pub use jiff::Timestamp;
 pub use live::{ClientFrame, FlashSalePhase, GiftEvent, RoomEvent, ServerFrame};
+pub use live::{decode_client_frame, decode_server_frame};
 pub use money::{Currency, Money};
 
 /// The protocol version this build speaks. Clients send it in the

@@ -7,6 +7,7 @@
 //! snapshot whose `seq` they follow, holds the room's live state.
 
 use crate::ErrorCode;
+use crate::error::{DecodeError, decode_tagged};
 use crate::ids::{ComboId, Epoch, GiftId, MessageId, ProductId, RoomId, SkuId};
 use crate::rest::{ChatMessage, FlashSale, Pin, RoomSnapshot, RoomStatus, UserRef};
 use jiff::Timestamp;
@@ -178,4 +179,81 @@ pub struct LiveQuery {
     pub since: Option<u64>,
     #[serde(default)]
     pub epoch: Option<Epoch>,
+}
+
+/// Frame types a client may send.
+pub const CLIENT_FRAME_TYPES: &[&str] = &["chat", "like", "ping", "auth"];
+
+/// Frame types a server may send.
+pub const SERVER_FRAME_TYPES: &[&str] = &[
+    "welcome",
+    "snapshot",
+    "event",
+    "error",
+    "pong",
+    "authenticated",
+];
+
+/// Decodes a frame from a client, enforcing the size limit first.
+pub fn decode_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, DecodeError> {
+    decode_tagged(text, max_bytes, CLIENT_FRAME_TYPES)
+}
+
+/// Decodes a frame from the server (no size limit beyond the socket's own).
+pub fn decode_server_frame(text: &str) -> Result<ServerFrame, DecodeError> {
+    decode_tagged(text, usize::MAX, SERVER_FRAME_TYPES)
+}
+
+impl RoomEvent {
+    /// Folds this event into a room's snapshot: what a client does with each
+    /// event after the snapshot's `seq` to hold the live state.
+    pub fn apply_to(&self, snapshot: &mut RoomSnapshot) {
+        use RoomEvent as E;
+        match self {
+            E::Chat { message } => {
+                snapshot.chat.push(message.clone());
+                let extra = snapshot
+                    .chat
+                    .len()
+                    .saturating_sub(crate::SNAPSHOT_CHAT_LINES);
+                snapshot.chat.drain(..extra);
+            }
+            E::ChatRemoved { message_id } => snapshot.chat.retain(|m| m.id != *message_id),
+            E::Likes { total, .. } => snapshot.like_count = *total,
+            E::Viewers { count } => {
+                snapshot.viewer_count = *count;
+                snapshot.room.viewer_count = *count;
+            }
+            E::Pin { pin } => snapshot.pinned = Some(pin.clone()),
+            E::Unpin { product_id, .. } => {
+                if snapshot
+                    .pinned
+                    .as_ref()
+                    .is_some_and(|p| p.product_id == *product_id)
+                {
+                    snapshot.pinned = None;
+                }
+            }
+            E::FlashSale { phase, sale } => {
+                snapshot.flash_sale = (*phase != FlashSalePhase::Ended).then(|| sale.clone());
+            }
+            E::Stock {
+                product_id,
+                sku_id,
+                stock,
+            } => {
+                if let Some(sku) = snapshot
+                    .products
+                    .iter_mut()
+                    .filter(|p| p.id == *product_id)
+                    .flat_map(|p| p.skus.iter_mut())
+                    .find(|s| s.id == *sku_id)
+                {
+                    sku.stock = *stock;
+                }
+            }
+            E::Status { status } => snapshot.room.status = *status,
+            E::Gift(_) | E::Notice { .. } => {}
+        }
+    }
 }

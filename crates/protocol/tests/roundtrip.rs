@@ -1,13 +1,13 @@
 //! Property tests: every frame survives encode → decode unchanged, and no
 //! input, however mangled, makes decoding panic.
 
-use livecart_protocol::error::{decode_client_frame, decode_server_frame};
 use livecart_protocol::live::{FlashSalePhase, GiftEvent};
 use livecart_protocol::rest::{ChatMessage, FlashSale, FlashSaleState, Pin, UserRef};
 use livecart_protocol::{
     ClientFrame, ComboId, Currency, DecodeError, Epoch, ErrorCode, FlashSaleId, GiftId, MessageId,
     Money, ProductId, RoomEvent, ServerFrame, SkuId, Timestamp, UserId,
 };
+use livecart_protocol::{decode_client_frame, decode_server_frame};
 use proptest::prelude::*;
 use uuid::Uuid;
 

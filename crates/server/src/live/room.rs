@@ -152,7 +152,7 @@ impl Room {
         let ServerFrame::Event { event, .. } = frame else {
             unreachable!()
         };
-        st.snap.apply(&event);
+        event.apply_to(&mut st.snap);
         st.seq = seq;
         let frame = Frame {
             seq,

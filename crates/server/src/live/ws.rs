@@ -14,7 +14,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use jiff::Timestamp;
 use livecart_protocol::MessageId;
-use livecart_protocol::error::decode_client_frame;
+use livecart_protocol::decode_client_frame;
 use livecart_protocol::live::{LiveQuery, close};
 use livecart_protocol::rest::ChatMessage;
 use livecart_protocol::{ClientFrame, ErrorCode, PROTOCOL_VERSION, RoomEvent, ServerFrame};

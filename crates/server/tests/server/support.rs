@@ -1,7 +1,7 @@
 //! Test harness: start a server in a temp dir, talk to it as a user would.
 
 use futures_util::{SinkExt, StreamExt};
-use livecart_protocol::error::decode_server_frame;
+use livecart_protocol::decode_server_frame;
 use livecart_protocol::rest::{FeedResponse, RoomSnapshot, SessionResponse, SignInRequest};
 use livecart_protocol::{
     ClientFrame, Epoch, PROTOCOL_HEADER, PROTOCOL_VERSION, RoomEvent, RoomId, ServerFrame,
