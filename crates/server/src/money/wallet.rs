@@ -54,8 +54,18 @@ pub struct HistoryQuery {
 
 const PAGE: i64 = 50;
 
-/// entry id, txn id, kind, currency, amount, balance after, description, time.
-type EntryRow = (i64, String, String, String, i64, i64, String, String);
+/// A wallet's ledger entry with its transaction.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    entry_id: i64,
+    txn_id: String,
+    kind: String,
+    currency: String,
+    amount_minor: i64,
+    balance_after: i64,
+    description: String,
+    created_at: String,
+}
 
 pub async fn entries(
     State(state): State<AppState>,
@@ -63,7 +73,7 @@ pub async fn entries(
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult<Json<WalletHistory>> {
     let rows: Vec<EntryRow> = sqlx::query_as(
-        "SELECT e.id, t.id, t.kind, a.currency, e.amount_minor, e.balance_after, t.description, t.created_at \
+        "SELECT e.id AS entry_id, t.id AS txn_id, t.kind, a.currency, e.amount_minor, e.balance_after, t.description, t.created_at \
          FROM ledger_entries e JOIN accounts a ON a.id = e.account_id JOIN ledger_txns t ON t.id = e.txn_id \
          WHERE a.kind = 'wallet' AND a.owner_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?",
     )
@@ -73,15 +83,15 @@ pub async fn entries(
     .fetch_all(&state.db)
     .await?;
     let next_before = (rows.len() as i64 == PAGE)
-        .then(|| rows.last().map(|r| r.0))
+        .then(|| rows.last().map(|r| r.entry_id))
         .flatten();
     let entries = rows
         .into_iter()
-        .map(|(_, txn, kind, cur, amount, after, description, at)| {
-            let currency = crate::db::parse(&cur, "currency")?;
+        .map(|r| {
+            let currency = crate::db::parse(&r.currency, "currency")?;
             Ok(WalletEntry {
-                txn_id: crate::db::parse(&txn, "txn id")?,
-                kind: match kind.as_str() {
+                txn_id: crate::db::parse(&r.txn_id, "txn id")?,
+                kind: match r.kind.as_str() {
                     "top_up" => MovementKind::TopUp,
                     "order" => MovementKind::Order,
                     "gift" => MovementKind::Gift,
@@ -89,10 +99,10 @@ pub async fn entries(
                     "refund" => MovementKind::Refund,
                     _ => MovementKind::Other,
                 },
-                amount: Money::new(amount, currency),
-                balance_after: Money::new(after, currency),
-                description,
-                at: crate::db::parse(&at, "time")?,
+                amount: Money::new(r.amount_minor, currency),
+                balance_after: Money::new(r.balance_after, currency),
+                description: r.description,
+                at: crate::db::parse(&r.created_at, "time")?,
             })
         })
         .collect::<anyhow::Result<_>>()?;
@@ -102,21 +112,33 @@ pub async fn entries(
     }))
 }
 
-type TopUpRow = (String, i64, String, String, String, Option<String>, String);
+/// A `top_ups` row as [`TOP_UP_SELECT`] reads it.
+#[derive(sqlx::FromRow)]
+struct TopUpRow {
+    id: String,
+    amount_minor: i64,
+    currency: String,
+    card_last4: String,
+    status: String,
+    decline_reason: Option<String>,
+    created_at: String,
+}
 
 fn top_up_from_row(row: TopUpRow) -> anyhow::Result<TopUp> {
-    let (id, amount, cur, last4, status, reason, created) = row;
     Ok(TopUp {
-        id: crate::db::parse(&id, "top-up id")?,
-        amount: Money::new(amount, crate::db::parse(&cur, "currency")?),
-        status: match status.as_str() {
+        id: crate::db::parse(&row.id, "top-up id")?,
+        amount: Money::new(
+            row.amount_minor,
+            crate::db::parse(&row.currency, "currency")?,
+        ),
+        status: match row.status.as_str() {
             "succeeded" => TopUpStatus::Succeeded,
             "declined" => TopUpStatus::Declined,
             _ => TopUpStatus::Pending,
         },
-        card_last4: last4,
-        created_at: crate::db::parse(&created, "time")?,
-        decline_reason: reason,
+        card_last4: row.card_last4,
+        created_at: crate::db::parse(&row.created_at, "time")?,
+        decline_reason: row.decline_reason,
     })
 }
 

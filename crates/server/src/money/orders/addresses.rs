@@ -14,34 +14,38 @@ use livecart_protocol::commerce::{Address, AddressList, NewAddress};
 use livecart_protocol::{AddressId, UserId};
 use sqlx::SqliteConnection;
 
-pub(super) type AddressRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    bool,
-);
+/// An `addresses` row as [`ADDRESS_SELECT`] reads it.
+#[derive(sqlx::FromRow)]
+pub(super) struct AddressRow {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) line1: String,
+    pub(super) line2: String,
+    pub(super) city: String,
+    pub(super) region: String,
+    pub(super) postal_code: String,
+    pub(super) country: String,
+    pub(super) phone: String,
+    pub(super) is_default: bool,
+}
 
 const ADDRESS_SELECT: &str = "SELECT id, name, line1, line2, city, region, postal_code, country, phone, is_default FROM addresses";
 
-pub(super) fn address_from_row(r: AddressRow) -> anyhow::Result<Address> {
-    Ok(Address {
-        id: crate::db::parse(&r.0, "address id")?,
-        name: r.1,
-        line1: r.2,
-        line2: r.3,
-        city: r.4,
-        region: r.5,
-        postal_code: r.6,
-        country: r.7,
-        phone: r.8,
-        is_default: r.9,
-    })
+impl AddressRow {
+    pub(super) fn into_address(self) -> anyhow::Result<Address> {
+        Ok(Address {
+            id: crate::db::parse(&self.id, "address id")?,
+            name: self.name,
+            line1: self.line1,
+            line2: self.line2,
+            city: self.city,
+            region: self.region,
+            postal_code: self.postal_code,
+            country: self.country,
+            phone: self.phone,
+            is_default: self.is_default,
+        })
+    }
 }
 
 /// The address as it will be kept: every field trimmed and checked (no
@@ -75,7 +79,7 @@ pub async fn list_addresses(
     Ok(Json(AddressList {
         addresses: rows
             .into_iter()
-            .map(address_from_row)
+            .map(AddressRow::into_address)
             .collect::<anyhow::Result<_>>()?,
     }))
 }

@@ -1,7 +1,7 @@
 //! `POST /v1/orders`: the reads before the writer, the early refusals, and
 //! what the room is told after the commit. The payment itself is `pay`.
 
-use super::addresses::address_from_row;
+use super::addresses::AddressRow;
 use super::pay::{Prepared, Priced, StockLeft, pay};
 use super::pin::verify_pin;
 use crate::auth::SignedIn;
@@ -201,18 +201,19 @@ impl OrderReads {
             return Ok(None);
         };
         let field = |f: &mut Option<String>| f.take().unwrap_or_default();
-        Ok(Some(address_from_row((
+        let row = AddressRow {
             id,
-            field(&mut self.address_name),
-            field(&mut self.line1),
-            field(&mut self.line2),
-            field(&mut self.city),
-            field(&mut self.region),
-            field(&mut self.postal_code),
-            field(&mut self.country),
-            field(&mut self.phone),
-            self.is_default.unwrap_or(false),
-        ))?))
+            name: field(&mut self.address_name),
+            line1: field(&mut self.line1),
+            line2: field(&mut self.line2),
+            city: field(&mut self.city),
+            region: field(&mut self.region),
+            postal_code: field(&mut self.postal_code),
+            country: field(&mut self.country),
+            phone: field(&mut self.phone),
+            is_default: self.is_default.unwrap_or(false),
+        };
+        Ok(Some(row.into_address()?))
     }
 }
 
