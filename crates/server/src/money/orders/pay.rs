@@ -45,13 +45,13 @@ const GUARD_REFUSED: &str = "livecart: the guarded update changed nothing";
 
 /// The order's transaction, a job of the group-commit writer (see its
 /// contract in `writer`), as one batch of statements — one round trip to
-/// SQLite's thread: a guarded update that changes nothing unless stock,
-/// price and the buyer's balance all allow the order; the payment guard,
-/// which stops the batch there if it changed nothing (a refusal writes
-/// nothing); then the ledger, the order and the stored response (whose
-/// `balance_after` SQLite fills in from the wallet after the debit). A
-/// flash sale reads its row first (one more round trip). Returns the order,
-/// its stored response, and what to tell the room.
+/// SQLite's thread: [`push_guard`], a guarded update that changes nothing
+/// unless stock, price and the buyer's balance all allow the order, and the
+/// payment guard, which stops the batch there if it changed nothing (a
+/// refusal writes nothing); then [`push_insert`]: the ledger, the order and
+/// the stored response (whose `balance_after` SQLite fills in from the
+/// wallet after the debit). A flash sale reads its row first (one more round
+/// trip). Returns the order, its stored response, and what to tell the room.
 pub(super) async fn pay(
     state: &AppState,
     tx: &mut SqliteConnection,
@@ -62,27 +62,66 @@ pub(super) async fn pay(
     record: &KeyRecord,
 ) -> ApiResult<(Order, String, Priced)> {
     let now = Timestamp::now();
-    let Prepared {
-        sku_name,
-        product_name,
-        image_id,
-        room,
-        room_title,
-        seller,
-        regular,
-        address,
-        wallet,
-        payable,
-    } = p;
-    let currency = regular.currency;
-    let qty = i64::from(req.quantity);
-    let unit = req.expected_unit_price;
-    let total = unit
+    let currency = p.regular.currency;
+    let total = req
+        .expected_unit_price
         .checked_mul(req.quantity)
         .map_err(|_| ApiError::BadRequest("amount out of range".into()))?;
+    let wallet = p.wallet.clone();
+    let room = p.room;
+    let mut q = push_guard(state, tx, req, total, &p.wallet, p.regular, now).await?;
+    let mut order = push_insert(&mut q, state, buyer, key, req, p, record, total, now)?;
+    let rows = match q.build().fetch_all(&mut *tx).await {
+        Ok(rows) => rows,
+        Err(sqlx::Error::Database(e)) if e.message().contains(GUARD_REFUSED) => {
+            return Err(refused(tx, req, total, &wallet).await?);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // (units left, balance before), the two entries' balances after, the
+    // stored response.
+    let (Some(guarded), Some(debited), Some(stored)) = (rows.first(), rows.get(1), rows.get(3))
+    else {
+        return Err(anyhow::anyhow!("the order's batch returned {} rows", rows.len()).into());
+    };
+    let (left, balance): (i64, i64) = (guarded.try_get(0)?, guarded.try_get(1)?);
+    let after: i64 = debited.try_get(0)?;
+    let body: String = stored.try_get(0)?;
+    if rows.len() != 4 || after != balance - total.amount_minor {
+        return Err(anyhow::anyhow!(
+            "the ledger disagrees with the guarded balance: {balance} - {} -> {after} ({} rows)",
+            total.amount_minor,
+            rows.len()
+        )
+        .into());
+    }
+    order.balance_after = Some(Money::new(after, currency));
+    let stock_left = if req.flash_sale_id.is_some() {
+        StockLeft::Sale {
+            remaining: u32::try_from(left).unwrap_or(0),
+            sold_out: left == 0,
+        }
+    } else {
+        StockLeft::Sku(u32::try_from(left).unwrap_or(0))
+    };
+    Ok((order, body, Priced { room, stock_left }))
+}
 
-    // The guarded update, returning (units left, the buyer's balance
-    // before paying).
+/// The guarded update — stock (or the sale's units), price and the buyer's
+/// balance, returning (units left, the balance before paying) — and the
+/// payment guard that stops the batch when it changed nothing. A flash sale
+/// is read first, so a sale sold out, ended or repriced is refused by name.
+async fn push_guard(
+    state: &AppState,
+    tx: &mut SqliteConnection,
+    req: &PlaceOrderRequest,
+    total: Money,
+    wallet: &str,
+    regular: Money,
+    now: Timestamp,
+) -> ApiResult<QueryBuilder<'static, sqlx::Sqlite>> {
+    let qty = i64::from(req.quantity);
+    let unit = req.expected_unit_price;
     let mut q = QueryBuilder::new("");
     if let Some(sale_id) = req.flash_sale_id {
         let sale: Option<(i64, String, i64, String, String)> = sqlx::query_as(
@@ -135,10 +174,10 @@ pub(super) async fn pay(
             .push(" AND price_minor = ")
             .push_bind(unit.amount_minor)
             .push(" AND currency = ")
-            .push_bind(unit.currency.as_str());
+            .push_bind(unit.currency.as_str().to_owned());
     }
     q.push(" AND (SELECT balance_minor FROM accounts WHERE id = ")
-        .push_bind(wallet.clone())
+        .push_bind(wallet.to_owned())
         .push(") >= ")
         .push_bind(total.amount_minor)
         .push(" RETURNING ")
@@ -148,12 +187,44 @@ pub(super) async fn pay(
             "stock"
         })
         .push(", (SELECT balance_minor FROM accounts WHERE id = ")
-        .push_bind(wallet.clone())
+        .push_bind(wallet.to_owned())
         .push(");\nINSERT INTO payment_guard (changed) VALUES (changes());\n");
 
-    // The rest of the batch runs only if the update changed the row.
+    Ok(q)
+}
+
+/// The rest of the batch, run only if the guarded update changed its row:
+/// the ledger's debit of the buyer's wallet, the order row and its first
+/// timeline step, and the stored response. Returns the order as answered.
+#[allow(clippy::too_many_arguments)] // one payment's facts, named at the one call site
+fn push_insert(
+    q: &mut QueryBuilder<'static, sqlx::Sqlite>,
+    state: &AppState,
+    buyer: UserId,
+    key: &Key,
+    req: &PlaceOrderRequest,
+    p: Prepared,
+    record: &KeyRecord,
+    total: Money,
+    now: Timestamp,
+) -> ApiResult<Order> {
+    let Prepared {
+        sku_name,
+        product_name,
+        image_id,
+        room,
+        room_title,
+        seller,
+        regular,
+        address,
+        wallet,
+        payable,
+    } = p;
+    let currency = regular.currency;
+    let qty = i64::from(req.quantity);
+    let unit = req.expected_unit_price;
     let id = OrderId::new();
-    let mut order = Order {
+    let order = Order {
         id,
         status: OrderStatus::Paid,
         room_id: room,
@@ -181,7 +252,7 @@ pub(super) async fn pay(
     let body = serde_json::to_string(&order).map_err(anyhow::Error::from)?;
     let address_json = serde_json::to_string(&order.address).map_err(anyhow::Error::from)?;
     let txn = ledger::push_post(
-        &mut q,
+        q,
         TxnKind::Order,
         Some(id.0),
         &format!(
@@ -213,7 +284,7 @@ pub(super) async fn pay(
         .push_bind(qty)
         .push_bind(unit.amount_minor)
         .push_bind(total.amount_minor)
-        .push_bind(currency.as_str())
+        .push_bind(currency.as_str().to_owned())
         .push_bind(req.flash_sale_id.map(|s| s.to_string()))
         .push_bind(address_json)
         .push("'paid'")
@@ -222,43 +293,10 @@ pub(super) async fn pay(
         .push_bind(now.to_string())
         .push_bind(now.to_string());
     q.push(");\n");
-    crate::money::orders::tracking::push_step(&mut q, id, OrderStatus::Paid, now, String::new());
-    idempotency::push_complete_with_balance(&mut q, record, StatusCode::CREATED, body, &wallet);
+    crate::money::orders::tracking::push_step(q, id, OrderStatus::Paid, now, String::new());
+    idempotency::push_complete_with_balance(q, record, StatusCode::CREATED, body, &wallet);
 
-    let rows = match q.build().fetch_all(&mut *tx).await {
-        Ok(rows) => rows,
-        Err(sqlx::Error::Database(e)) if e.message().contains(GUARD_REFUSED) => {
-            return Err(refused(tx, req, total, &wallet).await?);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    // (units left, balance before), the two entries' balances after, the
-    // stored response.
-    let (Some(guarded), Some(debited), Some(stored)) = (rows.first(), rows.get(1), rows.get(3))
-    else {
-        return Err(anyhow::anyhow!("the order's batch returned {} rows", rows.len()).into());
-    };
-    let (left, balance): (i64, i64) = (guarded.try_get(0)?, guarded.try_get(1)?);
-    let after: i64 = debited.try_get(0)?;
-    let body: String = stored.try_get(0)?;
-    if rows.len() != 4 || after != balance - total.amount_minor {
-        return Err(anyhow::anyhow!(
-            "the ledger disagrees with the guarded balance: {balance} - {} -> {after} ({} rows)",
-            total.amount_minor,
-            rows.len()
-        )
-        .into());
-    }
-    order.balance_after = Some(Money::new(after, currency));
-    let stock_left = if req.flash_sale_id.is_some() {
-        StockLeft::Sale {
-            remaining: u32::try_from(left).unwrap_or(0),
-            sold_out: left == 0,
-        }
-    } else {
-        StockLeft::Sku(u32::try_from(left).unwrap_or(0))
-    };
-    Ok((order, body, Priced { room, stock_left }))
+    Ok(order)
 }
 
 /// Why the guarded update changed nothing, read on the same connection:
