@@ -129,7 +129,7 @@ async fn state(State(c): State<Control>, Query(q): Query<Since>) -> Response {
             "video": current.is_some_and(|p| p.video),
             "user": v.user,
             "muted": v.muted,
-            "keys_handed": crate::window::keys_handed(),
+            "keys_handed": crate::keys::keys_handed(),
             "sign_in_open": v.sign_in.is_some(),
             "message": v.message,
             "error": v.error,

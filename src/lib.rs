@@ -8,17 +8,19 @@
 //! - [`vault`]: the OS keyring (the only place tokens live).
 //! - [`store`]: the local SQLite cache.
 //! - [`images`]: the bounded disk cache of resized pictures (`/img/…`).
-//! - [`window`]: the Dioxus UI ([`room_ui`], [`orders_ui`]).
+//! - [`window`]: the Dioxus window and its root component; [`ui`]: what the
+//!   screens share, and one file per screen in `ui/`.
 //! - [`control`]: the test-only control endpoint for the E2E harness.
+//! - [`keys`]: counting the key presses handed to the webview.
 
 pub mod control;
 pub mod images;
+pub mod keys;
 pub mod net;
-pub mod orders_ui;
 pub mod players;
-pub mod room_ui;
 pub mod shell;
 pub mod store;
+pub mod ui;
 pub mod vault;
 pub mod video;
 pub mod window;

@@ -2,7 +2,7 @@
 //! the offline banner, and the toast a step shows over the live. Renders
 //! `OrdersView` / `OrderToastView` from crates/core and sends events.
 
-use crate::window::Ui;
+use crate::ui::{Ui, img};
 use dioxus::prelude::*;
 use livecart_core::Event;
 use livecart_core::view::{OrderDetailView, OrderRowView, OrderToastView, OrdersView};
@@ -65,7 +65,7 @@ fn OrderRow(row: OrderRowView) -> Element {
             "data-testid": "order-row",
             "data-status": row.status_key,
             onclick: move |_| ui.send(Event::OpenOrder(id)),
-            img { src: crate::window::img(&row.thumb_url), alt: "" }
+            img { src: img(&row.thumb_url), alt: "" }
             div { class: "row-text",
                 div { class: "row-name", "{row.product}" }
                 div { class: "row-meta", "{row.sku} · {row.total} · {row.when}" }
@@ -82,7 +82,7 @@ fn OrderDetail(detail: OrderDetailView) -> Element {
     rsx! {
         div { class: "order-detail", "data-testid": "order-detail", "data-status": detail.row.status_key,
             div { class: "order-top",
-                img { src: crate::window::img(&detail.image_url), alt: "" }
+                img { src: img(&detail.image_url), alt: "" }
                 div { class: "row-text",
                     div { class: "row-name", "{detail.row.product}" }
                     div { class: "row-meta", "{detail.row.sku} · {detail.unit_price} each" }

@@ -4,25 +4,24 @@
 //! and the bag and product sheets. It renders `RoomView` and sends events;
 //! the timing (when the card shows, which gift plays) is crates/core's.
 
-use crate::window::{BagIcon, Ui, take_input};
+use crate::ui::checkout::{Bag, Detail};
+use crate::ui::{BagIcon, Ui, img, take_input};
 use dioxus::prelude::*;
 use livecart_core::Event;
-use livecart_core::view::{
-    BigGiftView, CardView, GiftBarView, LaneView, ProductDetail, ProductRow, RoomView, WalletView,
-};
+use livecart_core::view::{BigGiftView, CardView, GiftBarView, LaneView, RoomView};
 
 /// The gift pictures (assets/gifts), inlined: tiny SVGs, no file serving.
 fn gift_svg(animation: &str) -> &'static str {
     match animation {
-        "rose" => include_str!("../assets/gifts/rose.svg"),
-        "ice-cream" => include_str!("../assets/gifts/ice-cream.svg"),
-        "confetti" => include_str!("../assets/gifts/confetti.svg"),
-        "crown" => include_str!("../assets/gifts/crown.svg"),
-        "sports-car" => include_str!("../assets/gifts/sports-car.svg"),
-        "rocket" => include_str!("../assets/gifts/rocket.svg"),
-        "castle" => include_str!("../assets/gifts/castle.svg"),
+        "rose" => include_str!("../../assets/gifts/rose.svg"),
+        "ice-cream" => include_str!("../../assets/gifts/ice-cream.svg"),
+        "confetti" => include_str!("../../assets/gifts/confetti.svg"),
+        "crown" => include_str!("../../assets/gifts/crown.svg"),
+        "sports-car" => include_str!("../../assets/gifts/sports-car.svg"),
+        "rocket" => include_str!("../../assets/gifts/rocket.svg"),
+        "castle" => include_str!("../../assets/gifts/castle.svg"),
         // "heart", and any gift this build has no picture for.
-        _ => include_str!("../assets/gifts/heart.svg"),
+        _ => include_str!("../../assets/gifts/heart.svg"),
     }
 }
 
@@ -322,7 +321,7 @@ fn Card(card: CardView) -> Element {
                 }
             },
             div { class: "card-pic",
-                img { src: crate::window::img(&card.image_url), alt: "" }
+                img { src: img(&card.image_url), alt: "" }
                 if let Some(sale) = &card.sale {
                     span { class: "card-sale", "data-testid": "flash-sale", "{sale}" }
                 }
@@ -335,251 +334,6 @@ fn Card(card: CardView) -> Element {
             }
             if let Some(stock) = &card.stock {
                 div { class: "card-stock", "data-testid": "stock", "{stock}" }
-            }
-        }
-    }
-}
-
-#[component]
-fn Bag(rows: Vec<ProductRow>) -> Element {
-    let ui = use_context::<Ui>();
-    let ui_close = ui.clone();
-    let n = rows.len();
-    rsx! {
-        div { class: "scrim", onclick: move |_| ui_close.send(Event::CloseBag) }
-        div { class: "sheet bag-sheet", "data-testid": "bag-sheet",
-            div { class: "sheet-head",
-                h2 { "Products ({n})" }
-                button {
-                    class: "sheet-close",
-                    "data-testid": "bag-close",
-                    title: "Close",
-                    onclick: {
-                        let ui = ui.clone();
-                        move |_| ui.send(Event::CloseBag)
-                    },
-                    "✕"
-                }
-            }
-            div { class: "rows",
-                for row in rows {
-                    div {
-                        key: "{row.id}",
-                        class: "row",
-                        "data-testid": "bag-row",
-                        onclick: {
-                            let ui = ui.clone();
-                            let id = row.id.clone();
-                            move |_| {
-                                if let Ok(p) = id.parse() {
-                                    ui.send(Event::OpenProduct(p));
-                                }
-                            }
-                        },
-                        img { src: crate::window::img(&row.image_url), alt: "" }
-                        div { class: "row-text",
-                            if row.presenting {
-                                span { class: "presenting", "data-testid": "presenting", "Presenting now" }
-                            }
-                            div { class: "row-name", "{row.name}" }
-                            div { class: "row-meta",
-                                if row.from { "from " }
-                                b { "{row.price}" }
-                                if let Some(was) = &row.was { s { " {was}" } }
-                                " · {row.stock}"
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The checkout sheet over the still-playing video: the product, its sizes
-/// and quantity, where it goes and what is in the wallet; "Buy now" shows the
-/// total, "Pay" pays (a PIN step above the wallet's threshold).
-#[component]
-fn Detail(detail: ProductDetail) -> Element {
-    let ui = use_context::<Ui>();
-    let ui_close = ui.clone();
-    let step = detail.step;
-    let q = detail.quantity;
-    rsx! {
-        div { class: "scrim top", onclick: move |_| ui_close.send(Event::CloseProduct) }
-        div { class: "sheet detail-sheet checkout step-{step}", "data-testid": "product-sheet",
-            div { class: "checkout-head",
-                img { class: "checkout-pic", src: crate::window::img(&detail.image_url), alt: "" }
-                div { class: "checkout-title",
-                    if let Some(sale) = &detail.sale {
-                        span { class: "card-sale inline", "{sale}" }
-                    }
-                    h2 { "{detail.name}" }
-                    div { class: "card-price big", "data-testid": "unit-price",
-                        b { "{detail.price}" }
-                        if let Some(was) = &detail.was { s { "{was}" } }
-                    }
-                }
-                button {
-                    class: "sheet-close",
-                    "data-testid": "product-close",
-                    title: "Back to the live",
-                    onclick: {
-                        let ui = ui.clone();
-                        move |_| ui.send(Event::CloseProduct)
-                    },
-                    "✕"
-                }
-            }
-            if step == "choose" {
-                p { class: "hint", "{detail.description}" }
-                div { class: "skus", "data-testid": "skus",
-                    for sku in detail.skus.iter() {
-                        button {
-                            key: "{sku.id}",
-                            class: if sku.selected { "sku selected" } else if sku.sold_out { "sku sold-out" } else { "sku" },
-                            "data-testid": "sku",
-                            "data-sale": "{sku.on_sale}",
-                            "aria-pressed": "{sku.selected}",
-                            disabled: sku.sold_out,
-                            onclick: {
-                                let ui = ui.clone();
-                                let id = sku.id.clone();
-                                move |_| {
-                                    if let Ok(k) = id.parse() {
-                                        ui.send(Event::SelectSku(k));
-                                    }
-                                }
-                            },
-                            span { class: "sku-name", "{sku.name}" }
-                            if sku.on_sale { span { class: "sku-sale", "Flash sale" } }
-                            span { class: "sku-price",
-                                b { "{sku.price}" }
-                                if let Some(was) = &sku.was { s { "{was}" } }
-                            }
-                            span { class: "dim", "{sku.stock}" }
-                        }
-                    }
-                }
-                div { class: "qty-row",
-                    span { "Quantity" }
-                    div { class: "stepper",
-                        button {
-                            "data-testid": "qty-minus",
-                            disabled: q <= 1,
-                            onclick: {
-                                let ui = ui.clone();
-                                move |_| ui.send(Event::SetQuantity(q.saturating_sub(1)))
-                            },
-                            "−"
-                        }
-                        span { "data-testid": "qty", "{q}" }
-                        button {
-                            "data-testid": "qty-plus",
-                            disabled: !detail.can_add,
-                            onclick: {
-                                let ui = ui.clone();
-                                move |_| ui.send(Event::SetQuantity(q + 1))
-                            },
-                            "+"
-                        }
-                    }
-                }
-            }
-            if detail.signed_in {
-                div { class: "pay-lines",
-                    div { class: "pay-line", "data-testid": "ship-to",
-                        span { class: "dim", "Ship to" }
-                        span { {detail.address.clone().unwrap_or_else(|| "Loading…".to_owned())} }
-                    }
-                    div { class: "pay-line", "data-testid": "balance",
-                        span { class: "dim", "Wallet" }
-                        span { {detail.balance.clone().unwrap_or_else(|| "Loading…".to_owned())} }
-                    }
-                    if step != "choose" {
-                        // What is bought, beside what it costs.
-                        if let Some(option) = detail.skus.iter().find(|k| k.selected) {
-                            div { class: "pay-line", "data-testid": "chosen-option",
-                                span { class: "dim", "Option" }
-                                span { "{option.name}" }
-                            }
-                        }
-                        div { class: "pay-line total", "data-testid": "total",
-                            span { "Total · {detail.total_line.clone().unwrap_or_default()}" }
-                            b { {detail.total.clone().unwrap_or_default()} }
-                        }
-                    }
-                }
-            }
-            if let Some(notice) = &detail.notice {
-                div { class: "error", "data-testid": "checkout-notice", "{notice}" }
-            }
-            if step == "pin" {
-                div { class: "pin-step",
-                    label { r#for: "pin", "Enter your payment PIN" }
-                    input {
-                        id: "pin",
-                        "data-testid": "pin-input",
-                        r#type: "password",
-                        inputmode: "numeric",
-                        maxlength: 6,
-                        autocomplete: "off",
-                        onkeydown: {
-                            let ui = ui.clone();
-                            move |e: KeyboardEvent| {
-                                if e.key() == Key::Enter {
-                                    let ui = ui.clone();
-                                    spawn(async move {
-                                        let pin = take_input("pin-input", true, false).await;
-                                        ui.send(Event::Pay { pin: Some(pin) });
-                                    });
-                                }
-                            }
-                        },
-                    }
-                    if let Some(err) = &detail.pin_error {
-                        div { class: "error", "data-testid": "pin-error", "{err}" }
-                    }
-                }
-            }
-            div { class: "checkout-actions",
-                if step == "confirm" || step == "pin" {
-                    button {
-                        class: "secondary",
-                        "data-testid": "checkout-back",
-                        onclick: {
-                            let ui = ui.clone();
-                            move |_| ui.send(Event::BackToChoose)
-                        },
-                        "Back"
-                    }
-                }
-                button {
-                    class: if detail.busy { "primary busy" } else { "primary" },
-                    "data-keep-focus": true,
-                    "data-testid": match step {
-                        "choose" => "buy-now",
-                        "pin" => "pin-submit",
-                        _ => "pay",
-                    },
-                    disabled: detail.busy,
-                    onclick: {
-                        let ui = ui.clone();
-                        move |_| match step {
-                            "choose" => ui.send(Event::BuyNow),
-                            "pin" => {
-                                let ui = ui.clone();
-                                spawn(async move {
-                                    let pin = take_input("pin-input", true, true).await;
-                                    ui.send(Event::Pay { pin: Some(pin) });
-                                });
-                            }
-                            _ => ui.send(Event::Pay { pin: None }),
-                        }
-                    },
-                    if detail.busy { span { class: "spinner small" } }
-                    "{detail.primary}"
-                }
             }
         }
     }
@@ -635,84 +389,6 @@ pub fn GiftBar(bar: GiftBarView, reduced: bool) -> Element {
                         if let Some(c) = &g.combo {
                             span { key: "{c}", class: "combo", "data-testid": "gift-combo", "{c}" }
                         }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The wallet: balance, top-up with a (test) card, and every movement.
-#[component]
-pub fn WalletSheet(wallet: WalletView) -> Element {
-    let ui = use_context::<Ui>();
-    let ui_close = ui.clone();
-    rsx! {
-        div { class: "scrim", onclick: move |_| ui_close.send(Event::CloseWallet) }
-        div { class: "sheet wallet-sheet", "data-testid": "wallet-sheet",
-            div { class: "sheet-head",
-                h2 { "Wallet" }
-                button {
-                    class: "sheet-close",
-                    "data-testid": "wallet-close",
-                    onclick: {
-                        let ui = ui.clone();
-                        move |_| ui.send(Event::CloseWallet)
-                    },
-                    "✕"
-                }
-            }
-            div { class: "wallet-balance", "data-testid": "wallet-balance",
-                {wallet.balance.clone().unwrap_or_else(|| "…".to_owned())}
-            }
-            for line in wallet.pending.iter() {
-                div { class: "dim", "data-testid": "pending-top-up", "{line}" }
-            }
-            label { class: "dim", r#for: "card", "Card (test cards: 4242… pays, …0002 is declined)" }
-            // Uncontrolled, grouped in fours as it is typed (assets/inputs.js).
-            input {
-                id: "card",
-                "data-testid": "card-input",
-                "data-format": "card",
-                initial_value: "{wallet.card}",
-                inputmode: "numeric",
-                autocomplete: "cc-number",
-                maxlength: 23,
-            }
-            div { class: "top-up-row",
-                for (label, minor) in wallet.amounts.iter().cloned() {
-                    button {
-                        key: "{minor}",
-                        class: "secondary",
-                        "data-testid": "top-up-{minor}",
-                        "data-keep-focus": true,
-                        disabled: wallet.busy,
-                        onclick: {
-                            let ui = ui.clone();
-                            move |_| {
-                                let ui = ui.clone();
-                                spawn(async move {
-                                    let card = take_input("card-input", false, true).await;
-                                    ui.send(Event::TopUp { amount_minor: minor, card });
-                                });
-                            }
-                        },
-                        "+ {label}"
-                    }
-                }
-            }
-            if let Some(n) = &wallet.notice {
-                div { class: "hint", "data-testid": "wallet-notice", "{n}" }
-            }
-            h3 { "History" }
-            div { class: "rows history", "data-testid": "wallet-history",
-                for h in wallet.history.iter() {
-                    div { key: "{h.id}", class: "row history-row",
-                        div { class: "row-text",
-                            div { class: "row-name", "{h.what}" }
-                            div { class: "row-meta", "{h.at}" }
-                        }
-                        b { class: if h.credit { "credit" } else { "debit" }, "{h.amount}" }
                     }
                 }
             }
