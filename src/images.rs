@@ -218,3 +218,57 @@ fn resize(raw: &[u8], side: u32) -> anyhow::Result<Vec<u8>> {
         .encode_image(&img.to_rgb8())?;
     Ok(out)
 }
+
+/// A server path and where the picture goes.
+pub type ImageRequest = (String, dioxus::desktop::wry::RequestAsyncResponder);
+
+/// Answers the webview's picture requests from the image cache (fetching
+/// what it lacks); if the app's data directory refuses it, from a cache in
+/// the temporary directory for this run.
+pub fn serve(
+    dir: &std::path::Path,
+    base: String,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<ImageRequest>,
+) {
+    use dioxus::desktop::wry::http::Response;
+    let max = DEFAULT_MAX_BYTES;
+    let cache = match ImageCache::open(dir, max) {
+        Ok(c) => c,
+        Err(e) => {
+            let tmp = std::env::temp_dir().join(format!("livecart-images-{}", std::process::id()));
+            tracing::error!(
+                "no image cache in {} ({e:#}); using {} for this run",
+                dir.display(),
+                tmp.display()
+            );
+            match ImageCache::open(&tmp, max) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!("no image cache at all ({e:#}): pictures will not show");
+                    return;
+                }
+            }
+        }
+    };
+    let cache = std::sync::Arc::new(cache);
+    tokio::spawn(async move {
+        while let Some((path, responder)) = rx.recv().await {
+            let (cache, base) = (cache.clone(), base.clone());
+            tokio::spawn(async move {
+                let res = match cache.get(&base, &path).await {
+                    Ok((bytes, _)) => Response::builder()
+                        .header("Content-Type", "image/jpeg")
+                        .header("Cache-Control", "max-age=86400")
+                        .body(bytes),
+                    Err(e) => {
+                        tracing::debug!(%path, "picture unavailable: {e:#}");
+                        Response::builder().status(404).body(Vec::new())
+                    }
+                };
+                if let Ok(res) = res {
+                    responder.respond(res);
+                }
+            });
+        }
+    });
+}

@@ -47,11 +47,8 @@ pub struct ShellHandle {
     pub base_url: watch::Receiver<Option<String>>,
     /// The webview's picture requests (`/img/<server path>`), answered from
     /// the image cache.
-    pub images: mpsc::UnboundedSender<ImageRequest>,
+    pub images: mpsc::UnboundedSender<crate::images::ImageRequest>,
 }
-
-/// A server path and where the picture goes.
-pub type ImageRequest = (String, dioxus::desktop::wry::RequestAsyncResponder);
 
 /// Starts the shell on its own runtime thread; returns as soon as the video
 /// port is bound (the server starts in the background).
@@ -75,20 +72,6 @@ pub fn start(config: ShellConfig) -> anyhow::Result<ShellHandle> {
             rt.block_on(run(config, ready_tx));
         })?;
     ready_rx.recv()?
-}
-
-async fn start_embedded(data_dir: PathBuf) -> anyhow::Result<livecart_server::ServerHandle> {
-    let mut config =
-        livecart_server::ServerConfig::load(None).map_err(|e| anyhow::anyhow!("{e}"))?;
-    config.bind = ([127, 0, 0, 1], 0).into();
-    config.data_dir = data_dir;
-    config.demo.enabled = true;
-    // Its only viewer is on this machine: local stream URLs are fine.
-    config.allow_private_stream_urls = true;
-    // The only viewer is this app: a room it swiped past stops encoding soon
-    // (the phone's CPU and memory are the budget); coming back restarts it.
-    config.demo.idle_stop_secs = 10;
-    livecart_server::serve(config).await
 }
 
 async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<ShellHandle>>) {
@@ -121,25 +104,27 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
     let mut _embedded = None;
     let (base, account) = match &config.server {
         ServerChoice::Remote(url) => (url.trim_end_matches('/').to_owned(), url.clone()),
-        ServerChoice::Embedded => match start_embedded(config.data_dir.join("server")).await {
-            Ok(server) => {
-                tracing::info!("embedded server with the demo world at {}", server.base_url);
-                let base = server.base_url.clone();
-                _embedded = Some(server);
-                // One session per data directory (an app profile).
-                (base, format!("embedded@{}", config.data_dir.display()))
+        ServerChoice::Embedded => {
+            match crate::embedded::start(config.data_dir.join("server")).await {
+                Ok(server) => {
+                    tracing::info!("embedded server with the demo world at {}", server.base_url);
+                    let base = server.base_url.clone();
+                    _embedded = Some(server);
+                    // One session per data directory (an app profile).
+                    (base, format!("embedded@{}", config.data_dir.display()))
+                }
+                Err(e) => {
+                    tracing::error!("the embedded server did not start: {e:#}");
+                    view_tx.send_replace(Some(error_view(&format!(
+                        "livecart could not start its server: {e}"
+                    ))));
+                    return;
+                }
             }
-            Err(e) => {
-                tracing::error!("the embedded server did not start: {e:#}");
-                view_tx.send_replace(Some(error_view(&format!(
-                    "livecart could not start its server: {e}"
-                ))));
-                return;
-            }
-        },
+        }
     };
     base_tx.send_replace(Some(base.clone()));
-    serve_images(&config.data_dir.join("images"), base.clone(), images_rx);
+    crate::images::serve(&config.data_dir.join("images"), base.clone(), images_rx);
 
     let store = match Store::open(&config.data_dir.join("app.sqlite3")).await {
         Ok(s) => Some(s),
@@ -176,7 +161,7 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
         sockets: Sockets::default(),
         me: MeSocket::default(),
         players: Players::new(hub, events_tx.clone(), path),
-        vault: vault_worker(vault, events_tx.clone()),
+        vault: crate::vault::worker(vault, events_tx.clone()),
         store,
         events: events_tx.clone(),
     };
@@ -226,57 +211,6 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
     if let Some(s) = &shell.store {
         s.close().await;
     }
-}
-
-/// Answers the webview's picture requests from the image cache (fetching
-/// what it lacks); if the app's data directory refuses it, from a cache in
-/// the temporary directory for this run.
-fn serve_images(
-    dir: &std::path::Path,
-    base: String,
-    mut rx: mpsc::UnboundedReceiver<ImageRequest>,
-) {
-    use dioxus::desktop::wry::http::Response;
-    let max = crate::images::DEFAULT_MAX_BYTES;
-    let cache = match crate::images::ImageCache::open(dir, max) {
-        Ok(c) => c,
-        Err(e) => {
-            let tmp = std::env::temp_dir().join(format!("livecart-images-{}", std::process::id()));
-            tracing::error!(
-                "no image cache in {} ({e:#}); using {} for this run",
-                dir.display(),
-                tmp.display()
-            );
-            match crate::images::ImageCache::open(&tmp, max) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!("no image cache at all ({e:#}): pictures will not show");
-                    return;
-                }
-            }
-        }
-    };
-    let cache = std::sync::Arc::new(cache);
-    tokio::spawn(async move {
-        while let Some((path, responder)) = rx.recv().await {
-            let (cache, base) = (cache.clone(), base.clone());
-            tokio::spawn(async move {
-                let res = match cache.get(&base, &path).await {
-                    Ok((bytes, _)) => Response::builder()
-                        .header("Content-Type", "image/jpeg")
-                        .header("Cache-Control", "max-age=86400")
-                        .body(bytes),
-                    Err(e) => {
-                        tracing::debug!(%path, "picture unavailable: {e:#}");
-                        Response::builder().status(404).body(Vec::new())
-                    }
-                };
-                if let Ok(res) = res {
-                    responder.respond(res);
-                }
-            });
-        }
-    });
 }
 
 fn error_view(message: &str) -> ViewModel {
@@ -418,45 +352,4 @@ impl Shell {
             }
         }
     }
-}
-
-/// Runs keyring commands one after another on their own thread (the stores
-/// block: D-Bus round trips, kernel calls).
-fn vault_worker(
-    vault: Vault,
-    events: mpsc::UnboundedSender<Event>,
-) -> std::sync::mpsc::Sender<VaultCommand> {
-    let (tx, rx) = std::sync::mpsc::channel::<VaultCommand>();
-    let spawned = std::thread::Builder::new()
-        .name("livecart-keyring".into())
-        .spawn(move || {
-            for cmd in rx {
-                match cmd {
-                    VaultCommand::Load => {
-                        let saved = vault.load().unwrap_or_else(|e| {
-                            tracing::warn!("the keyring could not be read ({e})");
-                            None
-                        });
-                        let _ = events.send(Event::VaultLoaded(saved.map(Box::new)));
-                    }
-                    VaultCommand::Store(session) => {
-                        if let Err(e) = vault.save(&session) {
-                            tracing::warn!("the keyring refused the session ({e})");
-                            let _ = events.send(Event::Notice(
-                                "Couldn't save your sign-in to the keyring: you'll stay signed in until you close livecart".into(),
-                            ));
-                        }
-                    }
-                    VaultCommand::Clear => {
-                        if let Err(e) = vault.clear() {
-                            tracing::warn!("the keyring entry could not be deleted ({e})");
-                        }
-                    }
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!("no keyring worker ({e}): the session stays in memory");
-    }
-    tx
 }

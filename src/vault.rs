@@ -9,6 +9,8 @@
 
 use keyring_core::api::CredentialStoreApi;
 use keyring_core::{CredentialStore, Entry, Error};
+use livecart_core::Event;
+use livecart_core::effects::VaultCommand;
 use livecart_core::protocol::rest::SessionResponse;
 use std::sync::Arc;
 
@@ -191,4 +193,45 @@ fn pick(choice: &str) -> (Option<Arc<CredentialStore>>, &'static str) {
 )))]
 fn pick(_: &str) -> (Option<Arc<CredentialStore>>, &'static str) {
     (None, "memory only")
+}
+
+/// Runs keyring commands one after another on their own thread (the stores
+/// block: D-Bus round trips, kernel calls).
+pub fn worker(
+    vault: Vault,
+    events: tokio::sync::mpsc::UnboundedSender<Event>,
+) -> std::sync::mpsc::Sender<VaultCommand> {
+    let (tx, rx) = std::sync::mpsc::channel::<VaultCommand>();
+    let spawned = std::thread::Builder::new()
+        .name("livecart-keyring".into())
+        .spawn(move || {
+            for cmd in rx {
+                match cmd {
+                    VaultCommand::Load => {
+                        let saved = vault.load().unwrap_or_else(|e| {
+                            tracing::warn!("the keyring could not be read ({e})");
+                            None
+                        });
+                        let _ = events.send(Event::VaultLoaded(saved.map(Box::new)));
+                    }
+                    VaultCommand::Store(session) => {
+                        if let Err(e) = vault.save(&session) {
+                            tracing::warn!("the keyring refused the session ({e})");
+                            let _ = events.send(Event::Notice(
+                                "Couldn't save your sign-in to the keyring: you'll stay signed in until you close livecart".into(),
+                            ));
+                        }
+                    }
+                    VaultCommand::Clear => {
+                        if let Err(e) = vault.clear() {
+                            tracing::warn!("the keyring entry could not be deleted ({e})");
+                        }
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("no keyring worker ({e}): the session stays in memory");
+    }
+    tx
 }
