@@ -29,6 +29,10 @@ use tokio::sync::mpsc;
 
 const FRAME_NS: i64 = 33_333_333;
 
+/// Capture times held for pictures between the parser and a decoded-output
+/// sink: at 30 fps, about 34 seconds of pictures.
+const CAPTURES_HELD: usize = 1_024;
+
 /// How release times follow capture times (see the module docs of `player`).
 #[derive(Default)]
 struct Timing {
@@ -191,6 +195,26 @@ struct Shared {
     unsupported: Mutex<Option<String>>,
     volume: Mutex<Option<gst::Element>>,
     muted: AtomicBool,
+}
+
+impl Shared {
+    /// The capture time and arrival of the picture `pts`, as it reaches a
+    /// sink. A sink that sees pictures in presentation order (decoded ones)
+    /// passes `in_order`: entries of pictures before it go (they were shown
+    /// or dropped), so the map holds only pictures still on their way. (A
+    /// window of the last 128 lost the first pictures of a join when the
+    /// sink, holding pictures to their release time on a busy machine, fell
+    /// further behind the parser.) Access units come in decode order, where
+    /// a later picture may precede an earlier one: they only look.
+    fn capture_of(&self, pts: u64, in_order: bool) -> Option<(u64, u64)> {
+        let mut caps = lock(&self.captures);
+        while in_order && caps.front().is_some_and(|(p, _, _)| *p < pts) {
+            caps.pop_front();
+        }
+        caps.iter()
+            .find(|(p, _, _)| *p == pts)
+            .map(|&(_, c, arrived)| (c, arrived))
+    }
 }
 
 impl Shared {
@@ -523,7 +547,9 @@ fn video_branch(
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 caps.push_back((pts.nseconds(), c, unix_ns_now()));
-                while caps.len() > 128 {
+                // A decoded-picture sink takes entries as its pictures
+                // reach it; this bounds the rest (~34 s of pictures).
+                while caps.len() > CAPTURES_HELD {
                     caps.pop_front();
                 }
             }
@@ -591,15 +617,10 @@ fn video_branch(
                 let now = unix_ns_now();
                 let capture = match decoded {
                     None => sei::find_capture_time(&data, NalFormat::AnnexB),
-                    Some(_) => buffer.pts().and_then(|pts| {
-                        let caps = s
-                            .captures
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        caps.iter()
-                            .find(|(p, _, _)| *p == pts.nseconds())
-                            .map(|(_, c, _)| *c)
-                    }),
+                    Some(_) => buffer
+                        .pts()
+                        .and_then(|pts| s.capture_of(pts.nseconds(), true))
+                        .map(|(c, _)| c),
                 };
                 if let Some(c) = capture {
                     s.last_latency_us
@@ -618,11 +639,10 @@ fn video_branch(
                         // Late leaving the sink though it came in time: the
                         // budget, not the network, is short (a join's burst
                         // came in late and is the arrival rules' business).
-                        let came_in_time = buffer.pts().is_some_and(|pts| {
-                            lock(&s.captures).iter().any(|&(p, c, arrived)| {
-                                p == pts.nseconds() && (arrived as i64 - c as i64) <= latency
-                            })
-                        });
+                        let came_in_time = buffer
+                            .pts()
+                            .and_then(|pts| s.capture_of(pts.nseconds(), false))
+                            .is_some_and(|(c, arrived)| (arrived as i64 - c as i64) <= latency);
                         if late && came_in_time && !s.held.load(Ordering::Relaxed) {
                             s.released_late(behind);
                         } else {
