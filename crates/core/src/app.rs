@@ -1,7 +1,9 @@
 //! The app's behaviour: `update(event, now) -> effects` and `view() -> ViewModel`.
 
+mod http;
 mod orders;
 mod shop;
+use http::{Call, Reply, Then};
 pub use orders::{MeLink, OrderToast, Orders, TOAST_MS, status_words};
 pub use shop::{
     COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, Payment, PendingPayment, Shop, Stage, Step,
@@ -19,8 +21,8 @@ use crate::view::{self, ViewModel};
 use jiff::Timestamp;
 use livecart_protocol::commerce::{Order, RefundReason};
 use livecart_protocol::me::MeFrame;
-use livecart_protocol::rest::{FeedResponse, RefreshRequest, SessionResponse, SignInRequest};
-use livecart_protocol::rest::{FollowingResponse, ReportRequest};
+use livecart_protocol::rest::ReportRequest;
+use livecart_protocol::rest::{FeedResponse, SessionResponse, SignInRequest};
 use livecart_protocol::{
     ClientFrame, ErrorCode, GiftId, MessageId, OrderId, Problem, ProductId, RoomId, ServerFrame,
     SkuId, TopUpId, UserId,
@@ -149,6 +151,14 @@ pub enum HttpFailure {
     },
     /// No answer: offline, refused, timed out.
     Network(String),
+    /// The server answered, but not with what the request expects (set by
+    /// the core when a body does not decode; says what and why).
+    Unreadable(String),
+}
+
+/// What the shopper reads when an answer could not be read.
+pub(crate) fn unreadable(what: &str) -> String {
+    format!("{what} could not be read — the server answered in a form this app does not know")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -197,64 +207,6 @@ pub enum MeUpdate {
 pub enum SocketUpdate {
     Frame(Box<ServerFrame>),
     Closed { code: Option<u16> },
-}
-
-/// What an HTTP request was for, to route its answer.
-#[derive(Debug, Clone, PartialEq)]
-enum Call {
-    Feed,
-    /// `GET /v1/gifts` (public).
-    Catalog,
-    SignIn,
-    Refresh,
-    /// `DELETE /v1/session`: the server ends the chain (its answer changes
-    /// nothing here: the app has forgotten the session already).
-    SignOut,
-    /// An authenticated call to retry once after a refresh.
-    Authed {
-        request: HttpRequest,
-        retried: bool,
-        then: Then,
-    },
-}
-
-/// What to do with an authenticated call's answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Then {
-    Nothing,
-    /// `GET /v1/me/following`: the hosts this user follows.
-    Following,
-    /// A follow or unfollow; undone on failure.
-    Followed {
-        host: UserId,
-        following: bool,
-    },
-    Reported,
-    /// `GET /v1/wallet`.
-    Wallet,
-    /// `GET /v1/me/addresses`.
-    Addresses,
-    /// `GET /v1/wallet/entries`.
-    History,
-    /// `POST /v1/orders` for the payment with this idempotency key.
-    Paid {
-        key: String,
-    },
-    /// `POST /v1/rooms/{id}/gifts` for the tap with this key.
-    Gift {
-        key: String,
-    },
-    /// `POST /v1/wallet/top-ups`: for a payment's "top up and pay", or the
-    /// wallet screen's.
-    TopUp {
-        for_payment: bool,
-    },
-    /// `GET /v1/wallet/top-ups/{id}` while the provider confirms.
-    TopUpStatus,
-    /// A cancel or refund request for this order.
-    OrderChanged {
-        order: OrderId,
-    },
 }
 
 /// What a timer was armed for.
@@ -327,61 +279,6 @@ impl App {
     fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
-    }
-
-    fn request(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> HttpRequest {
-        HttpRequest {
-            id: self.id(),
-            method,
-            path: path.to_owned(),
-            body,
-            access_token: None,
-            idempotency_key: None,
-        }
-    }
-
-    fn http(
-        &mut self,
-        call: Call,
-        method: Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-        token: Option<String>,
-    ) -> Effect {
-        let request = HttpRequest {
-            access_token: token,
-            ..self.request(method, path, body)
-        };
-        self.calls.insert(request.id, call);
-        Effect::Http(request)
-    }
-
-    /// Sends `request` as the signed-in user, remembering it for one retry.
-    fn send_authed(
-        &mut self,
-        request: HttpRequest,
-        token: String,
-        retried: bool,
-        then: Then,
-    ) -> Effect {
-        let sent = HttpRequest {
-            access_token: Some(token),
-            ..request.clone()
-        };
-        self.calls.insert(
-            request.id,
-            Call::Authed {
-                request,
-                retried,
-                then,
-            },
-        );
-        Effect::Http(sent)
     }
 
     /// The view model at `now` (countdowns are relative to it).
@@ -780,7 +677,9 @@ impl App {
     /// No answer, or the server failing: ask again after a growing delay
     /// (the feed comes back by itself when the server does).
     fn feed_retry(&mut self, failure: &HttpFailure) -> Vec<Effect> {
-        if matches!(failure, HttpFailure::Status { status, .. } if *status < 500) {
+        if matches!(failure, HttpFailure::Status { status, .. } if *status < 500)
+            || matches!(failure, HttpFailure::Unreadable(_))
+        {
             return Vec::new();
         }
         self.feed_failures += 1;
@@ -1037,47 +936,50 @@ impl App {
         }
     }
 
-    fn http_done(
+    /// The feed's answer (a body that is not a feed is `Unreadable`).
+    fn feed_answer(
         &mut self,
-        id: RequestId,
-        result: Result<serde_json::Value, HttpFailure>,
+        result: Result<FeedResponse, HttpFailure>,
         now: Timestamp,
     ) -> Vec<Effect> {
-        let Some(call) = self.calls.remove(&id) else {
-            return Vec::new();
-        };
-        match (call, result) {
-            (Call::Feed, Ok(body)) => {
-                self.feed.loading = false;
-                self.feed_failures = 0;
-                self.back_online();
-                match serde_json::from_value::<FeedResponse>(body) {
-                    Ok(feed) => {
-                        let on_screen = self.feed.current().map(|r| r.id);
-                        self.feed.rooms.clone_from(&feed.rooms);
-                        self.feed.error = None;
-                        // Stay on the room the viewer is watching if it is still live.
-                        let index = on_screen
-                            .and_then(|id| self.feed.rooms.iter().position(|r| r.id == id))
-                            .unwrap_or(self.feed.index);
-                        self.feed.go_to(index);
-                        let mut effects =
-                            vec![Effect::Store(StoreCommand::SaveFeed(Box::new(feed)))];
-                        effects.extend(self.players());
-                        if self.room.as_ref().map(|r| r.id) != self.feed.current().map(|r| r.id) {
-                            effects.extend(self.enter_current_room(now));
-                        }
-                        effects
-                    }
-                    Err(e) => {
-                        self.feed.error = Some(format!("The feed could not be read ({e})"));
-                        Vec::new()
-                    }
+        self.feed.loading = false;
+        if !matches!(
+            result,
+            Err(HttpFailure::Network(_) | HttpFailure::Status { .. })
+        ) {
+            // The server answered.
+            self.feed_failures = 0;
+            self.back_online();
+        }
+        match result {
+            Ok(feed) => {
+                let on_screen = self.feed.current().map(|r| r.id);
+                self.feed.rooms.clone_from(&feed.rooms);
+                self.feed.error = None;
+                // Stay on the room the viewer is watching if it is still live.
+                let index = on_screen
+                    .and_then(|id| self.feed.rooms.iter().position(|r| r.id == id))
+                    .unwrap_or(self.feed.index);
+                self.feed.go_to(index);
+                let mut effects = vec![Effect::Store(StoreCommand::SaveFeed(Box::new(feed)))];
+                effects.extend(self.players());
+                if self.room.as_ref().map(|r| r.id) != self.feed.current().map(|r| r.id) {
+                    effects.extend(self.enter_current_room(now));
                 }
+                effects
             }
-            (Call::Feed, Err(failure)) if !self.feed.rooms.is_empty() => {
+            Err(HttpFailure::Unreadable(e)) => {
+                let text = format!("The feed could not be read ({e})");
+                if self.feed.rooms.is_empty() {
+                    self.feed.error = Some(text);
+                } else {
+                    // The cached feed stays on screen.
+                    self.message = Some(text);
+                }
+                Vec::new()
+            }
+            Err(failure) if !self.feed.rooms.is_empty() => {
                 // The cached feed stays on screen.
-                self.feed.loading = false;
                 let retry = self.feed_retry(&failure);
                 if self.feed_failures <= 1 {
                     match failure {
@@ -1088,34 +990,38 @@ impl App {
                             self.message =
                                 Some(format!("The feed could not be refreshed ({status})"));
                         }
+                        HttpFailure::Unreadable(_) => {}
                     }
                 }
                 retry
             }
-            (Call::Feed, Err(failure)) => {
-                self.feed.loading = false;
+            Err(failure) => {
                 let retry = self.feed_retry(&failure);
                 self.feed.error = Some(match failure {
                     HttpFailure::Network(_) => "You're offline — retrying…".into(),
                     HttpFailure::Status { problem, status } => {
                         problem.map_or_else(|| format!("The server said {status}"), |p| p.title)
                     }
+                    HttpFailure::Unreadable(e) => format!("The feed could not be read ({e})"),
                 });
                 retry
             }
-            (Call::SignOut, _) => Vec::new(),
-            (Call::Catalog, result) => {
-                self.catalog_loaded(result);
-                Vec::new()
+        }
+    }
+
+    /// A sign-in's or a refresh's answer.
+    fn session_answer(
+        &mut self,
+        fresh: bool,
+        result: Result<SessionResponse, HttpFailure>,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        match result {
+            Ok(session) => self.signed_in(session, fresh, now),
+            Err(HttpFailure::Unreadable(_)) => {
+                self.signed_out("Sign-in failed: the server's answer was not understood")
             }
-            (call @ (Call::SignIn | Call::Refresh), Ok(body)) => match serde_json::from_value::<
-                SessionResponse,
-            >(body)
-            {
-                Ok(session) => self.signed_in(session, call == Call::SignIn, now),
-                Err(_) => self.signed_out("Sign-in failed: the server's answer was not understood"),
-            },
-            (Call::SignIn, Err(failure)) => {
+            Err(failure) if fresh => {
                 let sheet = self.sign_in.get_or_insert_with(SignInSheet::default);
                 sheet.busy = false;
                 sheet.error = Some(match failure {
@@ -1123,64 +1029,52 @@ impl App {
                         problem: Some(p), ..
                     } => p.detail,
                     HttpFailure::Status { status, .. } => format!("Sign-in failed ({status})"),
-                    HttpFailure::Network(_) => "You're offline — try again when connected".into(),
+                    HttpFailure::Network(_) | HttpFailure::Unreadable(_) => {
+                        "You're offline — try again when connected".into()
+                    }
                 });
                 Vec::new()
             }
-            (Call::Refresh, Err(HttpFailure::Network(_))) => {
+            Err(HttpFailure::Network(_)) => {
                 // Keep the session; try again on the next authenticated call.
                 self.refreshing = false;
                 self.me_after_failed_refresh(now)
             }
-            (Call::Refresh, Err(_)) => self.signed_out("Your session ended — please sign in again"),
-            (
-                Call::Authed {
-                    request,
-                    retried,
-                    then,
-                },
-                Err(HttpFailure::Status {
-                    status: 401,
-                    problem,
-                }),
-            ) if !retried
-                && problem
-                    .as_ref()
-                    .is_none_or(|p| p.code != ErrorCode::TokenReused) =>
-            {
-                // Expired, or signed by a server that restarted with a new
-                // key: one refresh, then this request is sent again, once.
-                self.waiting.push((request, then));
-                self.start_refresh()
-            }
-            (Call::Authed { then, .. }, result) => self.authed_done(then, result, now),
+            Err(_) => self.signed_out("Your session ended — please sign in again"),
         }
     }
 
-    fn authed_done(
-        &mut self,
-        then: Then,
-        result: Result<serde_json::Value, HttpFailure>,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        match (then, result) {
-            (Then::Following, Ok(body)) => {
-                if let Ok(list) = serde_json::from_value::<FollowingResponse>(body) {
-                    self.following = list.hosts.into_iter().collect();
-                    // Taps the server has not answered yet win over its list.
-                    for (host, following) in &self.follows_in_flight {
-                        if *following {
-                            self.following.insert(*host);
-                        } else {
-                            self.following.remove(host);
-                        }
+    /// A signed-in call's typed answer, to the part of the app that asked.
+    fn answered(&mut self, reply: Reply, now: Timestamp) -> Vec<Effect> {
+        match reply {
+            Reply::Following(Ok(list)) => {
+                self.following = list.hosts.into_iter().collect();
+                // Taps the server has not answered yet win over its list.
+                for (host, following) in &self.follows_in_flight {
+                    if *following {
+                        self.following.insert(*host);
+                    } else {
+                        self.following.remove(host);
                     }
                 }
             }
-            (Then::Followed { host, .. }, Ok(_)) => {
+            Reply::Following(Err(HttpFailure::Unreadable(_))) => {
+                self.message = Some(unreadable("Who you follow"));
+            }
+            // The Follow buttons keep what they showed; the next sign-in asks again.
+            Reply::Following(Err(_)) | Reply::Nothing => {}
+            Reply::Followed {
+                host,
+                result: Ok(()),
+                ..
+            } => {
                 self.follows_in_flight.remove(&host);
             }
-            (Then::Followed { host, following }, Err(failure)) => {
+            Reply::Followed {
+                host,
+                following,
+                result: Err(failure),
+            } => {
                 self.follows_in_flight.remove(&host);
                 // Undo what the screen showed.
                 if following {
@@ -1193,77 +1087,19 @@ impl App {
                     HttpFailure::Status { problem, status } => {
                         problem.map_or_else(|| format!("Could not follow ({status})"), |p| p.detail)
                     }
+                    HttpFailure::Unreadable(_) => unreadable("The follow"),
                 });
             }
-            (Then::Reported, Ok(_)) => {
+            Reply::Reported(Ok(())) => {
                 self.message = Some("Reported — thanks, a moderator will look at it".into());
             }
-            (Then::Reported, Err(_)) => {
+            Reply::Reported(Err(_)) => {
                 self.message = Some("The report did not go through — try again".into());
             }
-            (Then::Nothing, _) => {}
-            (Then::OrderChanged { order }, result) => return self.order_changed(order, result),
-            (then, result) => return self.shop_done(then, result, now),
+            Reply::OrderChanged { order, result } => return self.order_changed(order, result),
+            reply => return self.shop_done(reply, now),
         }
         Vec::new()
-    }
-
-    /// Sends an authenticated request, refreshing the token first if needed.
-    pub fn authed(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        self.authed_then(method, path, body, now, Then::Nothing)
-    }
-
-    fn authed_then(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-        now: Timestamp,
-        then: Then,
-    ) -> Vec<Effect> {
-        let request = self.request(method, path, body);
-        self.send_as_user(request, now, then)
-    }
-
-    /// Sends `request` as the signed-in user: after a refresh if the token
-    /// is about to expire.
-    fn send_as_user(&mut self, request: HttpRequest, now: Timestamp, then: Then) -> Vec<Effect> {
-        if self.session.needs_refresh(now) {
-            self.waiting.push((request, then));
-            return self.start_refresh();
-        }
-        let Some(token) = self.session.access_token(now).map(str::to_owned) else {
-            self.message = Some("Sign in to continue".into());
-            return Vec::new();
-        };
-        vec![self.send_authed(request, token, false, then)]
-    }
-
-    fn start_refresh(&mut self) -> Vec<Effect> {
-        if self.refreshing {
-            return Vec::new();
-        }
-        let Some(token) = self.session.refresh_token().map(str::to_owned) else {
-            return self.signed_out("Sign in to continue");
-        };
-        self.refreshing = true;
-        let body = serde_json::to_value(RefreshRequest {
-            refresh_token: token,
-        })
-        .ok();
-        vec![self.http(
-            Call::Refresh,
-            Method::Post,
-            "/v1/session/refresh",
-            body,
-            None,
-        )]
     }
 
     fn signed_in(&mut self, session: SessionResponse, fresh: bool, now: Timestamp) -> Vec<Effect> {

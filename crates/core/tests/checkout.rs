@@ -986,3 +986,81 @@ fn card_numbers_are_checked_and_grouped_as_a_shop_form_does() {
     assert!(card_number("4242 42x2 4242 4242").is_err_and(|e| e.contains("only digits")));
     assert!(card_number(&"4".repeat(20)).is_err_and(|e| e.contains("too long")));
 }
+
+/// A 2xx answer whose body is not what the request expects: the answer's
+/// type is fixed by the call, and a body that does not decode is said on
+/// screen (or, where the server acted, treated as done and reloaded) —
+/// never dropped without a word.
+#[test]
+#[allow(clippy::result_large_err)] // an answer as the shell hands it over
+fn answers_that_do_not_decode_are_said_or_reloaded_never_dropped() {
+    let garbled = || Ok(serde_json::json!({ "unexpected": true }));
+
+    // A payment the server took but whose order cannot be read: paid, the
+    // sheet closes, the wallet is read again, and the key stays in the
+    // outbox (a later replay shows the order).
+    let mut b = Buyer::new(20_000, 10_000);
+    let saved = b.three_taps();
+    let sent = b.saved_and_sent(&saved.key);
+    b.answer(&sent, garbled());
+    assert_eq!(
+        b.app.view(at(b.now)).message.as_deref(),
+        Some("Paid — the order will show in your orders")
+    );
+    assert!(
+        b.request("/v1/wallet").is_some(),
+        "the balance is read again"
+    );
+    assert_eq!(b.resolved(), None, "the outbox keeps the key");
+
+    // The wallet on its own: before, a body that was not a wallet left the
+    // old balance on screen without a word.
+    b.update(Event::OpenWallet);
+    let wallet = b.request("/v1/wallet").expect("the wallet is loaded");
+    b.answer(&wallet, garbled());
+    let said = b.app.view(at(b.now)).message.unwrap_or_default();
+    assert!(
+        said.starts_with("Your wallet could not be read"),
+        "said: {said:?}"
+    );
+
+    // A gift the server sent whose receipt is unreadable: counted as sent,
+    // the balance comes from the wallet.
+    let rose = b.app.shop.catalog[0].id;
+    b.update(Event::SendGift(rose));
+    let gift = b
+        .request(&format!("/v1/rooms/{}/gifts", b.room))
+        .expect("sent");
+    b.answer(&gift, garbled());
+    assert!(
+        b.request("/v1/wallet").is_some(),
+        "the balance is read again"
+    );
+    assert!(
+        b.request(&format!("/v1/rooms/{}/gifts", b.room)).is_none(),
+        "not sent twice"
+    );
+
+    // A top-up from the wallet screen whose answer cannot be read: the
+    // screen says so (not "did not go through") and reads the wallet.
+    b.update(Event::TopUp {
+        amount_minor: 5_000,
+        card: "4242 4242 4242 4242".into(),
+    });
+    let top_up = b.request("/v1/wallet/top-ups").expect("top-up sent");
+    b.answer(&top_up, garbled());
+    let notice = b
+        .app
+        .view(at(b.now))
+        .wallet
+        .and_then(|w| w.notice)
+        .unwrap_or_default();
+    assert!(
+        notice.starts_with("The top-up's answer could not be read"),
+        "notice: {notice:?}"
+    );
+    assert!(
+        b.request("/v1/wallet").is_some(),
+        "the balance is read again"
+    );
+}

@@ -404,15 +404,18 @@ impl App {
     pub(super) fn order_changed(
         &mut self,
         id: OrderId,
-        result: Result<serde_json::Value, HttpFailure>,
+        result: Result<Order, HttpFailure>,
     ) -> Vec<Effect> {
         self.orders.busy = None;
         match result {
-            Ok(body) => {
+            Err(HttpFailure::Unreadable(_)) => {
+                // Done (2xx); the order's new state comes on the user's socket.
                 self.orders.cancel_keys.remove(&id);
-                let Ok(order) = serde_json::from_value::<Order>(body) else {
-                    return Vec::new();
-                };
+                self.orders.notice = Some(super::unreadable("The order's new state"));
+                Vec::new()
+            }
+            Ok(order) => {
+                self.orders.cancel_keys.remove(&id);
                 self.orders.notice = Some(match order.status {
                     OrderStatus::Cancelled => format!(
                         "Cancelled — {} is back in your wallet",

@@ -14,13 +14,13 @@
 //! - The PIN is kept in memory for the payment in flight, never in the outbox.
 //! - Nothing is shown as paid until the server says so.
 
-use super::{App, Call, HttpFailure, Pending, Then, Wake};
+use super::{App, Call, HttpFailure, Pending, Reply, Then, Wake, unreadable};
 use crate::effects::{Effect, Method, StoreCommand};
 use crate::price;
 use jiff::Timestamp;
 use livecart_protocol::commerce::{
-    Address, AddressList, GiftReceipt, Order, PlaceOrderRequest, SendGiftRequest, TopUp,
-    TopUpRequest, TopUpStatus, Wallet, WalletEntry, WalletHistory,
+    Address, GiftReceipt, Order, PlaceOrderRequest, SendGiftRequest, TopUp, TopUpRequest,
+    TopUpStatus, Wallet, WalletEntry,
 };
 use livecart_protocol::rest::{FlashSale, Gift, GiftCatalog, Product};
 use livecart_protocol::{
@@ -229,7 +229,7 @@ fn format(m: &Money) -> String {
 fn problem_of(failure: &HttpFailure) -> Option<&Problem> {
     match failure {
         HttpFailure::Status { problem, .. } => problem.as_ref(),
-        HttpFailure::Network(_) => None,
+        HttpFailure::Network(_) | HttpFailure::Unreadable(_) => None,
     }
 }
 
@@ -238,6 +238,8 @@ fn problem_of(failure: &HttpFailure) -> Option<&Problem> {
 fn definite(failure: &HttpFailure) -> bool {
     match failure {
         HttpFailure::Network(_) => false,
+        // The server answered (and acted): sending again changes nothing.
+        HttpFailure::Unreadable(_) => true,
         HttpFailure::Status { status, problem } => {
             (400..500).contains(status)
                 && *status != 401
@@ -415,15 +417,7 @@ impl App {
         }
         let mut effects = Vec::new();
         // Signing in from the sheet already asked for them: not twice.
-        let asked = self.calls.values().any(|c| {
-            matches!(
-                c,
-                Call::Authed {
-                    then: Then::Wallet,
-                    ..
-                }
-            )
-        }) || self.waiting.iter().any(|(_, then)| *then == Then::Wallet);
+        let asked = self.asked(&Then::Wallet);
         if (self.shop.wallet.is_none() || self.shop.addresses.is_none()) && !asked {
             effects.extend(self.load_shop(now));
         }
@@ -793,7 +787,7 @@ impl App {
     fn payment_answer(
         &mut self,
         key: &str,
-        result: Result<serde_json::Value, HttpFailure>,
+        result: Result<Order, HttpFailure>,
         now: Timestamp,
     ) -> Vec<Effect> {
         if self.shop.recovering.contains_key(key) {
@@ -808,16 +802,14 @@ impl App {
             return Vec::new();
         }
         let failure = match result {
-            Ok(body) => {
-                if let Ok(order) = serde_json::from_value::<Order>(body) {
-                    return self.paid(&order);
-                }
+            Ok(order) => return self.paid(&order),
+            Err(HttpFailure::Unreadable(_)) => {
                 // Paid (2xx) but unreadable: the order exists; keep the
                 // outbox row so a later replay shows it.
                 self.shop.payment = None;
                 self.close_checkout();
                 self.message = Some("Paid — the order will show in your orders".into());
-                return Vec::new();
+                return self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet);
             }
             Err(f) => f,
         };
@@ -966,27 +958,28 @@ impl App {
         effects
     }
 
-    fn recovered(
-        &mut self,
-        key: &str,
-        result: Result<serde_json::Value, HttpFailure>,
-    ) -> Vec<Effect> {
+    fn recovered(&mut self, key: &str, result: Result<Order, HttpFailure>) -> Vec<Effect> {
         let Some(p) = self.shop.recovering.remove(key) else {
             return Vec::new();
         };
         match result {
-            Ok(body) => {
-                if let Ok(order) = serde_json::from_value::<Order>(body) {
-                    if let (Some(w), Some(after)) = (self.shop.wallet.as_mut(), order.balance_after)
-                    {
-                        w.balance = after;
-                    }
-                    self.message = Some(format!(
-                        "Your payment for {} went through ({})",
-                        order.product_name,
-                        format(&order.total)
-                    ));
+            Ok(order) => {
+                if let (Some(w), Some(after)) = (self.shop.wallet.as_mut(), order.balance_after) {
+                    w.balance = after;
                 }
+                self.message = Some(format!(
+                    "Your payment for {} went through ({})",
+                    order.product_name,
+                    format(&order.total)
+                ));
+                vec![Effect::Store(StoreCommand::ResolvePayment(p.key))]
+            }
+            Err(HttpFailure::Unreadable(_)) => {
+                // The server took it (2xx): the order shows in the orders.
+                self.message = Some(format!(
+                    "Your payment for {} went through — it is in your orders",
+                    p.product_name
+                ));
                 vec![Effect::Store(StoreCommand::ResolvePayment(p.key))]
             }
             Err(f) if definite(&f) => {
@@ -1148,18 +1141,16 @@ impl App {
     fn gift_answer(
         &mut self,
         key: &str,
-        result: Result<serde_json::Value, HttpFailure>,
+        result: Result<GiftReceipt, HttpFailure>,
         now: Timestamp,
     ) -> Vec<Effect> {
         let Some(send) = self.shop.gifts_in_flight.remove(key) else {
             return Vec::new();
         };
         match result {
-            Ok(body) => {
+            Ok(receipt) => {
                 self.shop.gift_pending_minor -= send.cost;
-                if let Ok(receipt) = serde_json::from_value::<GiftReceipt>(body)
-                    && let Some(w) = self.shop.wallet.as_mut()
-                {
+                if let Some(w) = self.shop.wallet.as_mut() {
                     // Answers may cross: a later tap's balance is the newer.
                     if send.seq > self.shop.gift_applied {
                         self.shop.gift_applied = send.seq;
@@ -1167,6 +1158,12 @@ impl App {
                     }
                 }
                 Vec::new()
+            }
+            Err(HttpFailure::Unreadable(_)) => {
+                // Sent (2xx), but its receipt is unreadable: the balance
+                // comes from the wallet instead.
+                self.shop.gift_pending_minor -= send.cost;
+                self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet)
             }
             Err(f) if !definite(&f) && !send.retried => {
                 // Once more, same key: charged once whatever happened.
@@ -1205,40 +1202,38 @@ impl App {
     }
 
     /// Answers of the shop's authenticated calls.
-    pub(super) fn shop_done(
-        &mut self,
-        then: Then,
-        result: Result<serde_json::Value, HttpFailure>,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        match (then, result) {
-            (Then::Wallet, Ok(body)) => {
-                if let Ok(w) = serde_json::from_value::<Wallet>(body) {
-                    self.shop.wallet = Some(w);
-                }
-                Vec::new()
+    pub(super) fn shop_done(&mut self, reply: Reply, now: Timestamp) -> Vec<Effect> {
+        match reply {
+            Reply::Wallet(Ok(w)) => self.shop.wallet = Some(w),
+            Reply::Addresses(Ok(list)) => self.shop.addresses = Some(list.addresses),
+            Reply::History(Ok(h)) => self.shop.history = Some(h.entries),
+            Reply::Wallet(Err(HttpFailure::Unreadable(_))) => {
+                self.message = Some(unreadable("Your wallet"));
             }
-            (Then::Addresses, Ok(body)) => {
-                if let Ok(list) = serde_json::from_value::<AddressList>(body) {
-                    self.shop.addresses = Some(list.addresses);
-                }
-                Vec::new()
+            Reply::Addresses(Err(HttpFailure::Unreadable(_))) => {
+                self.message = Some(unreadable("Your addresses"));
             }
-            (Then::History, Ok(body)) => {
-                if let Ok(h) = serde_json::from_value::<WalletHistory>(body) {
-                    self.shop.history = Some(h.entries);
-                }
-                Vec::new()
+            Reply::History(Err(HttpFailure::Unreadable(_))) => {
+                self.shop.wallet_notice = Some(unreadable("Your wallet's history"));
             }
-            (Then::Paid { key }, result) => self.payment_answer(&key, result, now),
-            (Then::Gift { key }, result) => self.gift_answer(&key, result, now),
-            (Then::TopUp { .. } | Then::TopUpStatus, Ok(body)) => {
-                match serde_json::from_value::<TopUp>(body) {
-                    Ok(t) => self.top_up_answer(&t, now),
-                    Err(_) => Vec::new(),
-                }
+            Reply::Paid { key, result } => return self.payment_answer(&key, result, now),
+            Reply::Gift { key, result } => return self.gift_answer(&key, result, now),
+            Reply::TopUp { result: Ok(t), .. } | Reply::TopUpStatus(Ok(t)) => {
+                return self.top_up_answer(&t, now);
             }
-            (Then::TopUpStatus, Err(_)) => {
+            Reply::TopUp {
+                for_payment,
+                result: Err(HttpFailure::Unreadable(_)),
+            } => return self.top_up_unreadable(for_payment, now),
+            Reply::TopUpStatus(Err(HttpFailure::Unreadable(_))) => {
+                let for_payment = self
+                    .shop
+                    .payment
+                    .as_ref()
+                    .is_some_and(|p| matches!(p.stage, Stage::ToppingUp(_)));
+                return self.top_up_unreadable(for_payment, now);
+            }
+            Reply::TopUpStatus(Err(_)) => {
                 // Look again shortly: the top-up goes on server-side.
                 let id = match (&self.shop.payment, &self.shop.top_up) {
                     (
@@ -1251,10 +1246,13 @@ impl App {
                     | (_, Some(WalletTopUp { id: Some(id), .. })) => Some(*id),
                     _ => None,
                 };
-                id.map_or_else(Vec::new, |id| self.poll_top_up(id))
+                return id.map_or_else(Vec::new, |id| self.poll_top_up(id));
             }
-            (Then::TopUp { for_payment: true }, Err(f)) => {
-                if definite(&f) {
+            Reply::TopUp {
+                for_payment: true,
+                result: Err(f),
+            } => {
+                return if definite(&f) {
                     let text = problem_of(&f).map_or_else(
                         || "The top-up did not go through — nothing was charged".to_owned(),
                         |p| format!("Top-up refused: {} — nothing was charged", p.detail),
@@ -1262,55 +1260,89 @@ impl App {
                     self.payment_refused(&text, Step::Confirm)
                 } else {
                     self.retry_payment()
-                }
+                };
             }
-            (Then::TopUp { for_payment: false }, Err(f)) => {
-                if definite(&f) {
-                    self.shop.top_up = None;
-                    self.shop.wallet_notice = Some(match problem_of(&f) {
-                        Some(p) if p.code == ErrorCode::PaymentDeclined => format!(
-                            "Top-up declined: {} — try another card. Nothing was charged",
-                            p.detail
-                        ),
-                        Some(p) => format!("The top-up did not go through: {}", p.detail),
-                        None => "The top-up did not go through".to_owned(),
-                    });
-                    Vec::new()
-                } else if let Some(t) = self.shop.top_up.as_mut() {
-                    if t.retried {
-                        t.stalled = true;
-                        self.shop.wallet_notice =
-                            Some("No connection — tap top up to try again".into());
-                        return Vec::new();
-                    }
-                    t.retried = true;
-                    let t = t.clone();
-                    // Same key again: the provider is asked once.
-                    self.shop.wallet_notice = Some("Connection lost — trying again…".into());
-                    let body = serde_json::to_value(&t.request).ok();
-                    self.keyed(
-                        Method::Post,
-                        "/v1/wallet/top-ups",
-                        body,
-                        &t.key,
-                        now,
-                        Then::TopUp { for_payment: false },
-                    )
-                } else {
-                    Vec::new()
-                }
+            Reply::TopUp {
+                for_payment: false,
+                result: Err(f),
+            } => return self.wallet_top_up_failed(&f, now),
+            // Background loads that failed keep what the screens show; the
+            // next sheet or sign-in asks again.
+            Reply::Wallet(Err(_))
+            | Reply::Addresses(Err(_))
+            | Reply::History(Err(_))
+            | Reply::Nothing
+            | Reply::Following(_)
+            | Reply::Followed { .. }
+            | Reply::Reported(_)
+            | Reply::OrderChanged { .. } => {}
+        }
+        Vec::new()
+    }
+
+    /// A top-up the server took (2xx) whose answer could not be read: how it
+    /// ended is in the wallet, which is loaded again.
+    fn top_up_unreadable(&mut self, for_payment: bool, now: Timestamp) -> Vec<Effect> {
+        let text = unreadable("The top-up's answer");
+        let mut effects = if for_payment {
+            self.payment_refused(&format!("{text} — check your wallet"), Step::Confirm)
+        } else {
+            self.shop.top_up = None;
+            self.shop.wallet_notice = Some(text);
+            Vec::new()
+        };
+        effects.extend(self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet));
+        effects
+    }
+
+    /// The wallet screen's top-up failed: a refusal is said; no answer is
+    /// tried once more with the same key.
+    fn wallet_top_up_failed(&mut self, f: &HttpFailure, now: Timestamp) -> Vec<Effect> {
+        if definite(f) {
+            self.shop.top_up = None;
+            self.shop.wallet_notice = Some(match problem_of(f) {
+                Some(p) if p.code == ErrorCode::PaymentDeclined => format!(
+                    "Top-up declined: {} — try another card. Nothing was charged",
+                    p.detail
+                ),
+                Some(p) => format!("The top-up did not go through: {}", p.detail),
+                None => "The top-up did not go through".to_owned(),
+            });
+            Vec::new()
+        } else if let Some(t) = self.shop.top_up.as_mut() {
+            if t.retried {
+                t.stalled = true;
+                self.shop.wallet_notice = Some("No connection — tap top up to try again".into());
+                return Vec::new();
             }
-            _ => Vec::new(),
+            t.retried = true;
+            let t = t.clone();
+            // Same key again: the provider is asked once.
+            self.shop.wallet_notice = Some("Connection lost — trying again…".into());
+            let body = serde_json::to_value(&t.request).ok();
+            self.keyed(
+                Method::Post,
+                "/v1/wallet/top-ups",
+                body,
+                &t.key,
+                now,
+                Then::TopUp { for_payment: false },
+            )
+        } else {
+            Vec::new()
         }
     }
 
-    pub(super) fn catalog_loaded(&mut self, result: Result<serde_json::Value, HttpFailure>) {
-        if let Ok(body) = result
-            && let Ok(c) = serde_json::from_value::<GiftCatalog>(body)
-        {
-            let mut gifts = c.gifts;
-            gifts.sort_by_key(|g| g.coins);
-            self.shop.catalog = gifts;
+    /// The gift catalogue (public); without it the gift bar stays empty.
+    pub(super) fn catalog_loaded(&mut self, result: Result<GiftCatalog, HttpFailure>) {
+        match result {
+            Ok(c) => {
+                let mut gifts = c.gifts;
+                gifts.sort_by_key(|g| g.coins);
+                self.shop.catalog = gifts;
+            }
+            Err(HttpFailure::Unreadable(_)) => self.message = Some(unreadable("The gifts")),
+            Err(_) => {}
         }
     }
 }
