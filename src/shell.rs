@@ -81,6 +81,13 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
     let (view_tx, view_rx) = watch::channel(None);
     let (base_tx, base_rx) = watch::channel(None);
     let (images_tx, images_rx) = mpsc::unbounded_channel();
+    // The core's ids (idempotency keys) come from a seed drawn here: the
+    // core itself reads no random source.
+    let mut seed = [0u8; 32];
+    if let Err(e) = getrandom::fill(&mut seed) {
+        let _ = ready.send(Err(anyhow::anyhow!("no OS random source: {e}")));
+        return;
+    }
     let hub = VideoHub::new(reports_tx);
     let port = match hub.serve().await {
         Ok(p) => p,
@@ -165,7 +172,7 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
         store,
         events: events_tx.clone(),
     };
-    let mut app = App::default();
+    let mut app = App::seeded(seed);
     let _ = events_tx.send(Event::Started);
     // At most one view a frame, however many events arrive (a chat flood).
     let mut frames = FrameClock::default();

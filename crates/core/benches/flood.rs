@@ -10,6 +10,8 @@
 //! Ends with `flood msgs_per_s=<x> frame_p50_ms=<x> frame_p99_ms=<x>`
 //! (goal: p99 ≤ 4 ms on the 2-core dev machine).
 
+#![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
+
 use jiff::{SignedDuration, Timestamp};
 use livecart_core::frames::FRAME_MS;
 use livecart_core::{App, Effect, Event, SocketUpdate};

@@ -15,6 +15,7 @@ use crate::effects::{
     VaultCommand,
 };
 use crate::feed::{Drawn, Feed, PlayerStatus};
+use crate::ids::Ids;
 use crate::room::{Fold, Link, LiveRoom};
 use crate::session::Session;
 use crate::view::{self, ViewModel};
@@ -270,12 +271,23 @@ pub struct App {
     offline_said: Option<String>,
     /// "Sign out?" is asking.
     pub confirm_sign_out: bool,
+    /// Where new keys and combo ids come from (seeded by the shell).
+    ids: Ids,
 }
 
 /// Reconnect delays (ms): quick at first, then calmer.
 const BACKOFF_MS: [u64; 6] = [250, 500, 1000, 2000, 4000, 8000];
 
 impl App {
+    /// An app whose keys and ids come from `seed` (the shell draws it from
+    /// the OS once); `App::default()` uses a fixed seed.
+    pub fn seeded(seed: [u8; 32]) -> Self {
+        Self {
+            ids: Ids::seeded(seed),
+            ..Self::default()
+        }
+    }
+
     fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id

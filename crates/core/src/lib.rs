@@ -1,14 +1,19 @@
 //! livecart-core: the app's brain. `App::update(event, now)` folds an event
 //! into the model and returns the effects to run; `App::view()` returns the
-//! view model the screens render. No Dioxus, no I/O, no clock of its own, so
+//! view model the screens render. No Dioxus, no I/O, no clock or random
+//! source of its own (`clippy.toml` forbids them), so
 //! every behaviour is tested in milliseconds.
 //!
 //! Layout:
-//! - [`app`]: events, the update function, request routing and token refresh.
+//! - [`app`]: events and the update function; `app/http.rs` the requests in
+//!   flight, typed answers and token refresh; `app/shop.rs` checkout, wallet
+//!   and gifts; `app/orders.rs` orders after the show.
 //! - [`chat`]: the chat at a readable pace; held while the viewer reads back.
 //! - [`effects`]: side effects as data (HTTP, sockets, players, keyring, timers).
 //! - [`feed`]: the vertical feed, which player plays and which is preloaded.
 //! - [`frames`]: render coalescing (at most one view a frame).
+//! - [`ids`]: the ids the core makes, from the shell's seed and the event's
+//!   time (no clock or random source of its own).
 //! - [`price`]: what a line costs (option, quantity, sale, locked price):
 //!   every price shown and every payment sent.
 //! - [`room`]: the room on screen, folded from snapshot + numbered events.
@@ -22,6 +27,7 @@ pub mod chat;
 pub mod effects;
 pub mod feed;
 pub mod frames;
+pub mod ids;
 pub mod price;
 pub mod room;
 pub mod session;

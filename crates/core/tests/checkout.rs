@@ -3,6 +3,8 @@
 //! the PIN step, "top up and pay", retries with the same key, the outbox after
 //! a restart, the gift bar's combos and the wallet screen.
 
+#![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
+
 use jiff::{SignedDuration, Timestamp};
 use livecart_core::app::PendingPayment;
 use livecart_core::effects::{HttpRequest, Method, StoreCommand};

@@ -1,6 +1,8 @@
 //! The app's behaviour without a window or a network: send events, check the
 //! effects it asks for and what the viewer would see.
 
+#![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
+
 use jiff::{SignedDuration, Timestamp};
 use livecart_core::effects::{
     HttpRequest, Method, PlayerCommand, SocketCommand, StoreCommand, VaultCommand,

@@ -3,6 +3,8 @@
 //! offline and the refresh when the server is back, cancel and refunds with
 //! every refusal.
 
+#![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
+
 use jiff::{SignedDuration, Timestamp};
 use livecart_core::effects::{HttpRequest, MeCommand, Method, StoreCommand};
 use livecart_core::view::OrdersView;

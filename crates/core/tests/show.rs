@@ -3,6 +3,8 @@
 //! unread pill, gift lanes and the big-gift queue, hearts and batched likes,
 //! resume without duplicates, render coalescing, follow and report.
 
+#![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
+
 use jiff::{SignedDuration, Timestamp};
 use livecart_core::effects::{HttpRequest, Method, SocketCommand};
 use livecart_core::feed::Drawn;

@@ -362,12 +362,8 @@ impl App {
         }
         self.orders.busy = Some(id);
         self.orders.notice = None;
-        let key = self
-            .orders
-            .cancel_keys
-            .entry(id)
-            .or_insert_with(super::shop::new_key)
-            .clone();
+        let fresh = self.ids.key(now);
+        let key = self.orders.cancel_keys.entry(id).or_insert(fresh).clone();
         self.keyed(
             Method::Post,
             &format!("/v1/orders/{id}/cancel"),

@@ -217,11 +217,6 @@ pub fn card_number(typed: &str) -> Result<String, &'static str> {
     Ok(grouped)
 }
 
-/// A fresh idempotency key: a UUID v7.
-pub(super) fn new_key() -> String {
-    ComboId::new().to_string()
-}
-
 fn format(m: &Money) -> String {
     crate::view::price(m)
 }
@@ -508,7 +503,7 @@ impl App {
         // A payment that got no definite answer is the same payment: same key.
         let key = match &self.shop.payment {
             Some(p) if p.pending.request == request => p.pending.key.clone(),
-            _ => new_key(),
+            _ => self.ids.key(now),
         };
         let short = self
             .spendable()
@@ -628,10 +623,11 @@ impl App {
                 self.shop.card.clone()
             },
         };
+        let fresh = self.ids.key(now);
         let Some(p) = self.shop.payment.as_mut() else {
             return Vec::new();
         };
-        let key = p.top_up_key.get_or_insert_with(new_key).clone();
+        let key = p.top_up_key.get_or_insert(fresh).clone();
         p.stage = Stage::ToppingUp(None);
         let body = serde_json::to_value(&request).ok();
         self.keyed(
@@ -1041,7 +1037,7 @@ impl App {
         // The same top-up after no answer keeps its key: asked once.
         let key = match self.shop.top_up.take() {
             Some(t) if t.request == request => t.key,
-            _ => new_key(),
+            _ => self.ids.key(now),
         };
         self.shop.top_up = Some(WalletTopUp {
             key: key.clone(),
@@ -1096,7 +1092,7 @@ impl App {
             _ => {
                 let c = Combo {
                     gift,
-                    id: ComboId::new(),
+                    id: self.ids.v7(now),
                     taps: 1,
                     last_tap_ms: now_ms,
                 };
@@ -1109,7 +1105,7 @@ impl App {
             count: 1,
             combo_id: combo.id,
         };
-        let key = new_key();
+        let key = self.ids.key(now);
         self.shop.gift_pending_minor += cost;
         self.shop.gift_seq += 1;
         self.shop.gifts_in_flight.insert(
