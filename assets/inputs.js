@@ -54,17 +54,21 @@
     // The field's text; `clear` empties it in the same step. `settle`: first
     // let the keys a tap may have overtaken arrive (up to 3 s): until the
     // page has seen `handed` keydowns (the key presses the app's webview was
-    // handed before the tap: exact), else until no key has arrived for twice
-    // the longest recent gap between keys (150 ms to 1 s).
+    // handed before the tap, where the shell counts them) and no key has
+    // arrived for twice the longest recent gap between keys (150 ms to 1 s).
     async take(testid, clear, settle, handed) {
       if (settle) {
         const until = now() + 3000;
-        if (typeof handed === "number") {
-          while (keydowns < handed && now() < until) await sleep(10);
-          keydowns = Math.max(keydowns, handed); // a key the page never saw: in step again
-        } else {
-          while (now() - lastKeyAt < quietMs() && now() < until) await sleep(25);
+        const counted = typeof handed === "number";
+        // Both rules, not one: the count alone once let a tap through with
+        // the last four keys still on their way (a cold CI machine: the
+        // page's count had run ahead of the app's, perhaps after an earlier
+        // wait gave up and caught up below); quiet alone is too short when
+        // a busy machine stalls the key queue longer than its recent gaps.
+        while (now() < until && ((counted && keydowns < handed) || now() - lastKeyAt < quietMs())) {
+          await sleep(10);
         }
+        if (counted) keydowns = Math.max(keydowns, handed); // a key the page never saw: in step again
       }
       const el = field(testid);
       if (!el) return "";
