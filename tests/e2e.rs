@@ -1,6 +1,9 @@
 //! End to end: the real app in a real window (Xvfb), tapped with real pointer
 //! and keyboard events, against its embedded server with the demo world.
 //! Screenshots land in target/e2e/.
+//!
+//! Size: the real-window stories, one test each, on one harness; the walk's
+//! items are in tests/e2e/walk/.
 
 #[path = "e2e/support.rs"]
 mod support;

@@ -4,6 +4,9 @@
 //! endpoint tells where an element is (`getBoundingClientRect`) and what the
 //! page drew; screenshots go to target/e2e/.
 //! Shared by tests/e2e.rs and benches/app.rs, which each use part of it.
+//!
+//! Size: the one harness (X server, keyring, the app, its control endpoint)
+//! that every E2E test and the app benchmark share.
 #![allow(dead_code)]
 
 use serde_json::Value;

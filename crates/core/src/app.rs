@@ -1,4 +1,8 @@
 //! The app's behaviour: `update(event, now) -> effects` and `view() -> ViewModel`.
+//!
+//! Size: App still holds the session, the feed and the live room (the
+//! sub-models of #17 item 1 are the next step; http, shop and orders are out
+//! already).
 
 mod http;
 mod orders;

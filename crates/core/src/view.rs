@@ -1,5 +1,8 @@
 //! View models: exactly what the screens render, already formatted. Screens
 //! hold no logic beyond laying these out.
+//!
+//! Size: the view models of every screen and their formatting; one file per
+//! screen is #17's next step for the core.
 
 use crate::app::{App, Pending, Stage, Step};
 use crate::feed::PlayerStatus;

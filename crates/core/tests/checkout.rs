@@ -2,6 +2,8 @@
 //! every way a payment can fail (and that each says "nothing was charged"),
 //! the PIN step, "top up and pay", retries with the same key, the outbox after
 //! a restart, the gift bar's combos and the wallet screen.
+//!
+//! Size: tests, one story each, sharing the Buyer fixture.
 
 #![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
 

@@ -1,5 +1,7 @@
 //! The app's behaviour without a window or a network: send events, check the
 //! effects it asks for and what the viewer would see.
+//!
+//! Size: tests, one story each, sharing their fixtures.
 
 #![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
 

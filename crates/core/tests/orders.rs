@@ -2,6 +2,8 @@
 //! with the user's own socket, the toast over the live, the cached orders
 //! offline and the refresh when the server is back, cancel and refunds with
 //! every refusal.
+//!
+//! Size: tests, one story each, sharing their fixtures.
 
 #![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
 

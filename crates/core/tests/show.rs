@@ -2,6 +2,8 @@
 //! step with the picture, the flash sale's countdown, chat bounds and the
 //! unread pill, gift lanes and the big-gift queue, hearts and batched likes,
 //! resume without duplicates, render coalescing, follow and report.
+//!
+//! Size: tests, one story each, sharing their fixtures.
 
 #![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
 

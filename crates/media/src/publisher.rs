@@ -25,6 +25,9 @@
 //! {appsrc live: the loop's access units, each with a new capture-time SEI} - {h264parse} - {queue} --\
 //! {audiotestsrc live sine} - … - {flvmux streamable} - {appsink} -> bytes
 //! ```
+//!
+//! Size: the demo publisher's three pipelines (live, recording, replay) share
+//! their elements and the capture-time SEI probe.
 
 use crate::{MediaError, sei, unix_ns_now};
 use gstreamer as gst;

@@ -9,6 +9,9 @@
 //! ports, target only 127.0.0.1, and every run is bounded in count and time.
 //!
 //! `cargo bench -p livecart-server --bench fanout [-- --clients 1000,5000 --secs 10]`
+//!
+//! Size: one benchmark — its load generator, the runs and the table — kept
+//! together so one file shows what is measured and how.
 
 mod support;
 

@@ -13,6 +13,8 @@
 //!   toast that opens the order.
 //! - Cancelling moves money: one `Idempotency-Key` per cancel, reused when
 //!   the first attempt got no answer.
+//!
+//! Size: the orders screen and the user's own socket that feeds it, together.
 
 use super::{App, HttpFailure, Pending, Then, Wake};
 use crate::effects::{Effect, MeCommand, Method, StoreCommand};

@@ -13,6 +13,10 @@
 //!   the outbox are sent again (same key) after the next sign-in or start.
 //! - The PIN is kept in memory for the payment in flight, never in the outbox.
 //! - Nothing is shown as paid until the server says so.
+//!
+//! Size: checkout, the payment outbox, top-ups, gifts and the wallet screen
+//! share the wallet and the payment state; they become sub-models with their
+//! own events in #17's next step.
 
 use super::{App, Call, HttpFailure, Pending, Reply, Then, Wake, unreadable};
 use crate::effects::{Effect, Method, StoreCommand};

@@ -7,6 +7,9 @@
 //!                                      |              - {WxH RGBA | jpegenc} - {queue} - {appsink sync, drops late} -> frames
 //!                                      +- audio/x-raw - {audioconvert} - {audioresample} - {volume} - {audio sink}
 //! ```
+//!
+//! Size: the player's one pipeline and the release timing its probes feed
+//! (Timing) are one mechanism; the tests of Timing sit beside it.
 
 use super::{
     AudioOutput, Command, FrameFormat, OutputKind, PlayerConfig, PlayerEvent, PlayerState,

@@ -1,6 +1,9 @@
 //! What a viewer notices: pictures appear, on time, carry their capture
 //! time, come back after the stream restarts, bad URLs fail fast, and a
 //! closed player leaves nothing running.
+//!
+//! Size: the player's tests, one story each, sharing one set of stream
+//! helpers.
 
 use crate::support;
 use livecart_media::player::{AudioOutput, FrameFormat, OutputKind};

@@ -3,6 +3,9 @@
 //! same on every run and testable without a clock. The runner plays it
 //! through the host operations a real host uses, alongside bot viewers who
 //! chat, like, gift and snap up flash-sale stock.
+//!
+//! Size: one show's timeline — the host plan and the bots that play along —
+//! read top to bottom.
 
 use super::world::{GIFTS, RoomDef};
 use crate::live::host;

@@ -1,6 +1,9 @@
 //! The demo world's catalog: four live rooms with distinct hosts and product
 //! bags, demo accounts and the gift catalog. Everything derived from the seed
 //! (ids, prices, stock, pictures) is the same on every run with that seed.
+//!
+//! Size: mostly data: the seeded rooms, products, accounts and gifts of the
+//! demo world.
 
 use super::art;
 use crate::auth;

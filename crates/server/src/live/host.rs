@@ -5,6 +5,9 @@
 //!
 //! Every change is written to the database first, then published to the room,
 //! so a snapshot taken after a crash never shows what was not stored.
+//!
+//! Size: the host's whole tool set behind one set of rules (write first, then
+//! publish); each operation is short.
 
 use crate::auth::HostCaller;
 use crate::db::{self, sale_state_str, status_str};

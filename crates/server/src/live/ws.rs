@@ -3,6 +3,10 @@
 //! frames, pings, and closes idle, slow or shut-down connections with a
 //! reason. A client frame that is refused gets an `error` frame and the
 //! connection stays open; only frames too large to read safely close it.
+//!
+//! Size: one connection's state machine (auth, frames in and out, limits,
+//! heartbeats, closes) in one place; split, its rules would be read across
+//! files.
 
 use crate::auth::Claims;
 use crate::error::{ApiError, ApiResult};

@@ -1,5 +1,7 @@
 //! After the show: orders moving along on the buyer's own socket, cancel
 //! and refunds through the ledger, and nobody seeing anyone else's orders.
+//!
+//! Size: integration tests, one story each, sharing the test server.
 
 use crate::support::{Client, TestServer, WAIT, problem};
 use futures_util::{SinkExt, StreamExt};

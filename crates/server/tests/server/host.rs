@@ -1,5 +1,7 @@
 //! The host API: going live with an external stream, pins, flash sales,
 //! moderation — and who may do what.
+//!
+//! Size: integration tests, one story each, sharing the test server.
 
 use crate::support::{ADMIN, TestServer, is_chat};
 use livecart_protocol::live::FlashSalePhase;

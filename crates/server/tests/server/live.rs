@@ -1,4 +1,6 @@
 //! The room WebSocket, as viewers experience it.
+//!
+//! Size: integration tests, one story each, sharing the test server.
 
 use crate::support::{Client, TestServer, is_chat, is_notice};
 use futures_util::SinkExt;

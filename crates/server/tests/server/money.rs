@@ -1,5 +1,7 @@
 //! Money: orders, gifts, top-ups, idempotency, ownership and the ledger,
 //! over real HTTP against a real SQLite file.
+//!
+//! Size: integration tests, one story each, sharing the test server.
 
 use crate::support::{TestServer, WAIT, problem};
 use livecart_protocol::commerce::{

@@ -1,4 +1,6 @@
 //! The REST API: feed, snapshots, images, sessions, bad input.
+//!
+//! Size: integration tests, one story each, sharing the test server.
 
 use crate::support::{TestServer, WAIT, problem};
 use livecart_protocol::rest::{

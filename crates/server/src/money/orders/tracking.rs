@@ -16,6 +16,9 @@
 //! Every change is one job of the group-commit writer, and the buyer's own
 //! socket (`me_live`) is told from the writer right after the commit, so
 //! the app sees the steps in the order they happened.
+//!
+//! Size: an order's life after payment (reads, cancel, refund, the status
+//! words) as one state machine; the demo's clock lives in demo/.
 
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
