@@ -52,29 +52,45 @@
 
   window.livecartInputs = {
     // The field's text; `clear` empties it in the same step. `settle`: first
-    // let the keys a tap may have overtaken arrive (up to 3 s): until the
-    // page has seen `handed` keydowns (the key presses the app's webview was
-    // handed before the tap, where the shell counts them) and no key has
-    // arrived for twice the longest recent gap between keys (150 ms to 1 s).
+    // let the keys a tap may have overtaken arrive: until the page has seen
+    // `handed` keydowns (the key presses the app's webview was handed before
+    // the tap, where the shell counts them; given up if the count stops
+    // moving for 4 of its recent gaps, 0.4-2 s) and no key has arrived for
+    // twice the longest recent gap (150 ms to 1 s). At most 30 s.
     async take(testid, clear, settle, handed) {
+      const t0 = now();
+      const seenBefore = keydowns;
+      let quietFor = 0, seenAfter = keydowns;
       if (settle) {
-        const until = now() + 3000;
         const counted = typeof handed === "number";
-        // Both rules, not one: the count alone once let a tap through with
-        // the last four keys still on their way (a cold CI machine: the
-        // page's count had run ahead of the app's, perhaps after an earlier
-        // wait gave up and caught up below); quiet alone is too short when
-        // a busy machine stalls the key queue longer than its recent gaps.
-        while (now() < until && ((counted && keydowns < handed) || now() - lastKeyAt < quietMs())) {
+        // Keys still on their way are waited for as long as they keep
+        // coming: on a loaded machine WebKit hands the page ~12 keys a
+        // second (two CPU hogs beside the video), so a fixed 3 s let a tap
+        // read 37 of 53 characters. Only a count that stops moving for a
+        // while (a key the page will never see) ends the wait early.
+        const stallMs = () => Math.min(2000, Math.max(400, 4 * Math.max(0, ...gaps)));
+        let moved = now(), last = keydowns;
+        while (now() - t0 < 30000) {
+          if (keydowns !== last) { last = keydowns; moved = now(); }
+          const keysOwed = counted && keydowns < handed && now() - moved < stallMs();
+          // And quiet: a key the count has not heard of yet (no count on
+          // this platform) may follow the last one.
+          const typing = now() - lastKeyAt < quietMs();
+          if (!keysOwed && !typing) break;
           await sleep(10);
         }
+        quietFor = now() - lastKeyAt;
+        seenAfter = keydowns;
         if (counted) keydowns = Math.max(keydowns, handed); // a key the page never saw: in step again
       }
       const el = field(testid);
-      if (!el) return "";
-      const text = el.value;
-      if (clear) el.value = "";
-      return text;
+      const text = el ? el.value : "";
+      if (el && clear) el.value = "";
+      // What the wait saw, for the app's log (a lost key is traced here).
+      return {
+        text, handed: typeof handed === "number" ? handed : null, seenBefore,
+        seenAfter, waitedMs: Math.round(now() - t0), quietMs: Math.round(quietFor),
+      };
     },
     // Formats a card field's starting value (set from the app).
     formatCard(testid) { const el = field(testid); if (el) groupDigits(el); },

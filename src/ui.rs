@@ -59,10 +59,22 @@ pub async fn take_input(testid: &str, clear: bool, settle: bool) -> String {
     let keys = "null";
     let js =
         format!("return await window.livecartInputs.take('{testid}', {clear}, {settle}, {keys});");
-    document::eval(&js)
-        .join::<String>()
+    let took = document::eval(&js)
+        .join::<serde_json::Value>()
         .await
-        .unwrap_or_default()
+        .unwrap_or_default();
+    // Counts only, never the text.
+    tracing::debug!(
+        field = testid,
+        chars = took["text"].as_str().map_or(0, |t| t.chars().count()),
+        handed = %took["handed"],
+        seen_before = %took["seenBefore"],
+        seen_after = %took["seenAfter"],
+        waited_ms = %took["waitedMs"],
+        quiet_ms = %took["quietMs"],
+        "field read"
+    );
+    took["text"].as_str().unwrap_or_default().to_owned()
 }
 
 #[component]
