@@ -378,6 +378,15 @@ impl Drop for AppUnderTest<'_> {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The app's whole log beside the screenshots, named after the test
+        // (a failure prints only its tail; a pass, nothing).
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("app")
+            .replace("::", "-");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join(format!("{test}.log")), self.output());
     }
 }
 
