@@ -21,6 +21,7 @@ fn unix_ms() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
+#[allow(clippy::too_many_lines)] // a benchmark's script, read top to bottom
 fn main() {
     let jpeg = std::env::args().any(|a| a == "--jpeg");
     let soak_min: u64 = std::env::var("LIVECART_BENCH_SOAK_MIN")

@@ -37,6 +37,7 @@ struct Swipe {
     trace: Option<Value>,
 }
 
+#[allow(clippy::too_many_lines)] // a benchmark's script, read top to bottom
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let cycles: usize = args

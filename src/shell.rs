@@ -74,6 +74,7 @@ pub fn start(config: ShellConfig) -> anyhow::Result<ShellHandle> {
     ready_rx.recv()?
 }
 
+#[allow(clippy::too_many_lines)] // the shell's setup and its one select loop over every channel it serves
 async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<ShellHandle>>) {
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (reports_tx, mut reports_rx) = mpsc::unbounded_channel::<DrawnReport>();
@@ -246,6 +247,7 @@ impl Shell {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // one short arm per kind of Effect: the table of what the shell does
     fn effect(&mut self, effect: Effect) {
         let events = self.events.clone();
         match effect {

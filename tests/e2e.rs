@@ -548,6 +548,7 @@ fn sheet_settled(app: &AppUnderTest) {
 /// size, quantity, address and balance; "Pay" shows the paid toast and
 /// closes the sheet; the server's database has exactly one paid order.
 #[test]
+#[allow(clippy::too_many_lines)] // one story, read top to bottom
 fn three_taps_on_the_pinned_card_pay_for_one_order_while_the_video_plays() {
     let desktop = Desktop::start();
     let server = driven_server();

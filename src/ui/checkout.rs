@@ -66,6 +66,7 @@ pub fn Bag(rows: Vec<ProductRow>) -> Element {
 /// and quantity, where it goes and what is in the wallet; "Buy now" shows the
 /// total, "Pay" pays (a PIN step above the wallet's threshold).
 #[component]
+#[allow(clippy::too_many_lines)] // the product sheet's three steps in one rsx tree
 pub fn Detail(detail: ProductDetail) -> Element {
     let ui = use_context::<Ui>();
     let ui_close = ui.clone();

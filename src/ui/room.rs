@@ -26,6 +26,7 @@ fn gift_svg(animation: &str) -> &'static str {
 }
 
 #[component]
+#[allow(clippy::too_many_lines)] // the room's layers in one rsx tree, in stacking order
 pub fn RoomOverlay(room: RoomView) -> Element {
     let ui = use_context::<Ui>();
     // The line whose report reasons are showing (its chip was tapped).

@@ -361,6 +361,7 @@ impl App {
         effects
     }
 
+    #[allow(clippy::too_many_lines)] // the event dispatcher, one arm per event (per sub-model in #17's next step)
     fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Effect> {
         match event {
             Event::Started => {

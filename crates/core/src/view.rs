@@ -376,6 +376,7 @@ fn sale_label(
     })
 }
 
+#[allow(clippy::too_many_lines)] // the room screen's view model, field by field
 fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
     let state = live.state.as_ref();
     let show = &live.show;

@@ -90,6 +90,7 @@ struct Buyer {
 }
 
 impl Buyer {
+    #[allow(clippy::too_many_lines)] // the fixture's room, products and sign-in, written out
     fn new(balance: i64, pin_threshold: i64) -> Self {
         let mut app = App::default();
         let started = app.update(Event::Started, t0());

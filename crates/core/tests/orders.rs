@@ -328,6 +328,7 @@ fn find(effects: &[Effect], path: &str) -> Option<HttpRequest> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one story, read top to bottom
 fn the_timeline_moves_with_the_users_socket_and_a_step_toasts_over_the_live() {
     let mut v = Viewer::new();
     let jumper = order("Cable jumper", &[OrderStatus::Paid]);

@@ -59,6 +59,7 @@ impl Run {
     }
 }
 
+#[allow(clippy::too_many_lines)] // a benchmark's script, read top to bottom
 fn main() -> anyhow::Result<()> {
     let _ = rlimit::increase_nofile_limit(20_000);
     tracing_subscriber::fmt()

@@ -260,6 +260,7 @@ struct Stats {
     latencies_us: std::sync::Mutex<Vec<u32>>,
 }
 
+#[allow(clippy::too_many_lines)] // a benchmark's load generator, read top to bottom
 async fn loadgen_async(url: String, n: usize) -> anyhow::Result<()> {
     let port: u16 = url["ws://127.0.0.1:".len()..]
         .split('/')

@@ -33,6 +33,7 @@ fn swipe_to(app: &AppUnderTest, server: &str, title: &str) -> usize {
 /// holds still (counting new lines) while the shopper reads back, always
 /// shows the shopper's own line, and a line's Report chip stays put.
 #[test]
+#[allow(clippy::too_many_lines)] // one story, read top to bottom
 fn the_flood_rooms_chat_is_readable_holds_when_read_back_and_shows_your_own_line() {
     let desktop = Desktop::start();
     let server = support::HeadlessServer::start(&[("LIVECART_ADMIN_TOKEN", ADMIN)]);

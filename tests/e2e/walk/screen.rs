@@ -12,6 +12,7 @@ use std::time::Duration;
 /// tries are left; "refund requested" gives way once the order is refunded;
 /// "you're offline" goes once the server is back; sign-out asks first.
 #[test]
+#[allow(clippy::too_many_lines)] // one story, read top to bottom
 fn every_outcome_shows_where_the_shopper_is_and_stale_notices_go() {
     let desktop = Desktop::start();
     let envs = [
@@ -179,6 +180,7 @@ fn font_px(app: &AppUnderTest, id: &str) -> f64 {
 /// the top controls, banners and toasts clear of the controls, the grid
 /// with the account's buttons, and the shopper's own hearts told apart.
 #[test]
+#[allow(clippy::too_many_lines)] // one story, read top to bottom
 fn at_390_by_844_targets_fit_a_thumb_text_is_readable_and_nothing_covers_the_controls() {
     let desktop = Desktop::start();
     let server = support::HeadlessServer::start(&[

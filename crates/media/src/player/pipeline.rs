@@ -460,6 +460,7 @@ fn add_chain(pipeline: &gst::Pipeline, chain: &[&gst::Element]) -> Result<(), Me
     Ok(())
 }
 
+#[allow(clippy::too_many_lines)] // the video branch's elements and probes, built in pipeline order
 fn video_branch(
     pipeline: &gst::Pipeline,
     pad: &gst::Pad,
@@ -929,6 +930,7 @@ impl Controller {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // the bus loop: one match over the pipeline's messages
     fn watch(&self, pipeline: &gst::Pipeline) -> Outcome {
         let s = &self.shared;
         // A refusal here (e.g. no element handles the URI scheme) also posts

@@ -408,6 +408,7 @@ async fn ready_to_buy(
 
 /// Writes the whole world into an empty database; returns its pictures, to
 /// be drawn (the rows that use them are written already).
+#[allow(clippy::too_many_lines)] // the demo world's data, written out in one place
 pub async fn seed(db: &SqlitePool, seed: u64) -> anyhow::Result<Vec<(ImageId, art::Art)>> {
     use rand::SeedableRng;
     let mut ids = Ids::new(ChaCha8Rng::seed_from_u64(seed));

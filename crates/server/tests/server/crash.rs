@@ -132,6 +132,7 @@ async fn send(http: &reqwest::Client, base: &str, token: &str, p: &Payment) -> O
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one story, read top to bottom
 async fn kill_9_during_payments_loses_nothing_and_charges_nothing_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, url) = start(dir.path()).await;

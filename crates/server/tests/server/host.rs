@@ -13,6 +13,7 @@ use livecart_protocol::{ClientFrame, Currency, ErrorCode, Money, RoomEvent};
 use serde_json::json;
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one story, read top to bottom
 async fn a_host_goes_live_with_an_obs_stream_and_sells() {
     let server = TestServer::start().await;
     let mia = server.sign_in("mia").await;
@@ -487,6 +488,7 @@ async fn the_demo_bots_buy_only_their_share_of_a_flash_sale_and_a_host_can_end_o
 /// control characters, stream URLs that are streams and do not point into
 /// the server's own network, and at most 20 rooms that have not ended.
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one story, read top to bottom
 async fn what_hosts_send_is_checked_prices_texts_stream_urls_and_room_counts() {
     let server = TestServer::start_with(|c| c.allow_private_stream_urls = false).await;
     let mia = server.sign_in("mia").await;
