@@ -9,11 +9,13 @@
 //! - [`store`]: the local SQLite cache.
 //! - [`images`]: the bounded disk cache of resized pictures (`/img/…`).
 //! - [`embedded`]: the embedded server with the demo world.
-//! - [`window`]: the Dioxus window and its root component; [`ui`]: what the
-//!   screens share, and one file per screen in `ui/`.
+//! - [`window`]: the Dioxus window and its root component (layout only);
+//!   [`bridge`]: the one hook that connects it to the shell; [`ui`]: what
+//!   the screens share, and one file per screen in `ui/`.
 //! - [`control`]: the test-only control endpoint for the E2E harness.
 //! - [`keys`]: counting the key presses handed to the webview.
 
+pub mod bridge;
 pub mod control;
 pub mod embedded;
 pub mod images;

@@ -1,16 +1,15 @@
 //! The window: renders livecart-core's view model and turns taps, keys and
 //! scrolls into core events. No behaviour lives here — see crates/core.
 
+use crate::bridge::use_shell;
 use crate::control::EvalRequest;
-use crate::keys::count_keys;
-use crate::players::VideoPath;
 use crate::shell::ShellHandle;
+use crate::ui::Ui;
 use crate::ui::feed::{Grid, Page};
 use crate::ui::sign_in::Account;
-use crate::ui::{IMG_BASE, Ui};
 use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
 use dioxus::prelude::*;
-use livecart_core::{Event, ViewModel};
+use livecart_core::Event;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -64,82 +63,9 @@ fn scroll_to(index: usize) {
 }
 
 #[component]
-#[allow(clippy::too_many_lines)] // the layout and the shell's four bridges (one hook for them is #17's next step)
 fn Root() -> Element {
     let ui = use_context::<Ui>();
-    let mut view = use_signal(|| None::<ViewModel>);
-
-    use_hook(count_keys);
-    // Pictures through the image cache.
-    let images = ui.shell.images.clone();
-    dioxus::desktop::use_asset_handler("img", move |req, responder| {
-        let path = req.uri().path().trim_start_matches("/img").to_owned();
-        let _ = images.send((path, responder));
-    });
-    if IMG_BASE.get().is_none()
-        && let Some(base) = ui.shell.base_url.borrow().clone()
-    {
-        let _ = IMG_BASE.set(base);
-    }
-    // The view model, as the shell publishes it.
-    let shell = ui.shell.clone();
-    use_future(move || {
-        let mut rx = shell.view.clone();
-        async move {
-            loop {
-                let vm = rx.borrow_and_update().clone();
-                view.set(vm);
-                if rx.changed().await.is_err() {
-                    return;
-                }
-            }
-        }
-    });
-    // The video views: the page picks WebCodecs or JPEG and says which.
-    let shell = ui.shell.clone();
-    use_future(move || {
-        let shell = shell.clone();
-        async move {
-            // The page started its views at load (`livecartBoot`); this asks
-            // for the path it chose.
-            let js = "return await window.livecart.started;";
-            match document::eval(js).join::<String>().await {
-                Ok(path) => {
-                    tracing::info!(%path, "video path");
-                    if path == "jpeg" {
-                        let _ = shell.video_path.send(VideoPath::Jpeg);
-                    }
-                }
-                Err(e) => tracing::error!("the video views did not start: {e}"),
-            }
-        }
-    });
-    // Reduced motion as the system asks (big gifts become a banner).
-    let ui_motion = ui.clone();
-    use_future(move || {
-        let ui = ui_motion.clone();
-        async move {
-            let js = "return matchMedia('(prefers-reduced-motion: reduce)').matches;";
-            if let Ok(true) = document::eval(js).join::<bool>().await {
-                ui.send(Event::ReducedMotion(true));
-            }
-        }
-    });
-    // The test harness's questions (only with --e2e-control).
-    let evals = ui.evals.clone();
-    use_future(move || {
-        let rx = evals.lock().ok().and_then(|mut g| g.take());
-        async move {
-            let Some(mut rx) = rx else { return };
-            while let Some((js, reply)) = rx.recv().await {
-                let answer = document::eval(&js)
-                    .join::<serde_json::Value>()
-                    .await
-                    .map_err(|e| e.to_string());
-                let _ = reply.send(answer);
-            }
-        }
-    });
+    let view = use_shell(&ui);
 
     let vm = view.read();
     let Some(vm) = vm.as_ref() else {
