@@ -13,6 +13,7 @@ use livecart_core::effects::{MeCommand, PlayerCommand, SocketCommand, StoreComma
 use livecart_core::frames::{FrameClock, Render};
 use livecart_core::protocol::Timestamp;
 use livecart_core::{App, Effect, Event, PlayerUpdate, ViewModel};
+use livecart_core::{OrdersEvent, ShopEvent};
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -293,7 +294,7 @@ impl Shell {
                             let _ = events.send(Event::CacheLoaded(None));
                         }
                         StoreCommand::LoadOrders(_) => {
-                            let _ = events.send(Event::OrdersCached(Vec::new()));
+                            let _ = events.send(Event::Orders(OrdersEvent::Cached(Vec::new())));
                         }
                         StoreCommand::SavePayment(p) => {
                             // No database: the payment still goes, retried in
@@ -301,7 +302,7 @@ impl Shell {
                             tracing::warn!(
                                 "no payment outbox: this payment is not kept across restarts"
                             );
-                            let _ = events.send(Event::PaymentSaved(p.key));
+                            let _ = events.send(Event::Shop(ShopEvent::PaymentSaved(p.key)));
                         }
                         _ => {}
                     }
@@ -326,7 +327,7 @@ impl Shell {
                                 // payment goes, retried in this session only.
                                 tracing::error!("the payment outbox refused a payment: {e:#}");
                             }
-                            let _ = events.send(Event::PaymentSaved(p.key));
+                            let _ = events.send(Event::Shop(ShopEvent::PaymentSaved(p.key)));
                             saved
                         }
                         StoreCommand::ResolvePayment(key) => store.resolve_payment(&key).await,
@@ -335,16 +336,16 @@ impl Shell {
                         }
                         StoreCommand::LoadOrders(user) => {
                             let loaded = store.load_orders(user, &base).await;
-                            let _ = events.send(Event::OrdersCached(
+                            let _ = events.send(Event::Orders(OrdersEvent::Cached(
                                 loaded.as_ref().cloned().unwrap_or_default(),
-                            ));
+                            )));
                             loaded.map(|_| ())
                         }
                         StoreCommand::LoadPayments(user) => {
                             let loaded = store.load_payments(user).await;
-                            let _ = events.send(Event::PaymentsLoaded(
+                            let _ = events.send(Event::Shop(ShopEvent::PaymentsLoaded(
                                 loaded.as_ref().cloned().unwrap_or_default(),
-                            ));
+                            )));
                             loaded.map(|_| ())
                         }
                     };

@@ -18,6 +18,7 @@ use livecart_core::protocol::rest::{RoomSnapshot, StartFlashSaleRequest};
 use livecart_core::protocol::{Money, Problem, ProductId, RoomId, ServerFrame, SkuId};
 use livecart_core::view::ProductDetail;
 use livecart_core::{App, Effect, Event, HttpFailure, SocketUpdate};
+use livecart_core::{ShopEvent, WalletEvent};
 use serde_json::Value;
 use std::collections::VecDeque;
 
@@ -71,9 +72,11 @@ impl Shell {
                     Some(Event::HttpDone { id: req.id, result })
                 }
                 Effect::Socket(SocketCommand::Connect { room, .. }) => Some(self.snapshot(room)),
-                Effect::Store(StoreCommand::SavePayment(p)) => Some(Event::PaymentSaved(p.key)),
+                Effect::Store(StoreCommand::SavePayment(p)) => {
+                    Some(Event::Shop(ShopEvent::PaymentSaved(p.key)))
+                }
                 Effect::Store(StoreCommand::LoadPayments(_)) => {
-                    Some(Event::PaymentsLoaded(Vec::new()))
+                    Some(Event::Shop(ShopEvent::PaymentsLoaded(Vec::new())))
                 }
                 Effect::Vault(VaultCommand::Load) => Some(Event::VaultLoaded(None)),
                 _ => None,
@@ -118,21 +121,21 @@ impl Shell {
     /// Buys `qty` of `sku` from the open sheet (the PIN when asked); returns
     /// what the sheet showed at the "Pay" step and the order the server made.
     fn buy(&mut self, sku: SkuId, qty: u32) -> (ProductDetail, Order) {
-        self.send(Event::SelectSku(sku));
-        self.send(Event::SetQuantity(qty));
+        self.send(Event::Shop(ShopEvent::SelectSku(sku)));
+        self.send(Event::Shop(ShopEvent::SetQuantity(qty)));
         let chosen = self.sheet();
-        self.send(Event::BuyNow);
+        self.send(Event::Shop(ShopEvent::BuyNow));
         let confirm = self.sheet();
         assert_eq!(confirm.step, "confirm", "{confirm:?}");
         // What the choose step showed is what the confirm step totals.
         assert_eq!(chosen.price, confirm.price);
         assert_eq!(chosen.total, confirm.total);
         let before = self.orders.len();
-        self.send(Event::Pay { pin: None });
+        self.send(Event::Shop(ShopEvent::Pay { pin: None }));
         if self.sheet_step() == Some("pin") {
-            self.send(Event::Pay {
+            self.send(Event::Shop(ShopEvent::Pay {
                 pin: Some("1234".into()),
-            });
+            }));
         }
         assert_eq!(
             self.orders.len(),
@@ -155,8 +158,8 @@ impl Shell {
             .status();
         assert!(status.is_success(), "cancelled: {status}");
         // The app hears of the refund on its own socket; here, from the wallet.
-        self.send(Event::OpenWallet);
-        self.send(Event::CloseWallet);
+        self.send(Event::Wallet(WalletEvent::Open));
+        self.send(Event::Wallet(WalletEvent::Close));
         (confirm, order)
     }
 
@@ -196,7 +199,7 @@ fn admin_post(shell: &Shell, path: &str, body: &Value) -> Value {
 /// Checks one option bought at `qty`: the sheet's header, its chip, the
 /// total line and "Pay" all show what the server then charged.
 fn check(shell: &mut Shell, product: ProductId, sku: SkuId, qty: u32, expect_unit: Money) {
-    shell.send(Event::OpenProduct(product));
+    shell.send(Event::Shop(ShopEvent::OpenProduct(product)));
     let (sheet, order) = shell.buy(sku, qty);
     let what = format!("{} · {} × {qty}", sheet.name, order.sku_name);
     assert_eq!(
@@ -224,7 +227,7 @@ fn check(shell: &mut Shell, product: ProductId, sku: SkuId, qty: u32, expect_uni
         sheet.primary,
         dollars(&order.total)
     );
-    shell.send(Event::CloseProduct);
+    shell.send(Event::Shop(ShopEvent::CloseProduct));
 }
 
 #[test]
@@ -284,7 +287,7 @@ fn every_option_of_every_demo_product_costs_what_the_sheet_shows_with_and_withou
                     .expect("json"),
                 );
                 shell.refresh_room();
-                shell.send(Event::OpenProduct(p.id));
+                shell.send(Event::Shop(ShopEvent::OpenProduct(p.id)));
                 let opened = shell.sheet();
                 let pre = opened.skus.iter().find(|c| c.selected).expect("a choice");
                 assert_eq!(
@@ -300,7 +303,7 @@ fn every_option_of_every_demo_product_costs_what_the_sheet_shows_with_and_withou
                     assert_eq!(Some(other.price.clone()), own.map(|s| dollars(&s.price)));
                     assert!(!other.on_sale && other.was.is_none(), "{other:?}");
                 }
-                shell.send(Event::CloseProduct);
+                shell.send(Event::Shop(ShopEvent::CloseProduct));
                 check(&mut shell, p.id, k.id, 1, sale_price);
                 on_sale += 1;
                 for other in p.skus.iter().filter(|s| s.id != k.id) {

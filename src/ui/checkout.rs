@@ -4,6 +4,7 @@
 use crate::ui::{Ui, img, take_input};
 use dioxus::prelude::*;
 use livecart_core::Event;
+use livecart_core::ShopEvent;
 use livecart_core::view::{ProductDetail, ProductRow};
 
 #[component]
@@ -12,7 +13,7 @@ pub fn Bag(rows: Vec<ProductRow>) -> Element {
     let ui_close = ui.clone();
     let n = rows.len();
     rsx! {
-        div { class: "scrim", onclick: move |_| ui_close.send(Event::CloseBag) }
+        div { class: "scrim", onclick: move |_| ui_close.send(Event::Shop(ShopEvent::CloseBag)) }
         div { class: "sheet bag-sheet", "data-testid": "bag-sheet",
             div { class: "sheet-head",
                 h2 { "Products ({n})" }
@@ -22,7 +23,7 @@ pub fn Bag(rows: Vec<ProductRow>) -> Element {
                     title: "Close",
                     onclick: {
                         let ui = ui.clone();
-                        move |_| ui.send(Event::CloseBag)
+                        move |_| ui.send(Event::Shop(ShopEvent::CloseBag))
                     },
                     "✕"
                 }
@@ -38,7 +39,7 @@ pub fn Bag(rows: Vec<ProductRow>) -> Element {
                             let id = row.id.clone();
                             move |_| {
                                 if let Ok(p) = id.parse() {
-                                    ui.send(Event::OpenProduct(p));
+                                    ui.send(Event::Shop(ShopEvent::OpenProduct(p)));
                                 }
                             }
                         },
@@ -73,7 +74,7 @@ pub fn Detail(detail: ProductDetail) -> Element {
     let step = detail.step;
     let q = detail.quantity;
     rsx! {
-        div { class: "scrim top", onclick: move |_| ui_close.send(Event::CloseProduct) }
+        div { class: "scrim top", onclick: move |_| ui_close.send(Event::Shop(ShopEvent::CloseProduct)) }
         div { class: "sheet detail-sheet checkout step-{step}", "data-testid": "product-sheet",
             div { class: "checkout-head",
                 img { class: "checkout-pic", src: img(&detail.image_url), alt: "" }
@@ -93,7 +94,7 @@ pub fn Detail(detail: ProductDetail) -> Element {
                     title: "Back to the live",
                     onclick: {
                         let ui = ui.clone();
-                        move |_| ui.send(Event::CloseProduct)
+                        move |_| ui.send(Event::Shop(ShopEvent::CloseProduct))
                     },
                     "✕"
                 }
@@ -114,7 +115,7 @@ pub fn Detail(detail: ProductDetail) -> Element {
                                 let id = sku.id.clone();
                                 move |_| {
                                     if let Ok(k) = id.parse() {
-                                        ui.send(Event::SelectSku(k));
+                                        ui.send(Event::Shop(ShopEvent::SelectSku(k)));
                                     }
                                 }
                             },
@@ -136,7 +137,7 @@ pub fn Detail(detail: ProductDetail) -> Element {
                             disabled: q <= 1,
                             onclick: {
                                 let ui = ui.clone();
-                                move |_| ui.send(Event::SetQuantity(q.saturating_sub(1)))
+                                move |_| ui.send(Event::Shop(ShopEvent::SetQuantity(q.saturating_sub(1))))
                             },
                             "−"
                         }
@@ -146,7 +147,7 @@ pub fn Detail(detail: ProductDetail) -> Element {
                             disabled: !detail.can_add,
                             onclick: {
                                 let ui = ui.clone();
-                                move |_| ui.send(Event::SetQuantity(q + 1))
+                                move |_| ui.send(Event::Shop(ShopEvent::SetQuantity(q + 1)))
                             },
                             "+"
                         }
@@ -198,7 +199,7 @@ pub fn Detail(detail: ProductDetail) -> Element {
                                     let ui = ui.clone();
                                     spawn(async move {
                                         let pin = take_input("pin-input", true, false).await;
-                                        ui.send(Event::Pay { pin: Some(pin) });
+                                        ui.send(Event::Shop(ShopEvent::Pay { pin: Some(pin) }));
                                     });
                                 }
                             }
@@ -216,7 +217,7 @@ pub fn Detail(detail: ProductDetail) -> Element {
                         "data-testid": "checkout-back",
                         onclick: {
                             let ui = ui.clone();
-                            move |_| ui.send(Event::BackToChoose)
+                            move |_| ui.send(Event::Shop(ShopEvent::BackToChoose))
                         },
                         "Back"
                     }
@@ -233,15 +234,15 @@ pub fn Detail(detail: ProductDetail) -> Element {
                     onclick: {
                         let ui = ui.clone();
                         move |_| match step {
-                            "choose" => ui.send(Event::BuyNow),
+                            "choose" => ui.send(Event::Shop(ShopEvent::BuyNow)),
                             "pin" => {
                                 let ui = ui.clone();
                                 spawn(async move {
                                     let pin = take_input("pin-input", true, true).await;
-                                    ui.send(Event::Pay { pin: Some(pin) });
+                                    ui.send(Event::Shop(ShopEvent::Pay { pin: Some(pin) }));
                                 });
                             }
-                            _ => ui.send(Event::Pay { pin: None }),
+                            _ => ui.send(Event::Shop(ShopEvent::Pay { pin: None })),
                         }
                     },
                     if detail.busy { span { class: "spinner small" } }

@@ -5,6 +5,7 @@
 use crate::ui::{Ui, img};
 use dioxus::prelude::*;
 use livecart_core::Event;
+use livecart_core::OrdersEvent;
 use livecart_core::view::{OrderDetailView, OrderRowView, OrderToastView, OrdersView};
 
 #[component]
@@ -12,7 +13,7 @@ pub fn OrdersSheet(orders: OrdersView) -> Element {
     let ui = use_context::<Ui>();
     let close = {
         let ui = ui.clone();
-        move |_| ui.send(Event::CloseOrders)
+        move |_| ui.send(Event::Orders(OrdersEvent::Close))
     };
     rsx! {
         div { class: "orders-screen", "data-testid": "orders-screen",
@@ -23,7 +24,7 @@ pub fn OrdersSheet(orders: OrdersView) -> Element {
                         "data-testid": "order-back",
                         onclick: {
                             let ui = ui.clone();
-                            move |_| ui.send(Event::CloseOrder)
+                            move |_| ui.send(Event::Orders(OrdersEvent::CloseOrder))
                         },
                         "‹"
                     }
@@ -64,7 +65,7 @@ fn OrderRow(row: OrderRowView) -> Element {
             class: "row order-row",
             "data-testid": "order-row",
             "data-status": row.status_key,
-            onclick: move |_| ui.send(Event::OpenOrder(id)),
+            onclick: move |_| ui.send(Event::Orders(OrdersEvent::OpenOrder(id))),
             img { src: img(&row.thumb_url), alt: "" }
             div { class: "row-text",
                 div { class: "row-name", "{row.product}" }
@@ -118,7 +119,7 @@ fn OrderDetail(detail: OrderDetailView) -> Element {
                     disabled: detail.busy,
                     onclick: {
                         let ui = ui.clone();
-                        move |_| ui.send(Event::CancelOrder(id))
+                        move |_| ui.send(Event::Orders(OrdersEvent::Cancel(id)))
                     },
                     if detail.busy { "Cancelling…" } else { "Cancel order" }
                 }
@@ -130,7 +131,7 @@ fn OrderDetail(detail: OrderDetailView) -> Element {
                     disabled: detail.busy,
                     onclick: {
                         let ui = ui.clone();
-                        move |_| ui.send(Event::ToggleRefundReasons)
+                        move |_| ui.send(Event::Orders(OrdersEvent::ToggleRefundReasons))
                     },
                     "Request a refund"
                 }
@@ -143,7 +144,7 @@ fn OrderDetail(detail: OrderDetailView) -> Element {
                                 "data-testid": "refund-reason-{i}",
                                 onclick: {
                                     let ui = ui.clone();
-                                    move |_| ui.send(Event::RequestRefund { order: id, reason })
+                                    move |_| ui.send(Event::Orders(OrdersEvent::RequestRefund { order: id, reason }))
                                 },
                                 "{label}"
                             }
@@ -165,7 +166,7 @@ pub fn OrderToast(toast: OrderToastView) -> Element {
             key: "{toast.text}",
             class: "order-toast",
             "data-testid": "order-toast",
-            onclick: move |_| ui.send(Event::OpenOrder(id)),
+            onclick: move |_| ui.send(Event::Orders(OrdersEvent::OpenOrder(id))),
             span { class: "order-toast-icon", "📦" }
             span { "{toast.text}" }
             span { class: "dim", "View ›" }

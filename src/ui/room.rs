@@ -9,6 +9,7 @@ use crate::ui::{BagIcon, Ui, img, take_input};
 use dioxus::prelude::*;
 use livecart_core::Event;
 use livecart_core::view::{BigGiftView, CardView, GiftBarView, LaneView, RoomView};
+use livecart_core::{GiftsEvent, ShopEvent};
 
 /// The gift pictures (assets/gifts), inlined: tiny SVGs, no file serving.
 fn gift_svg(animation: &str) -> &'static str {
@@ -163,14 +164,14 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                     class: "round gift",
                     "data-testid": "gift",
                     title: "Send a gift",
-                    onclick: move |_| ui_gift.send(Event::ToggleGifts),
+                    onclick: move |_| ui_gift.send(Event::Gifts(GiftsEvent::ToggleBar)),
                     span { class: "glyph", "🎁" }
                 }
                 button {
                     class: "round bag",
                     "data-testid": "bag",
                     title: "Products",
-                    onclick: move |_| ui_bag.send(Event::OpenBag),
+                    onclick: move |_| ui_bag.send(Event::Shop(ShopEvent::OpenBag)),
                     BagIcon {}
                     if room.bag_count > 0 {
                         span { class: "bag-count", "{room.bag_count}" }
@@ -318,7 +319,7 @@ fn Card(card: CardView) -> Element {
             "data-testid": "pinned",
             onclick: move |_| {
                 if let Ok(p) = id.parse() {
-                    ui.send(Event::OpenProduct(p));
+                    ui.send(Event::Shop(ShopEvent::OpenProduct(p)));
                 }
             },
             div { class: "card-pic",
@@ -365,7 +366,7 @@ pub fn GiftBar(bar: GiftBarView, reduced: bool) -> Element {
                 button {
                     class: "sheet-close",
                     "data-testid": "gift-bar-close",
-                    onclick: move |_| ui_close.send(Event::ToggleGifts),
+                    onclick: move |_| ui_close.send(Event::Gifts(GiftsEvent::ToggleBar)),
                     "✕"
                 }
             }
@@ -380,7 +381,7 @@ pub fn GiftBar(bar: GiftBarView, reduced: bool) -> Element {
                             let id = g.id.clone();
                             move |_| {
                                 if let Ok(gift) = id.parse() {
-                                    ui.send(Event::SendGift(gift));
+                                    ui.send(Event::Gifts(GiftsEvent::Send(gift)));
                                 }
                             }
                         },

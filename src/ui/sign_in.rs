@@ -4,6 +4,7 @@
 use crate::ui::{PeopleIcon, Ui, take_input};
 use dioxus::prelude::*;
 use livecart_core::{Event, ViewModel};
+use livecart_core::{OrdersEvent, WalletEvent};
 
 #[component]
 pub fn SignInSheet(reason: String, busy: bool, error: Option<String>) -> Element {
@@ -75,7 +76,7 @@ pub fn Account(vm: ViewModel) -> Element {
                     "data-testid": "wallet",
                     onclick: {
                         let ui = ui.clone();
-                        move |_| ui.send(Event::OpenWallet)
+                        move |_| ui.send(Event::Wallet(WalletEvent::Open))
                     },
                     "Wallet"
                 }
@@ -86,7 +87,7 @@ pub fn Account(vm: ViewModel) -> Element {
                     "data-testid": "orders",
                     onclick: {
                         let ui = ui.clone();
-                        move |_| ui.send(Event::OpenOrders)
+                        move |_| ui.send(Event::Orders(OrdersEvent::Open))
                     },
                     "Orders"
                 }

@@ -3,6 +3,7 @@
 use crate::ui::{Ui, take_input};
 use dioxus::prelude::*;
 use livecart_core::Event;
+use livecart_core::WalletEvent;
 use livecart_core::view::WalletView;
 
 /// The wallet: balance, top-up with a (test) card, and every movement.
@@ -11,7 +12,7 @@ pub fn WalletSheet(wallet: WalletView) -> Element {
     let ui = use_context::<Ui>();
     let ui_close = ui.clone();
     rsx! {
-        div { class: "scrim", onclick: move |_| ui_close.send(Event::CloseWallet) }
+        div { class: "scrim", onclick: move |_| ui_close.send(Event::Wallet(WalletEvent::Close)) }
         div { class: "sheet wallet-sheet", "data-testid": "wallet-sheet",
             div { class: "sheet-head",
                 h2 { "Wallet" }
@@ -20,7 +21,7 @@ pub fn WalletSheet(wallet: WalletView) -> Element {
                     "data-testid": "wallet-close",
                     onclick: {
                         let ui = ui.clone();
-                        move |_| ui.send(Event::CloseWallet)
+                        move |_| ui.send(Event::Wallet(WalletEvent::Close))
                     },
                     "✕"
                 }
@@ -56,7 +57,7 @@ pub fn WalletSheet(wallet: WalletView) -> Element {
                                 let ui = ui.clone();
                                 spawn(async move {
                                     let card = take_input("card-input", false, true).await;
-                                    ui.send(Event::TopUp { amount_minor: minor, card });
+                                    ui.send(Event::Wallet(WalletEvent::TopUp { amount_minor: minor, card }));
                                 });
                             }
                         },

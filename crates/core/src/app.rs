@@ -8,10 +8,10 @@ mod http;
 mod orders;
 mod shop;
 use http::{Call, Reply, Then};
-pub use orders::{MeLink, OrderToast, Orders, TOAST_MS, status_words};
+pub use orders::{MeLink, OrderToast, Orders, OrdersEvent, TOAST_MS, status_words};
 pub use shop::{
-    COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, Payment, PendingPayment, Shop, Stage, Step,
-    card_number,
+    COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, GiftsEvent, Payment, PendingPayment, Shop,
+    ShopEvent, Stage, Step, WalletEvent, card_number,
 };
 
 use crate::effects::{
@@ -24,13 +24,12 @@ use crate::room::{Fold, Link, LiveRoom};
 use crate::session::Session;
 use crate::view::{self, ViewModel};
 use jiff::Timestamp;
-use livecart_protocol::commerce::{Order, RefundReason};
 use livecart_protocol::me::MeFrame;
 use livecart_protocol::rest::ReportRequest;
 use livecart_protocol::rest::{FeedResponse, SessionResponse, SignInRequest};
 use livecart_protocol::{
-    ClientFrame, ErrorCode, GiftId, MessageId, OrderId, Problem, ProductId, RoomId, ServerFrame,
-    SkuId, TopUpId, UserId,
+    ClientFrame, ErrorCode, GiftId, MessageId, Problem, ProductId, RoomId, ServerFrame, TopUpId,
+    UserId,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -80,54 +79,16 @@ pub enum Event {
     /// A chat line tapped (its Report chip shows; the chat holds still), or
     /// let go of (`None`).
     SelectChatLine(Option<MessageId>),
-    /// The product bag (the room's products) opens or closes.
-    OpenBag,
-    CloseBag,
-    /// The checkout sheet for a product (from the card or the bag).
-    OpenProduct(ProductId),
-    CloseProduct,
-    SelectSku(SkuId),
-    SetQuantity(u32),
-    /// "Buy now": the confirm step with the total.
-    BuyNow,
-    /// From the confirm or PIN step back to the choices.
-    BackToChoose,
-    /// "Pay" / "Top up and pay" / "Try again"; with the PIN on the PIN step.
-    Pay {
-        pin: Option<String>,
-    },
-    /// The outbox has written this payment (by key): it may be sent.
-    PaymentSaved(String),
-    /// Payments the outbox still holds for the signed-in user.
-    PaymentsLoaded(Vec<PendingPayment>),
-    /// The orders screen opens or closes.
-    OpenOrders,
-    CloseOrders,
-    /// One order's detail (its timeline); also a tap on an order toast.
-    OpenOrder(OrderId),
-    CloseOrder,
-    CancelOrder(OrderId),
-    /// "Request refund": the reasons to pick from show (or hide).
-    ToggleRefundReasons,
-    RequestRefund {
-        order: OrderId,
-        reason: RefundReason,
-    },
-    DismissToast,
-    /// The orders cached last time for the signed-in user.
-    OrdersCached(Vec<Order>),
+    /// The bag and the checkout sheet (app/shop.rs).
+    Shop(ShopEvent),
+    /// The orders screen and an order's toast (app/orders.rs).
+    Orders(OrdersEvent),
     /// The user's own socket (`/v1/me/live`).
     Me(MeUpdate),
-    OpenWallet,
-    CloseWallet,
-    TopUp {
-        amount_minor: i64,
-        card: String,
-    },
-    /// The gift bar opens or closes.
-    ToggleGifts,
-    /// One tap on a gift.
-    SendGift(GiftId),
+    /// The wallet screen (app/shop.rs).
+    Wallet(WalletEvent),
+    /// The gift bar (app/shop.rs).
+    Gifts(GiftsEvent),
     /// Report a chat message to the moderators (it disappears for us), with
     /// the reason picked.
     Report {
@@ -361,7 +322,7 @@ impl App {
         effects
     }
 
-    #[allow(clippy::too_many_lines)] // the event dispatcher, one arm per event (per sub-model in #17's next step)
+    #[allow(clippy::too_many_lines)] // the event dispatcher (session, feed and room events still inline)
     fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Effect> {
         match event {
             Event::Started => {
@@ -465,74 +426,13 @@ impl App {
                 }
                 Vec::new()
             }
-            Event::OpenBag => {
-                self.bag_open = self.room.is_some();
-                Vec::new()
-            }
-            Event::CloseBag => {
-                self.bag_open = false;
-                Vec::new()
-            }
-            Event::OpenProduct(id) => self.open_checkout(id, now),
-            Event::CloseProduct => {
-                self.close_checkout();
-                Vec::new()
-            }
-            Event::SelectSku(sku) => {
-                self.select_sku(sku);
-                Vec::new()
-            }
-            Event::SetQuantity(n) => {
-                self.set_quantity(n, now);
-                Vec::new()
-            }
-            Event::BuyNow => self.buy_now(now),
-            Event::BackToChoose => {
-                self.back_to_choose();
-                Vec::new()
-            }
-            Event::Pay { pin } => self.pay(pin, now),
-            Event::PaymentSaved(key) => self.payment_saved(&key, now),
-            Event::PaymentsLoaded(list) => self.payments_loaded(list, now),
-            Event::OpenOrders => self.open_orders(now),
-            Event::CloseOrders => {
-                self.orders.screen = false;
-                self.close_order();
-                Vec::new()
-            }
-            Event::OpenOrder(id) => self.open_order(id, now),
-            Event::CloseOrder => {
-                self.close_order();
-                Vec::new()
-            }
-            Event::CancelOrder(id) => self.cancel_order(id, now),
-            Event::ToggleRefundReasons => {
-                self.orders.picking_reason = !self.orders.picking_reason;
-                Vec::new()
-            }
-            Event::RequestRefund { order, reason } => self.request_refund(order, reason, now),
-            Event::DismissToast => {
-                self.orders.toast = None;
-                Vec::new()
-            }
-            Event::OrdersCached(list) => {
-                self.orders_cached(list);
-                Vec::new()
-            }
+            Event::Shop(e) => self.on_shop(e, now),
+            Event::Orders(e) => self.on_orders(e, now),
             Event::Me(MeUpdate::Frame(frame)) => self.me_frame(*frame, now),
             Event::Me(MeUpdate::Closed) => self.me_dropped(now),
             Event::Me(MeUpdate::Unauthorized) => self.me_unauthorized(now),
-            Event::OpenWallet => self.open_wallet(now),
-            Event::CloseWallet => {
-                self.shop.wallet_open = false;
-                Vec::new()
-            }
-            Event::TopUp { amount_minor, card } => self.top_up(amount_minor, &card, now),
-            Event::ToggleGifts => {
-                self.shop.gift_bar_open = !self.shop.gift_bar_open && self.room.is_some();
-                Vec::new()
-            }
-            Event::SendGift(gift) => self.send_gift(gift, now),
+            Event::Wallet(e) => self.on_wallet(e, now),
+            Event::Gifts(e) => self.on_gifts(e, now),
             Event::Report { message, reason } => {
                 if self.session.user().is_none() {
                     return self.need_account(Pending::Report(message, reason));

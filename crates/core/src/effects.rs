@@ -36,19 +36,19 @@ pub enum StoreCommand {
     SaveFeed(Box<FeedResponse>),
     /// Sign-out: delete everything cached for the signed-in user.
     ForgetUser,
-    /// Write a payment to the outbox; answer `Event::PaymentSaved(key)` once
+    /// Write a payment to the outbox; answer `ShopEvent::PaymentSaved(key)` once
     /// it is on disk (the payment is sent only then).
     SavePayment(Box<PendingPayment>),
     /// The server answered the payment for good: delete it from the outbox.
     ResolvePayment(String),
-    /// Answer `Event::PaymentsLoaded` with this user's unresolved payments.
+    /// Answer `ShopEvent::PaymentsLoaded` with this user's unresolved payments.
     LoadPayments(UserId),
     /// Keep the user's orders for offline (replaces what was kept).
     SaveOrders {
         user: UserId,
         orders: Vec<Order>,
     },
-    /// Answer `Event::OrdersCached` with the orders kept for this user.
+    /// Answer `OrdersEvent::Cached` with the orders kept for this user.
     LoadOrders(UserId),
 }
 

@@ -34,7 +34,10 @@ pub mod session;
 pub mod show;
 pub mod view;
 
-pub use app::{App, Event, HttpFailure, MeUpdate, PlayerUpdate, SocketUpdate};
+pub use app::{
+    App, Event, GiftsEvent, HttpFailure, MeUpdate, OrdersEvent, PlayerUpdate, ShopEvent,
+    SocketUpdate, WalletEvent,
+};
 pub use effects::Effect;
 pub use livecart_protocol as protocol;
 pub use view::ViewModel;

@@ -12,6 +12,7 @@ use livecart_core::app::PendingPayment;
 use livecart_core::effects::{HttpRequest, Method, StoreCommand};
 use livecart_core::view::ProductDetail;
 use livecart_core::{App, Effect, Event, HttpFailure};
+use livecart_core::{GiftsEvent, ShopEvent, WalletEvent};
 use livecart_protocol::commerce::{
     Address, AddressList, GiftReceipt, Order, OrderStatus, PlaceOrderRequest, SendGiftRequest,
     TopUp, TopUpRequest, TopUpStatus, Wallet, WalletHistory,
@@ -298,9 +299,9 @@ impl Buyer {
     /// Tap the card, "Buy now", "Pay": returns the payment the outbox is
     /// asked to save (nothing is sent yet).
     fn three_taps(&mut self) -> PendingPayment {
-        self.update(Event::OpenProduct(self.jumper.id));
-        self.update(Event::BuyNow);
-        self.update(Event::Pay { pin: None });
+        self.update(Event::Shop(ShopEvent::OpenProduct(self.jumper.id)));
+        self.update(Event::Shop(ShopEvent::BuyNow));
+        self.update(Event::Shop(ShopEvent::Pay { pin: None }));
         assert!(
             self.request("/v1/orders").is_none(),
             "nothing is sent before the outbox has it"
@@ -310,7 +311,7 @@ impl Buyer {
 
     /// The outbox confirms: the order request goes out.
     fn saved_and_sent(&mut self, key: &str) -> HttpRequest {
-        self.update(Event::PaymentSaved(key.to_owned()));
+        self.update(Event::Shop(ShopEvent::PaymentSaved(key.to_owned())));
         self.request("/v1/orders")
             .expect("the order is sent once saved")
     }
@@ -387,7 +388,7 @@ fn body<T: serde::de::DeserializeOwned>(r: &HttpRequest) -> T {
 #[test]
 fn three_taps_pay_once_with_the_key_saved_before_it_is_sent() {
     let mut b = Buyer::new(20_000, 10_000);
-    b.update(Event::OpenProduct(b.jumper.id));
+    b.update(Event::Shop(ShopEvent::OpenProduct(b.jumper.id)));
     let sheet = b.sheet().expect("the sheet slides up");
     assert_eq!(sheet.step, "choose");
     assert!(
@@ -402,7 +403,7 @@ fn three_taps_pay_once_with_the_key_saved_before_it_is_sent() {
     assert_eq!(sheet.balance.as_deref(), Some("$200.00"));
     assert_eq!(sheet.primary, "Buy now");
 
-    b.update(Event::BuyNow);
+    b.update(Event::Shop(ShopEvent::BuyNow));
     let sheet = b.sheet().expect("sheet");
     assert_eq!(
         (sheet.step, sheet.total.as_deref()),
@@ -410,13 +411,16 @@ fn three_taps_pay_once_with_the_key_saved_before_it_is_sent() {
     );
     assert_eq!(sheet.primary, "Pay $29.00");
 
-    b.update(Event::Pay { pin: None });
+    b.update(Event::Shop(ShopEvent::Pay { pin: None }));
     let saved = b.saved().expect("outbox first");
     assert_eq!(saved.user, b.user);
     assert_eq!(saved.request.pin, None);
     assert_eq!(b.sheet().expect("sheet").primary, "Paying…");
     // A second tap while paying does nothing.
-    assert!(b.update(Event::Pay { pin: None }).is_empty());
+    assert!(
+        b.update(Event::Shop(ShopEvent::Pay { pin: None }))
+            .is_empty()
+    );
 
     let sent = b.saved_and_sent(&saved.key);
     assert_eq!(sent.method, Method::Post);
@@ -444,26 +448,26 @@ fn three_taps_pay_once_with_the_key_saved_before_it_is_sent() {
     );
 
     // Next time, the size bought is preselected; a new payment has a new key.
-    b.update(Event::OpenProduct(b.jumper.id));
+    b.update(Event::Shop(ShopEvent::OpenProduct(b.jumper.id)));
     assert!(b.sheet().expect("sheet").skus[1].selected);
-    b.update(Event::BuyNow);
+    b.update(Event::Shop(ShopEvent::BuyNow));
     assert_eq!(
         b.sheet().expect("sheet").balance.as_deref(),
         Some("$171.00")
     );
-    b.update(Event::Pay { pin: None });
+    b.update(Event::Shop(ShopEvent::Pay { pin: None }));
     assert_ne!(b.saved().expect("saved").key, saved.key);
 }
 
 #[test]
 fn the_quantity_stays_within_stock_and_a_sold_out_size_cannot_be_bought() {
     let mut b = Buyer::new(20_000, 100_000);
-    b.update(Event::OpenProduct(b.jumper.id));
-    b.update(Event::SetQuantity(9));
+    b.update(Event::Shop(ShopEvent::OpenProduct(b.jumper.id)));
+    b.update(Event::Shop(ShopEvent::SetQuantity(9)));
     let sheet = b.sheet().expect("sheet");
     assert_eq!((sheet.quantity, sheet.can_add), (5, false), "5 in stock");
-    b.update(Event::SelectSku(b.jumper.skus[0].id));
-    b.update(Event::BuyNow);
+    b.update(Event::Shop(ShopEvent::SelectSku(b.jumper.skus[0].id)));
+    b.update(Event::Shop(ShopEvent::BuyNow));
     let sheet = b.sheet().expect("sheet");
     assert_eq!(sheet.step, "choose");
     assert_eq!(
@@ -475,19 +479,22 @@ fn the_quantity_stays_within_stock_and_a_sold_out_size_cannot_be_bought() {
 #[test]
 fn big_totals_ask_for_the_pin_which_never_reaches_the_outbox() {
     let mut b = Buyer::new(20_000, 5_000);
-    b.update(Event::OpenProduct(b.jumper.id));
-    b.update(Event::SetQuantity(2));
-    b.update(Event::BuyNow);
-    assert!(b.update(Event::Pay { pin: None }).is_empty());
+    b.update(Event::Shop(ShopEvent::OpenProduct(b.jumper.id)));
+    b.update(Event::Shop(ShopEvent::SetQuantity(2)));
+    b.update(Event::Shop(ShopEvent::BuyNow));
+    assert!(
+        b.update(Event::Shop(ShopEvent::Pay { pin: None }))
+            .is_empty()
+    );
     assert_eq!(
         b.sheet().expect("sheet").step,
         "pin",
         "$58 ≥ $50 asks for the PIN"
     );
 
-    b.update(Event::Pay {
+    b.update(Event::Shop(ShopEvent::Pay {
         pin: Some("0000".into()),
-    });
+    }));
     let saved = b.saved().expect("saved");
     assert_eq!(saved.request.pin, None, "the outbox never holds the PIN");
     let sent = b.saved_and_sent(&saved.key);
@@ -518,9 +525,9 @@ fn big_totals_ask_for_the_pin_which_never_reaches_the_outbox() {
         "nothing was charged: the outbox forgets it"
     );
 
-    b.update(Event::Pay {
+    b.update(Event::Shop(ShopEvent::Pay {
         pin: Some("1234".into()),
-    });
+    }));
     let again = b.saved().expect("saved");
     let sent = b.saved_and_sent(&again.key);
     assert_eq!(
@@ -541,12 +548,12 @@ fn big_totals_ask_for_the_pin_which_never_reaches_the_outbox() {
 #[test]
 fn not_enough_balance_tops_up_and_then_pays_by_itself_with_the_same_key() {
     let mut b = Buyer::new(1_000, 100_000);
-    b.update(Event::OpenProduct(b.jumper.id));
-    b.update(Event::BuyNow);
+    b.update(Event::Shop(ShopEvent::OpenProduct(b.jumper.id)));
+    b.update(Event::Shop(ShopEvent::BuyNow));
     assert_eq!(b.sheet().expect("sheet").primary, "Top up and pay $29.00");
-    b.update(Event::Pay { pin: None });
+    b.update(Event::Shop(ShopEvent::Pay { pin: None }));
     let saved = b.saved().expect("saved");
-    b.update(Event::PaymentSaved(saved.key.clone()));
+    b.update(Event::Shop(ShopEvent::PaymentSaved(saved.key.clone())));
     assert!(b.request("/v1/orders").is_none(), "the top-up comes first");
     let top_up = b.request("/v1/wallet/top-ups").expect("a top-up");
     let t: TopUpRequest = body(&top_up);
@@ -587,7 +594,7 @@ fn not_enough_balance_tops_up_and_then_pays_by_itself_with_the_same_key() {
 fn a_declined_top_up_says_so_and_charges_nothing() {
     let mut b = Buyer::new(1_000, 100_000);
     let saved = b.three_taps();
-    b.update(Event::PaymentSaved(saved.key.clone()));
+    b.update(Event::Shop(ShopEvent::PaymentSaved(saved.key.clone())));
     let top_up = b.request("/v1/wallet/top-ups").expect("top-up");
     b.answer(
         &top_up,
@@ -633,7 +640,7 @@ fn a_changed_price_an_ended_sale_and_no_stock_each_say_what_happened() {
     );
     assert_eq!(b.resolved().as_deref(), Some(saved.key.as_str()));
     // Paying at the new price is a new payment.
-    b.update(Event::Pay { pin: None });
+    b.update(Event::Shop(ShopEvent::Pay { pin: None }));
     let second = b.saved().expect("saved");
     assert_ne!(second.key, saved.key);
     assert_eq!(second.request.expected_unit_price, usd(3_100));
@@ -651,7 +658,7 @@ fn a_changed_price_an_ended_sale_and_no_stock_each_say_what_happened() {
         Some("The flash sale has ended — the price is now $35.00. Nothing was charged")
     );
 
-    b.update(Event::Pay { pin: None });
+    b.update(Event::Shop(ShopEvent::Pay { pin: None }));
     let third = b.saved().expect("saved");
     let sent = b.saved_and_sent(&third.key);
     b.answer(&sent, Err(problem(409, ErrorCode::OutOfStock, "Sold out")));
@@ -696,7 +703,7 @@ fn no_answer_retries_with_the_same_key_until_it_parks_and_try_again_reuses_it() 
             .unwrap_or_default()
             .contains("your payment is saved")
     );
-    b.update(Event::Pay { pin: None });
+    b.update(Event::Shop(ShopEvent::Pay { pin: None }));
     let again = b.request("/v1/orders").expect("sent again");
     assert_eq!(again.idempotency_key.as_deref(), Some(saved.key.as_str()));
     let order = b.order_for(&again, 17_100);
@@ -725,11 +732,11 @@ fn after_a_restart_the_outbox_finishes_payments_with_their_keys() {
         user: b.user,
         ..saved.clone()
     };
-    b.update(Event::PaymentsLoaded(vec![
+    b.update(Event::Shop(ShopEvent::PaymentsLoaded(vec![
         mine.clone(),
         other_user,
         refused,
-    ]));
+    ])));
     let sent: Vec<HttpRequest> = b
         .effects
         .iter()
@@ -765,7 +772,7 @@ fn after_a_restart_the_outbox_finishes_payments_with_their_keys() {
 #[test]
 fn gift_taps_within_three_seconds_build_a_combo_of_paid_requests() {
     let mut b = Buyer::new(1_000, 100_000);
-    b.update(Event::ToggleGifts);
+    b.update(Event::Gifts(GiftsEvent::ToggleBar));
     let bar = b
         .app
         .view(at(0))
@@ -778,10 +785,10 @@ fn gift_taps_within_three_seconds_build_a_combo_of_paid_requests() {
     let rose: GiftId = bar.gifts[0].id.parse().expect("id");
     let path = format!("/v1/rooms/{}/gifts", b.room);
 
-    b.update(Event::SendGift(rose));
+    b.update(Event::Gifts(GiftsEvent::Send(rose)));
     let one = b.request(&path).expect("a paid request per tap");
     b.later(1_500);
-    b.update(Event::SendGift(rose));
+    b.update(Event::Gifts(GiftsEvent::Send(rose)));
     let two = b.request(&path).expect("second tap");
     let (r1, r2): (SendGiftRequest, SendGiftRequest) = (body(&one), body(&two));
     assert_eq!(r1.combo_id, r2.combo_id, "one combo");
@@ -830,13 +837,13 @@ fn gift_taps_within_three_seconds_build_a_combo_of_paid_requests() {
     );
 
     b.later(3_500);
-    b.update(Event::SendGift(rose));
+    b.update(Event::Gifts(GiftsEvent::Send(rose)));
     let three: SendGiftRequest = body(&b.request(&path).expect("third"));
     assert_ne!(three.combo_id, r1.combo_id, "over 3 s later: a new combo");
 
     // The rocket costs more than what is left: said, not sent.
     let rocket: GiftId = bar.gifts[1].id.parse().expect("id");
-    b.update(Event::SendGift(rocket));
+    b.update(Event::Gifts(GiftsEvent::Send(rocket)));
     assert!(b.request(&path).is_none());
     assert_eq!(
         b.app.view(at(b.now)).message.as_deref(),
@@ -849,7 +856,7 @@ fn a_gift_with_no_answer_is_sent_once_more_with_its_key_then_reported() {
     let mut b = Buyer::new(1_000, 100_000);
     let rose = b.app.shop.catalog[0].id;
     let path = format!("/v1/rooms/{}/gifts", b.room);
-    b.update(Event::SendGift(rose));
+    b.update(Event::Gifts(GiftsEvent::Send(rose)));
     let first = b.request(&path).expect("sent");
     b.answer(&first, Err(offline()));
     let again = b.request(&path).expect("once more");
@@ -859,7 +866,7 @@ fn a_gift_with_no_answer_is_sent_once_more_with_its_key_then_reported() {
         b.app.view(at(0)).message.as_deref(),
         Some("The gift was not sent — no connection")
     );
-    b.update(Event::ToggleGifts);
+    b.update(Event::Gifts(GiftsEvent::ToggleBar));
     let bar = b
         .app
         .view(at(0))
@@ -876,7 +883,7 @@ fn a_gift_with_no_answer_is_sent_once_more_with_its_key_then_reported() {
 #[test]
 fn the_wallet_shows_balance_history_and_a_top_up_from_pending_to_done() {
     let mut b = Buyer::new(20_000, 100_000);
-    b.update(Event::OpenWallet);
+    b.update(Event::Wallet(WalletEvent::Open));
     let history = b.request("/v1/wallet/entries").expect("history loaded");
     b.answer(
         &history,
@@ -897,10 +904,10 @@ fn the_wallet_shows_balance_history_and_a_top_up_from_pending_to_done() {
     assert_eq!(w.history[0].amount, "−$29.00");
     assert_eq!(w.history[0].what, "Order: Cable jumper × 1");
 
-    b.update(Event::TopUp {
+    b.update(Event::Wallet(WalletEvent::TopUp {
         amount_minor: 5_000,
         card: "4242 4242 4242 4242".into(),
-    });
+    }));
     let top_up = b.request("/v1/wallet/top-ups").expect("top-up");
     let key = top_up.idempotency_key.clone().expect("keyed");
     assert!(b.app.view(at(0)).wallet.expect("wallet").busy);
@@ -911,10 +918,10 @@ fn the_wallet_shows_balance_history_and_a_top_up_from_pending_to_done() {
     assert_eq!(again.idempotency_key.as_deref(), Some(key.as_str()));
     b.answer(&again, Err(offline()));
     assert!(b.request("/v1/wallet/top-ups").is_none());
-    b.update(Event::TopUp {
+    b.update(Event::Wallet(WalletEvent::TopUp {
         amount_minor: 5_000,
         card: "4242 4242 4242 4242".into(),
-    });
+    }));
     let tapped = b.request("/v1/wallet/top-ups").expect("tapped again");
     assert_eq!(tapped.idempotency_key.as_deref(), Some(key.as_str()));
 
@@ -941,9 +948,9 @@ fn the_wallet_shows_balance_history_and_a_top_up_from_pending_to_done() {
 fn buying_signed_out_asks_to_sign_in_and_comes_back_to_the_total() {
     let mut b = Buyer::new(20_000, 100_000);
     b.update(Event::SignOut);
-    b.update(Event::OpenProduct(b.jumper.id));
+    b.update(Event::Shop(ShopEvent::OpenProduct(b.jumper.id)));
     assert!(!b.sheet().expect("anyone can look").signed_in);
-    b.update(Event::BuyNow);
+    b.update(Event::Shop(ShopEvent::BuyNow));
     let view = b.app.view(at(0));
     assert_eq!(
         view.sign_in.expect("sign-in sheet").reason,
@@ -1020,7 +1027,7 @@ fn answers_that_do_not_decode_are_said_or_reloaded_never_dropped() {
 
     // The wallet on its own: before, a body that was not a wallet left the
     // old balance on screen without a word.
-    b.update(Event::OpenWallet);
+    b.update(Event::Wallet(WalletEvent::Open));
     let wallet = b.request("/v1/wallet").expect("the wallet is loaded");
     b.answer(&wallet, garbled());
     let said = b.app.view(at(b.now)).message.unwrap_or_default();
@@ -1032,7 +1039,7 @@ fn answers_that_do_not_decode_are_said_or_reloaded_never_dropped() {
     // A gift the server sent whose receipt is unreadable: counted as sent,
     // the balance comes from the wallet.
     let rose = b.app.shop.catalog[0].id;
-    b.update(Event::SendGift(rose));
+    b.update(Event::Gifts(GiftsEvent::Send(rose)));
     let gift = b
         .request(&format!("/v1/rooms/{}/gifts", b.room))
         .expect("sent");
@@ -1048,10 +1055,10 @@ fn answers_that_do_not_decode_are_said_or_reloaded_never_dropped() {
 
     // A top-up from the wallet screen whose answer cannot be read: the
     // screen says so (not "did not go through") and reads the wallet.
-    b.update(Event::TopUp {
+    b.update(Event::Wallet(WalletEvent::TopUp {
         amount_minor: 5_000,
         card: "4242 4242 4242 4242".into(),
-    });
+    }));
     let top_up = b.request("/v1/wallet/top-ups").expect("top-up sent");
     b.answer(&top_up, garbled());
     let notice = b

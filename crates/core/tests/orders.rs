@@ -11,6 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use livecart_core::effects::{HttpRequest, MeCommand, Method, StoreCommand};
 use livecart_core::view::OrdersView;
 use livecart_core::{App, Effect, Event, HttpFailure, MeUpdate, SocketUpdate};
+use livecart_core::{OrdersEvent, WalletEvent};
 use livecart_protocol::commerce::{
     Address, Order, OrderStatus, OrderStep, RefundReason, RefundRequest, Wallet,
 };
@@ -361,15 +362,15 @@ fn the_timeline_moves_with_the_users_socket_and_a_step_toasts_over_the_live() {
             balance: usd(9_000),
         },
     );
-    v.update(Event::OpenWallet);
+    v.update(Event::Wallet(WalletEvent::Open));
     assert_eq!(
         v.app.view(at(v.now)).wallet.expect("wallet").balance,
         Some("$90.00".into())
     );
-    v.update(Event::CloseWallet);
+    v.update(Event::Wallet(WalletEvent::Close));
 
     // A tap on the toast opens the order: its timeline, steps to come.
-    v.update(Event::OpenOrder(toast.order));
+    v.update(Event::Orders(OrdersEvent::OpenOrder(toast.order)));
     let detail = v.orders().detail.expect("the order's detail");
     let steps: Vec<_> = detail
         .steps
@@ -451,12 +452,12 @@ fn the_timeline_moves_with_the_users_socket_and_a_step_toasts_over_the_live() {
 fn offline_the_cached_orders_show_with_a_banner_and_refresh_when_the_server_is_back() {
     let mut v = Viewer::new();
     let jumper = order("Cable jumper", &[OrderStatus::Paid, OrderStatus::Packed]);
-    v.update(Event::OrdersCached(vec![jumper.clone()]));
+    v.update(Event::Orders(OrdersEvent::Cached(vec![jumper.clone()])));
     // The server does not answer.
     v.update(Event::Me(MeUpdate::Closed));
     let (first, delay) = v.timer().expect("it tries again by itself");
     assert_eq!(delay, 250);
-    v.update(Event::OpenOrders);
+    v.update(Event::Orders(OrdersEvent::Open));
     assert_eq!(
         v.orders().offline.as_deref(),
         Some("You're offline — showing your saved orders")
@@ -483,7 +484,7 @@ fn offline_the_cached_orders_show_with_a_banner_and_refresh_when_the_server_is_b
     assert_eq!(v.statuses(), ["Paid", "Shipped"]);
     assert_eq!(v.saved(), Some(vec![socks, shipped]));
     // A cache answer arriving late does not overwrite the server's list.
-    v.update(Event::OrdersCached(vec![jumper]));
+    v.update(Event::Orders(OrdersEvent::Cached(vec![jumper])));
     assert_eq!(v.statuses(), ["Paid", "Shipped"]);
 }
 
@@ -493,8 +494,8 @@ fn cancel_before_shipping_refunds_and_retries_with_its_key_and_too_late_says_so(
     let jumper = order("Cable jumper", &[OrderStatus::Paid]);
     let socks = order("Wool socks", &[OrderStatus::Paid, OrderStatus::Packed]);
     v.live(vec![jumper.clone(), socks.clone()], 5_000);
-    v.update(Event::OpenOrder(jumper.id));
-    v.update(Event::CancelOrder(jumper.id));
+    v.update(Event::Orders(OrdersEvent::OpenOrder(jumper.id)));
+    v.update(Event::Orders(OrdersEvent::Cancel(jumper.id)));
     let path = format!("/v1/orders/{}/cancel", jumper.id);
     let first = v.request(&path).expect("cancel sent");
     assert_eq!(first.method, Method::Post);
@@ -508,7 +509,7 @@ fn cancel_before_shipping_refunds_and_retries_with_its_key_and_too_late_says_so(
         v.orders().detail.expect("detail").notice.as_deref(),
         Some("You're offline — nothing changed yet; try again")
     );
-    v.update(Event::CancelOrder(jumper.id));
+    v.update(Event::Orders(OrdersEvent::Cancel(jumper.id)));
     let again = v.request(&path).expect("sent again");
     assert_eq!(
         again.idempotency_key,
@@ -532,8 +533,8 @@ fn cancel_before_shipping_refunds_and_retries_with_its_key_and_too_late_says_so(
     assert_eq!(v.saved().expect("kept").len(), 2);
 
     // The socks shipped before the app heard: the server says too late.
-    v.update(Event::OpenOrder(socks.id));
-    v.update(Event::CancelOrder(socks.id));
+    v.update(Event::Orders(OrdersEvent::OpenOrder(socks.id)));
+    v.update(Event::Orders(OrdersEvent::Cancel(socks.id)));
     let req = v
         .request(&format!("/v1/orders/{}/cancel", socks.id))
         .expect("sent");
@@ -556,7 +557,7 @@ fn cancel_before_shipping_refunds_and_retries_with_its_key_and_too_late_says_so(
             order: Box::new(moved(&socks, OrderStatus::Shipped)),
         },
     );
-    v.update(Event::CancelOrder(socks.id));
+    v.update(Event::Orders(OrdersEvent::Cancel(socks.id)));
     assert!(v.effects.is_empty());
 }
 
@@ -572,23 +573,23 @@ fn a_delivered_order_asks_for_a_refund_with_a_reason_and_a_closed_window_says_so
     );
     v.live(vec![jumper.clone(), old.clone(), early.clone()], 5_000);
 
-    v.update(Event::OpenOrder(early.id));
+    v.update(Event::Orders(OrdersEvent::OpenOrder(early.id)));
     assert!(
         !v.orders().detail.expect("detail").can_request_refund,
         "not delivered yet"
     );
 
-    v.update(Event::OpenOrder(jumper.id));
+    v.update(Event::Orders(OrdersEvent::OpenOrder(jumper.id)));
     let detail = v.orders().detail.expect("detail");
     assert!(detail.can_request_refund);
     assert!(detail.reasons.is_empty());
-    v.update(Event::ToggleRefundReasons);
+    v.update(Event::Orders(OrdersEvent::ToggleRefundReasons));
     let reasons = v.orders().detail.expect("detail").reasons;
     assert_eq!(reasons.len(), 4);
-    v.update(Event::RequestRefund {
+    v.update(Event::Orders(OrdersEvent::RequestRefund {
         order: jumper.id,
         reason: reasons[0].1,
-    });
+    }));
     let req = v
         .request(&format!("/v1/orders/{}/refund-request", jumper.id))
         .expect("sent");
@@ -636,11 +637,11 @@ fn a_delivered_order_asks_for_a_refund_with_a_reason_and_a_closed_window_says_so
     );
 
     // Past the window: the server's words.
-    v.update(Event::OpenOrder(old.id));
-    v.update(Event::RequestRefund {
+    v.update(Event::Orders(OrdersEvent::OpenOrder(old.id)));
+    v.update(Event::Orders(OrdersEvent::RequestRefund {
         order: old.id,
         reason: RefundReason::ChangedMind,
-    });
+    }));
     let req = v
         .request(&format!("/v1/orders/{}/refund-request", old.id))
         .expect("sent");
@@ -667,7 +668,7 @@ fn signing_out_closes_the_users_socket_and_forgets_their_orders() {
     assert!(v.effects.contains(&Effect::Me(MeCommand::Close)));
     assert!(v.app.orders.list.is_empty());
     // Signed out, the orders screen asks to sign in.
-    v.update(Event::OpenOrders);
+    v.update(Event::Orders(OrdersEvent::Open));
     let view = v.app.view(at(v.now));
     assert!(view.orders.is_none());
     assert_eq!(

@@ -8,6 +8,7 @@
 #![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
 
 use jiff::{SignedDuration, Timestamp};
+use livecart_core::ShopEvent;
 use livecart_core::effects::{HttpRequest, Method, SocketCommand};
 use livecart_core::feed::Drawn;
 use livecart_core::frames::{FRAME_MS, FrameClock, Render};
@@ -953,7 +954,7 @@ fn a_reported_message_disappears_for_the_reporter_and_goes_to_the_moderators() {
 fn the_bag_lists_the_rooms_products_with_the_presented_one_marked_and_opens_a_detail() {
     let mut r = Room::joined(Some(1), None);
     assert_eq!(r.view(0).bag_count, 2);
-    r.update(Event::OpenBag, 0);
+    r.update(Event::Shop(ShopEvent::OpenBag), 0);
     let bag = r.view(0).bag.expect("open");
     assert_eq!(bag.len(), 2);
     assert!(!bag[0].presenting);
@@ -961,7 +962,7 @@ fn the_bag_lists_the_rooms_products_with_the_presented_one_marked_and_opens_a_de
     assert_eq!(bag[1].stock, "Only 7 left");
     assert_eq!(bag[0].stock, "40 in stock");
     let beanie = r.products[1].id;
-    r.update(Event::OpenProduct(beanie), 10);
+    r.update(Event::Shop(ShopEvent::OpenProduct(beanie)), 10);
     let detail = r.view(10).product.expect("detail");
     assert_eq!(detail.name, "Beanie");
     assert_eq!(detail.skus.len(), 1);
@@ -985,8 +986,8 @@ fn the_bag_lists_the_rooms_products_with_the_presented_one_marked_and_opens_a_de
         r.view(20).product.expect("detail").skus[0].stock,
         "Only 2 left"
     );
-    r.update(Event::CloseProduct, 30);
-    r.update(Event::CloseBag, 30);
+    r.update(Event::Shop(ShopEvent::CloseProduct), 30);
+    r.update(Event::Shop(ShopEvent::CloseBag), 30);
     let v = r.view(30);
     assert_eq!((v.bag, v.product), (None, None));
 }

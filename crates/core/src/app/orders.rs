@@ -73,6 +73,27 @@ pub struct Orders {
     reconnect_timer: Option<u64>,
 }
 
+/// The orders screen's events and an order toast's.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrdersEvent {
+    /// The orders screen opens or closes.
+    Open,
+    Close,
+    /// One order's detail (its timeline); also a tap on an order toast.
+    OpenOrder(OrderId),
+    CloseOrder,
+    Cancel(OrderId),
+    /// "Request refund": the reasons to pick from show (or hide).
+    ToggleRefundReasons,
+    RequestRefund {
+        order: OrderId,
+        reason: RefundReason,
+    },
+    DismissToast,
+    /// The orders cached last time for the signed-in user.
+    Cached(Vec<Order>),
+}
+
 /// What the buyer reads for a status.
 pub fn status_words(s: OrderStatus) -> &'static str {
     match s {
@@ -125,6 +146,29 @@ impl Orders {
 }
 
 impl App {
+    /// The orders screen's events.
+    pub(super) fn on_orders(&mut self, event: OrdersEvent, now: Timestamp) -> Vec<Effect> {
+        match event {
+            OrdersEvent::Open => return self.open_orders(now),
+            OrdersEvent::Close => {
+                self.orders.screen = false;
+                self.close_order();
+            }
+            OrdersEvent::OpenOrder(id) => return self.open_order(id, now),
+            OrdersEvent::CloseOrder => self.close_order(),
+            OrdersEvent::Cancel(id) => return self.cancel_order(id, now),
+            OrdersEvent::ToggleRefundReasons => {
+                self.orders.picking_reason = !self.orders.picking_reason;
+            }
+            OrdersEvent::RequestRefund { order, reason } => {
+                return self.request_refund(order, reason, now);
+            }
+            OrdersEvent::DismissToast => self.orders.toast = None,
+            OrdersEvent::Cached(list) => self.orders_cached(list),
+        }
+        Vec::new()
+    }
+
     /// After a sign-in (or a saved session): the cached orders at once, and
     /// the user's own socket.
     pub(super) fn start_orders(&mut self, now: Timestamp) -> Vec<Effect> {

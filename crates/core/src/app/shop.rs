@@ -8,7 +8,7 @@
 //!   restart) sends the same key, so the server charges it once. A new tap
 //!   on "Pay" after a definite answer is a new payment with a new key.
 //! - The payment is written to the app's SQLite outbox (`SavePayment`) and
-//!   only sent once the store says it is saved (`Event::PaymentSaved`); it
+//!   only sent once the store says it is saved (`ShopEvent::PaymentSaved`); it
 //!   is resolved when the server gives a definite answer. Payments left in
 //!   the outbox are sent again (same key) after the next sign-in or start.
 //! - The PIN is kept in memory for the payment in flight, never in the outbox.
@@ -41,6 +41,48 @@ pub const DEMO_CARD: &str = "4242 4242 4242 4242";
 const PAY_RETRY_MS: [u64; 4] = [1_000, 2_000, 4_000, 8_000];
 /// How often a pending top-up is looked at.
 const TOP_UP_POLL_MS: u64 = 500;
+
+/// Taps and answers of the bag and the checkout sheet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShopEvent {
+    /// The product bag (the room's products) opens or closes.
+    OpenBag,
+    CloseBag,
+    /// The checkout sheet for a product (from the card or the bag).
+    OpenProduct(ProductId),
+    CloseProduct,
+    SelectSku(SkuId),
+    SetQuantity(u32),
+    /// "Buy now": the confirm step with the total.
+    BuyNow,
+    /// From the confirm or PIN step back to the choices.
+    BackToChoose,
+    /// "Pay" / "Top up and pay" / "Try again"; with the PIN on the PIN step.
+    Pay {
+        pin: Option<String>,
+    },
+    /// The outbox has written this payment (by key): it may be sent.
+    PaymentSaved(String),
+    /// Payments the outbox still holds for the signed-in user.
+    PaymentsLoaded(Vec<PendingPayment>),
+}
+
+/// The wallet screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WalletEvent {
+    Open,
+    Close,
+    TopUp { amount_minor: i64, card: String },
+}
+
+/// The gift bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiftsEvent {
+    /// The gift bar opens or closes.
+    ToggleBar,
+    /// One tap on a gift.
+    Send(GiftId),
+}
 
 /// A payment written to the outbox before it is sent: enough to send it
 /// again, with the same key, after a restart. Never holds the PIN.
@@ -250,6 +292,47 @@ fn definite(failure: &HttpFailure) -> bool {
 }
 
 impl App {
+    /// The bag's and the checkout sheet's events.
+    pub(super) fn on_shop(&mut self, event: ShopEvent, now: Timestamp) -> Vec<Effect> {
+        match event {
+            ShopEvent::OpenBag => self.bag_open = self.room.is_some(),
+            ShopEvent::CloseBag => self.bag_open = false,
+            ShopEvent::OpenProduct(id) => return self.open_checkout(id, now),
+            ShopEvent::CloseProduct => self.close_checkout(),
+            ShopEvent::SelectSku(sku) => self.select_sku(sku),
+            ShopEvent::SetQuantity(n) => self.set_quantity(n, now),
+            ShopEvent::BuyNow => return self.buy_now(now),
+            ShopEvent::BackToChoose => self.back_to_choose(),
+            ShopEvent::Pay { pin } => return self.pay(pin, now),
+            ShopEvent::PaymentSaved(key) => return self.payment_saved(&key, now),
+            ShopEvent::PaymentsLoaded(list) => return self.payments_loaded(list, now),
+        }
+        Vec::new()
+    }
+
+    /// The wallet screen's events.
+    pub(super) fn on_wallet(&mut self, event: WalletEvent, now: Timestamp) -> Vec<Effect> {
+        match event {
+            WalletEvent::Open => self.open_wallet(now),
+            WalletEvent::Close => {
+                self.shop.wallet_open = false;
+                Vec::new()
+            }
+            WalletEvent::TopUp { amount_minor, card } => self.top_up(amount_minor, &card, now),
+        }
+    }
+
+    /// The gift bar's events.
+    pub(super) fn on_gifts(&mut self, event: GiftsEvent, now: Timestamp) -> Vec<Effect> {
+        match event {
+            GiftsEvent::ToggleBar => {
+                self.shop.gift_bar_open = !self.shop.gift_bar_open && self.room.is_some();
+                Vec::new()
+            }
+            GiftsEvent::Send(gift) => self.send_gift(gift, now),
+        }
+    }
+
     fn room_product(&self, id: ProductId) -> Option<&Product> {
         self.room
             .as_ref()?
