@@ -9,6 +9,7 @@ use crate::players::{Players, VideoPath};
 use crate::store::Store;
 use crate::vault::Vault;
 use crate::video::{DrawnReport, VideoHub};
+use livecart_core::FeedEvent;
 use livecart_core::effects::{MeCommand, PlayerCommand, SocketCommand, StoreCommand, VaultCommand};
 use livecart_core::frames::{FrameClock, Render};
 use livecart_core::protocol::Timestamp;
@@ -291,7 +292,7 @@ impl Shell {
                 let Some(store) = self.store.clone() else {
                     match cmd {
                         StoreCommand::LoadFeed => {
-                            let _ = events.send(Event::CacheLoaded(None));
+                            let _ = events.send(Event::Feed(FeedEvent::CacheLoaded(None)));
                         }
                         StoreCommand::LoadOrders(_) => {
                             let _ = events.send(Event::Orders(OrdersEvent::Cached(Vec::new())));
@@ -313,9 +314,9 @@ impl Shell {
                     let done = match cmd {
                         StoreCommand::LoadFeed => {
                             let feed = store.load_feed(&key, &base).await;
-                            let _ = events.send(Event::CacheLoaded(
+                            let _ = events.send(Event::Feed(FeedEvent::CacheLoaded(
                                 feed.as_ref().ok().cloned().flatten().map(Box::new),
-                            ));
+                            )));
                             feed.map(|_| ())
                         }
                         StoreCommand::SaveFeed(feed) => store.save_feed(&key, &base, &feed).await,

@@ -9,6 +9,7 @@
 
 use keyring_core::api::CredentialStoreApi;
 use keyring_core::{CredentialStore, Entry, Error};
+use livecart_core::AccountEvent;
 use livecart_core::Event;
 use livecart_core::effects::VaultCommand;
 use livecart_core::protocol::rest::SessionResponse;
@@ -212,7 +213,7 @@ pub fn worker(
                             tracing::warn!("the keyring could not be read ({e})");
                             None
                         });
-                        let _ = events.send(Event::VaultLoaded(saved.map(Box::new)));
+                        let _ = events.send(Event::Account(AccountEvent::VaultLoaded(saved.map(Box::new))));
                     }
                     VaultCommand::Store(session) => {
                         if let Err(e) = vault.save(&session) {

@@ -10,6 +10,7 @@ use crate::ui::sign_in::Account;
 use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
 use dioxus::prelude::*;
 use livecart_core::Event;
+use livecart_core::{FeedEvent, LiveEvent};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -103,7 +104,7 @@ fn Root() -> Element {
             onkeydown: move |e| match e.key() {
                 Key::Character(c) if c == "m" => ui_key.send(Event::ToggleMute),
                 Key::Character(c) if c == "d" => ui_key.send(Event::ToggleDebug),
-                Key::Character(c) if c == "l" => ui_key.send(Event::Like),
+                Key::Character(c) if c == "l" => ui_key.send(Event::Live(LiveEvent::Like)),
                 // The app's own reduced-motion switch.
                 Key::Character(c) if c == "r" => ui_key.send(Event::ReducedMotion(!reduced)),
                 _ => {}
@@ -112,7 +113,7 @@ fn Root() -> Element {
                 let h = f64::from(e.data().client_height().max(1));
                 let at = (e.data().scroll_top() / h).round() as usize;
                 if at != index {
-                    ui_scroll.send(Event::SwipeTo(at));
+                    ui_scroll.send(Event::Feed(FeedEvent::SwipeTo(at)));
                 }
             },
             for (i, page) in vm.pages.iter().enumerate() {

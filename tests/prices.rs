@@ -17,6 +17,7 @@ use livecart_core::protocol::commerce::Order;
 use livecart_core::protocol::rest::{RoomSnapshot, StartFlashSaleRequest};
 use livecart_core::protocol::{Money, Problem, ProductId, RoomId, ServerFrame, SkuId};
 use livecart_core::view::ProductDetail;
+use livecart_core::{AccountEvent, FeedEvent};
 use livecart_core::{App, Effect, Event, HttpFailure, SocketUpdate};
 use livecart_core::{ShopEvent, WalletEvent};
 use serde_json::Value;
@@ -78,7 +79,9 @@ impl Shell {
                 Effect::Store(StoreCommand::LoadPayments(_)) => {
                     Some(Event::Shop(ShopEvent::PaymentsLoaded(Vec::new())))
                 }
-                Effect::Vault(VaultCommand::Load) => Some(Event::VaultLoaded(None)),
+                Effect::Vault(VaultCommand::Load) => {
+                    Some(Event::Account(AccountEvent::VaultLoaded(None)))
+                }
                 _ => None,
             };
             if let Some(e) = next {
@@ -246,16 +249,16 @@ fn every_option_of_every_demo_product_costs_what_the_sheet_shows_with_and_withou
         orders: Vec::new(),
     };
     shell.send(Event::Started);
-    shell.send(Event::SignIn {
+    shell.send(Event::Account(AccountEvent::SignIn {
         username: "ava".into(),
         password: "livecart".into(),
-    });
+    }));
     assert!(shell.app.session.user().is_some(), "signed in");
     let rooms = shell.app.feed.rooms.len();
     assert!(rooms >= 4, "the demo world's rooms");
     let (mut options, mut on_sale, mut beside_sale) = (0, 0, 0);
     for index in 0..rooms {
-        shell.send(Event::OpenRoom(index));
+        shell.send(Event::Feed(FeedEvent::OpenRoom(index)));
         let snap = shell
             .app
             .room

@@ -5,6 +5,7 @@
 use crate::ui::{CloseIcon, MutedIcon, PeopleIcon, SoundIcon, Ui, img};
 use dioxus::prelude::*;
 use livecart_core::Event;
+use livecart_core::{FeedEvent, LiveEvent};
 
 #[component]
 pub fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> Element {
@@ -18,7 +19,7 @@ pub fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> 
             "data-testid": "room-page",
             "data-room": "{page.room_id}",
             // Double-tap the video: a like (hearts float from the heart button).
-            ondoubleclick: move |_| ui_like.send(Event::Like),
+            ondoubleclick: move |_| ui_like.send(Event::Live(LiveEvent::Like)),
             img { class: if page.video { "cover gone" } else { "cover" }, src: img(&page.cover_url), alt: "" }
             if page.has_player {
                 canvas { class: "video", "data-testid": "video", "data-room": "{page.room_id}", width: 540, height: 960 }
@@ -32,7 +33,7 @@ pub fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> 
                     button {
                         class: if page.following { "follow on" } else { "follow" },
                         "data-testid": "follow",
-                        onclick: move |_| ui.send(Event::Follow),
+                        onclick: move |_| ui.send(Event::Live(LiveEvent::Follow)),
                         if page.following { "Following" } else { "Follow" }
                     }
                 }
@@ -41,7 +42,7 @@ pub fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> 
                     class: "close",
                     "data-testid": "close",
                     title: "Close",
-                    onclick: move |_| ui_close.send(Event::CloseRoom),
+                    onclick: move |_| ui_close.send(Event::Feed(FeedEvent::CloseRoom)),
                     CloseIcon {}
                 }
                 button {
@@ -84,7 +85,7 @@ pub fn Grid(pages: Vec<livecart_core::view::PageView>) -> Element {
                         "data-testid": "room-tile",
                         onclick: {
                             let ui = ui.clone();
-                            move |_| ui.send(Event::OpenRoom(i))
+                            move |_| ui.send(Event::Feed(FeedEvent::OpenRoom(i)))
                         },
                         img { src: img(&page.cover_url), alt: "" }
                         span { class: "tile-live", "LIVE" }

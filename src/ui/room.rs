@@ -8,6 +8,7 @@ use crate::ui::checkout::{Bag, Detail};
 use crate::ui::{BagIcon, Ui, img, take_input};
 use dioxus::prelude::*;
 use livecart_core::Event;
+use livecart_core::LiveEvent;
 use livecart_core::view::{BigGiftView, CardView, GiftBarView, LaneView, RoomView};
 use livecart_core::{GiftsEvent, ShopEvent};
 
@@ -61,7 +62,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                 let bottom = e.data().scroll_top().abs() < 8.0;
                                 if bottom != *at_bottom.peek() {
                                     at_bottom.set(bottom);
-                                    ui_scroll.send(Event::ChatScrolled { at_bottom: bottom });
+                                    ui_scroll.send(Event::Live(LiveEvent::ChatScrolled { at_bottom: bottom }));
                                 }
                             },
                             for line in room.chat.iter().rev() {
@@ -77,7 +78,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                         let ui = ui_pick.clone();
                                         move |_| {
                                             picking.set(None);
-                                            ui.send(Event::SelectChatLine(if again { None } else { id.parse().ok() }));
+                                            ui.send(Event::Live(LiveEvent::SelectChatLine(if again { None } else { id.parse().ok() })));
                                         }
                                     },
                                     span { class: "who", "{line.who}" }
@@ -106,7 +107,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                 onclick: move |_| {
                                     scroll_chat_to_newest();
                                     at_bottom.set(true);
-                                    ui_pill.send(Event::ChatScrolled { at_bottom: true });
+                                    ui_pill.send(Event::Live(LiveEvent::ChatScrolled { at_bottom: true }));
                                 },
                                 "{pill} ↓"
                             }
@@ -132,7 +133,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                             let ui = ui_key.clone();
                             at_bottom.set(true);
                             spawn(async move {
-                                ui.send(Event::SendChat(take_input("chat-input", true, false).await));
+                                ui.send(Event::Live(LiveEvent::SendChat(take_input("chat-input", true, false).await)));
                                 scroll_chat_to_newest();
                             });
                         }
@@ -146,7 +147,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                         let ui = ui_send.clone();
                         at_bottom.set(true);
                         spawn(async move {
-                            ui.send(Event::SendChat(take_input("chat-input", true, true).await));
+                            ui.send(Event::Live(LiveEvent::SendChat(take_input("chat-input", true, true).await)));
                             scroll_chat_to_newest();
                         });
                     },
@@ -156,7 +157,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                     class: "round like",
                     "data-testid": "like",
                     title: "Like",
-                    onclick: move |_| ui_like.send(Event::Like),
+                    onclick: move |_| ui_like.send(Event::Live(LiveEvent::Like)),
                     span { class: "glyph", "♥" }
                     span { class: "count", "data-testid": "like-count", "{room.likes}" }
                 }
@@ -217,7 +218,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                     let ui = ui_report.clone();
                     move |_| {
                         picking.set(None);
-                        ui.send(Event::SelectChatLine(None));
+                        ui.send(Event::Live(LiveEvent::SelectChatLine(None)));
                     }
                 },
             }
@@ -235,7 +236,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                             let ui = ui_report.clone();
                             move |_| {
                                 if let Ok(m) = id.parse() {
-                                    ui.send(Event::Report { message: m, reason: reason.to_owned() });
+                                    ui.send(Event::Live(LiveEvent::Report { message: m, reason: reason.to_owned() }));
                                 }
                                 picking.set(None);
                             }
@@ -250,7 +251,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                         let ui = ui_report.clone();
                         move |_| {
                             picking.set(None);
-                            ui.send(Event::SelectChatLine(None));
+                            ui.send(Event::Live(LiveEvent::SelectChatLine(None)));
                         }
                     },
                     "Cancel"

@@ -3,6 +3,7 @@
 
 use crate::ui::{PeopleIcon, Ui, take_input};
 use dioxus::prelude::*;
+use livecart_core::AccountEvent;
 use livecart_core::{Event, ViewModel};
 use livecart_core::{OrdersEvent, WalletEvent};
 
@@ -12,7 +13,7 @@ pub fn SignInSheet(reason: String, busy: bool, error: Option<String>) -> Element
     let ui_submit = ui.clone();
     let ui_key = ui.clone();
     rsx! {
-        div { class: "scrim", onclick: move |_| ui.send(Event::DismissSignIn) }
+        div { class: "scrim", onclick: move |_| ui.send(Event::Account(AccountEvent::DismissSignIn)) }
         div { class: "sheet", "data-testid": "sign-in-sheet",
             h2 { "{reason}" }
             input {
@@ -62,7 +63,7 @@ pub fn Account(vm: ViewModel) -> Element {
                 "data-testid": if vm.user.is_some() { "sign-out" } else { "sign-in" },
                 onclick: {
                     let signed_in = vm.user.is_some();
-                    move |_| ui_me.send(if signed_in { Event::AskSignOut } else { Event::OpenSignIn })
+                    move |_| ui_me.send(if signed_in { Event::Account(AccountEvent::AskSignOut) } else { Event::Account(AccountEvent::OpenSignIn) })
                 },
                 match &vm.user {
                     // The name: a tap offers to sign out (and asks first).
@@ -131,7 +132,7 @@ pub fn ConfirmSignOut(name: String) -> Element {
     let ui = use_context::<Ui>();
     let (ui_cancel, ui_scrim) = (ui.clone(), ui.clone());
     rsx! {
-        div { class: "scrim", onclick: move |_| ui_scrim.send(Event::CancelSignOut) }
+        div { class: "scrim", onclick: move |_| ui_scrim.send(Event::Account(AccountEvent::CancelSignOut)) }
         div { class: "sheet confirm-sheet", "data-testid": "confirm-sign-out",
             h2 { "Signed in as {name}" }
             p { class: "hint", "Sign out of livecart on this device? Your orders stay in your account; a payment still on its way finishes the next time you sign in." }
@@ -139,13 +140,13 @@ pub fn ConfirmSignOut(name: String) -> Element {
                 button {
                     class: "secondary",
                     "data-testid": "cancel-sign-out",
-                    onclick: move |_| ui_cancel.send(Event::CancelSignOut),
+                    onclick: move |_| ui_cancel.send(Event::Account(AccountEvent::CancelSignOut)),
                     "Stay signed in"
                 }
                 button {
                     class: "primary",
                     "data-testid": "confirm-sign-out-button",
-                    onclick: move |_| ui.send(Event::SignOut),
+                    onclick: move |_| ui.send(Event::Account(AccountEvent::SignOut)),
                     "Sign out"
                 }
             }
@@ -160,6 +161,6 @@ fn submit(ui: Ui) {
         let username = take_input("username", false, true).await;
         let password = take_input("password", true, true).await;
         tracing::debug!(chars = password.chars().count(), "sign-in submitted");
-        ui.send(Event::SignIn { username, password });
+        ui.send(Event::Account(AccountEvent::SignIn { username, password }));
     });
 }

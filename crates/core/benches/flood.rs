@@ -13,6 +13,7 @@
 #![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
 
 use jiff::{SignedDuration, Timestamp};
+use livecart_core::LiveEvent;
 use livecart_core::frames::FRAME_MS;
 use livecart_core::{App, Effect, Event, SocketUpdate};
 use livecart_protocol::rest::{
@@ -220,7 +221,7 @@ impl Sim {
             out.push((start, e));
         }
         if f % 3 == 0 {
-            out.push((start, Event::Like));
+            out.push((start, Event::Live(LiveEvent::Like)));
         }
         out
     }

@@ -1,14 +1,21 @@
 //! The app's behaviour: `update(event, now) -> effects` and `view() -> ViewModel`.
 //!
-//! Size: App still holds the session, the feed and the live room (the
-//! sub-models of #17 item 1 are the next step; http, shop and orders are out
-//! already).
+//! Size: App still holds the session's, the feed's and the room's state
+//! and the code between them (sockets, reconnects, timers); each part's
+//! events are dispatched in its own file (account, rooms, live, shop,
+//! orders, http). Sub-models that own their state are #17's next step.
 
+mod account;
 mod http;
+mod live;
 mod orders;
+mod rooms;
 mod shop;
+pub use account::AccountEvent;
 use http::{Call, Reply, Then};
+pub use live::LiveEvent;
 pub use orders::{MeLink, OrderToast, Orders, OrdersEvent, TOAST_MS, status_words};
+pub use rooms::FeedEvent;
 pub use shop::{
     COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, GiftsEvent, Payment, PendingPayment, Shop,
     ShopEvent, Stage, Step, WalletEvent, card_number,
@@ -26,7 +33,7 @@ use crate::view::{self, ViewModel};
 use jiff::Timestamp;
 use livecart_protocol::me::MeFrame;
 use livecart_protocol::rest::ReportRequest;
-use livecart_protocol::rest::{FeedResponse, SessionResponse, SignInRequest};
+use livecart_protocol::rest::{FeedResponse, SessionResponse};
 use livecart_protocol::{
     ClientFrame, ErrorCode, GiftId, MessageId, Problem, ProductId, RoomId, ServerFrame, TopUpId,
     UserId,
@@ -37,10 +44,12 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Started,
-    /// The keyring's saved session (silent sign-in), if any.
-    VaultLoaded(Option<Box<SessionResponse>>),
-    /// The feed cached by the last run, shown until the fresh one arrives.
-    CacheLoaded(Option<Box<FeedResponse>>),
+    /// Who the viewer is: the saved session, sign-in and sign-out (app/account.rs).
+    Account(AccountEvent),
+    /// The feed of rooms: swipes, the grid, the cached feed (app/rooms.rs).
+    Feed(FeedEvent),
+    /// The room on screen: chat, likes, follow, report (app/live.rs).
+    Live(LiveEvent),
     /// Something the viewer should know once (e.g. "no secure keyring").
     Notice(String),
     DismissMessage,
@@ -48,37 +57,9 @@ pub enum Event {
         id: RequestId,
         result: Result<serde_json::Value, HttpFailure>,
     },
-    SwipeTo(usize),
-    /// Close the room: back to the grid of live rooms.
-    CloseRoom,
-    /// Open the room at this feed index (from the grid).
-    OpenRoom(usize),
-    SignIn {
-        username: String,
-        password: String,
-    },
-    /// "Sign out" tapped: asks first (`SignOut` confirms, `CancelSignOut`).
-    AskSignOut,
-    CancelSignOut,
-    SignOut,
-    /// The sign-in sheet, opened by hand (actions that need an account open it too).
-    OpenSignIn,
-    DismissSignIn,
-    SendChat(String),
-    /// Follow (or unfollow) the host of the room on screen.
-    Follow,
     ToggleMute,
     /// Show or hide the video debug overlay (fps, capture→draw latency).
     ToggleDebug,
-    /// A double-tap on the video or a tap on the heart.
-    Like,
-    /// The chat list was scrolled: to its newest line or away from it.
-    ChatScrolled {
-        at_bottom: bool,
-    },
-    /// A chat line tapped (its Report chip shows; the chat holds still), or
-    /// let go of (`None`).
-    SelectChatLine(Option<MessageId>),
     /// The bag and the checkout sheet (app/shop.rs).
     Shop(ShopEvent),
     /// The orders screen and an order's toast (app/orders.rs).
@@ -89,12 +70,6 @@ pub enum Event {
     Wallet(WalletEvent),
     /// The gift bar (app/shop.rs).
     Gifts(GiftsEvent),
-    /// Report a chat message to the moderators (it disappears for us), with
-    /// the reason picked.
-    Report {
-        message: MessageId,
-        reason: String,
-    },
     /// The system's or the app's reduced-motion setting.
     ReducedMotion(bool),
     Player {
@@ -322,7 +297,6 @@ impl App {
         effects
     }
 
-    #[allow(clippy::too_many_lines)] // the event dispatcher (session, feed and room events still inline)
     fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Effect> {
         match event {
             Event::Started => {
@@ -336,38 +310,10 @@ impl App {
                     catalog,
                 ]
             }
-            Event::VaultLoaded(saved) => match saved {
-                // A sign-in that finished first wins over the saved session.
-                Some(s) if self.session.user().is_none() => {
-                    self.session = Session::SignedIn(s);
-                    let mut effects = self.authenticate_socket(now);
-                    effects.extend(self.authed_then(
-                        Method::Get,
-                        "/v1/me/following",
-                        None,
-                        now,
-                        Then::Following,
-                    ));
-                    effects.extend(self.load_shop(now));
-                    effects.extend(self.start_orders(now));
-                    effects
-                }
-                _ => Vec::new(),
-            },
-            Event::CacheLoaded(cached) => match cached {
-                // Only while there is no fresh feed: the network always wins.
-                Some(feed) if self.feed.rooms.is_empty() => {
-                    if self.feed.error.take().is_some() {
-                        self.say_offline("You're offline — showing the last feed");
-                    }
-                    self.feed.rooms = feed.rooms;
-                    self.feed.go_to(self.feed.index);
-                    let mut effects = self.players();
-                    effects.extend(self.enter_current_room(now));
-                    effects
-                }
-                _ => Vec::new(),
-            },
+            Event::Account(e) => self.on_account(e, now),
+            Event::Feed(e) => self.on_feed(e, now),
+            Event::Live(e) => self.on_live(e, now),
+            Event::Player { room, update } => self.player_update(room, update, now),
             Event::Notice(text) => {
                 self.message = Some(text);
                 Vec::new()
@@ -375,20 +321,6 @@ impl App {
             Event::DismissMessage => {
                 self.message = None;
                 Vec::new()
-            }
-            Event::OpenSignIn => {
-                self.sign_in = Some(SignInSheet::default());
-                Vec::new()
-            }
-            Event::DismissSignIn => {
-                self.sign_in = None;
-                Vec::new()
-            }
-            Event::Follow => {
-                if self.session.user().is_none() {
-                    return self.need_account(Pending::Follow);
-                }
-                self.toggle_follow(now)
             }
             Event::ToggleMute => {
                 self.muted = !self.muted;
@@ -404,28 +336,6 @@ impl App {
                 self.debug = !self.debug;
                 Vec::new()
             }
-            Event::Like => {
-                // The server counts only signed-in viewers' likes.
-                if self.session.user().is_none() {
-                    return self.need_account(Pending::Like);
-                }
-                if let Some(live) = self.room.as_mut() {
-                    live.show.like(now.as_millisecond());
-                }
-                Vec::new()
-            }
-            Event::ChatScrolled { at_bottom } => {
-                if let Some(live) = self.room.as_mut() {
-                    live.show.chat_scrolled(at_bottom);
-                }
-                Vec::new()
-            }
-            Event::SelectChatLine(line) => {
-                if let Some(live) = self.room.as_mut() {
-                    live.show.chat.select(line);
-                }
-                Vec::new()
-            }
             Event::Shop(e) => self.on_shop(e, now),
             Event::Orders(e) => self.on_orders(e, now),
             Event::Me(MeUpdate::Frame(frame)) => self.me_frame(*frame, now),
@@ -433,127 +343,11 @@ impl App {
             Event::Me(MeUpdate::Unauthorized) => self.me_unauthorized(now),
             Event::Wallet(e) => self.on_wallet(e, now),
             Event::Gifts(e) => self.on_gifts(e, now),
-            Event::Report { message, reason } => {
-                if self.session.user().is_none() {
-                    return self.need_account(Pending::Report(message, reason));
-                }
-                self.report(message, &reason, now)
-            }
             Event::ReducedMotion(on) => {
                 self.reduced_motion = on;
                 Vec::new()
             }
             Event::HttpDone { id, result } => self.http_done(id, result, now),
-            Event::CloseRoom => {
-                self.feed.browsing = true;
-                let mut effects = self.players();
-                if let Some(old) = self.room.take() {
-                    effects.push(Effect::Socket(SocketCommand::Close { room: old.id }));
-                }
-                effects
-            }
-            Event::OpenRoom(index) => {
-                self.feed.browsing = false;
-                self.feed.go_to(index);
-                let mut effects = self.players();
-                effects.extend(self.enter_current_room(now));
-                effects
-            }
-            Event::SwipeTo(index) => {
-                if self.feed.browsing || !self.feed.go_to(index) {
-                    return Vec::new();
-                }
-                let mut effects = self.players();
-                effects.extend(self.enter_current_room(now));
-                effects
-            }
-            Event::SignIn { username, password } => {
-                let sheet = self.sign_in.get_or_insert_with(SignInSheet::default);
-                if username.trim().is_empty() || password.is_empty() {
-                    sheet.error = Some("Enter your username and password".into());
-                    return Vec::new();
-                }
-                sheet.busy = true;
-                sheet.error = None;
-                let body = serde_json::to_value(SignInRequest {
-                    username: username.trim().to_owned(),
-                    password,
-                })
-                .ok();
-                vec![self.http(Call::SignIn, Method::Post, "/v1/session", body, None)]
-            }
-            Event::AskSignOut => {
-                self.confirm_sign_out = self.session.user().is_some();
-                Vec::new()
-            }
-            Event::CancelSignOut => {
-                self.confirm_sign_out = false;
-                Vec::new()
-            }
-            Event::SignOut => {
-                self.confirm_sign_out = false;
-                // The server ends the session too (its tokens stop working
-                // at once); the app forgets it either way.
-                let token = self.session.access_token(now).map(str::to_owned);
-                let end = token.map(|t| {
-                    self.http(Call::SignOut, Method::Delete, "/v1/session", None, Some(t))
-                });
-                self.session = Session::Anonymous;
-                self.waiting.clear();
-                self.queued_chat.clear();
-                self.following.clear();
-                self.forget_shop();
-                self.message = Some("Signed out".into());
-                let mut effects = vec![
-                    Effect::Vault(VaultCommand::Clear),
-                    Effect::Store(StoreCommand::ForgetUser),
-                ];
-                effects.extend(self.forget_orders());
-                effects.extend(self.reconnect_anonymously(now));
-                effects.extend(end);
-                effects
-            }
-            Event::SendChat(text) => {
-                if self.session.user().is_none() {
-                    return self.need_account(Pending::Chat(text));
-                }
-                self.send_chat(&text, now)
-            }
-            Event::Player { room, update } => {
-                let settled_before = self.feed.current_settled();
-                // The room's pictures are back while its socket waits to
-                // retry: its server is back too, so retry now.
-                let retry_socket = update
-                    == PlayerUpdate::Status(PlayerStatus::Playing { behind_ms: None })
-                    && self.room.as_ref().is_some_and(|r| {
-                        r.id == room && matches!(r.link, Link::Reconnecting { .. })
-                    });
-                if let Some(slot) = self.feed.players.get_mut(&room) {
-                    match update {
-                        PlayerUpdate::Status(s) => slot.status = s,
-                        PlayerUpdate::FirstFrame => slot.first_frame = true,
-                        PlayerUpdate::Ready => {}
-                        PlayerUpdate::Behind { ms } => {
-                            if let PlayerStatus::Playing { behind_ms } = &mut slot.status {
-                                *behind_ms = ms;
-                            }
-                        }
-                        PlayerUpdate::Drawn(d) => slot.drawn = Some(d),
-                    }
-                }
-                // The room on screen is now drawn (or done): time to preload the next.
-                let mut effects = if !settled_before && self.feed.current_settled() {
-                    self.players()
-                } else {
-                    Vec::new()
-                };
-                if retry_socket {
-                    self.timers
-                        .retain(|_, w| !matches!(w, Wake::Reconnect(r) if *r == room));
-                    effects.extend(self.connect(now));
-                }
-                effects
-            }
             Event::Socket { room, update } => self.socket(room, update, now),
             Event::Timer(id) => match self.timers.remove(&id) {
                 Some(Wake::Reconnect(room)) if self.room.as_ref().is_some_and(|r| r.id == room) => {

@@ -31,7 +31,7 @@ pub enum Effect {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreCommand {
-    /// Answer with `Event::CacheLoaded` (the feed saved last time, if any).
+    /// Answer with `FeedEvent::CacheLoaded` (the feed saved last time, if any).
     LoadFeed,
     SaveFeed(Box<FeedResponse>),
     /// Sign-out: delete everything cached for the signed-in user.

@@ -5,9 +5,12 @@
 //! every behaviour is tested in milliseconds.
 //!
 //! Layout:
-//! - [`app`]: events and the update function; `app/http.rs` the requests in
-//!   flight, typed answers and token refresh; `app/shop.rs` checkout, wallet
-//!   and gifts; `app/orders.rs` orders after the show.
+//! - [`app`]: `Event` and the update function, which hands each part's
+//!   events to its file: `app/account.rs` (saved session, sign-in and out),
+//!   `app/rooms.rs` (swipes, the grid, players' reports), `app/live.rs`
+//!   (chat, likes, follow, report), `app/shop.rs` (checkout, wallet, gifts),
+//!   `app/orders.rs` (orders after the show); `app/http.rs` the requests in
+//!   flight, typed answers and token refresh.
 //! - [`chat`]: the chat at a readable pace; held while the viewer reads back.
 //! - [`effects`]: side effects as data (HTTP, sockets, players, keyring, timers).
 //! - [`feed`]: the vertical feed, which player plays and which is preloaded.
@@ -35,8 +38,8 @@ pub mod show;
 pub mod view;
 
 pub use app::{
-    App, Event, GiftsEvent, HttpFailure, MeUpdate, OrdersEvent, PlayerUpdate, ShopEvent,
-    SocketUpdate, WalletEvent,
+    AccountEvent, App, Event, FeedEvent, GiftsEvent, HttpFailure, LiveEvent, MeUpdate, OrdersEvent,
+    PlayerUpdate, ShopEvent, SocketUpdate, WalletEvent,
 };
 pub use effects::Effect;
 pub use livecart_protocol as protocol;

@@ -8,6 +8,7 @@
 #![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
 
 use jiff::{SignedDuration, Timestamp};
+use livecart_core::AccountEvent;
 use livecart_core::app::PendingPayment;
 use livecart_core::effects::{HttpRequest, Method, StoreCommand};
 use livecart_core::view::ProductDetail;
@@ -237,7 +238,9 @@ impl Buyer {
     /// outbox are loaded.
     fn sign_in(&mut self, balance: i64, pin_threshold: i64) {
         let session = session_of(self.user);
-        self.update(Event::VaultLoaded(Some(Box::new(session))));
+        self.update(Event::Account(AccountEvent::VaultLoaded(Some(Box::new(
+            session,
+        )))));
         assert!(
             self.effects
                 .contains(&Effect::Store(StoreCommand::LoadPayments(self.user))),
@@ -947,7 +950,7 @@ fn the_wallet_shows_balance_history_and_a_top_up_from_pending_to_done() {
 #[test]
 fn buying_signed_out_asks_to_sign_in_and_comes_back_to_the_total() {
     let mut b = Buyer::new(20_000, 100_000);
-    b.update(Event::SignOut);
+    b.update(Event::Account(AccountEvent::SignOut));
     b.update(Event::Shop(ShopEvent::OpenProduct(b.jumper.id)));
     assert!(!b.sheet().expect("anyone can look").signed_in);
     b.update(Event::Shop(ShopEvent::BuyNow));
@@ -956,10 +959,10 @@ fn buying_signed_out_asks_to_sign_in_and_comes_back_to_the_total() {
         view.sign_in.expect("sign-in sheet").reason,
         "Sign in to buy"
     );
-    b.update(Event::SignIn {
+    b.update(Event::Account(AccountEvent::SignIn {
         username: "ava".into(),
         password: "livecart".into(),
-    });
+    }));
     let sign_in = b.request("/v1/session").expect("signing in");
     b.answer(&sign_in, Ok(json(&session_of(b.user))));
     assert_eq!(b.sheet().expect("back to the sheet").step, "confirm");

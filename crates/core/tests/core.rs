@@ -10,6 +10,7 @@ use livecart_core::effects::{
     HttpRequest, Method, PlayerCommand, SocketCommand, StoreCommand, VaultCommand,
 };
 use livecart_core::feed::{Drawn, PlayerStatus};
+use livecart_core::{AccountEvent, FeedEvent, LiveEvent};
 use livecart_core::{App, Effect, Event, HttpFailure, PlayerUpdate, SocketUpdate};
 use livecart_protocol::rest::{
     FeedResponse, HostInfo, ImageRef, Profile, Role, RoomSnapshot, RoomStatus, RoomSummary,
@@ -242,7 +243,7 @@ fn swiping_plays_the_preloaded_room_preloads_the_next_and_releases_the_rest() {
     let (mut app, rooms, _) = started(4);
     // The preloaded room draws off screen, as the page does.
     drawn(&mut app, rooms[1].id);
-    let effects = app.update(Event::SwipeTo(1), t0());
+    let effects = app.update(Event::Feed(FeedEvent::SwipeTo(1)), t0());
     let p = players(&effects);
     assert!(
         p.contains(&PlayerCommand::Release { room: rooms[0].id }),
@@ -262,8 +263,11 @@ fn swiping_plays_the_preloaded_room_preloads_the_next_and_releases_the_rest() {
     assert_eq!(s[0], SocketCommand::Close { room: rooms[0].id });
     assert!(matches!(s[1], SocketCommand::Connect { room, .. } if room == rooms[1].id));
     // Past the end: nothing moves.
-    app.update(Event::SwipeTo(3), t0());
-    assert!(app.update(Event::SwipeTo(9), t0()).is_empty());
+    app.update(Event::Feed(FeedEvent::SwipeTo(3)), t0());
+    assert!(
+        app.update(Event::Feed(FeedEvent::SwipeTo(9)), t0())
+            .is_empty()
+    );
     assert_eq!(app.view(t0()).index, 3);
     assert_eq!(
         app.feed.players.len(),
@@ -530,7 +534,10 @@ fn a_gap_or_a_new_epoch_reconnects_from_what_we_have_and_a_snapshot_resets() {
 #[test]
 fn an_expired_session_refreshes_once_and_retries_the_call() {
     let (mut app, _, _) = started(1);
-    app.update(Event::VaultLoaded(Some(Box::new(session(600)))), t0());
+    app.update(
+        Event::Account(AccountEvent::VaultLoaded(Some(Box::new(session(600))))),
+        t0(),
+    );
     assert_eq!(
         app.view(t0()).user.as_deref(),
         Some("Ava"),
@@ -613,7 +620,10 @@ fn an_expired_session_refreshes_once_and_retries_the_call() {
 #[test]
 fn a_refused_refresh_signs_out_with_a_message_and_clears_the_keyring() {
     let (mut app, _, _) = started(1);
-    let effects = app.update(Event::VaultLoaded(Some(Box::new(session(10)))), t0());
+    let effects = app.update(
+        Event::Account(AccountEvent::VaultLoaded(Some(Box::new(session(10))))),
+        t0(),
+    );
     let refresh = http(&effects).remove(0);
     assert_eq!(
         refresh.path, "/v1/session/refresh",
@@ -715,18 +725,21 @@ fn numbers_are_compact_for_a_phone_screen() {
 fn chatting_signed_out_asks_to_sign_in_then_sends_the_message() {
     let (mut app, rooms, _) = started(2);
     assert!(
-        app.update(Event::SendChat("is the M in stock?".into()), t0())
-            .is_empty()
+        app.update(
+            Event::Live(LiveEvent::SendChat("is the M in stock?".into())),
+            t0()
+        )
+        .is_empty()
     );
     let sheet = app.view(t0()).sign_in.expect("the sign-in sheet opens");
     assert_eq!(sheet.reason, "Sign in to chat");
 
     // A wrong password keeps the sheet open with the server's words.
     let effects = app.update(
-        Event::SignIn {
+        Event::Account(AccountEvent::SignIn {
             username: "ava".into(),
             password: "nope".into(),
-        },
+        }),
         t0(),
     );
     let req = http(&effects).remove(0);
@@ -752,10 +765,10 @@ fn chatting_signed_out_asks_to_sign_in_then_sends_the_message() {
     assert!(!sheet.busy);
 
     let effects = app.update(
-        Event::SignIn {
+        Event::Account(AccountEvent::SignIn {
             username: " ava ".into(),
             password: "livecart".into(),
-        },
+        }),
         t0(),
     );
     let req = http(&effects).remove(0);
@@ -788,16 +801,16 @@ fn chatting_signed_out_asks_to_sign_in_then_sends_the_message() {
 #[test]
 fn following_needs_an_account_and_returns_to_the_room() {
     let (mut app, _, _) = started(2);
-    app.update(Event::Follow, t0());
+    app.update(Event::Live(LiveEvent::Follow), t0());
     assert_eq!(
         app.view(t0()).sign_in.expect("sheet").reason,
         "Sign in to follow host 0"
     );
     let effects = app.update(
-        Event::SignIn {
+        Event::Account(AccountEvent::SignIn {
             username: "ava".into(),
             password: "livecart".into(),
-        },
+        }),
         t0(),
     );
     let req = http(&effects).remove(0);
@@ -814,7 +827,7 @@ fn following_needs_an_account_and_returns_to_the_room() {
         "the follow went through after sign-in"
     );
     assert!(!view.pages[1].following);
-    app.update(Event::SignOut, t0());
+    app.update(Event::Account(AccountEvent::SignOut), t0());
     assert!(!app.view(t0()).pages[0].following);
     assert_eq!(app.view(t0()).message.as_deref(), Some("Signed out"));
 }
@@ -827,9 +840,9 @@ fn the_cached_feed_shows_at_once_and_the_fresh_one_replaces_it() {
     let feed_req = http(&effects).remove(0);
     let cached: Vec<RoomSummary> = (0..3).map(room).collect();
     let effects = app.update(
-        Event::CacheLoaded(Some(Box::new(FeedResponse {
+        Event::Feed(FeedEvent::CacheLoaded(Some(Box::new(FeedResponse {
             rooms: cached.clone(),
-        }))),
+        })))),
         t0(),
     );
     assert_eq!(
@@ -880,7 +893,9 @@ fn the_cached_feed_shows_at_once_and_the_fresh_one_replaces_it() {
 
     // A cache that arrives late never replaces the fresh feed.
     app.update(
-        Event::CacheLoaded(Some(Box::new(FeedResponse { rooms: cached }))),
+        Event::Feed(FeedEvent::CacheLoaded(Some(Box::new(FeedResponse {
+            rooms: cached,
+        })))),
         t0(),
     );
     assert_eq!(app.view(t0()).pages.len(), 2);
@@ -892,9 +907,9 @@ fn offline_with_a_cached_feed_keeps_it_and_says_so() {
     let effects = app.update(Event::Started, t0());
     let feed_req = http(&effects).remove(0);
     app.update(
-        Event::CacheLoaded(Some(Box::new(FeedResponse {
+        Event::Feed(FeedEvent::CacheLoaded(Some(Box::new(FeedResponse {
             rooms: (0..2).map(room).collect(),
-        }))),
+        })))),
         t0(),
     );
     app.update(
@@ -925,7 +940,7 @@ fn mute_follows_the_viewer_across_swipes_and_the_badge_shows_the_delay() {
         }]
     );
     assert!(app.view(t0()).muted);
-    let effects = app.update(Event::SwipeTo(1), t0());
+    let effects = app.update(Event::Feed(FeedEvent::SwipeTo(1)), t0());
     assert!(players(&effects).contains(&PlayerCommand::SetMuted {
         room: rooms[1].id,
         muted: true
@@ -966,7 +981,7 @@ fn mute_follows_the_viewer_across_swipes_and_the_badge_shows_the_delay() {
 #[test]
 fn closing_the_room_releases_its_players_and_a_tile_opens_another() {
     let (mut app, rooms, _) = started(3);
-    let effects = app.update(Event::CloseRoom, t0());
+    let effects = app.update(Event::Feed(FeedEvent::CloseRoom), t0());
     let released: Vec<_> = players(&effects);
     assert!(released.contains(&PlayerCommand::Release { room: rooms[0].id }));
     assert!(released.contains(&PlayerCommand::Release { room: rooms[1].id }));
@@ -976,11 +991,12 @@ fn closing_the_room_releases_its_players_and_a_tile_opens_another() {
     assert!(view.room.is_none());
     assert_eq!(view.pages.len(), 3, "the grid shows every live room");
     assert!(
-        app.update(Event::SwipeTo(1), t0()).is_empty(),
+        app.update(Event::Feed(FeedEvent::SwipeTo(1)), t0())
+            .is_empty(),
         "no swiping in the grid"
     );
 
-    let effects = app.update(Event::OpenRoom(2), t0());
+    let effects = app.update(Event::Feed(FeedEvent::OpenRoom(2)), t0());
     assert_eq!(
         players(&effects),
         vec![PlayerCommand::Open {
@@ -1002,7 +1018,10 @@ fn closing_the_room_releases_its_players_and_a_tile_opens_another() {
 fn a_saved_session_authenticates_the_open_socket_and_chat_refreshes_an_expiring_token() {
     let (mut app, rooms, _) = started(2);
     // The keyring answers after the room socket opened anonymously.
-    let effects = app.update(Event::VaultLoaded(Some(Box::new(session(900)))), t0());
+    let effects = app.update(
+        Event::Account(AccountEvent::VaultLoaded(Some(Box::new(session(900))))),
+        t0(),
+    );
     assert!(matches!(
         &sockets(&effects)[..],
         [SocketCommand::Send { room, frame: ClientFrame::Auth { .. } }] if *room == rooms[0].id
@@ -1010,7 +1029,10 @@ fn a_saved_session_authenticates_the_open_socket_and_chat_refreshes_an_expiring_
 
     // 14 minutes later the token is about to expire: the message waits for one refresh.
     let later = t0() + SignedDuration::from_secs(880);
-    let effects = app.update(Event::SendChat("still there?".into()), later);
+    let effects = app.update(
+        Event::Live(LiveEvent::SendChat("still there?".into())),
+        later,
+    );
     let refresh = http(&effects).remove(0);
     assert_eq!(refresh.path, "/v1/session/refresh");
     assert!(
@@ -1042,11 +1064,14 @@ fn a_saved_session_authenticates_the_open_socket_and_chat_refreshes_an_expiring_
 #[test]
 fn signing_out_reconnects_the_room_anonymously_and_a_muted_viewer_stays_muted_from_the_grid() {
     let (mut app, rooms, _) = started(3);
-    app.update(Event::VaultLoaded(Some(Box::new(session(900)))), t0());
-    app.update(Event::AskSignOut, t0());
+    app.update(
+        Event::Account(AccountEvent::VaultLoaded(Some(Box::new(session(900))))),
+        t0(),
+    );
+    app.update(Event::Account(AccountEvent::AskSignOut), t0());
     assert!(app.view(t0()).confirm_sign_out, "asks first");
     assert!(app.session.user().is_some());
-    let effects = app.update(Event::SignOut, t0());
+    let effects = app.update(Event::Account(AccountEvent::SignOut), t0());
     // The server ends the session too, with the token it had.
     let end = http(&effects)
         .into_iter()
@@ -1063,8 +1088,8 @@ fn signing_out_reconnects_the_room_anonymously_and_a_muted_viewer_stays_muted_fr
     }));
 
     app.update(Event::ToggleMute, t0());
-    app.update(Event::CloseRoom, t0());
-    let effects = app.update(Event::OpenRoom(1), t0());
+    app.update(Event::Feed(FeedEvent::CloseRoom), t0());
+    let effects = app.update(Event::Feed(FeedEvent::OpenRoom(1)), t0());
     assert!(players(&effects).contains(&PlayerCommand::SetMuted {
         room: rooms[1].id,
         muted: true
@@ -1085,9 +1110,9 @@ fn the_cache_still_helps_when_the_network_failed_first() {
     );
     assert!(app.view(t0()).error.is_some());
     app.update(
-        Event::CacheLoaded(Some(Box::new(FeedResponse {
+        Event::Feed(FeedEvent::CacheLoaded(Some(Box::new(FeedResponse {
             rooms: (0..2).map(room).collect(),
-        }))),
+        })))),
         t0(),
     );
     let view = app.view(t0());

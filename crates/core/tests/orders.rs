@@ -8,6 +8,7 @@
 #![allow(clippy::disallowed_methods)] // fixtures: fresh ids and clock times, made here as a server would
 
 use jiff::{SignedDuration, Timestamp};
+use livecart_core::AccountEvent;
 use livecart_core::effects::{HttpRequest, MeCommand, Method, StoreCommand};
 use livecart_core::view::OrdersView;
 use livecart_core::{App, Effect, Event, HttpFailure, MeUpdate, SocketUpdate};
@@ -191,18 +192,20 @@ impl Viewer {
             now: 0,
             epoch: Epoch::new(),
         };
-        v.update(Event::VaultLoaded(Some(Box::new(SessionResponse {
-            access_token: "access".into(),
-            access_expires_at: t0() + SignedDuration::from_hours(1),
-            refresh_token: "refresh".into(),
-            refresh_expires_at: t0() + SignedDuration::from_hours(24),
-            user: livecart_protocol::rest::Profile {
-                id: user,
-                username: "ava".into(),
-                name: "Ava".into(),
-                role: livecart_protocol::rest::Role::Viewer,
+        v.update(Event::Account(AccountEvent::VaultLoaded(Some(Box::new(
+            SessionResponse {
+                access_token: "access".into(),
+                access_expires_at: t0() + SignedDuration::from_hours(1),
+                refresh_token: "refresh".into(),
+                refresh_expires_at: t0() + SignedDuration::from_hours(24),
+                user: livecart_protocol::rest::Profile {
+                    id: user,
+                    username: "ava".into(),
+                    name: "Ava".into(),
+                    role: livecart_protocol::rest::Role::Viewer,
+                },
             },
-        }))));
+        )))));
         assert!(
             v.effects
                 .contains(&Effect::Store(StoreCommand::LoadOrders(user))),
@@ -664,7 +667,7 @@ fn a_delivered_order_asks_for_a_refund_with_a_reason_and_a_closed_window_says_so
 fn signing_out_closes_the_users_socket_and_forgets_their_orders() {
     let mut v = Viewer::new();
     v.live(vec![order("Cable jumper", &[OrderStatus::Paid])], 5_000);
-    v.update(Event::SignOut);
+    v.update(Event::Account(AccountEvent::SignOut));
     assert!(v.effects.contains(&Effect::Me(MeCommand::Close)));
     assert!(v.app.orders.list.is_empty());
     // Signed out, the orders screen asks to sign in.

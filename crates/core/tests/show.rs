@@ -13,6 +13,7 @@ use livecart_core::effects::{HttpRequest, Method, SocketCommand};
 use livecart_core::feed::Drawn;
 use livecart_core::frames::{FRAME_MS, FrameClock, Render};
 use livecart_core::view::RoomView;
+use livecart_core::{AccountEvent, LiveEvent};
 use livecart_core::{App, Effect, Event, HttpFailure, PlayerUpdate, SocketUpdate};
 use livecart_protocol::rest::{
     ChatMessage, FeedResponse, FlashSale, FlashSaleState, HostInfo, ImageRef, Pin, Product,
@@ -226,7 +227,10 @@ impl Room {
             id: s.user.id,
             name: s.user.name.clone(),
         };
-        self.update(Event::VaultLoaded(Some(Box::new(s))), 0);
+        self.update(
+            Event::Account(AccountEvent::VaultLoaded(Some(Box::new(s)))),
+            0,
+        );
         me
     }
 
@@ -510,7 +514,10 @@ fn a_flood_of_chat_shows_at_a_readable_pace_newest_kept_and_bounded() {
 fn reading_older_lines_or_picking_one_holds_the_chat_still_and_counts_what_came() {
     let mut r = Room::joined(None, None);
     r.chat(0, "hello");
-    r.update(Event::ChatScrolled { at_bottom: false }, 100);
+    r.update(
+        Event::Live(LiveEvent::ChatScrolled { at_bottom: false }),
+        100,
+    );
     let held = r.view(100).chat;
     for i in 0..12 {
         r.chat(200 + i * 100, "more");
@@ -518,14 +525,17 @@ fn reading_older_lines_or_picking_one_holds_the_chat_still_and_counts_what_came(
     let v = r.view(2_000);
     assert_eq!(v.chat, held, "nothing moves under the reader");
     assert_eq!(v.new_messages.as_deref(), Some("12 new messages"));
-    r.update(Event::ChatScrolled { at_bottom: true }, 2_100);
+    r.update(
+        Event::Live(LiveEvent::ChatScrolled { at_bottom: true }),
+        2_100,
+    );
     assert_eq!(r.view(2_100).new_messages, None);
     assert!(r.view(3_100).chat.len() > held.len(), "moving again");
 
     // A line picked to report: the list holds still until it is let go.
     let pick = r.view(3_100).chat[0].id.clone();
     r.update(
-        Event::SelectChatLine(Some(pick.parse().expect("id"))),
+        Event::Live(LiveEvent::SelectChatLine(Some(pick.parse().expect("id")))),
         3_200,
     );
     let v = r.view(3_200);
@@ -538,7 +548,7 @@ fn reading_older_lines_or_picking_one_holds_the_chat_still_and_counts_what_came(
         v.chat,
         "the Report chip stays under the finger"
     );
-    r.update(Event::SelectChatLine(None), 4_100);
+    r.update(Event::Live(LiveEvent::SelectChatLine(None)), 4_100);
     assert_eq!(r.view(4_100).selected_line, None);
 }
 
@@ -657,15 +667,18 @@ fn likes_float_hearts_at_once_and_reach_the_server_in_one_batch() {
     let mut r = Room::joined(None, None);
     // Anonymous: the first like asks to sign in (the server counts only
     // signed-in viewers), then counts.
-    r.update(Event::Like, 0);
+    r.update(Event::Live(LiveEvent::Like), 0);
     assert_eq!(
         r.app.view(at(0)).sign_in.map(|s| s.reason).as_deref(),
         Some("Sign in to like this live")
     );
-    r.update(Event::DismissSignIn, 0);
-    r.update(Event::VaultLoaded(Some(Box::new(session()))), 0);
+    r.update(Event::Account(AccountEvent::DismissSignIn), 0);
+    r.update(
+        Event::Account(AccountEvent::VaultLoaded(Some(Box::new(session())))),
+        0,
+    );
     for i in 0..5 {
-        r.update(Event::Like, i * 20);
+        r.update(Event::Live(LiveEvent::Like), i * 20);
         let sent: Vec<_> = r
             .effects
             .iter()
@@ -846,7 +859,10 @@ fn following_is_kept_by_the_server_and_undone_when_it_refuses() {
     let mut r = Room::joined(None, None);
     let host = r.id.host.id;
     let effects = r
-        .update(Event::VaultLoaded(Some(Box::new(session()))), 0)
+        .update(
+            Event::Account(AccountEvent::VaultLoaded(Some(Box::new(session())))),
+            0,
+        )
         .to_vec();
     let list = requests(&effects)
         .into_iter()
@@ -861,7 +877,7 @@ fn following_is_kept_by_the_server_and_undone_when_it_refuses() {
     );
     assert!(r.app.view(at(10)).pages[0].following, "from the server");
 
-    let effects = r.update(Event::Follow, 20).to_vec();
+    let effects = r.update(Event::Live(LiveEvent::Follow), 20).to_vec();
     let unfollow = requests(&effects).pop().expect("a request");
     assert_eq!(unfollow.method, Method::Delete);
     assert_eq!(unfollow.path, format!("/v1/me/following/{host}"));
@@ -889,10 +905,10 @@ fn a_reported_message_disappears_for_the_reporter_and_goes_to_the_moderators() {
     r.chat(10, "nice knit");
     // Anonymous: reporting asks to sign in first, then reports.
     r.update(
-        Event::Report {
+        Event::Live(LiveEvent::Report {
             message: bad,
             reason: "Spam".into(),
-        },
+        }),
         20,
     );
     assert!(r.app.view(at(20)).sign_in.is_some());
@@ -903,10 +919,10 @@ fn a_reported_message_disappears_for_the_reporter_and_goes_to_the_moderators() {
     );
     let effects = r
         .update(
-            Event::SignIn {
+            Event::Account(AccountEvent::SignIn {
                 username: "ava".into(),
                 password: "livecart".into(),
-            },
+            }),
             30,
         )
         .to_vec();
