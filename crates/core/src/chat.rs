@@ -57,8 +57,23 @@ impl Chat {
         self.scrolled_back || self.selected.is_some()
     }
 
-    /// A join or a resync: the snapshot's latest lines, at once.
+    /// A join or a resync: the snapshot's latest lines, at once — unless
+    /// the viewer is reading back or has a line picked: then what they read
+    /// stays (and the line they picked), and the snapshot's lines not on
+    /// screen wait, counted as new. (A flood on a busy machine can cost the
+    /// room socket a resync; it replaced the lines under the reader and lost
+    /// the line being reported.)
     pub fn on_snapshot(&mut self, lines: &[ChatMessage], now: i64) {
+        if self.held() {
+            for line in lines {
+                let known = |m: &ChatMessage| m.id == line.id;
+                if !self.shown.iter().any(known) && !self.waiting.iter().any(known) {
+                    self.unread += 1;
+                    self.wait(line.clone());
+                }
+            }
+            return;
+        }
         self.shown = lines
             .iter()
             .skip(lines.len().saturating_sub(CHAT_SHOWN))
@@ -172,5 +187,68 @@ impl Chat {
     /// Whether `user` wrote this line.
     pub fn is_mine(line: &ChatMessage, me: Option<UserId>) -> bool {
         me.is_some_and(|me| line.user.id == me)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Chat;
+    use livecart_protocol::rest::{ChatMessage, UserRef};
+    use livecart_protocol::{MessageId, UserId};
+
+    fn line(n: u8) -> ChatMessage {
+        ChatMessage {
+            id: MessageId::from_parts(u64::from(n), [n; 10]),
+            user: UserRef {
+                id: UserId::from_parts(1, [1; 10]),
+                name: "ben".into(),
+            },
+            text: format!("line {n}"),
+            sent_at: jiff::Timestamp::UNIX_EPOCH,
+            client_id: None,
+        }
+    }
+
+    fn texts(c: &Chat) -> Vec<String> {
+        c.shown.iter().map(|m| m.text.clone()).collect()
+    }
+
+    #[test]
+    fn a_resync_while_a_line_is_picked_keeps_the_lines_and_the_pick() {
+        let mut c = Chat::new();
+        let first: Vec<_> = (1..=5).map(line).collect();
+        c.on_snapshot(&first, 0);
+        c.select(Some(first[2].id));
+        // The socket resyncs: the snapshot's window has moved on.
+        let later: Vec<_> = (3..=9).map(line).collect();
+        c.on_snapshot(&later, 100);
+        assert_eq!(
+            texts(&c),
+            ["line 1", "line 2", "line 3", "line 4", "line 5"]
+        );
+        assert_eq!(
+            c.selected,
+            Some(first[2].id),
+            "the picked line stays picked"
+        );
+        assert_eq!(c.unread, 4, "lines 6 to 9 counted as new");
+        // Let go: the newest lines come at the pace, none twice.
+        c.select(None);
+        for ms in [10_000, 10_250, 10_500] {
+            c.advance(ms);
+        }
+        let shown = texts(&c);
+        let mut unique = shown.clone();
+        unique.dedup();
+        assert_eq!(shown, unique);
+        assert_eq!(shown.last().map(String::as_str), Some("line 9"));
+    }
+
+    #[test]
+    fn a_resync_while_not_reading_back_shows_the_snapshot() {
+        let mut c = Chat::new();
+        c.on_snapshot(&(1..=5).map(line).collect::<Vec<_>>(), 0);
+        c.on_snapshot(&(6..=7).map(line).collect::<Vec<_>>(), 100);
+        assert_eq!(texts(&c), ["line 6", "line 7"]);
     }
 }
