@@ -77,6 +77,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                         let again = selected.as_deref() == Some(line.id.as_str());
                                         let ui = ui_pick.clone();
                                         move |_| {
+                                            tracing::debug!(again, "chat line tapped");
                                             picking.set(None);
                                             ui.send(Event::Live(LiveEvent::SelectChatLine(if again { None } else { id.parse().ok() })));
                                         }
@@ -91,6 +92,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                                 let id = line.id.clone();
                                                 move |e: MouseEvent| {
                                                     e.stop_propagation();
+                                                    tracing::debug!("report chip tapped");
                                                     picking.set(Some(id.clone()));
                                                 }
                                             },
