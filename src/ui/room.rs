@@ -3,6 +3,9 @@
 //! composer with the heart and the bag, floating hearts, the big-gift stage,
 //! and the bag and product sheets. It renders `RoomView` and sends events;
 //! the timing (when the card shows, which gift plays) is crates/core's.
+//!
+//! Size: the room's overlays are one component tree (their order is the
+//! stacking order), with the report sheet that belongs to the chat.
 
 use crate::ui::checkout::{Bag, Detail};
 use crate::ui::{BagIcon, Ui, img, take_input};
