@@ -13,7 +13,7 @@
 //! URL to guess.
 
 use crate::auth::Claims;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use futures_util::{SinkExt, StreamExt};
@@ -30,21 +30,8 @@ pub async fn live(
     crate::auth::SignedIn(me): crate::auth::SignedIn,
     axum::extract::Query(q): axum::extract::Query<LiveQuery>,
 ) -> ApiResult<axum::response::Response> {
-    let resume = match (q.since, q.epoch) {
-        (Some(s), Some(e)) => Some((s, e)),
-        (None, None) => None,
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give both since and epoch, or neither".into(),
-            ));
-        }
-    };
-    let hard_max = state.config.ws.hard_max_frame_bytes;
-    Ok(ws
-        .read_buffer_size(4 * 1024)
-        .max_message_size(hard_max)
-        .max_frame_size(hard_max)
-        .on_upgrade(move |socket| serve(state, me, resume, socket)))
+    let (ws, resume) = crate::live::ws::accept(ws, &q, &state)?;
+    Ok(ws.on_upgrade(move |socket| serve(state, me, resume, socket)))
 }
 
 async fn snapshot(

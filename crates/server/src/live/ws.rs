@@ -32,14 +32,14 @@ use tokio::time::{Instant, timeout};
 /// connection's other duties (reading, heartbeats).
 const MAX_BATCH: usize = 256;
 
-pub fn upgrade(
+/// What both live sockets (a room's and the user's own) check and set at
+/// the upgrade: the resume point (`since` and `epoch` together or not at
+/// all) and the frame limits.
+pub(crate) fn accept(
     ws: WebSocketUpgrade,
-    state: AppState,
-    room: Arc<Room>,
-    user: Option<Claims>,
-    address: Option<IpAddr>,
-    q: LiveQuery,
-) -> ApiResult<axum::response::Response> {
+    q: &LiveQuery,
+    state: &AppState,
+) -> ApiResult<(WebSocketUpgrade, Option<(u64, livecart_protocol::Epoch)>)> {
     let resume = match (q.since, q.epoch) {
         (Some(s), Some(e)) => Some((s, e)),
         (None, None) => None,
@@ -50,17 +50,29 @@ pub fn upgrade(
         }
     };
     let hard_max = state.config.ws.hard_max_frame_bytes;
-    Ok(ws
+    let ws = ws
         // Client frames are small; tungstenite's 128 KiB default read buffer
         // would dominate a connection's memory.
         .read_buffer_size(4 * 1024)
         .max_message_size(hard_max)
-        .max_frame_size(hard_max)
-        .on_upgrade(move |socket| async move {
-            Connection::new(state, room, user, address)
-                .run(socket, resume)
-                .await;
-        }))
+        .max_frame_size(hard_max);
+    Ok((ws, resume))
+}
+
+pub fn upgrade(
+    ws: WebSocketUpgrade,
+    state: AppState,
+    room: Arc<Room>,
+    user: Option<Claims>,
+    address: Option<IpAddr>,
+    q: LiveQuery,
+) -> ApiResult<axum::response::Response> {
+    let (ws, resume) = accept(ws, &q, &state)?;
+    Ok(ws.on_upgrade(move |socket| async move {
+        Connection::new(state, room, user, address)
+            .run(socket, resume)
+            .await;
+    }))
 }
 
 struct Connection {
