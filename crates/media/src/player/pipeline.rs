@@ -208,15 +208,20 @@ impl Shared {
     /// window of the last 128 lost the first pictures of a join when the
     /// sink, holding pictures to their release time on a busy machine, fell
     /// further behind the parser.) Access units come in decode order, where
-    /// a later picture may precede an earlier one: they only look.
+    /// a later picture may precede an earlier one: they only look, from the
+    /// newest end (an access unit leaves right after the parser saw it, so
+    /// the full window of that path is not walked for every picture).
     fn capture_of(&self, pts: u64, in_order: bool) -> Option<(u64, u64)> {
         let mut caps = lock(&self.captures);
-        while in_order && caps.front().is_some_and(|(p, _, _)| *p < pts) {
-            caps.pop_front();
-        }
-        caps.iter()
-            .find(|(p, _, _)| *p == pts)
-            .map(|&(_, c, arrived)| (c, arrived))
+        let found = if in_order {
+            while caps.front().is_some_and(|(p, _, _)| *p < pts) {
+                caps.pop_front();
+            }
+            caps.iter().find(|(p, _, _)| *p == pts)
+        } else {
+            caps.iter().rev().find(|(p, _, _)| *p == pts)
+        };
+        found.map(|&(_, c, arrived)| (c, arrived))
     }
 }
 
