@@ -309,6 +309,8 @@
                scrollTop: el.scrollTop, classes: el.className,
                // What a tap at its centre lands on: itself (or inside it), or what covers it.
                covered: (() => { const t = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2); return !!t && !el.contains(t) && !t.contains(el); })(),
+               // What lies there on top: its class and test id (for the failure).
+               top: (() => { const t = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2); return t ? `${t.tagName}.${t.className} ${t.closest("[data-testid]")?.dataset.testid || ""}` : null; })(),
                fontSize: parseFloat(getComputedStyle(el).fontSize),
                dpr: window.devicePixelRatio, screenX: window.screenX, screenY: window.screenY };
     },

@@ -91,6 +91,14 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                         button {
                                             class: "report",
                                             "data-testid": "report",
+                                            // On a busy phone the list can move on between
+                                            // the tap and the hold: the picked line may have
+                                            // left the chat's box. Bring it back, no further.
+                                            onmounted: |_| {
+                                                document::eval(
+                                                    "document.querySelector('[data-testid=report]')?.closest('.line')?.scrollIntoView({ block: 'nearest' });",
+                                                );
+                                            },
                                             onclick: {
                                                 let id = line.id.clone();
                                                 move |e: MouseEvent| {

@@ -175,6 +175,10 @@ impl Chat {
     /// Picks a line (its Report chip shows) or lets go of it (`None`).
     pub fn select(&mut self, line: Option<MessageId>) {
         self.selected = line.filter(|id| self.shown.iter().any(|m| m.id == *id));
+        if !self.held() {
+            // Let go at the newest lines: the list moves on, nothing to count.
+            self.unread = 0;
+        }
     }
 
     /// The viewer sent a line: back to the newest lines, where it will show.

@@ -548,8 +548,39 @@ fn reading_older_lines_or_picking_one_holds_the_chat_still_and_counts_what_came(
         v.chat,
         "the Report chip stays under the finger"
     );
+    assert_eq!(
+        r.view(4_000).new_messages,
+        None,
+        "no pill over the newest lines, where the chip can be"
+    );
     r.update(Event::Live(LiveEvent::SelectChatLine(None)), 4_100);
     assert_eq!(r.view(4_100).selected_line, None);
+    assert_eq!(
+        r.view(4_100).new_messages,
+        None,
+        "let go at the newest lines: the list moves on, nothing to count"
+    );
+
+    // Picked while reading back: the pill waits for the pick to end.
+    r.update(
+        Event::Live(LiveEvent::ChatScrolled { at_bottom: false }),
+        4_200,
+    );
+    let pick = r.view(4_200).chat[1].id.clone();
+    r.update(
+        Event::Live(LiveEvent::SelectChatLine(Some(pick.parse().expect("id")))),
+        4_300,
+    );
+    for i in 0..3 {
+        r.chat(4_400 + i * 50, "flood");
+    }
+    assert_eq!(r.view(4_600).new_messages, None, "hidden while picked");
+    r.update(Event::Live(LiveEvent::SelectChatLine(None)), 4_700);
+    assert_eq!(
+        r.view(4_700).new_messages.as_deref(),
+        Some("3 new messages"),
+        "still reading back: the count shows again"
+    );
 }
 
 #[test]

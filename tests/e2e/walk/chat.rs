@@ -152,6 +152,14 @@ fn the_flood_rooms_chat_is_readable_holds_when_read_back_and_shows_your_own_line
             (now.y - chip.y).abs() < 1.0 && (now.x - chip.x).abs() < 1.0,
             "the chip moved from {chip:?} to {now:?}"
         );
+        // Under the finger means nothing lies over it (the "N new
+        // messages" pill once did, and the tap went to the pill).
+        let shown = app.get("/rect/report").expect("the chip");
+        assert_eq!(
+            shown["covered"], false,
+            "nothing covers the chip at {now:?}: {}",
+            shown["top"]
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     app.tap("report");

@@ -248,7 +248,11 @@ pub(super) fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
             })
             .collect(),
         selected_line: show.chat.selected.map(|id| id.to_string()),
+        // No pill while a line is picked: it lies over the newest lines,
+        // where the picked line's Report chip can be (a tap meant for the
+        // chip went to the pill). The count shows again when it is let go.
         new_messages: match show.chat.unread {
+            _ if show.chat.selected.is_some() => None,
             0 => None,
             1 => Some("1 new message".to_owned()),
             n => Some(format!("{n} new messages")),
