@@ -6,19 +6,27 @@
 //! orders, http). Sub-models that own their state are #17's next step.
 
 mod account;
+mod answer;
+mod cmd;
 mod http;
 mod live;
 mod orders;
 mod rooms;
 mod shop;
+pub use crate::effects::PendingPayment;
 pub use account::AccountEvent;
-use http::{Call, Reply, Then};
-pub use live::LiveEvent;
-pub use orders::{MeLink, OrderToast, Orders, OrdersEvent, TOAST_MS, status_words};
+pub use answer::HttpFailure;
+pub(crate) use answer::unreadable;
+use answer::{Reply, Then};
+pub use cmd::Pending;
+use cmd::{Cmd, Cx, Wake};
+use http::Call;
+pub use live::{LiveEvent, Viewer};
+pub use orders::{MeLink, MeUpdate, OrderToast, Orders, OrdersEvent, TOAST_MS, status_words};
 pub use rooms::FeedEvent;
 pub use shop::{
-    COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, GiftsEvent, Payment, PendingPayment, Shop,
-    ShopEvent, Stage, Step, WalletEvent, card_number,
+    COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, GiftsEvent, Payment, Shop, ShopEvent, Stage, Step,
+    WalletEvent, card_number,
 };
 
 use crate::effects::{
@@ -29,16 +37,10 @@ use crate::feed::{Drawn, Feed, PlayerStatus};
 use crate::ids::Ids;
 use crate::room::{Fold, Link, LiveRoom};
 use crate::session::Session;
-use crate::view::{self, ViewModel};
 use jiff::Timestamp;
-use livecart_protocol::me::MeFrame;
-use livecart_protocol::rest::ReportRequest;
 use livecart_protocol::rest::{FeedResponse, SessionResponse};
-use livecart_protocol::{
-    ClientFrame, ErrorCode, GiftId, MessageId, Problem, ProductId, RoomId, ServerFrame, TopUpId,
-    UserId,
-};
-use std::collections::{HashMap, HashSet};
+use livecart_protocol::{ClientFrame, ErrorCode, ProductId, RoomId, ServerFrame, UserId};
+use std::collections::HashMap;
 
 /// Something that happened: a tap, or an answer from an effect runner.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,25 +86,6 @@ pub enum Event {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum HttpFailure {
-    /// The server answered with an error (a problem body when it sent one).
-    Status {
-        status: u16,
-        problem: Option<Problem>,
-    },
-    /// No answer: offline, refused, timed out.
-    Network(String),
-    /// The server answered, but not with what the request expects (set by
-    /// the core when a body does not decode; says what and why).
-    Unreadable(String),
-}
-
-/// What the shopper reads when an answer could not be read.
-pub(crate) fn unreadable(what: &str) -> String {
-    format!("{what} could not be read — the server answered in a form this app does not know")
-}
-
-#[derive(Debug, Clone, PartialEq)]
 pub enum PlayerUpdate {
     Status(PlayerStatus),
     FirstFrame,
@@ -115,19 +98,6 @@ pub enum PlayerUpdate {
     Drawn(Drawn),
 }
 
-/// An action that needs an account, done once the viewer has signed in.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Pending {
-    Chat(String),
-    Follow,
-    Report(MessageId, String),
-    Like,
-    BuyNow,
-    Wallet,
-    Gift(GiftId),
-    Orders,
-}
-
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SignInSheet {
     pub pending: Option<Pending>,
@@ -136,34 +106,9 @@ pub struct SignInSheet {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum MeUpdate {
-    Frame(Box<MeFrame>),
-    /// Closed, or could not connect.
-    Closed,
-    /// The server refused the access token at the upgrade (401).
-    Unauthorized,
-}
-
-#[derive(Debug, Clone, PartialEq)]
 pub enum SocketUpdate {
     Frame(Box<ServerFrame>),
     Closed { code: Option<u16> },
-}
-
-/// What a timer was armed for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Wake {
-    Reconnect(RoomId),
-    /// The room's show has something due (a pin, a lane ending, likes to send).
-    Show(RoomId),
-    /// Look at a pending top-up again.
-    TopUp(TopUpId),
-    /// Send the payment with this key again.
-    PayRetry(String),
-    /// Ask for the feed again (it could not be loaded).
-    Feed,
-    /// Reconnect the user's own socket.
-    Me,
 }
 
 #[derive(Debug, Default)]
@@ -185,18 +130,12 @@ pub struct App {
     pub sign_in: Option<SignInSheet>,
     pub muted: bool,
     pub debug: bool,
-    /// Hosts the signed-in user follows (kept by the server).
-    pub following: HashSet<UserId>,
     pub bag_open: bool,
     /// The product whose detail is open.
     pub product: Option<ProductId>,
     pub reduced_motion: bool,
-    /// Messages this user reported: hidden for them at once.
-    pub reported: HashSet<MessageId>,
-    /// Follow taps sent but not answered: host → following.
-    follows_in_flight: HashMap<UserId, bool>,
-    /// Chat typed while the token was being refreshed.
-    queued_chat: Vec<String>,
+    /// Whom the viewer follows, what they reported, chat waiting for a token.
+    pub viewer: Viewer,
     /// Wallet, checkout, gifts.
     pub shop: Shop,
     /// Orders after the show, the user's own socket.
@@ -233,9 +172,82 @@ impl App {
         self.next_id
     }
 
-    /// The view model at `now` (countdowns are relative to it).
-    pub fn view(&self, now: Timestamp) -> ViewModel {
-        view::build(self, now.as_millisecond())
+    /// Lets the orders part handle something, then does what it asks.
+    fn orders_do(
+        &mut self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Orders, &mut Cx) -> Vec<Cmd>,
+    ) -> Vec<Effect> {
+        let mut cx = Cx {
+            now,
+            session: &self.session,
+            ids: &mut self.ids,
+            watching: self.room.is_some() && !self.feed.browsing,
+            refreshed_at: self.refreshed_at,
+        };
+        let cmds = f(&mut self.orders, &mut cx);
+        self.run(cmds, now)
+    }
+
+    /// Lets the viewer's part handle something with the room on screen.
+    fn viewer_do(
+        &mut self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Viewer, Option<&mut LiveRoom>, Option<UserId>, &mut Cx) -> Vec<Cmd>,
+    ) -> Vec<Effect> {
+        let host = self.feed.current().map(|r| r.host.id);
+        let mut cx = Cx {
+            now,
+            session: &self.session,
+            ids: &mut self.ids,
+            watching: self.room.is_some() && !self.feed.browsing,
+            refreshed_at: self.refreshed_at,
+        };
+        let cmds = f(&mut self.viewer, self.room.as_mut(), host, &mut cx);
+        self.run(cmds, now)
+    }
+
+    /// Signed out: the orders part forgets the user, its timers go.
+    fn forget_orders(&mut self) -> Option<Effect> {
+        self.timers.retain(|_, w| *w != Wake::Me);
+        self.orders.forget()
+    }
+
+    /// Does what a part asked (app/cmd.rs), in order.
+    fn run(&mut self, cmds: Vec<Cmd>, now: Timestamp) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for cmd in cmds {
+            match cmd {
+                Cmd::Do(effect) => effects.push(effect),
+                Cmd::Authed {
+                    method,
+                    path,
+                    body,
+                    key,
+                    then,
+                } => {
+                    let mut request = self.request(method, &path, body);
+                    request.idempotency_key = key;
+                    effects.extend(self.send_as_user(request, now, then));
+                }
+                Cmd::Timer { wake, after_ms } => {
+                    let id = self.id();
+                    self.timers.insert(id, wake);
+                    effects.push(Effect::Timer { id, after_ms });
+                }
+                Cmd::CancelTimers(wake) => self.timers.retain(|_, w| *w != wake),
+                Cmd::Refresh => effects.extend(self.start_refresh()),
+                Cmd::NeedAccount(action) => effects.extend(self.need_account(action)),
+                Cmd::Say(text) => self.message = Some(text),
+                Cmd::BackOnline => self.back_online(),
+                Cmd::SetBalance(balance) => {
+                    if let Some(w) = self.shop.wallet.as_mut() {
+                        w.balance = balance;
+                    }
+                }
+            }
+        }
+        effects
     }
 
     pub fn update(&mut self, event: Event, now: Timestamp) -> Vec<Effect> {
@@ -312,7 +324,9 @@ impl App {
             }
             Event::Account(e) => self.on_account(e, now),
             Event::Feed(e) => self.on_feed(e, now),
-            Event::Live(e) => self.on_live(e, now),
+            Event::Live(e) => {
+                self.viewer_do(now, |v, room, host, cx| v.on_event(e, room, host, cx))
+            }
             Event::Player { room, update } => self.player_update(room, update, now),
             Event::Notice(text) => {
                 self.message = Some(text);
@@ -337,10 +351,8 @@ impl App {
                 Vec::new()
             }
             Event::Shop(e) => self.on_shop(e, now),
-            Event::Orders(e) => self.on_orders(e, now),
-            Event::Me(MeUpdate::Frame(frame)) => self.me_frame(*frame, now),
-            Event::Me(MeUpdate::Closed) => self.me_dropped(now),
-            Event::Me(MeUpdate::Unauthorized) => self.me_unauthorized(now),
+            Event::Orders(e) => self.orders_do(now, |o, cx| o.on_event(e, cx)),
+            Event::Me(update) => self.orders_do(now, |o, cx| o.on_me(update, cx)),
             Event::Wallet(e) => self.on_wallet(e, now),
             Event::Gifts(e) => self.on_gifts(e, now),
             Event::ReducedMotion(on) => {
@@ -359,7 +371,7 @@ impl App {
                     Vec::new()
                 }
                 Some(Wake::TopUp(id)) => self.top_up_due(id, now),
-                Some(Wake::Me) => self.me_reconnect_due(now),
+                Some(Wake::Me) => self.orders_do(now, |o, cx| o.reconnect_due(cx)),
                 Some(Wake::Feed) => {
                     vec![self.http(Call::Feed, Method::Get, "/v1/feed", None, None)]
                 }
@@ -407,78 +419,6 @@ impl App {
             ..SignInSheet::default()
         });
         Vec::new()
-    }
-
-    /// Follows or unfollows the host on screen: shown at once, kept by the
-    /// server, undone with a message if the server refuses.
-    fn toggle_follow(&mut self, now: Timestamp) -> Vec<Effect> {
-        let Some(host) = self.feed.current().map(|r| r.host.id) else {
-            return Vec::new();
-        };
-        let following = !self.following.remove(&host);
-        if following {
-            self.following.insert(host);
-        }
-        self.follows_in_flight.insert(host, following);
-        let method = if following {
-            Method::Put
-        } else {
-            Method::Delete
-        };
-        self.authed_then(
-            method,
-            &format!("/v1/me/following/{host}"),
-            None,
-            now,
-            Then::Followed { host, following },
-        )
-    }
-
-    fn report(&mut self, message: MessageId, reason: &str, now: Timestamp) -> Vec<Effect> {
-        let Some(room) = self.room.as_mut() else {
-            return Vec::new();
-        };
-        room.show.chat.select(None);
-        let room = room.id;
-        self.reported.insert(message);
-        let body = serde_json::to_value(ReportRequest {
-            message_id: message,
-            reason: reason.chars().take(200).collect(),
-        })
-        .ok();
-        self.authed_then(
-            Method::Post,
-            &format!("/v1/rooms/{room}/reports"),
-            body,
-            now,
-            Then::Reported,
-        )
-    }
-
-    fn send_chat(&mut self, text: &str, now: Timestamp) -> Vec<Effect> {
-        let text = text.trim().to_owned();
-        if text.is_empty() {
-            return Vec::new();
-        }
-        // Back to the newest lines, where this one will show.
-        if let Some(live) = self.room.as_mut() {
-            live.show.chat.follow();
-        }
-        if self.session.needs_refresh(now) {
-            // Sent once the refreshed token has reached the socket.
-            self.queued_chat.push(text);
-            return self.start_refresh();
-        }
-        match (&self.room, self.session.access_token(now)) {
-            (Some(room), Some(_)) => vec![Effect::Socket(SocketCommand::Send {
-                room: room.id,
-                frame: ClientFrame::Chat {
-                    text,
-                    client_id: None,
-                },
-            })],
-            _ => Vec::new(),
-        }
     }
 
     /// Reconciles players with the feed; a muted viewer's room stays muted.
@@ -749,7 +689,7 @@ impl App {
             Err(HttpFailure::Network(_)) => {
                 // Keep the session; try again on the next authenticated call.
                 self.refreshing = false;
-                self.me_after_failed_refresh(now)
+                self.orders_do(now, |o, cx| o.after_failed_refresh(cx))
             }
             Err(_) => self.signed_out("Your session ended — please sign in again"),
         }
@@ -758,56 +698,14 @@ impl App {
     /// A signed-in call's typed answer, to the part of the app that asked.
     fn answered(&mut self, reply: Reply, now: Timestamp) -> Vec<Effect> {
         match reply {
-            Reply::Following(Ok(list)) => {
-                self.following = list.hosts.into_iter().collect();
-                // Taps the server has not answered yet win over its list.
-                for (host, following) in &self.follows_in_flight {
-                    if *following {
-                        self.following.insert(*host);
-                    } else {
-                        self.following.remove(host);
-                    }
-                }
+            Reply::Nothing => {}
+            reply @ (Reply::Following(_) | Reply::Followed { .. } | Reply::Reported(_)) => {
+                let cmds = self.viewer.answered(reply);
+                return self.run(cmds, now);
             }
-            Reply::Following(Err(HttpFailure::Unreadable(_))) => {
-                self.message = Some(unreadable("Who you follow"));
+            Reply::OrderChanged { order, result } => {
+                return self.orders_do(now, |o, cx| o.changed(order, result, cx));
             }
-            // The Follow buttons keep what they showed; the next sign-in asks again.
-            Reply::Following(Err(_)) | Reply::Nothing => {}
-            Reply::Followed {
-                host,
-                result: Ok(()),
-                ..
-            } => {
-                self.follows_in_flight.remove(&host);
-            }
-            Reply::Followed {
-                host,
-                following,
-                result: Err(failure),
-            } => {
-                self.follows_in_flight.remove(&host);
-                // Undo what the screen showed.
-                if following {
-                    self.following.remove(&host);
-                } else {
-                    self.following.insert(host);
-                }
-                self.message = Some(match failure {
-                    HttpFailure::Network(_) => "You're offline — try again when connected".into(),
-                    HttpFailure::Status { problem, status } => {
-                        problem.map_or_else(|| format!("Could not follow ({status})"), |p| p.detail)
-                    }
-                    HttpFailure::Unreadable(_) => unreadable("The follow"),
-                });
-            }
-            Reply::Reported(Ok(())) => {
-                self.message = Some("Reported — thanks, a moderator will look at it".into());
-            }
-            Reply::Reported(Err(_)) => {
-                self.message = Some("The report did not go through — try again".into());
-            }
-            Reply::OrderChanged { order, result } => return self.order_changed(order, result),
             reply => return self.shop_done(reply, now),
         }
         Vec::new()
@@ -828,11 +726,11 @@ impl App {
             let request = self.request(Method::Get, "/v1/me/following", None);
             effects.push(self.send_authed(request, token.clone(), false, Then::Following));
             effects.extend(self.load_shop(now));
-            effects.extend(self.start_orders(now));
+            effects.extend(self.orders_do(now, |o, cx| o.start(cx)));
         } else {
             self.refreshed_at = Some(now.as_millisecond());
             // A socket that waited for this fresh token.
-            effects.extend(self.connect_me(now));
+            effects.extend(self.orders_do(now, |o, cx| o.connect(cx)));
         }
         // The room socket learns who we are without reconnecting.
         if let Some(room) = &self.room {
@@ -843,26 +741,18 @@ impl App {
                 },
             }));
         }
-        for text in std::mem::take(&mut self.queued_chat) {
-            effects.extend(self.send_chat(&text, now));
-        }
         // Back to what the viewer was doing (after the socket knows who we are).
-        match self.sign_in.take().and_then(|s| s.pending) {
-            Some(Pending::Follow) => effects.extend(self.toggle_follow(now)),
-            Some(Pending::Chat(text)) => effects.extend(self.send_chat(&text, now)),
-            Some(Pending::Report(message, reason)) => {
-                effects.extend(self.report(message, &reason, now));
-            }
-            Some(Pending::Like) => {
-                if let Some(live) = self.room.as_mut() {
-                    live.show.like(now.as_millisecond());
-                }
-            }
+        let pending = self.sign_in.take().and_then(|s| s.pending);
+        effects.extend(self.viewer_do(now, |v, room, host, cx| {
+            v.signed_in(pending.clone(), room, host, cx)
+        }));
+        match pending {
             Some(Pending::BuyNow) => effects.extend(self.buy_now(now)),
             Some(Pending::Wallet) => effects.extend(self.open_wallet(now)),
             Some(Pending::Gift(gift)) => effects.extend(self.send_gift(gift, now)),
-            Some(Pending::Orders) => effects.extend(self.open_orders(now)),
-            None => {}
+            Some(Pending::Orders) => effects.extend(self.orders_do(now, |o, cx| o.open(cx))),
+            Some(Pending::Follow | Pending::Chat(_) | Pending::Report(..) | Pending::Like)
+            | None => {}
         }
         effects
     }
@@ -871,8 +761,7 @@ impl App {
         self.refreshing = false;
         self.session = Session::Anonymous;
         self.waiting.clear();
-        self.queued_chat.clear();
-        self.following.clear();
+        self.viewer.signed_out();
         self.forget_shop();
         self.message = Some(why.to_owned());
         let mut effects = vec![

@@ -2,10 +2,11 @@
 //! Effect runners in the app carry them out and answer with events. Each
 //! variant says why it exists.
 
-use crate::app::PendingPayment;
-use livecart_protocol::commerce::Order;
+use livecart_protocol::commerce::{Order, PlaceOrderRequest};
+
 use livecart_protocol::rest::{FeedResponse, SessionResponse};
 use livecart_protocol::{ClientFrame, Epoch, RoomId, UserId};
+use serde::{Deserialize, Serialize};
 
 /// Identifies an HTTP request so its answer can find its way back (and be
 /// retried once after a token refresh).
@@ -27,6 +28,17 @@ pub enum Effect {
     Me(MeCommand),
     /// Ask for `Event::Timer(id)` after `after_ms` (reconnect backoff).
     Timer { id: u64, after_ms: u64 },
+}
+
+/// A payment written to the outbox before it is sent: enough to send it
+/// again, with the same key, after a restart. Never holds the PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingPayment {
+    pub key: String,
+    pub user: UserId,
+    pub room: RoomId,
+    pub request: PlaceOrderRequest,
+    pub product_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,8 +9,9 @@
 //!   events to its file: `app/account.rs` (saved session, sign-in and out),
 //!   `app/rooms.rs` (swipes, the grid, players' reports), `app/live.rs`
 //!   (chat, likes, follow, report), `app/shop.rs` (checkout, wallet, gifts),
-//!   `app/orders.rs` (orders after the show); `app/http.rs` the requests in
-//!   flight, typed answers and token refresh.
+//!   `app/orders.rs` (orders after the show: a sub-model that owns its
+//!   state and answers with `app/cmd.rs`'s commands); `app/http.rs` the
+//!   requests in flight and token refresh, `app/answer.rs` the typed answers.
 //! - [`chat`]: the chat at a readable pace; held while the viewer reads back.
 //! - [`effects`]: side effects as data (HTTP, sockets, players, keyring, timers).
 //! - [`feed`]: the vertical feed, which player plays and which is preloaded.

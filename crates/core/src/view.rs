@@ -4,7 +4,7 @@
 //! `orders`; `format` holds the formatting they share.
 
 mod checkout;
-mod format;
+pub mod format;
 mod orders;
 mod room;
 mod wallet;
@@ -58,7 +58,14 @@ pub struct SignInView {
     pub error: Option<String>,
 }
 
-pub(crate) fn build(app: &App, now: i64) -> ViewModel {
+impl App {
+    /// The view model at `now` (countdowns are relative to it).
+    pub fn view(&self, now: jiff::Timestamp) -> ViewModel {
+        build(self, now.as_millisecond())
+    }
+}
+
+fn build(app: &App, now: i64) -> ViewModel {
     let pages = app
         .feed
         .rooms
@@ -106,7 +113,7 @@ pub(crate) fn build(app: &App, now: i64) -> ViewModel {
                 error,
                 video: slot.is_some_and(|s| s.first_frame),
                 has_player: slot.is_some(),
-                following: app.following.contains(&r.host.id),
+                following: app.viewer.following.contains(&r.host.id),
                 debug: app.debug.then(|| match slot.and_then(|s| s.drawn) {
                     Some(d) => format!("{:.0} fps · {} ms capture→draw", d.fps, d.latency_p95_ms),
                     None => "no frames drawn".to_owned(),

@@ -2,7 +2,7 @@
 //! sheet, sign-in and sign-out (the tokens themselves: `crate::session`;
 //! their refresh: `http.rs`).
 
-use super::http::Then;
+use super::answer::Then;
 use super::{App, Call, SignInSheet};
 use crate::effects::{Effect, Method, StoreCommand, VaultCommand};
 use crate::session::Session;
@@ -44,7 +44,7 @@ impl App {
                         Then::Following,
                     ));
                     effects.extend(self.load_shop(now));
-                    effects.extend(self.start_orders(now));
+                    effects.extend(self.orders_do(now, |o, cx| o.start(cx)));
                     effects
                 }
                 _ => Vec::new(),
@@ -90,8 +90,7 @@ impl App {
                 });
                 self.session = Session::Anonymous;
                 self.waiting.clear();
-                self.queued_chat.clear();
-                self.following.clear();
+                self.viewer.signed_out();
                 self.forget_shop();
                 self.message = Some("Signed out".into());
                 let mut effects = vec![

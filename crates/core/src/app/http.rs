@@ -3,9 +3,9 @@
 //!
 //! A request names where its answer goes when it is made: a [`Call`], or a
 //! [`Then`] for a signed-in call. That continuation fixes the answer's type
-//! (`Then::Wallet` answers a [`Wallet`], `Then::Paid` an [`Order`]):
-//! [`Then::reply`] decodes the body once, here, into a [`Reply`] whose
-//! variant carries the typed result. A 2xx body that does not decode is an
+//! (`Then::Wallet` answers a `Wallet`, `Then::Paid` an `Order`):
+//! [`Then::reply`] (app/answer.rs) decodes the body once into a `Reply`
+//! whose variant carries the typed result. A 2xx body that does not decode is an
 //! [`HttpFailure::Unreadable`], which each continuation's failure path shows
 //! (or, where the server did act — a payment, a gift — treats as done and
 //! reloads what it changed): never a silent drop.
@@ -14,13 +14,12 @@
 //! wait in `waiting`); a 401 is refreshed once and the request sent again,
 //! once (`retried`); a refresh refused ends the session.
 
-use super::{App, HttpFailure};
+use super::App;
+use super::answer::{HttpFailure, Then, decode};
 use crate::effects::{Effect, HttpRequest, Method, RequestId};
 use jiff::Timestamp;
-use livecart_protocol::commerce::{AddressList, GiftReceipt, Order, TopUp, Wallet, WalletHistory};
-use livecart_protocol::rest::{FollowingResponse, RefreshRequest};
-use livecart_protocol::{ErrorCode, OrderId, UserId};
-use serde::de::DeserializeOwned;
+use livecart_protocol::ErrorCode;
+use livecart_protocol::rest::RefreshRequest;
 
 /// What an HTTP request was for, to route its answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,125 +38,6 @@ pub(super) enum Call {
         retried: bool,
         then: Then,
     },
-}
-
-/// What to do with an authenticated call's answer; each fixes the type
-/// its answer decodes to (see [`Then::reply`]).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Then {
-    Nothing,
-    /// `GET /v1/me/following`: the hosts this user follows.
-    Following,
-    /// A follow or unfollow; undone on failure.
-    Followed {
-        host: UserId,
-        following: bool,
-    },
-    Reported,
-    /// `GET /v1/wallet`.
-    Wallet,
-    /// `GET /v1/me/addresses`.
-    Addresses,
-    /// `GET /v1/wallet/entries`.
-    History,
-    /// `POST /v1/orders` for the payment with this idempotency key.
-    Paid {
-        key: String,
-    },
-    /// `POST /v1/rooms/{id}/gifts` for the tap with this key.
-    Gift {
-        key: String,
-    },
-    /// `POST /v1/wallet/top-ups`: for a payment's "top up and pay", or the
-    /// wallet screen's.
-    TopUp {
-        for_payment: bool,
-    },
-    /// `GET /v1/wallet/top-ups/{id}` while the provider confirms.
-    TopUpStatus,
-    /// A cancel or refund request for this order.
-    OrderChanged {
-        order: OrderId,
-    },
-}
-
-/// A signed-in call's answer, decoded into the type its [`Then`] expects.
-#[derive(Debug)]
-pub(super) enum Reply {
-    Nothing,
-    Following(Result<FollowingResponse, HttpFailure>),
-    Followed {
-        host: UserId,
-        following: bool,
-        result: Result<(), HttpFailure>,
-    },
-    Reported(Result<(), HttpFailure>),
-    Wallet(Result<Wallet, HttpFailure>),
-    Addresses(Result<AddressList, HttpFailure>),
-    History(Result<WalletHistory, HttpFailure>),
-    Paid {
-        key: String,
-        result: Result<Order, HttpFailure>,
-    },
-    Gift {
-        key: String,
-        result: Result<GiftReceipt, HttpFailure>,
-    },
-    TopUp {
-        for_payment: bool,
-        result: Result<TopUp, HttpFailure>,
-    },
-    TopUpStatus(Result<TopUp, HttpFailure>),
-    OrderChanged {
-        order: OrderId,
-        result: Result<Order, HttpFailure>,
-    },
-}
-
-/// The body as a `T`; a body that is not one is `Unreadable`, naming `what`.
-#[allow(clippy::result_large_err)] // the shell's HttpFailure, moved once per answer
-pub(super) fn decode<T: DeserializeOwned>(
-    result: Result<serde_json::Value, HttpFailure>,
-    what: &str,
-) -> Result<T, HttpFailure> {
-    serde_json::from_value(result?).map_err(|e| HttpFailure::Unreadable(format!("{what}: {e}")))
-}
-
-impl Then {
-    /// The answer to this call, typed: the one place an answer's body
-    /// becomes a value.
-    pub(super) fn reply(self, result: Result<serde_json::Value, HttpFailure>) -> Reply {
-        match self {
-            Then::Nothing => Reply::Nothing,
-            Then::Following => Reply::Following(decode(result, "the hosts you follow")),
-            Then::Followed { host, following } => Reply::Followed {
-                host,
-                following,
-                result: result.map(drop),
-            },
-            Then::Reported => Reply::Reported(result.map(drop)),
-            Then::Wallet => Reply::Wallet(decode(result, "the wallet")),
-            Then::Addresses => Reply::Addresses(decode(result, "the addresses")),
-            Then::History => Reply::History(decode(result, "the wallet history")),
-            Then::Paid { key } => Reply::Paid {
-                key,
-                result: decode(result, "the order"),
-            },
-            Then::Gift { key } => Reply::Gift {
-                key,
-                result: decode(result, "the gift receipt"),
-            },
-            Then::TopUp { for_payment } => Reply::TopUp {
-                for_payment,
-                result: decode(result, "the top-up"),
-            },
-            Then::TopUpStatus => Reply::TopUpStatus(decode(result, "the top-up")),
-            Then::OrderChanged { order } => Reply::OrderChanged {
-                order,
-                result: decode(result, "the order"),
-            },
-        }
-    }
 }
 
 impl App {

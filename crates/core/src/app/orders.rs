@@ -14,11 +14,16 @@
 //! - Cancelling moves money: one `Idempotency-Key` per cancel, reused when
 //!   the first attempt got no answer.
 //!
+//! A part of the app that owns its state ([`Orders`]): it answers each
+//! event with [`Cmd`]s (app/cmd.rs) and reads the rest of the app only
+//! through a [`Cx`]; it never names the app.
+//!
 //! Size: the orders screen and the user's own socket that feeds it, together.
 
-use super::{App, HttpFailure, Pending, Then, Wake};
+use super::answer::{HttpFailure, Then, unreadable};
+use super::cmd::{Cmd, Cx, Pending, Wake};
 use crate::effects::{Effect, MeCommand, Method, StoreCommand};
-use jiff::Timestamp;
+use crate::view::format::price;
 use livecart_protocol::commerce::{Order, OrderStatus, RefundReason, RefundRequest};
 use livecart_protocol::me::{MeEvent, MeFrame};
 use livecart_protocol::{Epoch, ErrorCode, OrderId};
@@ -46,6 +51,7 @@ pub struct OrderToast {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+#[allow(clippy::struct_excessive_bools)] // independent: the screen, the link, a picker, a timer
 pub struct Orders {
     /// Newest first.
     pub list: Vec<Order>,
@@ -69,8 +75,8 @@ pub struct Orders {
     /// One key per cancel, kept until the server answers for good.
     cancel_keys: HashMap<OrderId, String>,
     failures: u32,
-    /// Timer armed for the next reconnect.
-    reconnect_timer: Option<u64>,
+    /// A reconnect timer is armed.
+    reconnect_armed: bool,
 }
 
 /// The orders screen's events and an order toast's.
@@ -92,6 +98,15 @@ pub enum OrdersEvent {
     DismissToast,
     /// The orders cached last time for the signed-in user.
     Cached(Vec<Order>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeUpdate {
+    Frame(Box<MeFrame>),
+    /// Closed, or could not connect.
+    Closed,
+    /// The server refused the access token at the upgrade (401).
+    Unauthorized,
 }
 
 /// What the buyer reads for a status.
@@ -118,7 +133,7 @@ fn toast_words(o: &Order) -> String {
         OrderStatus::Delivered => format!("{what} was delivered"),
         OrderStatus::Refunded => format!(
             "Refund for {what}: {} is back in your wallet",
-            crate::view::price(&o.total)
+            price(&o.total)
         ),
         OrderStatus::Cancelled => format!("{what} was cancelled"),
         OrderStatus::RefundRequested => format!("Refund requested for {what}"),
@@ -145,97 +160,101 @@ impl Orders {
     }
 }
 
-impl App {
+impl Orders {
     /// The orders screen's events.
-    pub(super) fn on_orders(&mut self, event: OrdersEvent, now: Timestamp) -> Vec<Effect> {
+    pub(super) fn on_event(&mut self, event: OrdersEvent, cx: &mut Cx) -> Vec<Cmd> {
         match event {
-            OrdersEvent::Open => return self.open_orders(now),
+            OrdersEvent::Open => return self.open(cx),
             OrdersEvent::Close => {
-                self.orders.screen = false;
+                self.screen = false;
                 self.close_order();
             }
-            OrdersEvent::OpenOrder(id) => return self.open_order(id, now),
+            OrdersEvent::OpenOrder(id) => return self.open_order(id, cx),
             OrdersEvent::CloseOrder => self.close_order(),
-            OrdersEvent::Cancel(id) => return self.cancel_order(id, now),
+            OrdersEvent::Cancel(id) => return self.cancel(id, cx),
             OrdersEvent::ToggleRefundReasons => {
-                self.orders.picking_reason = !self.orders.picking_reason;
+                self.picking_reason = !self.picking_reason;
             }
             OrdersEvent::RequestRefund { order, reason } => {
-                return self.request_refund(order, reason, now);
+                return self.request_refund(order, reason);
             }
-            OrdersEvent::DismissToast => self.orders.toast = None,
-            OrdersEvent::Cached(list) => self.orders_cached(list),
+            OrdersEvent::DismissToast => self.toast = None,
+            OrdersEvent::Cached(list) => self.cached(list),
         }
         Vec::new()
     }
 
     /// After a sign-in (or a saved session): the cached orders at once, and
     /// the user's own socket.
-    pub(super) fn start_orders(&mut self, now: Timestamp) -> Vec<Effect> {
-        let Some(user) = self.session.user().map(|u| u.id) else {
+    pub(super) fn start(&mut self, cx: &Cx) -> Vec<Cmd> {
+        let Some(user) = cx.session.user().map(|u| u.id) else {
             return Vec::new();
         };
-        let mut effects = vec![Effect::Store(StoreCommand::LoadOrders(user))];
-        effects.extend(self.connect_me(now));
-        effects
+        let mut cmds = vec![Cmd::Do(Effect::Store(StoreCommand::LoadOrders(user)))];
+        cmds.extend(self.connect(cx));
+        cmds
     }
 
-    pub(super) fn forget_orders(&mut self) -> Vec<Effect> {
-        let was = self.orders.link != MeLink::Down;
-        if let Some(t) = self.orders.reconnect_timer.take() {
-            self.timers.remove(&t);
-        }
-        self.orders = Orders::default();
-        if was {
-            vec![Effect::Me(MeCommand::Close)]
-        } else {
-            Vec::new()
-        }
+    /// Signed out: nothing of this user's stays; the socket's close if it
+    /// was open (the app forgets its `Wake::Me` timers).
+    pub(super) fn forget(&mut self) -> Option<Effect> {
+        let was = self.link != MeLink::Down;
+        *self = Self::default();
+        was.then_some(Effect::Me(MeCommand::Close))
     }
 
     /// Opens the user's socket (after a refresh if the token is stale).
-    pub(super) fn connect_me(&mut self, now: Timestamp) -> Vec<Effect> {
-        if self.orders.link != MeLink::Down || self.session.user().is_none() {
+    pub(super) fn connect(&mut self, cx: &Cx) -> Vec<Cmd> {
+        if self.link != MeLink::Down || cx.session.user().is_none() {
             return Vec::new();
         }
-        if self.session.needs_refresh(now) {
-            // `signed_in` connects once the fresh token is here.
-            return self.start_refresh();
+        if cx.session.needs_refresh(cx.now) {
+            // The app connects once the fresh token is here.
+            return vec![Cmd::Refresh];
         }
-        let Some(token) = self.session.access_token(now).map(str::to_owned) else {
+        let Some(token) = cx.session.access_token(cx.now).map(str::to_owned) else {
             return Vec::new();
         };
-        self.orders.link = MeLink::Connecting;
-        vec![Effect::Me(MeCommand::Connect {
-            resume: self.orders.resume,
+        self.link = MeLink::Connecting;
+        vec![Cmd::Do(Effect::Me(MeCommand::Connect {
+            resume: self.resume,
             access_token: token,
-        })]
+        }))]
     }
 
-    pub(super) fn me_frame(&mut self, frame: MeFrame, now: Timestamp) -> Vec<Effect> {
+    /// The user's socket: a frame, a close, a refusal.
+    pub(super) fn on_me(&mut self, update: MeUpdate, cx: &Cx) -> Vec<Cmd> {
+        match update {
+            MeUpdate::Frame(frame) => self.frame(*frame, cx),
+            MeUpdate::Closed => self.dropped(cx),
+            MeUpdate::Unauthorized => self.unauthorized(cx),
+        }
+    }
+
+    fn frame(&mut self, frame: MeFrame, cx: &Cx) -> Vec<Cmd> {
         match frame {
             MeFrame::Welcome { resumed, .. } => {
-                self.back_online();
-                self.orders.link = MeLink::Live;
-                self.orders.offline = false;
-                self.orders.failures = 0;
+                self.link = MeLink::Live;
+                self.offline = false;
+                self.failures = 0;
                 if !resumed {
                     // A snapshot follows; until it is here there is nothing
                     // to resume from (a drop now asks for a snapshot again).
-                    self.orders.resume = None;
+                    self.resume = None;
                 }
-                Vec::new()
+                vec![Cmd::BackOnline]
             }
             MeFrame::Snapshot { snapshot } => {
-                self.orders.resume = Some((snapshot.seq, snapshot.epoch));
-                self.orders.list = snapshot.orders;
-                self.set_balance(snapshot.balance);
-                self.save_orders()
+                self.resume = Some((snapshot.seq, snapshot.epoch));
+                self.list = snapshot.orders;
+                let mut cmds = vec![Cmd::SetBalance(snapshot.balance)];
+                cmds.extend(self.save(cx));
+                cmds
             }
             MeFrame::Event {
                 seq, epoch, event, ..
             } => {
-                let Some((last, mine)) = self.orders.resume else {
+                let Some((last, mine)) = self.resume else {
                     return Vec::new();
                 };
                 if epoch != mine || seq <= last {
@@ -244,233 +263,219 @@ impl App {
                 if seq != last + 1 {
                     // A gap: start over from what we have (the server
                     // replays or sends a snapshot).
-                    return self.me_dropped(now);
+                    return self.dropped(cx);
                 }
-                self.orders.resume = Some((seq, epoch));
-                self.me_event(event, now)
+                self.resume = Some((seq, epoch));
+                self.me_event(event, cx)
             }
             MeFrame::Pong { .. } | MeFrame::Error { .. } => Vec::new(),
         }
     }
 
-    fn me_event(&mut self, event: MeEvent, now: Timestamp) -> Vec<Effect> {
+    fn me_event(&mut self, event: MeEvent, cx: &Cx) -> Vec<Cmd> {
         match event {
             MeEvent::Order { order } => {
                 let toast = OrderToast {
                     order: order.id,
                     text: toast_words(&order),
-                    at_ms: now.as_millisecond(),
+                    at_ms: cx.now.as_millisecond(),
                 };
                 let status = order.status;
                 let id = order.id;
-                let before = self.orders.upsert(*order);
+                let before = self.upsert(*order);
                 // What the detail said about the last tap ("Refund requested
                 // — the seller will answer soon") is stale once it moves on.
-                if self.orders.detail == Some(id) && before.is_some_and(|b| b != status) {
-                    self.orders.notice = None;
+                if self.detail == Some(id) && before.is_some_and(|b| b != status) {
+                    self.notice = None;
                 }
                 // While the user watches a live (not the orders themselves),
                 // a step shows as a toast that opens the order.
-                let watching = self.room.is_some() && !self.orders.screen && !self.feed.browsing;
-                if watching && before.is_some_and(|b| b != status) {
-                    self.orders.toast = Some(toast);
+                if cx.watching && !self.screen && before.is_some_and(|b| b != status) {
+                    self.toast = Some(toast);
                 }
-                self.save_orders()
+                self.save(cx)
             }
-            MeEvent::Wallet { balance } => {
-                self.set_balance(balance);
-                Vec::new()
-            }
+            MeEvent::Wallet { balance } => vec![Cmd::SetBalance(balance)],
             MeEvent::Unknown => Vec::new(),
         }
     }
 
-    fn save_orders(&self) -> Vec<Effect> {
-        self.session
+    fn save(&self, cx: &Cx) -> Vec<Cmd> {
+        cx.session
             .user()
             .map(|u| {
-                Effect::Store(StoreCommand::SaveOrders {
+                Cmd::Do(Effect::Store(StoreCommand::SaveOrders {
                     user: u.id,
-                    orders: self.orders.list.clone(),
-                })
+                    orders: self.list.clone(),
+                }))
             })
             .into_iter()
             .collect()
     }
 
     /// The socket closed or could not open: say so, and try again soon.
-    pub(super) fn me_dropped(&mut self, _now: Timestamp) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        if self.orders.link != MeLink::Down {
-            effects.push(Effect::Me(MeCommand::Close));
+    fn dropped(&mut self, cx: &Cx) -> Vec<Cmd> {
+        let mut cmds = Vec::new();
+        if self.link != MeLink::Down {
+            cmds.push(Cmd::Do(Effect::Me(MeCommand::Close)));
         }
-        self.orders.link = MeLink::Down;
-        if self.session.user().is_none() {
-            return effects;
+        self.link = MeLink::Down;
+        if cx.session.user().is_none() {
+            return cmds;
         }
-        self.orders.offline = true;
-        let delay = BACKOFF_MS[(self.orders.failures as usize).min(BACKOFF_MS.len() - 1)];
-        self.orders.failures = self.orders.failures.saturating_add(1);
-        let id = self.id();
-        if let Some(old) = self.orders.reconnect_timer.replace(id) {
-            self.timers.remove(&old);
-        }
-        self.timers.insert(id, Wake::Me);
-        effects.push(Effect::Timer {
-            id,
+        self.offline = true;
+        let delay = BACKOFF_MS[(self.failures as usize).min(BACKOFF_MS.len() - 1)];
+        self.failures = self.failures.saturating_add(1);
+        self.reconnect_armed = true;
+        cmds.push(Cmd::CancelTimers(Wake::Me));
+        cmds.push(Cmd::Timer {
+            wake: Wake::Me,
             after_ms: delay,
         });
-        effects
+        cmds
     }
 
     /// The access token was refused (expired, or the server restarted with
     /// a new signing key): refresh it, then connect. Refused again right
     /// after a refresh: back off like any other failure.
-    pub(super) fn me_unauthorized(&mut self, now: Timestamp) -> Vec<Effect> {
-        let just_refreshed = self
+    fn unauthorized(&mut self, cx: &Cx) -> Vec<Cmd> {
+        let just_refreshed = cx
             .refreshed_at
-            .is_some_and(|t| now.as_millisecond() - t < 10_000);
-        if just_refreshed || self.session.user().is_none() {
-            return self.me_dropped(now);
+            .is_some_and(|t| cx.now.as_millisecond() - t < 10_000);
+        if just_refreshed || cx.session.user().is_none() {
+            return self.dropped(cx);
         }
-        self.orders.link = MeLink::Down;
-        self.orders.offline = true;
-        self.start_refresh()
+        self.link = MeLink::Down;
+        self.offline = true;
+        vec![Cmd::Refresh]
     }
 
     /// A refresh got no answer: a user socket that waited for it tries
     /// again later (with its backoff) instead of staying down.
-    pub(super) fn me_after_failed_refresh(&mut self, now: Timestamp) -> Vec<Effect> {
-        if self.orders.link == MeLink::Down
-            && self.orders.reconnect_timer.is_none()
-            && self.session.user().is_some()
-        {
-            return self.me_dropped(now);
+    pub(super) fn after_failed_refresh(&mut self, cx: &Cx) -> Vec<Cmd> {
+        if self.link == MeLink::Down && !self.reconnect_armed && cx.session.user().is_some() {
+            return self.dropped(cx);
         }
         Vec::new()
     }
 
-    pub(super) fn me_reconnect_due(&mut self, now: Timestamp) -> Vec<Effect> {
-        self.orders.reconnect_timer = None;
-        self.connect_me(now)
+    /// Its reconnect timer rang.
+    pub(super) fn reconnect_due(&mut self, cx: &Cx) -> Vec<Cmd> {
+        self.reconnect_armed = false;
+        self.connect(cx)
     }
 
     /// The cached orders (the store's answer to `LoadOrders`): shown until
     /// the socket's snapshot replaces them.
-    pub(super) fn orders_cached(&mut self, list: Vec<Order>) {
-        if self.orders.list.is_empty() && self.orders.link != MeLink::Live {
-            self.orders.list = list;
+    fn cached(&mut self, list: Vec<Order>) {
+        if self.list.is_empty() && self.link != MeLink::Live {
+            self.list = list;
         }
     }
 
-    pub(super) fn open_orders(&mut self, now: Timestamp) -> Vec<Effect> {
-        if self.session.user().is_none() {
-            return self.need_account(Pending::Orders);
+    pub(super) fn open(&mut self, cx: &Cx) -> Vec<Cmd> {
+        if cx.session.user().is_none() {
+            return vec![Cmd::NeedAccount(Pending::Orders)];
         }
-        self.orders.screen = true;
-        self.orders.toast = None;
+        self.screen = true;
+        self.toast = None;
         // Opening the screen is also "try now" when offline.
-        if self.orders.link == MeLink::Down {
-            if let Some(t) = self.orders.reconnect_timer.take() {
-                self.timers.remove(&t);
+        if self.link == MeLink::Down {
+            let mut cmds = Vec::new();
+            if std::mem::take(&mut self.reconnect_armed) {
+                cmds.push(Cmd::CancelTimers(Wake::Me));
             }
-            return self.connect_me(now);
+            cmds.extend(self.connect(cx));
+            return cmds;
         }
         Vec::new()
     }
 
-    pub(super) fn open_order(&mut self, id: OrderId, now: Timestamp) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        if !self.orders.screen {
-            effects = self.open_orders(now);
+    fn open_order(&mut self, id: OrderId, cx: &Cx) -> Vec<Cmd> {
+        let mut cmds = Vec::new();
+        if !self.screen {
+            cmds = self.open(cx);
         }
-        if self.orders.get(id).is_some() {
-            self.orders.detail = Some(id);
-            self.orders.notice = None;
-            self.orders.picking_reason = false;
+        if self.get(id).is_some() {
+            self.detail = Some(id);
+            self.notice = None;
+            self.picking_reason = false;
         }
-        self.orders.toast = None;
-        effects
+        self.toast = None;
+        cmds
     }
 
-    pub(super) fn close_order(&mut self) {
-        self.orders.detail = None;
-        self.orders.notice = None;
-        self.orders.picking_reason = false;
+    fn close_order(&mut self) {
+        self.detail = None;
+        self.notice = None;
+        self.picking_reason = false;
     }
 
-    pub(super) fn cancel_order(&mut self, id: OrderId, now: Timestamp) -> Vec<Effect> {
-        let Some(o) = self.orders.get(id) else {
+    fn cancel(&mut self, id: OrderId, cx: &mut Cx) -> Vec<Cmd> {
+        let Some(o) = self.get(id) else {
             return Vec::new();
         };
-        if !o.status.cancellable() || self.orders.busy.is_some() {
+        if !o.status.cancellable() || self.busy.is_some() {
             return Vec::new();
         }
-        self.orders.busy = Some(id);
-        self.orders.notice = None;
-        let fresh = self.ids.key(now);
-        let key = self.orders.cancel_keys.entry(id).or_insert(fresh).clone();
-        self.keyed(
-            Method::Post,
-            &format!("/v1/orders/{id}/cancel"),
-            None,
-            &key,
-            now,
-            Then::OrderChanged { order: id },
-        )
+        self.busy = Some(id);
+        self.notice = None;
+        let fresh = cx.ids.key(cx.now);
+        let key = self.cancel_keys.entry(id).or_insert(fresh).clone();
+        vec![Cmd::Authed {
+            method: Method::Post,
+            path: format!("/v1/orders/{id}/cancel"),
+            body: None,
+            key: Some(key),
+            then: Then::OrderChanged { order: id },
+        }]
     }
 
-    pub(super) fn request_refund(
-        &mut self,
-        id: OrderId,
-        reason: RefundReason,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        if self.orders.get(id).is_none() || self.orders.busy.is_some() {
+    fn request_refund(&mut self, id: OrderId, reason: RefundReason) -> Vec<Cmd> {
+        if self.get(id).is_none() || self.busy.is_some() {
             return Vec::new();
         }
-        self.orders.busy = Some(id);
-        self.orders.picking_reason = false;
-        self.orders.notice = None;
-        let body = serde_json::to_value(RefundRequest { reason }).ok();
-        self.authed_then(
-            Method::Post,
-            &format!("/v1/orders/{id}/refund-request"),
-            body,
-            now,
-            Then::OrderChanged { order: id },
-        )
+        self.busy = Some(id);
+        self.picking_reason = false;
+        self.notice = None;
+        vec![Cmd::Authed {
+            method: Method::Post,
+            path: format!("/v1/orders/{id}/refund-request"),
+            body: serde_json::to_value(RefundRequest { reason }).ok(),
+            key: None,
+            then: Then::OrderChanged { order: id },
+        }]
     }
 
     /// The answer to a cancel or refund request.
-    pub(super) fn order_changed(
+    pub(super) fn changed(
         &mut self,
         id: OrderId,
         result: Result<Order, HttpFailure>,
-    ) -> Vec<Effect> {
-        self.orders.busy = None;
+        cx: &Cx,
+    ) -> Vec<Cmd> {
+        self.busy = None;
         match result {
             Err(HttpFailure::Unreadable(_)) => {
                 // Done (2xx); the order's new state comes on the user's socket.
-                self.orders.cancel_keys.remove(&id);
-                self.orders.notice = Some(super::unreadable("The order's new state"));
+                self.cancel_keys.remove(&id);
+                self.notice = Some(unreadable("The order's new state"));
                 Vec::new()
             }
             Ok(order) => {
-                self.orders.cancel_keys.remove(&id);
-                self.orders.notice = Some(match order.status {
-                    OrderStatus::Cancelled => format!(
-                        "Cancelled — {} is back in your wallet",
-                        crate::view::price(&order.total)
-                    ),
+                self.cancel_keys.remove(&id);
+                self.notice = Some(match order.status {
+                    OrderStatus::Cancelled => {
+                        format!("Cancelled — {} is back in your wallet", price(&order.total))
+                    }
                     OrderStatus::RefundRequested => {
                         "Refund requested — the seller will answer soon".to_owned()
                     }
                     OrderStatus::Refunded => "Refunded".to_owned(),
                     s => status_words(s).to_owned(),
                 });
-                self.orders.upsert(order);
-                self.save_orders()
+                self.upsert(order);
+                self.save(cx)
             }
             Err(HttpFailure::Status { problem, status })
                 if status >= 500
@@ -479,14 +484,14 @@ impl App {
                         .is_some_and(|p| p.code == ErrorCode::IdempotencyInFlight) =>
             {
                 // Not a definite answer: the same key goes again on the next tap.
-                self.orders.notice =
+                self.notice =
                     Some("That did not go through yet — nothing changed; try again".into());
                 Vec::new()
             }
             Err(HttpFailure::Status { problem, status }) => {
                 // A refusal moved nothing: the next tap is a new request.
-                self.orders.cancel_keys.remove(&id);
-                self.orders.notice = Some(problem.map_or_else(
+                self.cancel_keys.remove(&id);
+                self.notice = Some(problem.map_or_else(
                     || format!("That did not work ({status}) — nothing changed"),
                     |p| capitalise(&p.detail),
                 ));
@@ -494,15 +499,9 @@ impl App {
             }
             Err(HttpFailure::Network(_)) => {
                 // The same key goes again on the next tap.
-                self.orders.notice = Some("You're offline — nothing changed yet; try again".into());
+                self.notice = Some("You're offline — nothing changed yet; try again".into());
                 Vec::new()
             }
-        }
-    }
-
-    fn set_balance(&mut self, balance: livecart_protocol::Money) {
-        if let Some(w) = self.shop.wallet.as_mut() {
-            w.balance = balance;
         }
     }
 }

@@ -19,7 +19,7 @@
 //! own events in #17's next step.
 
 use super::{App, Call, HttpFailure, Pending, Reply, Then, Wake, unreadable};
-use crate::effects::{Effect, Method, StoreCommand};
+use crate::effects::{Effect, Method, PendingPayment, StoreCommand};
 use crate::price;
 use jiff::Timestamp;
 use livecart_protocol::commerce::{
@@ -28,9 +28,8 @@ use livecart_protocol::commerce::{
 };
 use livecart_protocol::rest::{FlashSale, Gift, GiftCatalog, Product};
 use livecart_protocol::{
-    ComboId, ErrorCode, GiftId, Money, Problem, ProductId, RoomId, SkuId, TopUpId, UserId,
+    ComboId, ErrorCode, GiftId, Money, Problem, ProductId, RoomId, SkuId, TopUpId,
 };
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Taps of the same gift this close together build one combo.
@@ -82,17 +81,6 @@ pub enum GiftsEvent {
     ToggleBar,
     /// One tap on a gift.
     Send(GiftId),
-}
-
-/// A payment written to the outbox before it is sent: enough to send it
-/// again, with the same key, after a restart. Never holds the PIN.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingPayment {
-    pub key: String,
-    pub user: UserId,
-    pub room: RoomId,
-    pub request: PlaceOrderRequest,
-    pub product_name: String,
 }
 
 /// Where the checkout sheet is.
@@ -264,7 +252,7 @@ pub fn card_number(typed: &str) -> Result<String, &'static str> {
 }
 
 fn format(m: &Money) -> String {
-    crate::view::price(m)
+    crate::view::format::price(m)
 }
 
 fn problem_of(failure: &HttpFailure) -> Option<&Problem> {

@@ -239,7 +239,7 @@ pub(super) fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
             .chat
             .shown
             .iter()
-            .filter(|m| !app.reported.contains(&m.id))
+            .filter(|m| !app.viewer.reported.contains(&m.id))
             .map(|m| ChatLine {
                 id: m.id.to_string(),
                 who: m.user.name.clone(),
