@@ -16,7 +16,6 @@ mod shop;
 pub use crate::effects::PendingPayment;
 pub use account::AccountEvent;
 pub use answer::HttpFailure;
-pub(crate) use answer::unreadable;
 use answer::{Reply, Then};
 pub use cmd::Pending;
 use cmd::{Cmd, Cx, Wake};
@@ -25,8 +24,8 @@ pub use live::{LiveEvent, Viewer};
 pub use orders::{MeLink, MeUpdate, OrderToast, Orders, OrdersEvent, TOAST_MS, status_words};
 pub use rooms::FeedEvent;
 pub use shop::{
-    COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, GiftsEvent, Payment, Shop, ShopEvent, Stage, Step,
-    WalletEvent, card_number,
+    COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, GiftsEvent, Payment, Seen, Shop, ShopEvent, Stage,
+    Step, WalletEvent, card_number,
 };
 
 use crate::effects::{
@@ -39,7 +38,7 @@ use crate::room::{Fold, Link, LiveRoom};
 use crate::session::Session;
 use jiff::Timestamp;
 use livecart_protocol::rest::{FeedResponse, SessionResponse};
-use livecart_protocol::{ClientFrame, ErrorCode, ProductId, RoomId, ServerFrame, UserId};
+use livecart_protocol::{ClientFrame, ErrorCode, RoomId, ServerFrame, UserId};
 use std::collections::HashMap;
 
 /// Something that happened: a tap, or an answer from an effect runner.
@@ -130,9 +129,6 @@ pub struct App {
     pub sign_in: Option<SignInSheet>,
     pub muted: bool,
     pub debug: bool,
-    pub bag_open: bool,
-    /// The product whose detail is open.
-    pub product: Option<ProductId>,
     pub reduced_motion: bool,
     /// Whom the viewer follows, what they reported, chat waiting for a token.
     pub viewer: Viewer,
@@ -186,6 +182,39 @@ impl App {
             refreshed_at: self.refreshed_at,
         };
         let cmds = f(&mut self.orders, &mut cx);
+        self.run(cmds, now)
+    }
+
+    /// What the shop reads of the room on screen.
+    pub(crate) fn seen(&self) -> Seen<'_> {
+        Seen {
+            room: self.room.as_ref(),
+            behind_ms: self.behind_ms(),
+            wallet_asked: self.asked(&Then::Wallet),
+        }
+    }
+
+    /// Lets the shop handle something, then does what it asks.
+    fn shop_do(
+        &mut self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Shop, &mut Cx, &Seen) -> Vec<Cmd>,
+    ) -> Vec<Effect> {
+        let behind_ms = self.behind_ms();
+        let wallet_asked = self.asked(&Then::Wallet);
+        let seen = Seen {
+            room: self.room.as_ref(),
+            behind_ms,
+            wallet_asked,
+        };
+        let mut cx = Cx {
+            now,
+            session: &self.session,
+            ids: &mut self.ids,
+            watching: self.room.is_some() && !self.feed.browsing,
+            refreshed_at: self.refreshed_at,
+        };
+        let cmds = f(&mut self.shop, &mut cx, &seen);
         self.run(cmds, now)
     }
 
@@ -314,7 +343,7 @@ impl App {
             Event::Started => {
                 self.feed.loading = true;
                 let feed = self.http(Call::Feed, Method::Get, "/v1/feed", None, None);
-                let catalog = self.load_catalog();
+                let catalog = self.http(Call::Catalog, Method::Get, "/v1/gifts", None, None);
                 vec![
                     Effect::Vault(VaultCommand::Load),
                     Effect::Store(StoreCommand::LoadFeed),
@@ -350,11 +379,11 @@ impl App {
                 self.debug = !self.debug;
                 Vec::new()
             }
-            Event::Shop(e) => self.on_shop(e, now),
+            Event::Shop(e) => self.shop_do(now, |s, cx, seen| s.on_shop(e, cx, seen)),
             Event::Orders(e) => self.orders_do(now, |o, cx| o.on_event(e, cx)),
             Event::Me(update) => self.orders_do(now, |o, cx| o.on_me(update, cx)),
-            Event::Wallet(e) => self.on_wallet(e, now),
-            Event::Gifts(e) => self.on_gifts(e, now),
+            Event::Wallet(e) => self.shop_do(now, |s, cx, _| s.on_wallet(e, cx)),
+            Event::Gifts(e) => self.shop_do(now, |s, cx, seen| s.on_gifts(e, cx, seen)),
             Event::ReducedMotion(on) => {
                 self.reduced_motion = on;
                 Vec::new()
@@ -370,12 +399,14 @@ impl App {
                     self.show_timer = None;
                     Vec::new()
                 }
-                Some(Wake::TopUp(id)) => self.top_up_due(id, now),
+                Some(Wake::TopUp(id)) => self.run(Shop::top_up_due(id), now),
                 Some(Wake::Me) => self.orders_do(now, |o, cx| o.reconnect_due(cx)),
                 Some(Wake::Feed) => {
                     vec![self.http(Call::Feed, Method::Get, "/v1/feed", None, None)]
                 }
-                Some(Wake::PayRetry(key)) => self.payment_retry_due(&key, now),
+                Some(Wake::PayRetry(key)) => {
+                    self.shop_do(now, |s, cx, _| s.payment_retry_due(&key, cx))
+                }
                 _ => Vec::new(),
             },
         }
@@ -466,8 +497,8 @@ impl App {
     fn enter_current_room(&mut self, now: Timestamp) -> Vec<Effect> {
         let mut effects = Vec::new();
         // Sheets belong to the room they opened in.
-        self.close_checkout();
-        self.bag_open = false;
+        self.shop.close_checkout();
+        self.shop.bag_open = false;
         self.shop.gift_bar_open = false;
         if let Some(old) = self.room.take() {
             effects.push(Effect::Socket(SocketCommand::Close { room: old.id }));
@@ -706,7 +737,7 @@ impl App {
             Reply::OrderChanged { order, result } => {
                 return self.orders_do(now, |o, cx| o.changed(order, result, cx));
             }
-            reply => return self.shop_done(reply, now),
+            reply => return self.shop_do(now, |s, cx, _| s.answered(reply, cx)),
         }
         Vec::new()
     }
@@ -725,7 +756,7 @@ impl App {
         if fresh {
             let request = self.request(Method::Get, "/v1/me/following", None);
             effects.push(self.send_authed(request, token.clone(), false, Then::Following));
-            effects.extend(self.load_shop(now));
+            effects.extend(self.shop_do(now, |_, cx, _| Shop::load(cx)));
             effects.extend(self.orders_do(now, |o, cx| o.start(cx)));
         } else {
             self.refreshed_at = Some(now.as_millisecond());
@@ -747,9 +778,15 @@ impl App {
             v.signed_in(pending.clone(), room, host, cx)
         }));
         match pending {
-            Some(Pending::BuyNow) => effects.extend(self.buy_now(now)),
-            Some(Pending::Wallet) => effects.extend(self.open_wallet(now)),
-            Some(Pending::Gift(gift)) => effects.extend(self.send_gift(gift, now)),
+            Some(Pending::BuyNow) => {
+                effects.extend(self.shop_do(now, |s, cx, seen| s.buy_now(cx, seen)));
+            }
+            Some(Pending::Wallet) => {
+                effects.extend(self.shop_do(now, |s, cx, _| s.open_wallet(cx)));
+            }
+            Some(Pending::Gift(gift)) => {
+                effects.extend(self.shop_do(now, |s, cx, seen| s.send_gift(gift, cx, seen)));
+            }
             Some(Pending::Orders) => effects.extend(self.orders_do(now, |o, cx| o.open(cx))),
             Some(Pending::Follow | Pending::Chat(_) | Pending::Report(..) | Pending::Like)
             | None => {}
@@ -762,7 +799,7 @@ impl App {
         self.session = Session::Anonymous;
         self.waiting.clear();
         self.viewer.signed_out();
-        self.forget_shop();
+        self.shop.forget();
         self.message = Some(why.to_owned());
         let mut effects = vec![
             Effect::Vault(VaultCommand::Clear),

@@ -3,7 +3,7 @@
 //! their refresh: `http.rs`).
 
 use super::answer::Then;
-use super::{App, Call, SignInSheet};
+use super::{App, Call, Shop, SignInSheet};
 use crate::effects::{Effect, Method, StoreCommand, VaultCommand};
 use crate::session::Session;
 use jiff::Timestamp;
@@ -43,7 +43,7 @@ impl App {
                         now,
                         Then::Following,
                     ));
-                    effects.extend(self.load_shop(now));
+                    effects.extend(self.shop_do(now, |_, cx, _| Shop::load(cx)));
                     effects.extend(self.orders_do(now, |o, cx| o.start(cx)));
                     effects
                 }
@@ -91,7 +91,7 @@ impl App {
                 self.session = Session::Anonymous;
                 self.waiting.clear();
                 self.viewer.signed_out();
-                self.forget_shop();
+                self.shop.forget();
                 self.message = Some("Signed out".into());
                 let mut effects = vec![
                     Effect::Vault(VaultCommand::Clear),

@@ -42,6 +42,41 @@ pub enum Cmd {
     SetBalance(Money),
 }
 
+impl Cmd {
+    /// A signed-in request whose answer goes to `then`.
+    pub fn authed(
+        method: Method,
+        path: impl Into<String>,
+        body: Option<serde_json::Value>,
+        then: Then,
+    ) -> Self {
+        Self::Authed {
+            method,
+            path: path.into(),
+            body,
+            key: None,
+            then,
+        }
+    }
+
+    /// A signed-in money request carrying its `Idempotency-Key`.
+    pub fn keyed(
+        method: Method,
+        path: impl Into<String>,
+        body: Option<serde_json::Value>,
+        key: &str,
+        then: Then,
+    ) -> Self {
+        Self::Authed {
+            method,
+            path: path.into(),
+            body,
+            key: Some(key.to_owned()),
+            then,
+        }
+    }
+}
+
 /// What a part may read of the rest of the app while it handles an event.
 pub struct Cx<'a> {
     pub now: Timestamp,

@@ -110,8 +110,8 @@ impl App {
         match call {
             Call::Feed => self.feed_answer(decode(result, "the feed"), now),
             Call::Catalog => {
-                self.catalog_loaded(decode(result, "the gifts"));
-                Vec::new()
+                let cmds = self.shop.catalog_loaded(decode(result, "the gifts"));
+                self.run(cmds, now)
             }
             Call::SignIn | Call::Refresh => {
                 self.session_answer(call == Call::SignIn, decode(result, "the session"), now)

@@ -14,14 +14,19 @@
 //! - The PIN is kept in memory for the payment in flight, never in the outbox.
 //! - Nothing is shown as paid until the server says so.
 //!
+//! A part of the app that owns its state ([`Shop`]): it answers each event
+//! with [`Cmd`]s (app/cmd.rs), reads the session and the ids through a
+//! [`Cx`] and the room on screen through a [`Seen`]; it never names the app.
+//!
 //! Size: checkout, the payment outbox, top-ups, gifts and the wallet screen
-//! share the wallet and the payment state; they become sub-models with their
-//! own events in #17's next step.
+//! share the wallet and the payment state (a top-up can be for a payment, a
+//! gift spends from the balance a payment checks).
 
-use super::{App, Call, HttpFailure, Pending, Reply, Then, Wake, unreadable};
+use super::answer::{HttpFailure, Reply, Then, unreadable};
+use super::cmd::{Cmd, Cx, Pending, Wake};
 use crate::effects::{Effect, Method, PendingPayment, StoreCommand};
 use crate::price;
-use jiff::Timestamp;
+use crate::room::LiveRoom;
 use livecart_protocol::commerce::{
     Address, GiftReceipt, Order, PlaceOrderRequest, SendGiftRequest, TopUp, TopUpRequest,
     TopUpStatus, Wallet, WalletEntry,
@@ -173,7 +178,12 @@ pub struct WalletTopUp {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
+#[allow(clippy::struct_excessive_bools)] // independent: which sheet or bar is open
 pub struct Shop {
+    /// The room's products (the bag) are showing.
+    pub bag_open: bool,
+    /// The product whose detail (the checkout sheet) is open.
+    pub product: Option<ProductId>,
     pub checkout: Option<Checkout>,
     pub payment: Option<Payment>,
     /// The last wallet the server sent (balance, PIN threshold).
@@ -279,51 +289,20 @@ fn definite(failure: &HttpFailure) -> bool {
     }
 }
 
-impl App {
-    /// The bag's and the checkout sheet's events.
-    pub(super) fn on_shop(&mut self, event: ShopEvent, now: Timestamp) -> Vec<Effect> {
-        match event {
-            ShopEvent::OpenBag => self.bag_open = self.room.is_some(),
-            ShopEvent::CloseBag => self.bag_open = false,
-            ShopEvent::OpenProduct(id) => return self.open_checkout(id, now),
-            ShopEvent::CloseProduct => self.close_checkout(),
-            ShopEvent::SelectSku(sku) => self.select_sku(sku),
-            ShopEvent::SetQuantity(n) => self.set_quantity(n, now),
-            ShopEvent::BuyNow => return self.buy_now(now),
-            ShopEvent::BackToChoose => self.back_to_choose(),
-            ShopEvent::Pay { pin } => return self.pay(pin, now),
-            ShopEvent::PaymentSaved(key) => return self.payment_saved(&key, now),
-            ShopEvent::PaymentsLoaded(list) => return self.payments_loaded(list, now),
-        }
-        Vec::new()
-    }
+/// What the shop reads of the rest of the app: the room on screen (its
+/// products, its sale, the server's clock) and how far behind live its
+/// picture is (a sale is open for what the buyer sees).
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    pub room: Option<&'a LiveRoom>,
+    pub behind_ms: Option<i64>,
+    /// A wallet read is in flight or waiting for a fresh token.
+    pub wallet_asked: bool,
+}
 
-    /// The wallet screen's events.
-    pub(super) fn on_wallet(&mut self, event: WalletEvent, now: Timestamp) -> Vec<Effect> {
-        match event {
-            WalletEvent::Open => self.open_wallet(now),
-            WalletEvent::Close => {
-                self.shop.wallet_open = false;
-                Vec::new()
-            }
-            WalletEvent::TopUp { amount_minor, card } => self.top_up(amount_minor, &card, now),
-        }
-    }
-
-    /// The gift bar's events.
-    pub(super) fn on_gifts(&mut self, event: GiftsEvent, now: Timestamp) -> Vec<Effect> {
-        match event {
-            GiftsEvent::ToggleBar => {
-                self.shop.gift_bar_open = !self.shop.gift_bar_open && self.room.is_some();
-                Vec::new()
-            }
-            GiftsEvent::Send(gift) => self.send_gift(gift, now),
-        }
-    }
-
+impl Seen<'_> {
     fn room_product(&self, id: ProductId) -> Option<&Product> {
-        self.room
-            .as_ref()?
+        self.room?
             .state
             .as_ref()?
             .products
@@ -333,96 +312,138 @@ impl App {
 
     /// The flash sale open to this buyer on `sku` now (see
     /// [`price::open_sale`]).
-    pub(crate) fn open_sale(&self, sku: SkuId, now_ms: i64) -> Option<&FlashSale> {
-        let live = self.room.as_ref()?;
+    pub fn open_sale(&self, sku: SkuId, now_ms: i64) -> Option<&FlashSale> {
+        let live = self.room?;
         price::open_sale(
             live.state.as_ref()?.flash_sale.as_ref(),
             sku,
             now_ms + live.show.server_offset_ms,
-            self.behind_ms().unwrap_or(0),
+            self.behind_ms.unwrap_or(0),
         )
     }
+}
 
-    /// The checkout's line (option, quantity, sale, locked price) as the
-    /// buyer sees it now: what the sheet shows and what "Pay" sends.
-    pub(crate) fn checkout_line(&self, now_ms: i64) -> Option<price::Line> {
-        let c = self.shop.checkout.as_ref()?;
-        let p = self.room_product(c.product)?;
-        let sku = p.skus.iter().find(|k| Some(k.id) == c.sku)?;
-        let sale = if c.sale_over {
-            None
-        } else {
-            self.open_sale(sku.id, now_ms)
-        };
-        price::line(sku, c.quantity, sale, c.price_now)
-    }
+/// The wallet read a sheet needs.
+fn read_wallet() -> Cmd {
+    Cmd::authed(Method::Get, "/v1/wallet", None, Then::Wallet)
+}
 
-    /// What the buyer can spend now: the balance less gifts not yet answered.
-    pub(crate) fn spendable(&self) -> Option<Money> {
-        self.shop.wallet.as_ref().map(|w| Money {
-            amount_minor: w.balance.amount_minor - self.shop.gift_pending_minor,
-            currency: w.balance.currency,
-        })
-    }
-
-    pub(crate) fn default_address(&self) -> Option<&Address> {
-        let list = self.shop.addresses.as_ref()?;
-        list.iter().find(|a| a.is_default).or_else(|| list.first())
-    }
-
-    /// The wallet, addresses and gift catalog the sheets need (after sign-in).
-    pub(super) fn load_shop(&mut self, now: Timestamp) -> Vec<Effect> {
-        let mut effects = self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet);
-        effects.extend(self.authed_then(
-            Method::Get,
-            "/v1/me/addresses",
-            None,
-            now,
-            Then::Addresses,
-        ));
-        if let Some(user) = self.session.user() {
-            effects.push(Effect::Store(StoreCommand::LoadPayments(user.id)));
-        }
-        effects
-    }
-
-    pub(super) fn load_catalog(&mut self) -> Effect {
-        self.http(Call::Catalog, Method::Get, "/v1/gifts", None, None)
-    }
-
-    pub(super) fn forget_shop(&mut self) {
-        let catalog = std::mem::take(&mut self.shop.catalog);
-        self.shop = Shop {
+impl Shop {
+    /// A shop for a signed-out viewer: only the gift catalogue stays.
+    pub(super) fn forget(&mut self) {
+        let catalog = std::mem::take(&mut self.catalog);
+        *self = Shop {
             catalog,
             card: DEMO_CARD.to_owned(),
             ..Shop::default()
         };
     }
 
+    /// The bag's and the checkout sheet's events.
+    pub(super) fn on_shop(&mut self, event: ShopEvent, cx: &mut Cx, seen: &Seen) -> Vec<Cmd> {
+        let now_ms = cx.now.as_millisecond();
+        match event {
+            ShopEvent::OpenBag => self.bag_open = seen.room.is_some(),
+            ShopEvent::CloseBag => self.bag_open = false,
+            ShopEvent::OpenProduct(id) => self.open_checkout(id, now_ms, seen),
+            ShopEvent::CloseProduct => self.close_checkout(),
+            ShopEvent::SelectSku(sku) => self.select_sku(sku),
+            ShopEvent::SetQuantity(n) => self.set_quantity(n, now_ms, seen),
+            ShopEvent::BuyNow => return self.buy_now(cx, seen),
+            ShopEvent::BackToChoose => self.back_to_choose(),
+            ShopEvent::Pay { pin } => return self.pay(pin, cx, seen),
+            ShopEvent::PaymentSaved(key) => return self.payment_saved(&key, cx),
+            ShopEvent::PaymentsLoaded(list) => return self.payments_loaded(list, cx),
+        }
+        Vec::new()
+    }
+
+    /// The wallet screen's events.
+    pub(super) fn on_wallet(&mut self, event: WalletEvent, cx: &mut Cx) -> Vec<Cmd> {
+        match event {
+            WalletEvent::Open => self.open_wallet(cx),
+            WalletEvent::Close => {
+                self.wallet_open = false;
+                Vec::new()
+            }
+            WalletEvent::TopUp { amount_minor, card } => self.top_up(amount_minor, &card, cx),
+        }
+    }
+
+    /// The gift bar's events.
+    pub(super) fn on_gifts(&mut self, event: GiftsEvent, cx: &mut Cx, seen: &Seen) -> Vec<Cmd> {
+        match event {
+            GiftsEvent::ToggleBar => {
+                self.gift_bar_open = !self.gift_bar_open && seen.room.is_some();
+                Vec::new()
+            }
+            GiftsEvent::Send(gift) => self.send_gift(gift, cx, seen),
+        }
+    }
+
+    /// The checkout's line (option, quantity, sale, locked price) as the
+    /// buyer sees it now: what the sheet shows and what "Pay" sends.
+    pub fn checkout_line(&self, seen: &Seen, now_ms: i64) -> Option<price::Line> {
+        let c = self.checkout.as_ref()?;
+        let p = seen.room_product(c.product)?;
+        let sku = p.skus.iter().find(|k| Some(k.id) == c.sku)?;
+        let sale = if c.sale_over {
+            None
+        } else {
+            seen.open_sale(sku.id, now_ms)
+        };
+        price::line(sku, c.quantity, sale, c.price_now)
+    }
+
+    /// What the buyer can spend now: the balance less gifts not yet answered.
+    pub fn spendable(&self) -> Option<Money> {
+        self.wallet.as_ref().map(|w| Money {
+            amount_minor: w.balance.amount_minor - self.gift_pending_minor,
+            currency: w.balance.currency,
+        })
+    }
+
+    pub fn default_address(&self) -> Option<&Address> {
+        let list = self.addresses.as_ref()?;
+        list.iter().find(|a| a.is_default).or_else(|| list.first())
+    }
+
+    /// The wallet, addresses and the outbox's payments the sheets need
+    /// (after sign-in).
+    pub(super) fn load(cx: &Cx) -> Vec<Cmd> {
+        let mut cmds = vec![
+            read_wallet(),
+            Cmd::authed(Method::Get, "/v1/me/addresses", None, Then::Addresses),
+        ];
+        if let Some(user) = cx.session.user() {
+            cmds.push(Cmd::Do(Effect::Store(StoreCommand::LoadPayments(user.id))));
+        }
+        cmds
+    }
+
     /// Opens the checkout sheet for a product of the room on screen: the
     /// option on flash sale while one is open to this buyer, else the one
     /// bought last time if it is in stock, else the first in stock; one piece.
-    pub(super) fn open_checkout(&mut self, product: ProductId, now: Timestamp) -> Vec<Effect> {
-        let Some(room) = self.room.as_ref().map(|r| r.id) else {
-            return Vec::new();
+    fn open_checkout(&mut self, product: ProductId, now_ms: i64, seen: &Seen) {
+        let Some(room) = seen.room.map(|r| r.id) else {
+            return;
         };
-        let Some(p) = self.room_product(product) else {
-            return Vec::new();
+        let Some(p) = seen.room_product(product) else {
+            return;
         };
-        let last = self.shop.last_sku.get(&product).copied();
-        let now_ms = now.as_millisecond();
+        let last = self.last_sku.get(&product).copied();
         // A sale on this product: its option is the one the shopper came for.
         let on_sale = p
             .skus
             .iter()
-            .find(|k| self.open_sale(k.id, now_ms).is_some());
+            .find(|k| seen.open_sale(k.id, now_ms).is_some());
         let sku = on_sale
             .or_else(|| p.skus.iter().find(|k| Some(k.id) == last && k.stock > 0))
             .or_else(|| p.skus.iter().find(|k| k.stock > 0))
             .or_else(|| p.skus.first())
             .map(|k| k.id);
         self.product = Some(product);
-        self.shop.checkout = Some(Checkout {
+        self.checkout = Some(Checkout {
             room,
             product,
             sku,
@@ -433,17 +454,16 @@ impl App {
             price_now: None,
             sale_over: false,
         });
-        Vec::new()
     }
 
     pub(super) fn close_checkout(&mut self) {
         self.product = None;
         // A payment in flight goes on; its answer shows as a message.
-        self.shop.checkout = None;
+        self.checkout = None;
     }
 
-    pub(super) fn select_sku(&mut self, sku: SkuId) {
-        if let Some(c) = self.shop.checkout.as_mut()
+    fn select_sku(&mut self, sku: SkuId) {
+        if let Some(c) = self.checkout.as_mut()
             && c.step != Step::Paying
         {
             c.sku = Some(sku);
@@ -456,22 +476,21 @@ impl App {
     /// Units of the checkout's option the buyer can get now: the sale's
     /// stock while the sale on it is open (sale orders take from it), else
     /// the option's own.
-    pub(crate) fn available(&self, c: &Checkout, now_ms: i64) -> Option<u32> {
-        let p = self.room_product(c.product)?;
+    pub fn available(&self, c: &Checkout, seen: &Seen, now_ms: i64) -> Option<u32> {
+        let p = seen.room_product(c.product)?;
         let k = p.skus.iter().find(|k| Some(k.id) == c.sku)?;
-        Some(match self.open_sale(k.id, now_ms) {
+        Some(match seen.open_sale(k.id, now_ms) {
             Some(f) if !c.sale_over && c.price_now.is_none() => f.remaining_stock,
             _ => k.stock,
         })
     }
 
-    pub(super) fn set_quantity(&mut self, quantity: u32, now: Timestamp) {
+    fn set_quantity(&mut self, quantity: u32, now_ms: i64, seen: &Seen) {
         let stock = self
-            .shop
             .checkout
             .as_ref()
-            .and_then(|c| self.available(c, now.as_millisecond()));
-        if let Some(c) = self.shop.checkout.as_mut()
+            .and_then(|c| self.available(c, seen, now_ms));
+        if let Some(c) = self.checkout.as_mut()
             && c.step != Step::Paying
         {
             c.quantity = quantity.clamp(1, stock.unwrap_or(1).clamp(1, 99));
@@ -481,23 +500,21 @@ impl App {
     }
 
     /// "Buy now": the confirm step with the total (needs an account).
-    pub(super) fn buy_now(&mut self, now: Timestamp) -> Vec<Effect> {
-        if self.session.user().is_none() {
-            return self.need_account(Pending::BuyNow);
+    pub(super) fn buy_now(&mut self, cx: &Cx, seen: &Seen) -> Vec<Cmd> {
+        if cx.session.user().is_none() {
+            return vec![Cmd::NeedAccount(Pending::BuyNow)];
         }
-        let mut effects = Vec::new();
+        let mut cmds = Vec::new();
         // Signing in from the sheet already asked for them: not twice.
-        let asked = self.asked(&Then::Wallet);
-        if (self.shop.wallet.is_none() || self.shop.addresses.is_none()) && !asked {
-            effects.extend(self.load_shop(now));
+        if (self.wallet.is_none() || self.addresses.is_none()) && !seen.wallet_asked {
+            cmds.extend(Self::load(cx));
         }
         let sold_out = self
-            .shop
             .checkout
             .as_ref()
-            .and_then(|c| self.available(c, now.as_millisecond()))
+            .and_then(|c| self.available(c, seen, cx.now.as_millisecond()))
             .map(|n| n == 0);
-        if let Some(c) = self.shop.checkout.as_mut()
+        if let Some(c) = self.checkout.as_mut()
             && c.step == Step::Choose
         {
             if sold_out == Some(false) {
@@ -507,11 +524,11 @@ impl App {
                 c.notice = Some("Sold out — pick another option".into());
             }
         }
-        effects
+        cmds
     }
 
-    pub(super) fn back_to_choose(&mut self) {
-        if let Some(c) = self.shop.checkout.as_mut()
+    fn back_to_choose(&mut self) {
+        if let Some(c) = self.checkout.as_mut()
             && matches!(c.step, Step::Confirm | Step::Pin)
         {
             c.step = Step::Choose;
@@ -520,39 +537,37 @@ impl App {
     }
 
     /// "Pay" (or "Top up and pay", or the PIN's "Confirm").
-    pub(super) fn pay(&mut self, pin: Option<String>, now: Timestamp) -> Vec<Effect> {
-        let now_ms = now.as_millisecond();
-        let Some(c) = self.shop.checkout.clone() else {
+    fn pay(&mut self, pin: Option<String>, cx: &mut Cx, seen: &Seen) -> Vec<Cmd> {
+        let now_ms = cx.now.as_millisecond();
+        let Some(c) = self.checkout.clone() else {
             return Vec::new();
         };
-        let Some(user) = self.session.user().map(|u| u.id) else {
-            return self.need_account(Pending::BuyNow);
+        let Some(user) = cx.session.user().map(|u| u.id) else {
+            return vec![Cmd::NeedAccount(Pending::BuyNow)];
         };
         if self
-            .shop
             .payment
             .as_ref()
             .is_some_and(|p| p.stage == Stage::Parked)
         {
             // "Try again" on a payment that got no answer: the same key.
-            return self.send_payment(now);
+            return self.send_payment();
         }
         if !matches!(c.step, Step::Confirm | Step::Pin) {
             return Vec::new(); // a second tap while paying does nothing
         }
-        let (Some(wallet), Some(address)) =
-            (self.shop.wallet.clone(), self.default_address().cloned())
+        let (Some(wallet), Some(address)) = (self.wallet.clone(), self.default_address().cloned())
         else {
-            self.sheet_notice(if self.shop.addresses.as_ref().is_some_and(Vec::is_empty) {
+            self.sheet_notice(if self.addresses.as_ref().is_some_and(Vec::is_empty) {
                 "Add a delivery address first"
             } else {
                 "Still loading your wallet — try again in a moment"
             });
-            return self.load_shop(now);
+            return Self::load(cx);
         };
         let (Some(line), Some(p), Some(sku)) = (
-            self.checkout_line(now_ms),
-            self.room_product(c.product).cloned(),
+            self.checkout_line(seen, now_ms),
+            seen.room_product(c.product).cloned(),
             c.sku,
         ) else {
             return Vec::new();
@@ -560,7 +575,7 @@ impl App {
         let total = line.total;
         let pin = pin.filter(|p| !p.trim().is_empty());
         if total.amount_minor >= wallet.pin_threshold.amount_minor && pin.is_none() {
-            if let Some(c) = self.shop.checkout.as_mut() {
+            if let Some(c) = self.checkout.as_mut() {
                 c.step = Step::Pin;
             }
             return Vec::new();
@@ -572,13 +587,13 @@ impl App {
             address_id: address.id,
             expected_unit_price: line.unit,
             flash_sale_id: line.sale,
-            video_delay_ms: u32::try_from(self.behind_ms().unwrap_or(0).max(0)).unwrap_or(0),
+            video_delay_ms: u32::try_from(seen.behind_ms.unwrap_or(0).max(0)).unwrap_or(0),
             pin: None,
         };
         // A payment that got no definite answer is the same payment: same key.
-        let key = match &self.shop.payment {
+        let key = match &self.payment {
             Some(p) if p.pending.request == request => p.pending.key.clone(),
-            _ => self.ids.key(now),
+            _ => cx.ids.key(cx.now),
         };
         let short = self
             .spendable()
@@ -590,50 +605,51 @@ impl App {
             request,
             product_name: p.name.clone(),
         };
-        self.shop.payment = Some(Payment {
+        self.payment = Some(Payment {
             pending: pending.clone(),
             pin,
-            stage: Stage::Saving,
+            // Noted for after the save: top up first.
+            stage: if short {
+                Stage::ToppingUp(None)
+            } else {
+                Stage::Saving
+            },
             attempts: 0,
             top_up_key: None,
             topped_up: false,
         });
-        if short {
-            // Noted for after the save: top up first.
-            if let Some(p) = self.shop.payment.as_mut() {
-                p.stage = Stage::ToppingUp(None);
-            }
-        }
-        if let Some(c) = self.shop.checkout.as_mut() {
+        if let Some(c) = self.checkout.as_mut() {
             c.step = Step::Paying;
             c.notice = None;
             c.pin_error = None;
         }
-        vec![Effect::Store(StoreCommand::SavePayment(Box::new(pending)))]
+        vec![Cmd::Do(Effect::Store(StoreCommand::SavePayment(Box::new(
+            pending,
+        ))))]
     }
 
     fn sheet_notice(&mut self, text: &str) {
-        if let Some(c) = self.shop.checkout.as_mut() {
+        if let Some(c) = self.checkout.as_mut() {
             c.notice = Some(text.to_owned());
         }
     }
 
     /// The outbox has the payment: now it may go.
-    pub(super) fn payment_saved(&mut self, key: &str, now: Timestamp) -> Vec<Effect> {
-        let Some(p) = self.shop.payment.as_mut().filter(|p| p.pending.key == key) else {
+    fn payment_saved(&mut self, key: &str, cx: &mut Cx) -> Vec<Cmd> {
+        let Some(p) = self.payment.as_mut().filter(|p| p.pending.key == key) else {
             return Vec::new();
         };
         if p.stage == Stage::ToppingUp(None) {
-            return self.start_top_up_for_payment(now);
+            return self.start_top_up_for_payment(cx);
         }
         if p.stage == Stage::Saving {
-            return self.send_payment(now);
+            return self.send_payment();
         }
         Vec::new()
     }
 
-    fn send_payment(&mut self, now: Timestamp) -> Vec<Effect> {
-        let Some(p) = self.shop.payment.as_mut() else {
+    fn send_payment(&mut self) -> Vec<Cmd> {
+        let Some(p) = self.payment.as_mut() else {
             return Vec::new();
         };
         p.stage = Stage::Sending;
@@ -644,35 +660,19 @@ impl App {
             ..p.pending.request.clone()
         })
         .ok();
-        self.keyed(
+        vec![Cmd::keyed(
             Method::Post,
             "/v1/orders",
             body,
             &key,
-            now,
             Then::Paid { key: key.clone() },
-        )
-    }
-
-    /// An authenticated money request carrying its idempotency key.
-    pub(super) fn keyed(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-        key: &str,
-        now: Timestamp,
-        then: Then,
-    ) -> Vec<Effect> {
-        let mut request = self.request(method, path, body);
-        request.idempotency_key = Some(key.to_owned());
-        self.send_as_user(request, now, then)
+        )]
     }
 
     /// Tops up what the payment lacks (whole units of the currency, at
     /// least 5), with the saved card.
-    fn start_top_up_for_payment(&mut self, now: Timestamp) -> Vec<Effect> {
-        let Some(p) = self.shop.payment.as_ref() else {
+    fn start_top_up_for_payment(&mut self, cx: &mut Cx) -> Vec<Cmd> {
+        let Some(p) = self.payment.as_ref() else {
             return Vec::new();
         };
         let Ok(total) = p
@@ -692,55 +692,53 @@ impl App {
                 amount_minor: amount,
                 currency: total.currency,
             },
-            card_number: if self.shop.card.is_empty() {
+            card_number: if self.card.is_empty() {
                 DEMO_CARD.to_owned()
             } else {
-                self.shop.card.clone()
+                self.card.clone()
             },
         };
-        let fresh = self.ids.key(now);
-        let Some(p) = self.shop.payment.as_mut() else {
+        let fresh = cx.ids.key(cx.now);
+        let Some(p) = self.payment.as_mut() else {
             return Vec::new();
         };
         let key = p.top_up_key.get_or_insert(fresh).clone();
         p.stage = Stage::ToppingUp(None);
         let body = serde_json::to_value(&request).ok();
-        self.keyed(
+        vec![Cmd::keyed(
             Method::Post,
             "/v1/wallet/top-ups",
             body,
             &key,
-            now,
             Then::TopUp { for_payment: true },
-        )
+        )]
     }
 
-    fn poll_top_up(&mut self, id: TopUpId) -> Vec<Effect> {
-        let timer = self.id();
-        self.timers.insert(timer, Wake::TopUp(id));
-        vec![Effect::Timer {
-            id: timer,
+    fn poll_top_up(id: TopUpId) -> Vec<Cmd> {
+        vec![Cmd::Timer {
+            wake: Wake::TopUp(id),
             after_ms: TOP_UP_POLL_MS,
         }]
     }
 
-    pub(super) fn top_up_due(&mut self, id: TopUpId, now: Timestamp) -> Vec<Effect> {
-        self.authed_then(
+    /// A pending top-up's timer rang: look at it again.
+    pub(super) fn top_up_due(id: TopUpId) -> Vec<Cmd> {
+        vec![Cmd::authed(
             Method::Get,
-            &format!("/v1/wallet/top-ups/{id}"),
+            format!("/v1/wallet/top-ups/{id}"),
             None,
-            now,
             Then::TopUpStatus,
-        )
+        )]
     }
 
-    pub(super) fn payment_retry_due(&mut self, key: &str, now: Timestamp) -> Vec<Effect> {
-        match &self.shop.payment {
+    /// A payment's retry timer rang: send it again (or its top-up).
+    pub(super) fn payment_retry_due(&mut self, key: &str, cx: &mut Cx) -> Vec<Cmd> {
+        match &self.payment {
             Some(p) if p.pending.key == key && p.stage == Stage::Retrying => {
                 if p.topped_up || p.top_up_key.is_none() {
-                    self.send_payment(now)
+                    self.send_payment()
                 } else {
-                    self.start_top_up_for_payment(now)
+                    self.start_top_up_for_payment(cx)
                 }
             }
             _ => Vec::new(),
@@ -748,50 +746,46 @@ impl App {
     }
 
     /// A top-up's answer: for "top up and pay" or for the wallet screen.
-    fn top_up_answer(&mut self, top_up: &TopUp, now: Timestamp) -> Vec<Effect> {
+    fn top_up_answer(&mut self, top_up: &TopUp) -> Vec<Cmd> {
         let for_payment = self
-            .shop
             .payment
             .as_ref()
             .is_some_and(|p| matches!(p.stage, Stage::ToppingUp(_)));
         let for_wallet = self
-            .shop
             .top_up
             .as_ref()
             .is_some_and(|t| t.id.is_none_or(|id| id == top_up.id));
         match top_up.status {
             TopUpStatus::Pending => {
-                if for_payment && let Some(p) = self.shop.payment.as_mut() {
+                if for_payment && let Some(p) = self.payment.as_mut() {
                     p.stage = Stage::ToppingUp(Some(top_up.id));
-                } else if for_wallet && let Some(t) = self.shop.top_up.as_mut() {
+                } else if for_wallet && let Some(t) = self.top_up.as_mut() {
                     t.id = Some(top_up.id);
                 }
-                self.poll_top_up(top_up.id)
+                Self::poll_top_up(top_up.id)
             }
             TopUpStatus::Succeeded => {
-                let mut effects =
-                    self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet);
+                let mut cmds = vec![read_wallet()];
                 if for_payment {
-                    if let Some(w) = self.shop.wallet.as_mut() {
+                    if let Some(w) = self.wallet.as_mut() {
                         // Until the fresh wallet arrives: the credit is there.
                         w.balance.amount_minor += top_up.amount.amount_minor;
                     }
-                    if let Some(p) = self.shop.payment.as_mut() {
+                    if let Some(p) = self.payment.as_mut() {
                         p.topped_up = true;
                     }
-                    effects.extend(self.send_payment(now));
+                    cmds.extend(self.send_payment());
                 } else if for_wallet {
-                    self.shop.top_up = None;
-                    self.shop.wallet_notice = Some(format!("Added {}", format(&top_up.amount)));
-                    effects.extend(self.authed_then(
+                    self.top_up = None;
+                    self.wallet_notice = Some(format!("Added {}", format(&top_up.amount)));
+                    cmds.push(Cmd::authed(
                         Method::Get,
                         "/v1/wallet/entries",
                         None,
-                        now,
                         Then::History,
                     ));
                 }
-                effects
+                cmds
             }
             TopUpStatus::Declined => {
                 let why = top_up
@@ -802,8 +796,8 @@ impl App {
                 if for_payment {
                     return self.payment_refused(&text, Step::Confirm);
                 }
-                self.shop.top_up = None;
-                self.shop.wallet_notice = Some(format!(
+                self.top_up = None;
+                self.wallet_notice = Some(format!(
                     "Top-up declined: {why} — try another card. Nothing was charged"
                 ));
                 Vec::new()
@@ -813,45 +807,48 @@ impl App {
 
     /// The payment ended without an order: the sheet says why and goes back
     /// to `step`; the outbox forgets it (nothing was charged).
-    fn payment_refused(&mut self, text: &str, step: Step) -> Vec<Effect> {
-        let Some(p) = self.shop.payment.take() else {
+    fn payment_refused(&mut self, text: &str, step: Step) -> Vec<Cmd> {
+        let Some(p) = self.payment.take() else {
             return Vec::new();
         };
-        match self.shop.checkout.as_mut() {
+        let mut cmds = vec![Cmd::Do(Effect::Store(StoreCommand::ResolvePayment(
+            p.pending.key,
+        )))];
+        match self.checkout.as_mut() {
             Some(c) => {
                 c.step = step;
                 c.notice = Some(text.to_owned());
             }
-            None => self.message = Some(text.to_owned()),
+            None => cmds.push(Cmd::Say(text.to_owned())),
         }
-        vec![Effect::Store(StoreCommand::ResolvePayment(p.pending.key))]
+        cmds
     }
 
-    fn paid(&mut self, order: &Order) -> Vec<Effect> {
-        if let (Some(w), Some(after)) = (self.shop.wallet.as_mut(), order.balance_after) {
+    fn paid(&mut self, order: &Order) -> Vec<Cmd> {
+        if let (Some(w), Some(after)) = (self.wallet.as_mut(), order.balance_after) {
             w.balance = after;
         }
-        self.shop.last_sku.insert(order.product_id, order.sku_id);
-        self.message = Some(format!(
-            "Paid {} · {} is on its way",
-            format(&order.total),
-            order.product_name
-        ));
+        self.last_sku.insert(order.product_id, order.sku_id);
         if self
-            .shop
             .checkout
             .as_ref()
             .is_some_and(|c| c.product == order.product_id)
         {
             self.close_checkout();
         }
-        vec![Effect::Store(StoreCommand::ResolvePayment(
-            self.shop
-                .payment
-                .take()
-                .map(|p| p.pending.key)
-                .unwrap_or_default(),
-        ))]
+        let key = self
+            .payment
+            .take()
+            .map(|p| p.pending.key)
+            .unwrap_or_default();
+        vec![
+            Cmd::Say(format!(
+                "Paid {} · {} is on its way",
+                format(&order.total),
+                order.product_name
+            )),
+            Cmd::Do(Effect::Store(StoreCommand::ResolvePayment(key))),
+        ]
     }
 
     /// The answer to `POST /v1/orders` for the payment in flight.
@@ -859,17 +856,12 @@ impl App {
         &mut self,
         key: &str,
         result: Result<Order, HttpFailure>,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        if self.shop.recovering.contains_key(key) {
+        cx: &mut Cx,
+    ) -> Vec<Cmd> {
+        if self.recovering.contains_key(key) {
             return self.recovered(key, result);
         }
-        if self
-            .shop
-            .payment
-            .as_ref()
-            .is_none_or(|p| p.pending.key != key)
-        {
+        if self.payment.as_ref().is_none_or(|p| p.pending.key != key) {
             return Vec::new();
         }
         let failure = match result {
@@ -877,10 +869,12 @@ impl App {
             Err(HttpFailure::Unreadable(_)) => {
                 // Paid (2xx) but unreadable: the order exists; keep the
                 // outbox row so a later replay shows it.
-                self.shop.payment = None;
+                self.payment = None;
                 self.close_checkout();
-                self.message = Some("Paid — the order will show in your orders".into());
-                return self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet);
+                return vec![
+                    Cmd::Say("Paid — the order will show in your orders".into()),
+                    read_wallet(),
+                ];
             }
             Err(f) => f,
         };
@@ -888,40 +882,42 @@ impl App {
         let code = problem.as_ref().map(|p| p.code);
         match code {
             Some(ErrorCode::InsufficientFunds) => {
-                let topped = self.shop.payment.as_ref().is_some_and(|p| p.topped_up);
+                let topped = self.payment.as_ref().is_some_and(|p| p.topped_up);
                 if topped {
                     return self.payment_refused(
                         "Still not enough in your wallet — nothing was charged",
                         Step::Confirm,
                     );
                 }
-                if let Some(w) = self.shop.wallet.as_mut()
+                if let Some(w) = self.wallet.as_mut()
                     && let Some(p) = &problem
                     && let Some(have) = p.price
                 {
                     w.balance = have;
                 }
                 // "Top up and pay": the same payment, after a top-up.
-                self.start_top_up_for_payment(now)
+                self.start_top_up_for_payment(cx)
             }
             Some(ErrorCode::PinRequired) => {
-                if let Some(p) = self.shop.payment.take() {
-                    let effects = vec![Effect::Store(StoreCommand::ResolvePayment(p.pending.key))];
-                    if let Some(c) = self.shop.checkout.as_mut() {
-                        c.step = Step::Pin;
-                        c.pin_error = problem.as_ref().map(pin_words);
-                    } else {
-                        self.message = Some("Confirm the payment with your PIN".into());
-                    }
-                    return effects;
+                let Some(p) = self.payment.take() else {
+                    return Vec::new();
+                };
+                let mut cmds = vec![Cmd::Do(Effect::Store(StoreCommand::ResolvePayment(
+                    p.pending.key,
+                )))];
+                if let Some(c) = self.checkout.as_mut() {
+                    c.step = Step::Pin;
+                    c.pin_error = problem.as_ref().map(pin_words);
+                } else {
+                    cmds.push(Cmd::Say("Confirm the payment with your PIN".into()));
                 }
-                Vec::new()
+                cmds
             }
             Some(code @ (ErrorCode::PriceChanged | ErrorCode::SaleEnded)) => {
                 // The server's price now: the total shows it, "Pay" uses it.
                 let price = problem.as_ref().and_then(|p| p.price);
                 let ended = code == ErrorCode::SaleEnded;
-                if let Some(c) = self.shop.checkout.as_mut() {
+                if let Some(c) = self.checkout.as_mut() {
                     c.price_now = price;
                     c.sale_over |= ended;
                 }
@@ -965,8 +961,8 @@ impl App {
         }
     }
 
-    fn retry_payment(&mut self) -> Vec<Effect> {
-        let Some(p) = self.shop.payment.as_mut() else {
+    fn retry_payment(&mut self) -> Vec<Cmd> {
+        let Some(p) = self.payment.as_mut() else {
             return Vec::new();
         };
         let n = p.attempts as usize;
@@ -974,40 +970,35 @@ impl App {
             p.stage = Stage::Parked;
             let text =
                 "No connection — your payment is saved and will finish when you're back online";
-            match self.shop.checkout.as_mut() {
-                Some(c) => c.notice = Some(text.into()),
-                None => self.message = Some(text.into()),
-            }
             // Parked: "Try again", or the next start, sends it (same key).
-            return Vec::new();
+            return match self.checkout.as_mut() {
+                Some(c) => {
+                    c.notice = Some(text.into());
+                    Vec::new()
+                }
+                None => vec![Cmd::Say(text.into())],
+            };
         }
         p.stage = Stage::Retrying;
         let key = p.pending.key.clone();
-        if let Some(c) = self.shop.checkout.as_mut() {
+        if let Some(c) = self.checkout.as_mut() {
             c.notice = Some("Connection lost — retrying your payment…".into());
         }
-        let id = self.id();
-        self.timers.insert(id, Wake::PayRetry(key));
-        vec![Effect::Timer {
-            id,
+        vec![Cmd::Timer {
+            wake: Wake::PayRetry(key),
             after_ms: PAY_RETRY_MS[n.saturating_sub(1).min(PAY_RETRY_MS.len() - 1)],
         }]
     }
 
     /// Payments the outbox still had (the app stopped before an answer):
     /// sent again with their keys; the server replays what it already did.
-    pub(super) fn payments_loaded(
-        &mut self,
-        payments: Vec<PendingPayment>,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        let me = self.session.user().map(|u| u.id);
-        let mut effects = Vec::new();
+    fn payments_loaded(&mut self, payments: Vec<PendingPayment>, cx: &Cx) -> Vec<Cmd> {
+        let me = cx.session.user().map(|u| u.id);
+        let mut cmds = Vec::new();
         for p in payments {
             if Some(p.user) != me
-                || self.shop.recovering.contains_key(&p.key)
+                || self.recovering.contains_key(&p.key)
                 || self
-                    .shop
                     .payment
                     .as_ref()
                     .is_some_and(|q| q.pending.key == p.key)
@@ -1016,92 +1007,84 @@ impl App {
             }
             let key = p.key.clone();
             let body = serde_json::to_value(&p.request).ok();
-            self.shop.recovering.insert(key.clone(), p);
-            effects.extend(self.keyed(
+            self.recovering.insert(key.clone(), p);
+            cmds.push(Cmd::keyed(
                 Method::Post,
                 "/v1/orders",
                 body,
                 &key,
-                now,
                 Then::Paid { key: key.clone() },
             ));
         }
-        effects
+        cmds
     }
 
-    fn recovered(&mut self, key: &str, result: Result<Order, HttpFailure>) -> Vec<Effect> {
-        let Some(p) = self.shop.recovering.remove(key) else {
+    fn recovered(&mut self, key: &str, result: Result<Order, HttpFailure>) -> Vec<Cmd> {
+        let Some(p) = self.recovering.remove(key) else {
             return Vec::new();
         };
-        match result {
+        let said = match result {
             Ok(order) => {
-                if let (Some(w), Some(after)) = (self.shop.wallet.as_mut(), order.balance_after) {
+                if let (Some(w), Some(after)) = (self.wallet.as_mut(), order.balance_after) {
                     w.balance = after;
                 }
-                self.message = Some(format!(
+                format!(
                     "Your payment for {} went through ({})",
                     order.product_name,
                     format(&order.total)
-                ));
-                vec![Effect::Store(StoreCommand::ResolvePayment(p.key))]
+                )
             }
-            Err(HttpFailure::Unreadable(_)) => {
-                // The server took it (2xx): the order shows in the orders.
-                self.message = Some(format!(
-                    "Your payment for {} went through — it is in your orders",
-                    p.product_name
-                ));
-                vec![Effect::Store(StoreCommand::ResolvePayment(p.key))]
-            }
+            // The server took it (2xx): the order shows in the orders.
+            Err(HttpFailure::Unreadable(_)) => format!(
+                "Your payment for {} went through — it is in your orders",
+                p.product_name
+            ),
             Err(f) if definite(&f) => {
                 let why = problem_of(&f).map_or_else(String::new, |pr| format!(" ({})", pr.detail));
-                self.message = Some(format!(
+                format!(
                     "Your earlier payment for {} did not go through{why} — nothing was charged",
                     p.product_name
-                ));
-                vec![Effect::Store(StoreCommand::ResolvePayment(p.key))]
+                )
             }
             // Still no answer: it stays in the outbox for the next start.
-            Err(_) => Vec::new(),
-        }
+            Err(_) => return Vec::new(),
+        };
+        vec![
+            Cmd::Say(said),
+            Cmd::Do(Effect::Store(StoreCommand::ResolvePayment(p.key))),
+        ]
     }
 
     // ----- the wallet screen -----
 
-    pub(super) fn open_wallet(&mut self, now: Timestamp) -> Vec<Effect> {
-        if self.session.user().is_none() {
-            return self.need_account(Pending::Wallet);
+    pub(super) fn open_wallet(&mut self, cx: &Cx) -> Vec<Cmd> {
+        if cx.session.user().is_none() {
+            return vec![Cmd::NeedAccount(Pending::Wallet)];
         }
-        self.shop.wallet_open = true;
-        self.shop.wallet_notice = None;
-        let mut effects = self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet);
-        effects.extend(self.authed_then(
-            Method::Get,
-            "/v1/wallet/entries",
-            None,
-            now,
-            Then::History,
-        ));
-        effects
+        self.wallet_open = true;
+        self.wallet_notice = None;
+        vec![
+            read_wallet(),
+            Cmd::authed(Method::Get, "/v1/wallet/entries", None, Then::History),
+        ]
     }
 
-    pub(super) fn top_up(&mut self, amount_minor: i64, card: &str, now: Timestamp) -> Vec<Effect> {
-        if self.shop.top_up.as_ref().is_some_and(|t| !t.stalled) {
+    fn top_up(&mut self, amount_minor: i64, card: &str, cx: &mut Cx) -> Vec<Cmd> {
+        if self.top_up.as_ref().is_some_and(|t| !t.stalled) {
             return Vec::new(); // one at a time
         }
         let currency = self
-            .shop
             .wallet
             .as_ref()
             .map_or(livecart_protocol::Currency::USD, |w| w.balance.currency);
         let card = match card_number(card) {
             Ok(card) => card,
             Err(why) => {
-                self.shop.wallet_notice = Some(why.to_owned());
+                self.wallet_notice = Some(why.to_owned());
                 return Vec::new();
             }
         };
-        self.shop.card.clone_from(&card);
+        self.card.clone_from(&card);
         let request = TopUpRequest {
             amount: Money {
                 amount_minor,
@@ -1110,41 +1093,40 @@ impl App {
             card_number: card,
         };
         // The same top-up after no answer keeps its key: asked once.
-        let key = match self.shop.top_up.take() {
+        let key = match self.top_up.take() {
             Some(t) if t.request == request => t.key,
-            _ => self.ids.key(now),
+            _ => cx.ids.key(cx.now),
         };
-        self.shop.top_up = Some(WalletTopUp {
+        self.top_up = Some(WalletTopUp {
             key: key.clone(),
             request: request.clone(),
             id: None,
             retried: false,
             stalled: false,
         });
-        self.shop.wallet_notice = Some("Waiting for your bank…".into());
+        self.wallet_notice = Some("Waiting for your bank…".into());
         let body = serde_json::to_value(&request).ok();
-        self.keyed(
+        vec![Cmd::keyed(
             Method::Post,
             "/v1/wallet/top-ups",
             body,
             &key,
-            now,
             Then::TopUp { for_payment: false },
-        )
+        )]
     }
 
     // ----- the gift bar -----
 
     /// One tap on a gift: one paid request, in the running combo if the last
     /// tap of this gift was under 3 s ago.
-    pub(super) fn send_gift(&mut self, gift: GiftId, now: Timestamp) -> Vec<Effect> {
-        if self.session.user().is_none() {
-            return self.need_account(Pending::Gift(gift));
+    pub(super) fn send_gift(&mut self, gift: GiftId, cx: &mut Cx, seen: &Seen) -> Vec<Cmd> {
+        if cx.session.user().is_none() {
+            return vec![Cmd::NeedAccount(Pending::Gift(gift))];
         }
-        let now_ms = now.as_millisecond();
+        let now_ms = cx.now.as_millisecond();
         let (Some(room), Some(g)) = (
-            self.room.as_ref().map(|r| r.id),
-            self.shop.catalog.iter().find(|g| g.id == gift).cloned(),
+            seen.room.map(|r| r.id),
+            self.catalog.iter().find(|g| g.id == gift).cloned(),
         ) else {
             return Vec::new();
         };
@@ -1152,13 +1134,12 @@ impl App {
         // With the balance not known yet the tap still goes: the server
         // refuses what the wallet cannot pay.
         if self.spendable().is_some_and(|b| b.amount_minor < cost) {
-            self.message = Some(format!(
+            return vec![Cmd::Say(format!(
                 "Not enough coins for a {} — top up in your wallet",
                 g.name
-            ));
-            return Vec::new();
+            ))];
         }
-        let combo = match self.shop.combo.as_mut() {
+        let combo = match self.combo.as_mut() {
             Some(c) if c.gift == gift && now_ms - c.last_tap_ms < COMBO_WINDOW_MS => {
                 c.taps += 1;
                 c.last_tap_ms = now_ms;
@@ -1167,11 +1148,11 @@ impl App {
             _ => {
                 let c = Combo {
                     gift,
-                    id: self.ids.v7(now),
+                    id: cx.ids.v7(cx.now),
                     taps: 1,
                     last_tap_ms: now_ms,
                 };
-                self.shop.combo = Some(c.clone());
+                self.combo = Some(c.clone());
                 c
             }
         };
@@ -1180,51 +1161,45 @@ impl App {
             count: 1,
             combo_id: combo.id,
         };
-        let key = self.ids.key(now);
-        self.shop.gift_pending_minor += cost;
-        self.shop.gift_seq += 1;
-        self.shop.gifts_in_flight.insert(
+        let key = cx.ids.key(cx.now);
+        self.gift_pending_minor += cost;
+        self.gift_seq += 1;
+        self.gifts_in_flight.insert(
             key.clone(),
             GiftSend {
                 room,
                 request: request.clone(),
                 cost,
                 retried: false,
-                seq: self.shop.gift_seq,
+                seq: self.gift_seq,
             },
         );
-        let mut effects = Vec::new();
-        if self.shop.wallet.is_none() {
-            effects.extend(self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet));
+        let mut cmds = Vec::new();
+        if self.wallet.is_none() {
+            cmds.push(read_wallet());
         }
         let body = serde_json::to_value(&request).ok();
-        effects.extend(self.keyed(
+        cmds.push(Cmd::keyed(
             Method::Post,
-            &format!("/v1/rooms/{room}/gifts"),
+            format!("/v1/rooms/{room}/gifts"),
             body,
             &key,
-            now,
             Then::Gift { key: key.clone() },
         ));
-        effects
+        cmds
     }
 
-    fn gift_answer(
-        &mut self,
-        key: &str,
-        result: Result<GiftReceipt, HttpFailure>,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        let Some(send) = self.shop.gifts_in_flight.remove(key) else {
+    fn gift_answer(&mut self, key: &str, result: Result<GiftReceipt, HttpFailure>) -> Vec<Cmd> {
+        let Some(send) = self.gifts_in_flight.remove(key) else {
             return Vec::new();
         };
         match result {
             Ok(receipt) => {
-                self.shop.gift_pending_minor -= send.cost;
-                if let Some(w) = self.shop.wallet.as_mut() {
+                self.gift_pending_minor -= send.cost;
+                if let Some(w) = self.wallet.as_mut() {
                     // Answers may cross: a later tap's balance is the newer.
-                    if send.seq > self.shop.gift_applied {
-                        self.shop.gift_applied = send.seq;
+                    if send.seq > self.gift_applied {
+                        self.gift_applied = send.seq;
                         w.balance = receipt.balance_after;
                     }
                 }
@@ -1233,80 +1208,77 @@ impl App {
             Err(HttpFailure::Unreadable(_)) => {
                 // Sent (2xx), but its receipt is unreadable: the balance
                 // comes from the wallet instead.
-                self.shop.gift_pending_minor -= send.cost;
-                self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet)
+                self.gift_pending_minor -= send.cost;
+                vec![read_wallet()]
             }
             Err(f) if !definite(&f) && !send.retried => {
                 // Once more, same key: charged once whatever happened.
                 let body = serde_json::to_value(&send.request).ok();
                 let room = send.room;
-                self.shop.gifts_in_flight.insert(
+                self.gifts_in_flight.insert(
                     key.to_owned(),
                     GiftSend {
                         retried: true,
                         ..send
                     },
                 );
-                self.keyed(
+                vec![Cmd::keyed(
                     Method::Post,
-                    &format!("/v1/rooms/{room}/gifts"),
+                    format!("/v1/rooms/{room}/gifts"),
                     body,
                     key,
-                    now,
                     Then::Gift {
                         key: key.to_owned(),
                     },
-                )
+                )]
             }
             Err(f) => {
-                self.shop.gift_pending_minor -= send.cost;
-                self.message = Some(match problem_of(&f) {
+                self.gift_pending_minor -= send.cost;
+                vec![Cmd::Say(match problem_of(&f) {
                     Some(p) if p.code == ErrorCode::InsufficientFunds => {
                         "Not enough coins — top up in your wallet".to_owned()
                     }
                     Some(p) => format!("The gift was not sent: {}", p.detail),
                     None => "The gift was not sent — no connection".to_owned(),
-                });
-                Vec::new()
+                })]
             }
         }
     }
 
     /// Answers of the shop's authenticated calls.
-    pub(super) fn shop_done(&mut self, reply: Reply, now: Timestamp) -> Vec<Effect> {
+    pub(super) fn answered(&mut self, reply: Reply, cx: &mut Cx) -> Vec<Cmd> {
         match reply {
-            Reply::Wallet(Ok(w)) => self.shop.wallet = Some(w),
-            Reply::Addresses(Ok(list)) => self.shop.addresses = Some(list.addresses),
-            Reply::History(Ok(h)) => self.shop.history = Some(h.entries),
+            Reply::Wallet(Ok(w)) => self.wallet = Some(w),
+            Reply::Addresses(Ok(list)) => self.addresses = Some(list.addresses),
+            Reply::History(Ok(h)) => self.history = Some(h.entries),
             Reply::Wallet(Err(HttpFailure::Unreadable(_))) => {
-                self.message = Some(unreadable("Your wallet"));
+                return vec![Cmd::Say(unreadable("Your wallet"))];
             }
             Reply::Addresses(Err(HttpFailure::Unreadable(_))) => {
-                self.message = Some(unreadable("Your addresses"));
+                return vec![Cmd::Say(unreadable("Your addresses"))];
             }
             Reply::History(Err(HttpFailure::Unreadable(_))) => {
-                self.shop.wallet_notice = Some(unreadable("Your wallet's history"));
+                self.wallet_notice = Some(unreadable("Your wallet's history"));
             }
-            Reply::Paid { key, result } => return self.payment_answer(&key, result, now),
-            Reply::Gift { key, result } => return self.gift_answer(&key, result, now),
+            Reply::Paid { key, result } => return self.payment_answer(&key, result, cx),
+            Reply::Gift { key, result } => return self.gift_answer(&key, result),
             Reply::TopUp { result: Ok(t), .. } | Reply::TopUpStatus(Ok(t)) => {
-                return self.top_up_answer(&t, now);
+                return self.top_up_answer(&t);
             }
             Reply::TopUp {
                 for_payment,
                 result: Err(HttpFailure::Unreadable(_)),
-            } => return self.top_up_unreadable(for_payment, now),
+            } => return self.top_up_unreadable(for_payment),
             Reply::TopUpStatus(Err(HttpFailure::Unreadable(_))) => {
                 let for_payment = self
-                    .shop
                     .payment
                     .as_ref()
                     .is_some_and(|p| matches!(p.stage, Stage::ToppingUp(_)));
-                return self.top_up_unreadable(for_payment, now);
+                return self.top_up_unreadable(for_payment);
             }
             Reply::TopUpStatus(Err(_)) => {
                 // Look again shortly: the top-up goes on server-side.
-                let id = match (&self.shop.payment, &self.shop.top_up) {
+                let id = match (&self.payment, &self.top_up) {
                     (
                         Some(Payment {
                             stage: Stage::ToppingUp(Some(id)),
@@ -1317,7 +1289,7 @@ impl App {
                     | (_, Some(WalletTopUp { id: Some(id), .. })) => Some(*id),
                     _ => None,
                 };
-                return id.map_or_else(Vec::new, |id| self.poll_top_up(id));
+                return id.map_or_else(Vec::new, Self::poll_top_up);
             }
             Reply::TopUp {
                 for_payment: true,
@@ -1336,7 +1308,7 @@ impl App {
             Reply::TopUp {
                 for_payment: false,
                 result: Err(f),
-            } => return self.wallet_top_up_failed(&f, now),
+            } => return self.wallet_top_up_failed(&f),
             // Background loads that failed keep what the screens show; the
             // next sheet or sign-in asks again.
             Reply::Wallet(Err(_))
@@ -1353,25 +1325,25 @@ impl App {
 
     /// A top-up the server took (2xx) whose answer could not be read: how it
     /// ended is in the wallet, which is loaded again.
-    fn top_up_unreadable(&mut self, for_payment: bool, now: Timestamp) -> Vec<Effect> {
+    fn top_up_unreadable(&mut self, for_payment: bool) -> Vec<Cmd> {
         let text = unreadable("The top-up's answer");
-        let mut effects = if for_payment {
+        let mut cmds = if for_payment {
             self.payment_refused(&format!("{text} — check your wallet"), Step::Confirm)
         } else {
-            self.shop.top_up = None;
-            self.shop.wallet_notice = Some(text);
+            self.top_up = None;
+            self.wallet_notice = Some(text);
             Vec::new()
         };
-        effects.extend(self.authed_then(Method::Get, "/v1/wallet", None, now, Then::Wallet));
-        effects
+        cmds.push(read_wallet());
+        cmds
     }
 
     /// The wallet screen's top-up failed: a refusal is said; no answer is
     /// tried once more with the same key.
-    fn wallet_top_up_failed(&mut self, f: &HttpFailure, now: Timestamp) -> Vec<Effect> {
+    fn wallet_top_up_failed(&mut self, f: &HttpFailure) -> Vec<Cmd> {
         if definite(f) {
-            self.shop.top_up = None;
-            self.shop.wallet_notice = Some(match problem_of(f) {
+            self.top_up = None;
+            self.wallet_notice = Some(match problem_of(f) {
                 Some(p) if p.code == ErrorCode::PaymentDeclined => format!(
                     "Top-up declined: {} — try another card. Nothing was charged",
                     p.detail
@@ -1380,40 +1352,40 @@ impl App {
                 None => "The top-up did not go through".to_owned(),
             });
             Vec::new()
-        } else if let Some(t) = self.shop.top_up.as_mut() {
+        } else if let Some(t) = self.top_up.as_mut() {
             if t.retried {
                 t.stalled = true;
-                self.shop.wallet_notice = Some("No connection — tap top up to try again".into());
+                self.wallet_notice = Some("No connection — tap top up to try again".into());
                 return Vec::new();
             }
             t.retried = true;
             let t = t.clone();
             // Same key again: the provider is asked once.
-            self.shop.wallet_notice = Some("Connection lost — trying again…".into());
+            self.wallet_notice = Some("Connection lost — trying again…".into());
             let body = serde_json::to_value(&t.request).ok();
-            self.keyed(
+            vec![Cmd::keyed(
                 Method::Post,
                 "/v1/wallet/top-ups",
                 body,
                 &t.key,
-                now,
                 Then::TopUp { for_payment: false },
-            )
+            )]
         } else {
             Vec::new()
         }
     }
 
     /// The gift catalogue (public); without it the gift bar stays empty.
-    pub(super) fn catalog_loaded(&mut self, result: Result<GiftCatalog, HttpFailure>) {
+    pub(super) fn catalog_loaded(&mut self, result: Result<GiftCatalog, HttpFailure>) -> Vec<Cmd> {
         match result {
             Ok(c) => {
                 let mut gifts = c.gifts;
                 gifts.sort_by_key(|g| g.coins);
-                self.shop.catalog = gifts;
+                self.catalog = gifts;
+                Vec::new()
             }
-            Err(HttpFailure::Unreadable(_)) => self.message = Some(unreadable("The gifts")),
-            Err(_) => {}
+            Err(HttpFailure::Unreadable(_)) => vec![Cmd::Say(unreadable("The gifts"))],
+            Err(_) => Vec::new(),
         }
     }
 }

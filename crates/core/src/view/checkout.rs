@@ -65,12 +65,15 @@ pub(super) fn checkout_view(
     sale_line: Option<String>,
     now: i64,
 ) -> ProductDetail {
+    let seen = app.seen();
     let c = app.shop.checkout.as_ref();
     let selected = c.and_then(|c| c.sku);
-    let stock = c.and_then(|c| app.available(c, now)).unwrap_or(0);
-    let line = app.checkout_line(now);
+    let stock = c
+        .and_then(|c| app.shop.available(c, &seen, now))
+        .unwrap_or(0);
+    let line = app.shop.checkout_line(&seen, now);
     let total = line.map(|l| l.total);
-    let short = match (total, app.spendable()) {
+    let short = match (total, app.shop.spendable()) {
         (Some(t), Some(b)) if b.amount_minor < t.amount_minor => Some(Money {
             amount_minor: t.amount_minor - b.amount_minor,
             currency: t.currency,
@@ -103,7 +106,7 @@ pub(super) fn checkout_view(
             .skus
             .iter()
             .map(|k| {
-                let sale = app
+                let sale = seen
                     .open_sale(k.id, now)
                     .filter(|_| c.is_none_or(|c| !c.sale_over));
                 let one = pricing::line(k, 1, sale, None);
@@ -123,9 +126,10 @@ pub(super) fn checkout_view(
         quantity: c.map_or(1, |c| c.quantity),
         can_add: c.is_some_and(|c| c.quantity < stock.min(99)),
         address: app
+            .shop
             .default_address()
             .map(|a| format!("{} · {}, {}", a.name, a.line1, a.city)),
-        balance: app.spendable().map(|b| price(&b)),
+        balance: app.shop.spendable().map(|b| price(&b)),
         total: total.map(|t| price(&t)),
         total_line: line.map(|l| format!("{} × {}", l.quantity, price(&l.unit))),
         step: match step {

@@ -205,7 +205,7 @@ pub(super) fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
         }
     });
     let products = state.map_or(&[][..], |s| s.products.as_slice());
-    let bag = app.bag_open.then(|| {
+    let bag = app.shop.bag_open.then(|| {
         products
             .iter()
             .map(|p| {
@@ -225,6 +225,7 @@ pub(super) fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
             .collect()
     });
     let detail = app
+        .shop
         .product
         .and_then(product)
         .map(|p| checkout_view(app, p, sale_label(p, sale, ended, server_now), now));
@@ -318,6 +319,7 @@ pub(super) fn gift_bar(app: &App, now: i64) -> GiftBarView {
             })
             .collect(),
         coins: app
+            .shop
             .spendable()
             .map(|b| format!("{} coins", thousands(b.amount_minor))),
     }

@@ -33,7 +33,7 @@ pub struct HistoryLine {
 pub(super) fn wallet_view(app: &App) -> WalletView {
     let shop = &app.shop;
     WalletView {
-        balance: app.spendable().map(|b| price(&b)),
+        balance: app.shop.spendable().map(|b| price(&b)),
         pending: shop
             .wallet
             .as_ref()
