@@ -16,10 +16,11 @@ mod shop;
 pub use crate::effects::PendingPayment;
 pub use account::AccountEvent;
 pub use answer::HttpFailure;
+use answer::decode;
 use answer::{Reply, Then};
 pub use cmd::Pending;
 use cmd::{Cmd, Cx, Wake};
-use http::Call;
+use http::{Answered, Call, Requests};
 pub use live::{LiveEvent, Viewer};
 pub use orders::{MeLink, MeUpdate, OrderToast, Orders, OrdersEvent, TOAST_MS, status_words};
 pub use rooms::FeedEvent;
@@ -37,7 +38,7 @@ use crate::ids::Ids;
 use crate::room::{Fold, Link, LiveRoom};
 use crate::session::Session;
 use jiff::Timestamp;
-use livecart_protocol::rest::{FeedResponse, SessionResponse};
+use livecart_protocol::rest::{FeedResponse, RefreshRequest, SessionResponse};
 use livecart_protocol::{ClientFrame, ErrorCode, RoomId, ServerFrame, UserId};
 use std::collections::HashMap;
 
@@ -118,11 +119,8 @@ pub struct App {
     pub session: Session,
     /// A message for the viewer (e.g. "your session ended").
     pub message: Option<String>,
-    next_id: u64,
-    calls: HashMap<RequestId, Call>,
-    /// Authenticated requests waiting for a refresh to finish.
-    waiting: Vec<(HttpRequest, Then)>,
-    refreshing: bool,
+    /// The requests in flight (and those waiting for a fresh token).
+    requests: Requests,
     timers: HashMap<u64, Wake>,
     /// The show timer armed now: (id, due ms).
     show_timer: Option<(u64, i64)>,
@@ -164,8 +162,80 @@ impl App {
     }
 
     fn id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
+        self.requests.id()
+    }
+
+    /// Routes an answer (app/http.rs decides where it goes).
+    fn http_done(
+        &mut self,
+        id: RequestId,
+        result: Result<serde_json::Value, HttpFailure>,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        match self.requests.answer(id, result) {
+            Answered::Nothing | Answered::Call(Call::SignOut | Call::Authed { .. }, _) => {
+                Vec::new()
+            }
+            Answered::Refresh => self.start_refresh(),
+            Answered::Reply(reply) => self.answered(reply, now),
+            Answered::Call(Call::Feed, result) => self.feed_answer(decode(result, "the feed"), now),
+            Answered::Call(Call::Catalog, result) => {
+                let cmds = self.shop.catalog_loaded(decode(result, "the gifts"));
+                self.run(cmds, now)
+            }
+            Answered::Call(call @ (Call::SignIn | Call::Refresh), result) => {
+                self.session_answer(call == Call::SignIn, decode(result, "the session"), now)
+            }
+        }
+    }
+
+    /// Sends an authenticated request, refreshing the token first if needed.
+    pub fn authed(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        now: Timestamp,
+    ) -> Vec<Effect> {
+        let request = self.requests.request(method, path, body);
+        self.send_as_user(request, now, Then::Nothing)
+    }
+
+    /// Sends `request` as the signed-in user: after a refresh if the token
+    /// is about to expire.
+    fn send_as_user(&mut self, request: HttpRequest, now: Timestamp, then: Then) -> Vec<Effect> {
+        if self.session.needs_refresh(now) {
+            self.requests.wait(request, then);
+            return self.start_refresh();
+        }
+        let Some(token) = self.session.access_token(now).map(str::to_owned) else {
+            self.message = Some("Sign in to continue".into());
+            return Vec::new();
+        };
+        vec![self.requests.send_authed(request, token, false, then)]
+    }
+
+    /// Asks for a fresh access token (once at a time); without a refresh
+    /// token the session is over.
+    fn start_refresh(&mut self) -> Vec<Effect> {
+        if self.requests.refreshing {
+            return Vec::new();
+        }
+        let Some(token) = self.session.refresh_token().map(str::to_owned) else {
+            return self.signed_out("Sign in to continue");
+        };
+        self.requests.refreshing = true;
+        let body = serde_json::to_value(RefreshRequest {
+            refresh_token: token,
+        })
+        .ok();
+        vec![self.requests.http(
+            Call::Refresh,
+            Method::Post,
+            "/v1/session/refresh",
+            body,
+            None,
+        )]
     }
 
     /// Lets the orders part handle something, then does what it asks.
@@ -190,7 +260,7 @@ impl App {
         Seen {
             room: self.room.as_ref(),
             behind_ms: self.behind_ms(),
-            wallet_asked: self.asked(&Then::Wallet),
+            wallet_asked: self.requests.asked(&Then::Wallet),
         }
     }
 
@@ -201,7 +271,7 @@ impl App {
         f: impl FnOnce(&mut Shop, &mut Cx, &Seen) -> Vec<Cmd>,
     ) -> Vec<Effect> {
         let behind_ms = self.behind_ms();
-        let wallet_asked = self.asked(&Then::Wallet);
+        let wallet_asked = self.requests.asked(&Then::Wallet);
         let seen = Seen {
             room: self.room.as_ref(),
             behind_ms,
@@ -255,7 +325,7 @@ impl App {
                     key,
                     then,
                 } => {
-                    let mut request = self.request(method, &path, body);
+                    let mut request = self.requests.request(method, &path, body);
                     request.idempotency_key = key;
                     effects.extend(self.send_as_user(request, now, then));
                 }
@@ -342,8 +412,12 @@ impl App {
         match event {
             Event::Started => {
                 self.feed.loading = true;
-                let feed = self.http(Call::Feed, Method::Get, "/v1/feed", None, None);
-                let catalog = self.http(Call::Catalog, Method::Get, "/v1/gifts", None, None);
+                let feed = self
+                    .requests
+                    .http(Call::Feed, Method::Get, "/v1/feed", None, None);
+                let catalog =
+                    self.requests
+                        .http(Call::Catalog, Method::Get, "/v1/gifts", None, None);
                 vec![
                     Effect::Vault(VaultCommand::Load),
                     Effect::Store(StoreCommand::LoadFeed),
@@ -402,7 +476,10 @@ impl App {
                 Some(Wake::TopUp(id)) => self.run(Shop::top_up_due(id), now),
                 Some(Wake::Me) => self.orders_do(now, |o, cx| o.reconnect_due(cx)),
                 Some(Wake::Feed) => {
-                    vec![self.http(Call::Feed, Method::Get, "/v1/feed", None, None)]
+                    vec![
+                        self.requests
+                            .http(Call::Feed, Method::Get, "/v1/feed", None, None),
+                    ]
                 }
                 Some(Wake::PayRetry(key)) => {
                     self.shop_do(now, |s, cx, _| s.payment_retry_due(&key, cx))
@@ -719,7 +796,7 @@ impl App {
             }
             Err(HttpFailure::Network(_)) => {
                 // Keep the session; try again on the next authenticated call.
-                self.refreshing = false;
+                self.requests.refreshing = false;
                 self.orders_do(now, |o, cx| o.after_failed_refresh(cx))
             }
             Err(_) => self.signed_out("Your session ended — please sign in again"),
@@ -743,19 +820,24 @@ impl App {
     }
 
     fn signed_in(&mut self, session: SessionResponse, fresh: bool, now: Timestamp) -> Vec<Effect> {
-        self.refreshing = false;
+        self.requests.refreshing = false;
         self.message = None;
         let token = session.access_token.clone();
         self.session = Session::SignedIn(Box::new(session.clone()));
         let mut effects = vec![Effect::Vault(VaultCommand::Store(Box::new(session)))];
-        for (request, then) in std::mem::take(&mut self.waiting) {
-            let effect = self.send_authed(request, token.clone(), true, then);
+        for (request, then) in self.requests.take_waiting() {
+            let effect = self
+                .requests
+                .send_authed(request, token.clone(), true, then);
             effects.push(effect);
         }
         // Which hosts this user follows (the Follow buttons); not on a mere refresh.
         if fresh {
-            let request = self.request(Method::Get, "/v1/me/following", None);
-            effects.push(self.send_authed(request, token.clone(), false, Then::Following));
+            let request = self.requests.request(Method::Get, "/v1/me/following", None);
+            effects.push(
+                self.requests
+                    .send_authed(request, token.clone(), false, Then::Following),
+            );
             effects.extend(self.shop_do(now, |_, cx, _| Shop::load(cx)));
             effects.extend(self.orders_do(now, |o, cx| o.start(cx)));
         } else {
@@ -795,9 +877,9 @@ impl App {
     }
 
     fn signed_out(&mut self, why: &str) -> Vec<Effect> {
-        self.refreshing = false;
+        self.requests.refreshing = false;
         self.session = Session::Anonymous;
-        self.waiting.clear();
+        self.requests.forget_waiting();
         self.viewer.signed_out();
         self.shop.forget();
         self.message = Some(why.to_owned());

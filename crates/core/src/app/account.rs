@@ -3,6 +3,7 @@
 //! their refresh: `http.rs`).
 
 use super::answer::Then;
+use super::cmd::Cmd;
 use super::{App, Call, Shop, SignInSheet};
 use crate::effects::{Effect, Method, StoreCommand, VaultCommand};
 use crate::session::Session;
@@ -36,12 +37,14 @@ impl App {
                 Some(s) if self.session.user().is_none() => {
                     self.session = Session::SignedIn(s);
                     let mut effects = self.authenticate_socket(now);
-                    effects.extend(self.authed_then(
-                        Method::Get,
-                        "/v1/me/following",
-                        None,
+                    effects.extend(self.run(
+                        vec![Cmd::authed(
+                            Method::Get,
+                            "/v1/me/following",
+                            None,
+                            Then::Following,
+                        )],
                         now,
-                        Then::Following,
                     ));
                     effects.extend(self.shop_do(now, |_, cx, _| Shop::load(cx)));
                     effects.extend(self.orders_do(now, |o, cx| o.start(cx)));
@@ -70,7 +73,10 @@ impl App {
                     password,
                 })
                 .ok();
-                vec![self.http(Call::SignIn, Method::Post, "/v1/session", body, None)]
+                vec![
+                    self.requests
+                        .http(Call::SignIn, Method::Post, "/v1/session", body, None),
+                ]
             }
             AccountEvent::AskSignOut => {
                 self.confirm_sign_out = self.session.user().is_some();
@@ -86,10 +92,11 @@ impl App {
                 // at once); the app forgets it either way.
                 let token = self.session.access_token(now).map(str::to_owned);
                 let end = token.map(|t| {
-                    self.http(Call::SignOut, Method::Delete, "/v1/session", None, Some(t))
+                    self.requests
+                        .http(Call::SignOut, Method::Delete, "/v1/session", None, Some(t))
                 });
                 self.session = Session::Anonymous;
-                self.waiting.clear();
+                self.requests.forget_waiting();
                 self.viewer.signed_out();
                 self.shop.forget();
                 self.message = Some("Signed out".into());

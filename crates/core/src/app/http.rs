@@ -13,13 +13,16 @@
 //! Signed-in calls: a token about to expire is refreshed first (requests
 //! wait in `waiting`); a 401 is refreshed once and the request sent again,
 //! once (`retried`); a refresh refused ends the session.
+//!
+//! [`Requests`] is the table and those rules as data: it answers with what
+//! to do ([`Answered`]); the app does it (app.rs: `http_done`,
+//! `send_as_user`, `start_refresh`, which know the session). A leaf: it
+//! never names the app.
 
-use super::App;
-use super::answer::{HttpFailure, Then, decode};
+use super::answer::{HttpFailure, Reply, Then};
 use crate::effects::{Effect, HttpRequest, Method, RequestId};
-use jiff::Timestamp;
 use livecart_protocol::ErrorCode;
-use livecart_protocol::rest::RefreshRequest;
+use std::collections::HashMap;
 
 /// What an HTTP request was for, to route its answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,8 +43,41 @@ pub(super) enum Call {
     },
 }
 
-impl App {
-    pub(super) fn request(
+/// What an answer comes to, once the table has looked at it.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // made and matched once per answer, never stored
+pub(super) enum Answered {
+    /// Not a request in flight (an answer after a sign-out).
+    Nothing,
+    /// A public call's answer, for its [`Call`].
+    Call(Call, Result<serde_json::Value, HttpFailure>),
+    /// A signed-in call's answer, typed for its continuation.
+    Reply(Reply),
+    /// A signed-in call was refused (401): it waits for a refresh and goes
+    /// again, once.
+    Refresh,
+}
+
+/// The requests in flight, and the signed-in ones waiting for a token.
+#[derive(Debug, Default)]
+pub(super) struct Requests {
+    /// Request and timer ids, one counter.
+    next_id: u64,
+    calls: HashMap<RequestId, Call>,
+    /// Signed-in requests waiting for a refresh to finish.
+    waiting: Vec<(HttpRequest, Then)>,
+    /// A refresh is in flight.
+    pub refreshing: bool,
+}
+
+impl Requests {
+    /// A fresh id (requests and timers).
+    pub fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub fn request(
         &mut self,
         method: Method,
         path: &str,
@@ -57,7 +93,8 @@ impl App {
         }
     }
 
-    pub(super) fn http(
+    /// A request whose answer goes to `call`.
+    pub fn http(
         &mut self,
         call: Call,
         method: Method,
@@ -74,7 +111,7 @@ impl App {
     }
 
     /// Sends `request` as the signed-in user, remembering it for one retry.
-    pub(super) fn send_authed(
+    pub fn send_authed(
         &mut self,
         request: HttpRequest,
         token: String,
@@ -96,115 +133,56 @@ impl App {
         Effect::Http(sent)
     }
 
-    /// Routes an answer: a 401 to a signed-in call refreshes and sends it
-    /// again once; everything else is decoded for its continuation.
-    pub(super) fn http_done(
+    /// Keeps a signed-in request until a fresh token is here.
+    pub fn wait(&mut self, request: HttpRequest, then: Then) {
+        self.waiting.push((request, then));
+    }
+
+    /// The requests that waited for the token (a refresh answered).
+    pub fn take_waiting(&mut self) -> Vec<(HttpRequest, Then)> {
+        std::mem::take(&mut self.waiting)
+    }
+
+    /// Signed out: nothing waits for a token any more.
+    pub fn forget_waiting(&mut self) {
+        self.waiting.clear();
+    }
+
+    /// Routes an answer: a 401 to a signed-in call waits for a refresh and
+    /// goes again once; everything else is decoded for its continuation.
+    pub fn answer(
         &mut self,
         id: RequestId,
         result: Result<serde_json::Value, HttpFailure>,
-        now: Timestamp,
-    ) -> Vec<Effect> {
+    ) -> Answered {
         let Some(call) = self.calls.remove(&id) else {
-            return Vec::new();
+            return Answered::Nothing;
         };
-        match call {
-            Call::Feed => self.feed_answer(decode(result, "the feed"), now),
-            Call::Catalog => {
-                let cmds = self.shop.catalog_loaded(decode(result, "the gifts"));
-                self.run(cmds, now)
-            }
-            Call::SignIn | Call::Refresh => {
-                self.session_answer(call == Call::SignIn, decode(result, "the session"), now)
-            }
-            Call::SignOut => Vec::new(),
-            Call::Authed {
-                request,
-                retried,
-                then,
-            } => {
-                let refused = matches!(
-                    &result,
-                    Err(HttpFailure::Status { status: 401, problem })
-                        if problem.as_ref().is_none_or(|p| p.code != ErrorCode::TokenReused)
-                );
-                if refused && !retried {
-                    // Expired, or signed by a server that restarted with a
-                    // new key: one refresh, then this request is sent again,
-                    // once.
-                    self.waiting.push((request, then));
-                    return self.start_refresh();
-                }
-                self.answered(then.reply(result), now)
-            }
-        }
-    }
-
-    /// Sends an authenticated request, refreshing the token first if needed.
-    pub fn authed(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        self.authed_then(method, path, body, now, Then::Nothing)
-    }
-
-    pub(super) fn authed_then(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-        now: Timestamp,
-        then: Then,
-    ) -> Vec<Effect> {
-        let request = self.request(method, path, body);
-        self.send_as_user(request, now, then)
-    }
-
-    /// Sends `request` as the signed-in user: after a refresh if the token
-    /// is about to expire.
-    pub(super) fn send_as_user(
-        &mut self,
-        request: HttpRequest,
-        now: Timestamp,
-        then: Then,
-    ) -> Vec<Effect> {
-        if self.session.needs_refresh(now) {
+        let Call::Authed {
+            request,
+            retried,
+            then,
+        } = call
+        else {
+            return Answered::Call(call, result);
+        };
+        let refused = matches!(
+            &result,
+            Err(HttpFailure::Status { status: 401, problem })
+                if problem.as_ref().is_none_or(|p| p.code != ErrorCode::TokenReused)
+        );
+        if refused && !retried {
+            // Expired, or signed by a server that restarted with a new key:
+            // one refresh, then this request is sent again, once.
             self.waiting.push((request, then));
-            return self.start_refresh();
+            return Answered::Refresh;
         }
-        let Some(token) = self.session.access_token(now).map(str::to_owned) else {
-            self.message = Some("Sign in to continue".into());
-            return Vec::new();
-        };
-        vec![self.send_authed(request, token, false, then)]
-    }
-
-    pub(super) fn start_refresh(&mut self) -> Vec<Effect> {
-        if self.refreshing {
-            return Vec::new();
-        }
-        let Some(token) = self.session.refresh_token().map(str::to_owned) else {
-            return self.signed_out("Sign in to continue");
-        };
-        self.refreshing = true;
-        let body = serde_json::to_value(RefreshRequest {
-            refresh_token: token,
-        })
-        .ok();
-        vec![self.http(
-            Call::Refresh,
-            Method::Post,
-            "/v1/session/refresh",
-            body,
-            None,
-        )]
+        Answered::Reply(then.reply(result))
     }
 
     /// Whether a signed-in call with this continuation is in flight or
     /// waiting for a refresh.
-    pub(super) fn asked(&self, then: &Then) -> bool {
+    pub fn asked(&self, then: &Then) -> bool {
         self.calls
             .values()
             .any(|c| matches!(c, Call::Authed { then: t, .. } if t == then))
