@@ -23,7 +23,8 @@ use cmd::{Cmd, Cx, Wake};
 use http::{Answered, Call, Requests};
 pub use live::{LiveEvent, Viewer};
 pub use orders::{MeLink, MeUpdate, OrderToast, Orders, OrdersEvent, TOAST_MS, status_words};
-pub use rooms::FeedEvent;
+use rooms::OnScreen;
+pub use rooms::{FeedEvent, PlayerUpdate, Rooms, SocketUpdate};
 pub use shop::{
     COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, GiftsEvent, Payment, Seen, Shop, ShopEvent, Stage,
     Step, WalletEvent, card_number,
@@ -33,13 +34,13 @@ use crate::effects::{
     Effect, HttpRequest, Method, PlayerCommand, RequestId, SocketCommand, StoreCommand,
     VaultCommand,
 };
-use crate::feed::{Drawn, Feed, PlayerStatus};
+use crate::feed::Feed;
 use crate::ids::Ids;
-use crate::room::{Fold, Link, LiveRoom};
+use crate::room::LiveRoom;
 use crate::session::Session;
 use jiff::Timestamp;
-use livecart_protocol::rest::{FeedResponse, RefreshRequest, SessionResponse};
-use livecart_protocol::{ClientFrame, ErrorCode, RoomId, ServerFrame, UserId};
+use livecart_protocol::rest::{RefreshRequest, SessionResponse};
+use livecart_protocol::{ClientFrame, RoomId, UserId};
 use std::collections::HashMap;
 
 /// Something that happened: a tap, or an answer from an effect runner.
@@ -85,30 +86,11 @@ pub enum Event {
     Timer(u64),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum PlayerUpdate {
-    Status(PlayerStatus),
-    FirstFrame,
-    Ready,
-    /// Once a second from the player: how far behind live the picture is.
-    Behind {
-        ms: Option<u32>,
-    },
-    /// Once a second from the page: what it drew.
-    Drawn(Drawn),
-}
-
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SignInSheet {
     pub pending: Option<Pending>,
     pub busy: bool,
     pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SocketUpdate {
-    Frame(Box<ServerFrame>),
-    Closed { code: Option<u16> },
 }
 
 #[derive(Debug, Default)]
@@ -122,8 +104,6 @@ pub struct App {
     /// The requests in flight (and those waiting for a fresh token).
     requests: Requests,
     timers: HashMap<u64, Wake>,
-    /// The show timer armed now: (id, due ms).
-    show_timer: Option<(u64, i64)>,
     pub sign_in: Option<SignInSheet>,
     pub muted: bool,
     pub debug: bool,
@@ -134,8 +114,8 @@ pub struct App {
     pub shop: Shop,
     /// Orders after the show, the user's own socket.
     pub orders: Orders,
-    /// Feed requests that got no answer in a row (for the retry backoff).
-    feed_failures: u32,
+    /// The feed's retries, the room socket's and the show's timers.
+    rooms: Rooms,
     /// When the last token refresh finished (ms): a token refused right
     /// after one is not refreshed again (no loop).
     refreshed_at: Option<i64>,
@@ -147,9 +127,6 @@ pub struct App {
     /// Where new keys and combo ids come from (seeded by the shell).
     ids: Ids,
 }
-
-/// Reconnect delays (ms): quick at first, then calmer.
-const BACKOFF_MS: [u64; 6] = [250, 500, 1000, 2000, 4000, 8000];
 
 impl App {
     /// An app whose keys and ids come from `seed` (the shell draws it from
@@ -178,7 +155,10 @@ impl App {
             }
             Answered::Refresh => self.start_refresh(),
             Answered::Reply(reply) => self.answered(reply, now),
-            Answered::Call(Call::Feed, result) => self.feed_answer(decode(result, "the feed"), now),
+            Answered::Call(Call::Feed, result) => {
+                let result = decode(result, "the feed");
+                self.rooms_do(now, |r, st, cx| r.feed_answer(result, st, cx))
+            }
             Answered::Call(Call::Catalog, result) => {
                 let cmds = self.shop.catalog_loaded(decode(result, "the gifts"));
                 self.run(cmds, now)
@@ -338,7 +318,16 @@ impl App {
                 Cmd::Refresh => effects.extend(self.start_refresh()),
                 Cmd::NeedAccount(action) => effects.extend(self.need_account(action)),
                 Cmd::Say(text) => self.message = Some(text),
+                Cmd::SayOffline(text) => {
+                    self.message = Some(text.clone());
+                    self.offline_said = Some(text);
+                }
                 Cmd::BackOnline => self.back_online(),
+                Cmd::LeftRoom => {
+                    self.shop.close_checkout();
+                    self.shop.bag_open = false;
+                    self.shop.gift_bar_open = false;
+                }
                 Cmd::SetBalance(balance) => {
                     if let Some(w) = self.shop.wallet.as_mut() {
                         w.balance = balance;
@@ -358,54 +347,37 @@ impl App {
     /// How far the picture on screen is behind its capture, for the room on
     /// screen: the page's measure of drawn frames, else the player's.
     pub(crate) fn behind_ms(&self) -> Option<i64> {
-        let room = self.room.as_ref()?.id;
-        let slot = self.feed.players.get(&room)?;
-        slot.drawn
-            .and_then(|d| d.latency_p50_ms)
-            .or(match slot.status {
-                PlayerStatus::Playing { behind_ms } => behind_ms,
-                _ => None,
-            })
-            .map(i64::from)
+        rooms::behind_ms(&self.feed, self.room.as_ref())
     }
 
-    /// Moves the room's show on to `now`: sends batched likes and arms one
-    /// timer for the next thing due.
+    /// Moves the room's show on to `now`: batched likes, one timer for the
+    /// next thing due.
     fn run_show(&mut self, now: Timestamp) -> Vec<Effect> {
-        let now_ms = now.as_millisecond();
-        let behind = self.behind_ms();
-        let Some(live) = self.room.as_mut() else {
-            return Vec::new();
+        self.rooms_do(now, |r, st, cx| r.run_show(st, cx))
+    }
+
+    /// Lets the rooms part handle something with the feed and the room on
+    /// screen, then does what it asks.
+    fn rooms_do(
+        &mut self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Rooms, &mut OnScreen, &mut Cx) -> Vec<Cmd>,
+    ) -> Vec<Effect> {
+        let watching = self.room.is_some() && !self.feed.browsing;
+        let mut stage = OnScreen {
+            feed: &mut self.feed,
+            room: &mut self.room,
+            muted: self.muted,
         };
-        let room = live.id;
-        live.show.advance(now_ms, behind);
-        let mut effects = Vec::new();
-        if let Some(count) = live.show.take_likes(now_ms) {
-            effects.push(Effect::Socket(SocketCommand::Send {
-                room,
-                frame: ClientFrame::Like { count },
-            }));
-        }
-        let sale = live
-            .state
-            .as_ref()
-            .and_then(|s| s.flash_sale.as_ref())
-            .map(|f| f.deadline.as_millisecond());
-        let next = live.show.next_deadline(now_ms, behind, sale);
-        if let Some(due) = next
-            && self.show_timer.is_none_or(|(_, armed)| due < armed)
-        {
-            let id = self.id();
-            if let Some((old, _)) = self.show_timer.replace((id, due)) {
-                self.timers.remove(&old);
-            }
-            self.timers.insert(id, Wake::Show(room));
-            effects.push(Effect::Timer {
-                id,
-                after_ms: u64::try_from(due - now_ms).unwrap_or(0),
-            });
-        }
-        effects
+        let mut cx = Cx {
+            now,
+            session: &self.session,
+            ids: &mut self.ids,
+            watching,
+            refreshed_at: self.refreshed_at,
+        };
+        let cmds = f(&mut self.rooms, &mut stage, &mut cx);
+        self.run(cmds, now)
     }
 
     fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Effect> {
@@ -426,11 +398,13 @@ impl App {
                 ]
             }
             Event::Account(e) => self.on_account(e, now),
-            Event::Feed(e) => self.on_feed(e, now),
+            Event::Feed(e) => self.rooms_do(now, |_, st, cx| Rooms::on_feed(e, st, cx)),
             Event::Live(e) => {
                 self.viewer_do(now, |v, room, host, cx| v.on_event(e, room, host, cx))
             }
-            Event::Player { room, update } => self.player_update(room, update, now),
+            Event::Player { room, update } => {
+                self.rooms_do(now, |_, st, cx| Rooms::player_update(room, update, st, cx))
+            }
             Event::Notice(text) => {
                 self.message = Some(text);
                 Vec::new()
@@ -463,14 +437,16 @@ impl App {
                 Vec::new()
             }
             Event::HttpDone { id, result } => self.http_done(id, result, now),
-            Event::Socket { room, update } => self.socket(room, update, now),
+            Event::Socket { room, update } => {
+                self.rooms_do(now, |_, st, cx| Rooms::socket(room, update, st, cx))
+            }
             Event::Timer(id) => match self.timers.remove(&id) {
-                Some(Wake::Reconnect(room)) if self.room.as_ref().is_some_and(|r| r.id == room) => {
-                    self.connect(now)
+                Some(Wake::Reconnect(room)) => {
+                    self.rooms_do(now, |_, st, cx| Rooms::reconnect_due(room, st, cx))
                 }
-                Some(Wake::Show(_)) => {
+                Some(Wake::Show) => {
                     // The show moves on after every event (`run_show`).
-                    self.show_timer = None;
+                    self.rooms.show_rang();
                     Vec::new()
                 }
                 Some(Wake::TopUp(id)) => self.run(Shop::top_up_due(id), now),
@@ -484,16 +460,9 @@ impl App {
                 Some(Wake::PayRetry(key)) => {
                     self.shop_do(now, |s, cx, _| s.payment_retry_due(&key, cx))
                 }
-                _ => Vec::new(),
+                None => Vec::new(),
             },
         }
-    }
-
-    /// Says the app is offline (a message that goes by itself once a
-    /// connection works again).
-    fn say_offline(&mut self, text: &str) {
-        self.message = Some(text.to_owned());
-        self.offline_said = Some(text.to_owned());
     }
 
     /// A connection worked: an "offline" message still up is stale.
@@ -505,21 +474,6 @@ impl App {
         }
     }
 
-    /// No answer, or the server failing: ask again after a growing delay
-    /// (the feed comes back by itself when the server does).
-    fn feed_retry(&mut self, failure: &HttpFailure) -> Vec<Effect> {
-        if matches!(failure, HttpFailure::Status { status, .. } if *status < 500)
-            || matches!(failure, HttpFailure::Unreadable(_))
-        {
-            return Vec::new();
-        }
-        self.feed_failures += 1;
-        let id = self.id();
-        self.timers.insert(id, Wake::Feed);
-        let after_ms = BACKOFF_MS[(self.feed_failures as usize - 1).min(BACKOFF_MS.len() - 1)];
-        vec![Effect::Timer { id, after_ms }]
-    }
-
     /// Opens the sign-in sheet; `action` runs once the viewer has signed in.
     fn need_account(&mut self, action: Pending) -> Vec<Effect> {
         self.sign_in = Some(SignInSheet {
@@ -527,245 +481,6 @@ impl App {
             ..SignInSheet::default()
         });
         Vec::new()
-    }
-
-    /// Reconciles players with the feed; a muted viewer's room stays muted.
-    fn players(&mut self) -> Vec<Effect> {
-        let mut effects = self.feed.reconcile_players();
-        if self.muted
-            && let Some(room) = self.feed.current().map(|r| r.id)
-            && !self.feed.browsing
-        {
-            effects.push(Effect::Player(PlayerCommand::SetMuted {
-                room,
-                muted: true,
-            }));
-        }
-        effects
-    }
-
-    /// Tells the room socket who we are (after a silent sign-in), refreshing
-    /// the token first when it is about to expire.
-    fn authenticate_socket(&mut self, now: Timestamp) -> Vec<Effect> {
-        if self.session.needs_refresh(now) {
-            return self.start_refresh();
-        }
-        match (&self.room, self.session.access_token(now)) {
-            (Some(room), Some(token)) => vec![Effect::Socket(SocketCommand::Send {
-                room: room.id,
-                frame: ClientFrame::Auth {
-                    access_token: token.to_owned(),
-                },
-            })],
-            _ => Vec::new(),
-        }
-    }
-
-    /// The socket still speaks for the user who left: start it over anonymously.
-    fn reconnect_anonymously(&mut self, now: Timestamp) -> Vec<Effect> {
-        let Some(room) = self.room.as_ref().map(|r| r.id) else {
-            return Vec::new();
-        };
-        let mut effects = vec![Effect::Socket(SocketCommand::Close { room })];
-        effects.extend(self.connect(now));
-        effects
-    }
-
-    fn enter_current_room(&mut self, now: Timestamp) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        // Sheets belong to the room they opened in.
-        self.shop.close_checkout();
-        self.shop.bag_open = false;
-        self.shop.gift_bar_open = false;
-        if let Some(old) = self.room.take() {
-            effects.push(Effect::Socket(SocketCommand::Close { room: old.id }));
-        }
-        if self.feed.browsing {
-            return effects;
-        }
-        if let Some(current) = self.feed.current() {
-            self.room = Some(LiveRoom::new(current.id));
-            effects.extend(self.connect(now));
-        }
-        effects
-    }
-
-    fn connect(&mut self, now: Timestamp) -> Vec<Effect> {
-        let token = self.session.access_token(now).map(str::to_owned);
-        let mut effects = match &self.room {
-            Some(room) => vec![Effect::Socket(SocketCommand::Connect {
-                room: room.id,
-                resume: room.resume_point(),
-                access_token: token,
-            })],
-            None => Vec::new(),
-        };
-        // Signed in with an expiring token: connect now, authenticate after the refresh.
-        if self.room.is_some() && self.session.needs_refresh(now) {
-            effects.extend(self.start_refresh());
-        }
-        effects
-    }
-
-    fn reconnect_later(&mut self) -> Vec<Effect> {
-        let Some(room) = self.room.as_mut() else {
-            return Vec::new();
-        };
-        let attempt = match room.link {
-            Link::Reconnecting { attempt } => attempt + 1,
-            _ => 1,
-        };
-        room.link = Link::Reconnecting { attempt };
-        let room_id = room.id;
-        let id = self.id();
-        self.timers.insert(id, Wake::Reconnect(room_id));
-        let after_ms = BACKOFF_MS[(attempt as usize - 1).min(BACKOFF_MS.len() - 1)];
-        vec![Effect::Timer { id, after_ms }]
-    }
-
-    fn socket(&mut self, room: RoomId, update: SocketUpdate, now: Timestamp) -> Vec<Effect> {
-        if self.room.as_ref().is_none_or(|r| r.id != room) {
-            return Vec::new(); // a late message from a room we left
-        }
-        match update {
-            // The server closed the room: it ended (no reconnecting).
-            SocketUpdate::Closed {
-                code: Some(livecart_protocol::live::close::ROOM_ENDED),
-            } => {
-                if let Some(state) = self.room.as_mut().and_then(|r| r.state.as_mut()) {
-                    state.room.status = livecart_protocol::rest::RoomStatus::Ended;
-                }
-                Vec::new()
-            }
-            SocketUpdate::Closed { .. } => self.reconnect_later(),
-            SocketUpdate::Frame(frame) => {
-                let me = self.session.user().map(|u| u.id);
-                let Some(live) = self.room.as_mut() else {
-                    return Vec::new();
-                };
-                live.show.me = me;
-                match live.fold(*frame, now.as_millisecond()) {
-                    Fold::Gap => {
-                        // Missed something: drop this connection, resume from what we have.
-                        let mut effects = vec![Effect::Socket(SocketCommand::Close { room })];
-                        effects.extend(self.connect(now));
-                        effects
-                    }
-                    Fold::Other(ServerFrame::Error {
-                        code: ErrorCode::Unauthorized | ErrorCode::TokenExpired,
-                        ..
-                    }) if self.session.user().is_some()
-                        && self
-                            .refreshed_at
-                            .is_none_or(|t| now.as_millisecond() - t >= 10_000) =>
-                    {
-                        // The socket refused our token (it expired, or the
-                        // server restarted with a new key): a fresh one is
-                        // sent to it once the refresh is done.
-                        self.start_refresh()
-                    }
-                    Fold::Other(ServerFrame::Error {
-                        code,
-                        message,
-                        retry_after_ms,
-                    }) => {
-                        self.message = Some(match (code, retry_after_ms) {
-                            (ErrorCode::RateLimited, Some(ms)) => {
-                                format!("Slow down — you can chat again in {} s", ms.div_ceil(1000))
-                            }
-                            (ErrorCode::Muted, Some(ms)) => format!(
-                                "The host muted you — you can chat again in {} min",
-                                ms.div_ceil(60_000)
-                            ),
-                            (ErrorCode::Filtered, _) => {
-                                "Not sent: your message has a word this room doesn't allow"
-                                    .to_owned()
-                            }
-                            _ => message,
-                        });
-                        Vec::new()
-                    }
-                    Fold::Applied if live.link == Link::Live => {
-                        self.back_online();
-                        Vec::new()
-                    }
-                    Fold::Applied | Fold::Duplicate | Fold::Other(_) => Vec::new(),
-                }
-            }
-        }
-    }
-
-    /// The feed's answer (a body that is not a feed is `Unreadable`).
-    fn feed_answer(
-        &mut self,
-        result: Result<FeedResponse, HttpFailure>,
-        now: Timestamp,
-    ) -> Vec<Effect> {
-        self.feed.loading = false;
-        if !matches!(
-            result,
-            Err(HttpFailure::Network(_) | HttpFailure::Status { .. })
-        ) {
-            // The server answered.
-            self.feed_failures = 0;
-            self.back_online();
-        }
-        match result {
-            Ok(feed) => {
-                let on_screen = self.feed.current().map(|r| r.id);
-                self.feed.rooms.clone_from(&feed.rooms);
-                self.feed.error = None;
-                // Stay on the room the viewer is watching if it is still live.
-                let index = on_screen
-                    .and_then(|id| self.feed.rooms.iter().position(|r| r.id == id))
-                    .unwrap_or(self.feed.index);
-                self.feed.go_to(index);
-                let mut effects = vec![Effect::Store(StoreCommand::SaveFeed(Box::new(feed)))];
-                effects.extend(self.players());
-                if self.room.as_ref().map(|r| r.id) != self.feed.current().map(|r| r.id) {
-                    effects.extend(self.enter_current_room(now));
-                }
-                effects
-            }
-            Err(HttpFailure::Unreadable(e)) => {
-                let text = format!("The feed could not be read ({e})");
-                if self.feed.rooms.is_empty() {
-                    self.feed.error = Some(text);
-                } else {
-                    // The cached feed stays on screen.
-                    self.message = Some(text);
-                }
-                Vec::new()
-            }
-            Err(failure) if !self.feed.rooms.is_empty() => {
-                // The cached feed stays on screen.
-                let retry = self.feed_retry(&failure);
-                if self.feed_failures <= 1 {
-                    match failure {
-                        HttpFailure::Network(_) => {
-                            self.say_offline("You're offline — showing the last feed");
-                        }
-                        HttpFailure::Status { status, .. } => {
-                            self.message =
-                                Some(format!("The feed could not be refreshed ({status})"));
-                        }
-                        HttpFailure::Unreadable(_) => {}
-                    }
-                }
-                retry
-            }
-            Err(failure) => {
-                let retry = self.feed_retry(&failure);
-                self.feed.error = Some(match failure {
-                    HttpFailure::Network(_) => "You're offline — retrying…".into(),
-                    HttpFailure::Status { problem, status } => {
-                        problem.map_or_else(|| format!("The server said {status}"), |p| p.title)
-                    }
-                    HttpFailure::Unreadable(e) => format!("The feed could not be read ({e})"),
-                });
-                retry
-            }
-        }
     }
 
     /// A sign-in's or a refresh's answer.

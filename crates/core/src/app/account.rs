@@ -4,7 +4,7 @@
 
 use super::answer::Then;
 use super::cmd::Cmd;
-use super::{App, Call, Shop, SignInSheet};
+use super::{App, Call, Rooms, Shop, SignInSheet};
 use crate::effects::{Effect, Method, StoreCommand, VaultCommand};
 use crate::session::Session;
 use jiff::Timestamp;
@@ -36,7 +36,8 @@ impl App {
                 // A sign-in that finished first wins over the saved session.
                 Some(s) if self.session.user().is_none() => {
                     self.session = Session::SignedIn(s);
-                    let mut effects = self.authenticate_socket(now);
+                    let mut effects =
+                        self.rooms_do(now, |_, st, cx| Rooms::authenticate_socket(st, cx));
                     effects.extend(self.run(
                         vec![Cmd::authed(
                             Method::Get,
@@ -105,7 +106,8 @@ impl App {
                     Effect::Store(StoreCommand::ForgetUser),
                 ];
                 effects.extend(self.forget_orders());
-                effects.extend(self.reconnect_anonymously(now));
+                effects
+                    .extend(self.rooms_do(now, |_, st, cx| Rooms::reconnect_anonymously(st, cx)));
                 effects.extend(end);
                 effects
             }

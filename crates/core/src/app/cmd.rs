@@ -36,8 +36,13 @@ pub enum Cmd {
     NeedAccount(Pending),
     /// A message for the viewer.
     Say(String),
+    /// "You're offline …": a message that goes by itself once a
+    /// connection works again.
+    SayOffline(String),
     /// A connection worked: an "offline" message still up goes.
     BackOnline,
+    /// The room on screen changed: the sheets that belong to a room close.
+    LeftRoom,
     /// The wallet's balance, as the server says it is now.
     SetBalance(Money),
 }
@@ -107,7 +112,7 @@ pub enum Pending {
 pub enum Wake {
     Reconnect(RoomId),
     /// The room's show has something due (a pin, a lane ending, likes to send).
-    Show(RoomId),
+    Show,
     /// Look at a pending top-up again.
     TopUp(TopUpId),
     /// Send the payment with this key again.
