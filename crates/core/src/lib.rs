@@ -5,13 +5,14 @@
 //! every behaviour is tested in milliseconds.
 //!
 //! Layout:
-//! - [`app`]: `Event` and the update function, which hands each part's
-//!   events to its file: `app/account.rs` (saved session, sign-in and out),
-//!   `app/rooms.rs` (swipes, the grid, players' reports), `app/live.rs`
-//!   (chat, likes, follow, report), `app/shop.rs` (checkout, wallet, gifts),
-//!   `app/orders.rs` (orders after the show: a sub-model that owns its
-//!   state and answers with `app/cmd.rs`'s commands); `app/http.rs` the
-//!   requests in flight and token refresh, `app/answer.rs` the typed answers.
+//! - [`app`]: `Event` and the dispatcher, with who the viewer is (session,
+//!   sign-in and out, token refresh); each part owns its state in its file
+//!   and answers with commands (`app/cmd.rs`): `app/rooms.rs` (the feed, the
+//!   room socket, the show's timer), `app/live.rs` (chat, likes, follow,
+//!   report), `app/shop.rs` (checkout, payments, wallet, gifts),
+//!   `app/orders.rs` (orders after the show, the user's socket),
+//!   `app/http.rs` (requests in flight, retry once after a refresh),
+//!   `app/answer.rs` (typed answers).
 //! - [`chat`]: the chat at a readable pace; held while the viewer reads back.
 //! - [`effects`]: side effects as data (HTTP, sockets, players, keyring, timers).
 //! - [`feed`]: the vertical feed, which player plays and which is preloaded.
