@@ -11,19 +11,19 @@
 //!
 //! Size: the dispatcher, the commands' runner and the session's flow.
 
-mod answer;
-mod cmd;
+pub(crate) mod answer;
+pub(crate) mod cmd;
 mod http;
-mod live;
-mod orders;
-mod rooms;
-mod shop;
+pub(crate) mod live;
+pub(crate) mod orders;
+pub(crate) mod rooms;
+pub(crate) mod shop;
 pub use crate::effects::PendingPayment;
 pub use answer::HttpFailure;
 use answer::decode;
 use answer::{Reply, Then};
-pub use cmd::Pending;
 use cmd::{Cmd, Cx, Wake};
+pub use cmd::{Pending, SignInSheet};
 use http::{Answered, Call, Requests};
 pub use live::{LiveEvent, Viewer};
 pub use orders::{MeLink, MeUpdate, OrderToast, Orders, OrdersEvent, TOAST_MS, status_words};
@@ -42,6 +42,7 @@ use crate::feed::Feed;
 use crate::ids::Ids;
 use crate::room::LiveRoom;
 use crate::session::Session;
+use crate::view::{Model, ViewModel};
 use jiff::Timestamp;
 use livecart_protocol::rest::{RefreshRequest, SessionResponse, SignInRequest};
 use livecart_protocol::{ClientFrame, RoomId, UserId};
@@ -106,13 +107,6 @@ pub enum AccountEvent {
     AskSignOut,
     CancelSignOut,
     SignOut,
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SignInSheet {
-    pub pending: Option<Pending>,
-    pub busy: bool,
-    pub error: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -255,6 +249,29 @@ impl App {
         };
         let cmds = f(&mut self.orders, &mut cx);
         self.run(cmds, now)
+    }
+
+    /// The view model at `now` (countdowns are relative to it).
+    pub fn view(&self, now: Timestamp) -> ViewModel {
+        crate::view::build(
+            &Model {
+                feed: &self.feed,
+                room: &self.room,
+                session: &self.session,
+                message: &self.message,
+                sign_in: &self.sign_in,
+                muted: self.muted,
+                debug: self.debug,
+                reduced_motion: self.reduced_motion,
+                confirm_sign_out: self.confirm_sign_out,
+                viewer: &self.viewer,
+                shop: &self.shop,
+                orders: &self.orders,
+                behind_ms: self.behind_ms(),
+                seen: self.seen(),
+            },
+            now.as_millisecond(),
+        )
     }
 
     /// What the shop reads of the room on screen.

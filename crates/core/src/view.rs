@@ -5,6 +5,7 @@
 
 mod checkout;
 pub mod format;
+mod model;
 mod orders;
 mod room;
 mod wallet;
@@ -21,9 +22,11 @@ pub use room::{
 use wallet::wallet_view;
 pub use wallet::{HistoryLine, WalletView};
 
-use crate::app::{App, Pending};
+use crate::app::cmd::Pending;
+use crate::app::orders::TOAST_MS;
 use crate::feed::PlayerStatus;
 use livecart_protocol::rest::RoomStatus;
+pub(crate) use model::Model;
 
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::struct_excessive_bools)] // independent states the screens read
@@ -58,14 +61,8 @@ pub struct SignInView {
     pub error: Option<String>,
 }
 
-impl App {
-    /// The view model at `now` (countdowns are relative to it).
-    pub fn view(&self, now: jiff::Timestamp) -> ViewModel {
-        build(self, now.as_millisecond())
-    }
-}
-
-fn build(app: &App, now: i64) -> ViewModel {
+/// The view model at `now` (ms; countdowns are relative to it).
+pub(crate) fn build(app: &Model, now: i64) -> ViewModel {
     let pages = app
         .feed
         .rooms
@@ -156,7 +153,7 @@ fn build(app: &App, now: i64) -> ViewModel {
             .orders
             .toast
             .as_ref()
-            .filter(|t| now - t.at_ms < crate::app::TOAST_MS)
+            .filter(|t| now - t.at_ms < TOAST_MS)
             .map(|t| OrderToastView {
                 order: t.order,
                 text: t.text.clone(),

@@ -122,3 +122,10 @@ pub enum Wake {
     /// Reconnect the user's own socket.
     Me,
 }
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SignInSheet {
+    pub pending: Option<Pending>,
+    pub busy: bool,
+    pub error: Option<String>,
+}

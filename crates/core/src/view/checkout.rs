@@ -2,7 +2,8 @@
 //! button's words, through every step of a payment.
 
 use super::format::{price, stock_left};
-use crate::app::{App, Stage, Step};
+use super::model::Model;
+use crate::app::shop::{Stage, Step};
 use crate::price as pricing;
 use livecart_protocol::Money;
 use livecart_protocol::rest::Product;
@@ -60,12 +61,12 @@ pub struct SkuChoice {
 }
 
 pub(super) fn checkout_view(
-    app: &App,
+    app: &Model,
     p: &Product,
     sale_line: Option<String>,
     now: i64,
 ) -> ProductDetail {
-    let seen = app.seen();
+    let seen = app.seen;
     let c = app.shop.checkout.as_ref();
     let selected = c.and_then(|c| c.sku);
     let stock = c

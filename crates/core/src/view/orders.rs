@@ -2,7 +2,8 @@
 //! the toast a step shows over the live.
 
 use super::format::{ago, price};
-use crate::app::App;
+use super::model::Model;
+use crate::app::orders::{MeLink, status_words};
 use livecart_protocol::OrderId;
 use livecart_protocol::commerce::{Order, OrderStatus, RefundReason};
 
@@ -76,7 +77,7 @@ pub(super) fn order_row(o: &Order, now_ms: i64) -> OrderRowView {
             o.sku_name.clone()
         },
         total: price(&o.total),
-        status: crate::app::status_words(o.status).to_owned(),
+        status: status_words(o.status).to_owned(),
         status_key: o.status.as_str(),
         thumb_url: o.image.thumb_url.clone(),
         when: ago(o.created_at, now_ms),
@@ -90,7 +91,7 @@ pub(super) fn steps(o: &Order) -> Vec<StepView> {
         .timeline
         .iter()
         .map(|s| StepView {
-            label: crate::app::status_words(s.status).to_owned(),
+            label: status_words(s.status).to_owned(),
             at: s.at.strftime("%b %-d, %H:%M:%S").to_string(),
             note: s.note.clone(),
             done: true,
@@ -105,7 +106,7 @@ pub(super) fn steps(o: &Order) -> Vec<StepView> {
         for s in OrderStatus::DELIVERY {
             if !reached.contains(&s) {
                 steps.push(StepView {
-                    label: crate::app::status_words(s).to_owned(),
+                    label: status_words(s).to_owned(),
                     at: String::new(),
                     note: String::new(),
                     done: false,
@@ -117,7 +118,7 @@ pub(super) fn steps(o: &Order) -> Vec<StepView> {
     steps
 }
 
-pub(super) fn orders_view(app: &App, now_ms: i64) -> OrdersView {
+pub(super) fn orders_view(app: &Model, now_ms: i64) -> OrdersView {
     let orders = &app.orders;
     let detail = orders.detail.and_then(|id| orders.get(id)).map(|o| {
         let a = &o.address;
@@ -165,8 +166,6 @@ pub(super) fn orders_view(app: &App, now_ms: i64) -> OrdersView {
         }),
         rows: orders.list.iter().map(|o| order_row(o, now_ms)).collect(),
         detail,
-        loading: orders.list.is_empty()
-            && orders.link != crate::app::MeLink::Live
-            && !orders.offline,
+        loading: orders.list.is_empty() && orders.link != MeLink::Live && !orders.offline,
     }
 }

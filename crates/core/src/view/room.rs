@@ -3,7 +3,8 @@
 
 use super::checkout::{ProductDetail, checkout_view};
 use super::format::{compact, countdown, gift_animation, price, stock_left, thousands};
-use crate::app::App;
+use super::model::Model;
+use crate::app::shop::COMBO_WINDOW_MS;
 use crate::price as pricing;
 use crate::room::{Link, LiveRoom};
 use crate::show::{BIG_GIFT_COINS, LANES};
@@ -175,14 +176,14 @@ pub(super) fn sale_label(
 }
 
 #[allow(clippy::too_many_lines)] // the room screen's view model, field by field
-pub(super) fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
+pub(super) fn room_view(app: &Model, live: &LiveRoom, now: i64) -> RoomView {
     let state = live.state.as_ref();
     let show = &live.show;
     let server_now = now + show.server_offset_ms;
     let sale = state.and_then(|s| s.flash_sale.as_ref());
     let ended = show.ended_sale.as_ref().map(|(f, _)| f);
     let product = |id| state.and_then(|s: &RoomSnapshot| s.products.iter().find(|p| p.id == id));
-    let behind = app.behind_ms().unwrap_or(0);
+    let behind = app.behind_ms.unwrap_or(0);
     let headline = |p: &Product| pricing::headline(p, sale, server_now, behind);
     let pinned = show.pinned.and_then(product).map(|p| {
         let head = headline(p);
@@ -297,12 +298,12 @@ pub(super) fn room_view(app: &App, live: &LiveRoom, now: i64) -> RoomView {
     }
 }
 
-pub(super) fn gift_bar(app: &App, now: i64) -> GiftBarView {
+pub(super) fn gift_bar(app: &Model, now: i64) -> GiftBarView {
     let combo = app
         .shop
         .combo
         .as_ref()
-        .filter(|c| now - c.last_tap_ms < crate::app::COMBO_WINDOW_MS && c.taps > 1);
+        .filter(|c| now - c.last_tap_ms < COMBO_WINDOW_MS && c.taps > 1);
     GiftBarView {
         gifts: app
             .shop

@@ -1,7 +1,8 @@
 //! The wallet screen's view model: balance, pending top-ups, history.
 
 use super::format::price;
-use crate::app::App;
+use super::model::Model;
+use crate::app::shop::DEMO_CARD;
 use livecart_protocol::Money;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub struct HistoryLine {
     pub at: String,
 }
 
-pub(super) fn wallet_view(app: &App) -> WalletView {
+pub(super) fn wallet_view(app: &Model) -> WalletView {
     let shop = &app.shop;
     WalletView {
         balance: app.shop.spendable().map(|b| price(&b)),
@@ -66,7 +67,7 @@ pub(super) fn wallet_view(app: &App) -> WalletView {
         busy: shop.top_up.as_ref().is_some_and(|t| !t.stalled),
         notice: shop.wallet_notice.clone(),
         card: if shop.card.is_empty() {
-            crate::app::DEMO_CARD.to_owned()
+            DEMO_CARD.to_owned()
         } else {
             shop.card.clone()
         },
