@@ -52,7 +52,7 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Started,
-    /// Who the viewer is: the saved session, sign-in and sign-out (app/account.rs).
+    /// Who the viewer is: the saved session, sign-in and sign-out (below, in this file).
     Account(AccountEvent),
     /// The feed of rooms: swipes, the grid, the cached feed (app/rooms.rs).
     Feed(FeedEvent),

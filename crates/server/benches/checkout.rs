@@ -20,7 +20,7 @@ mod support;
 use livecart_protocol::commerce::{IDEMPOTENCY_HEADER, PlaceOrderRequest};
 use livecart_protocol::rest::{FlashSale, RoomSnapshot, StartFlashSaleRequest};
 use livecart_protocol::{AddressId, Currency, Money, PROTOCOL_HEADER, PROTOCOL_VERSION, UserId};
-use livecart_server::auth::Claims;
+use livecart_server::Claims;
 use std::time::{Duration, Instant};
 use support::arg;
 
@@ -122,12 +122,8 @@ fn main() -> anyhow::Result<()> {
         let mut buyers = Vec::with_capacity(FLASH_BUYERS);
         let mut tx = state.writer.begin().await?;
         for i in 0..FLASH_BUYERS {
-            let id: UserId = livecart_server::demo::world::provision_buyer(
-                &mut tx,
-                &format!("bench{i}"),
-                1_000_000,
-            )
-            .await?;
+            let id: UserId =
+                livecart_server::provision_buyer(&mut tx, &format!("bench{i}"), 1_000_000).await?;
             let address: String = sqlx::query_scalar("SELECT id FROM addresses WHERE user_id = ?")
                 .bind(id.to_string())
                 .fetch_one(&mut *tx)
@@ -253,7 +249,7 @@ fn main() -> anyhow::Result<()> {
         runs.push(run);
 
         eprintln!("flash sale done");
-        let report = livecart_server::money::ledger::check(&state.db).await?;
+        let report = livecart_server::check_ledger(&state.db).await?;
         anyhow::Ok((runs, report.ok(), report.to_string()))
     })?;
     server_rt.block_on(server.shutdown())?;

@@ -12,9 +12,12 @@ pub mod lazy_images;
 mod rooms;
 mod session;
 
-pub use extract::{Body, ClientAddr, PathId, parse_id};
-pub use images::{draw_pending, draw_pending_on};
-pub use lazy_images::{LazyImages, Render};
+pub use extract::{Body, PathId, parse_id};
+#[cfg(feature = "demo")]
+pub use images::draw_pending_on;
+pub use lazy_images::LazyImages;
+#[cfg(feature = "demo")]
+pub use lazy_images::Render;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -1,49 +1,59 @@
 //! livecart-server: the live-room server the app talks to, embeddable in the
 //! app (`serve`) or run on its own (`livecart-server`).
 //!
-//! Layout (each folder's own file says more):
-//! - [`config`]: settings from defaults, a TOML file and `LIVECART_*` env.
-//! - [`listen`]: accepting connections (timeouts, the connection cap).
-//! - [`http`]: the route table; `http/` the extractors (`Body`, `PathId`,
+//! Layout (every module is private; the API is the `pub use` list below;
+//! each folder's own file says more):
+//! - `config`: settings from defaults, a TOML file and `LIVECART_*` env.
+//! - `listen`: accepting connections (timeouts, the connection cap).
+//! - `http`: the route table; `http/` the extractors (`Body`, `PathId`,
 //!   `ClientAddr`), images, sessions, public room endpoints, the host API.
-//! - [`live`]: `room` (one room's state and numbered event log), `rooms`
+//! - `live`: `room` (one room's state and numbered event log), `rooms`
 //!   (registry, loading, the ticker pacing likes/viewers), `bus` (the
 //!   fan-out seam: in-process now, NATS when scaled out), `ws` (the room
 //!   WebSocket), `me_live` (the user's own socket), `chat` (chat rules),
 //!   `host` (room operations shared by the host API and the demo scripts),
 //!   `streams` (video as HTTP-FLV).
-//! - [`money`]: `ledger` (double-entry accounts) and its one `writer`,
+//! - `money`: `ledger` (double-entry accounts) and its one `writer`,
 //!   `idempotency` (keys for every money-moving request), `wallet`
 //!   (top-ups), `gifts` (paid gifts), `orders` (addresses, checkout) and
 //!   `orders::tracking` (after payment).
-//! - [`auth`]: sign-in, access and refresh tokens; [`guard`]: sign-in
-//!   limits and the hashing pool; [`rules`]: what is accepted from hosts
-//!   and users; [`social`]: follows and reports.
-//! - [`state`]: what every handler shares; [`db`]: SQLite (migrations, row
-//!   mapping); [`error`]: problem+json; [`mem`]: giving freed heap back;
+//! - `auth`: sign-in, access and refresh tokens; `guard`: sign-in
+//!   limits and the hashing pool; `rules`: what is accepted from hosts
+//!   and users; `social`: follows and reports.
+//! - `state`: what every handler shares; `db`: SQLite (migrations, row
+//!   mapping); `error`: problem+json; `mem`: giving freed heap back;
 //!   `demo`: the seeded demo world (feature `demo`).
 
-pub mod auth;
-pub mod config;
-pub mod db;
+mod auth;
+mod config;
+mod db;
 #[cfg(feature = "demo")]
-pub mod demo;
-pub mod error;
-pub mod guard;
-pub mod http;
-pub mod listen;
-pub mod live;
-pub mod mem;
-pub mod money;
-pub mod rules;
-pub mod social;
-pub mod state;
+mod demo;
+mod error;
+mod guard;
+mod http;
+mod listen;
+mod live;
+mod mem;
+mod money;
+mod rules;
+mod social;
+mod state;
 
+// The server's face: what the binary, the app's embedded server, the tests
+// and the benches use. Every module is private; this is the whole API.
+pub use auth::{Claims, create_user};
 pub use config::ServerConfig;
+pub use db::open as open_database;
+#[cfg(feature = "demo")]
+pub use demo::world::{DEMO_PASSWORD, DEMO_PIN, provision_buyer};
+pub use live::host::{take_flash_stock, take_stock};
+pub use money::idempotency::{StoredKeys, purge as purge_idempotency_keys};
+pub use money::ledger::{CheckReport, check as check_ledger};
+pub use state::AppState;
 
 use live::{bus, chat, rooms, streams};
 use money::{idempotency, ledger, orders, wallet, writer};
-pub use state::AppState;
 
 use anyhow::Context;
 use std::net::SocketAddr;

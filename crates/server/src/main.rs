@@ -199,14 +199,14 @@ async fn main() -> anyhow::Result<()> {
                     password,
                 },
         } => {
-            let db = livecart_server::db::open(&config).await?;
+            let db = livecart_server::open_database(&config).await?;
             let role = match role.as_str() {
                 "viewer" => Role::Viewer,
                 "admin" => Role::Admin,
                 _ => Role::Host,
             };
             let id = UserId::new();
-            livecart_server::auth::create_user(&db, id, &username, &name, role, &password).await?;
+            livecart_server::create_user(&db, id, &username, &name, role, &password).await?;
             println!("{id}");
             Ok(())
         }
@@ -225,8 +225,8 @@ async fn main() -> anyhow::Result<()> {
             if !config.database_path().exists() {
                 bail!("no database at {}", config.database_path().display());
             }
-            let db = livecart_server::db::open(&config).await?;
-            let report = livecart_server::money::ledger::check(&db).await?;
+            let db = livecart_server::open_database(&config).await?;
+            let report = livecart_server::check_ledger(&db).await?;
             db.close().await;
             println!("{report}");
             if !report.ok() {

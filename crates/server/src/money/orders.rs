@@ -19,6 +19,8 @@ mod pay;
 mod pin;
 pub mod tracking;
 
-pub use addresses::{create_address, delete_address, list_addresses, save_address, update_address};
+#[cfg(feature = "demo")]
+pub use addresses::save_address;
+pub use addresses::{create_address, delete_address, list_addresses, update_address};
 pub use checkout::place_order;
 pub use gate::FlashGate;

@@ -308,7 +308,7 @@ async fn set_status(server: &TestServer, order: &Order, status: &str, delivered_
 }
 
 async fn ledger_ok(server: &TestServer) {
-    let report = livecart_server::money::ledger::check(&server.handle.state.db)
+    let report = livecart_server::check_ledger(&server.handle.state.db)
         .await
         .expect("ledger check");
     assert!(report.ok(), "{report}");

@@ -119,19 +119,18 @@ async fn a_host_goes_live_with_an_obs_stream_and_sells() {
 
     // Stock drains, then the sale sells out — and the database never goes below zero.
     let r = server.handle.state.rooms.get(room.id).expect("room");
-    livecart_server::live::host::take_flash_stock(&server.handle.state, &r, started.id, 1)
+    livecart_server::take_flash_stock(&server.handle.state, &r, started.id, 1)
         .await
         .expect("one sold");
     assert!(
-        livecart_server::live::host::take_flash_stock(&server.handle.state, &r, started.id, 5)
+        livecart_server::take_flash_stock(&server.handle.state, &r, started.id, 5)
             .await
             .is_err(),
         "cannot oversell"
     );
-    let last =
-        livecart_server::live::host::take_flash_stock(&server.handle.state, &r, started.id, 1)
-            .await
-            .expect("last one");
+    let last = livecart_server::take_flash_stock(&server.handle.state, &r, started.id, 1)
+        .await
+        .expect("last one");
     assert_eq!(last.state, FlashSaleState::SoldOut);
     let (_, ev) = viewer
         .event(|e| {
@@ -311,9 +310,9 @@ async fn racing_buyers_never_oversell_and_viewers_see_stock_drain() {
     let buys: Vec<_> = (0..stock * 2)
         .map(|_| {
             let (state, r) = (server.handle.state.clone(), r.clone());
-            tokio::spawn(async move {
-                livecart_server::live::host::take_stock(&state, &r, product, sku, 1).await
-            })
+            tokio::spawn(
+                async move { livecart_server::take_stock(&state, &r, product, sku, 1).await },
+            )
         })
         .collect();
     let mut sold = 0;

@@ -12,7 +12,7 @@ use livecart_protocol::rest::{GiftCatalog, Product, Role, StartFlashSaleRequest}
 use livecart_protocol::{
     ComboId, Currency, ErrorCode, Money, PROTOCOL_HEADER, PROTOCOL_VERSION, RoomEvent, RoomId,
 };
-use livecart_server::auth::Claims;
+use livecart_server::Claims;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -108,7 +108,7 @@ fn order(p: &Product, sku: usize, address: livecart_protocol::AddressId) -> Plac
 }
 
 async fn ledger_ok(server: &TestServer) {
-    let report = livecart_server::money::ledger::check(&server.handle.state.db)
+    let report = livecart_server::check_ledger(&server.handle.state.db)
         .await
         .expect("ledger check runs");
     assert!(report.ok(), "{report}");
@@ -352,7 +352,7 @@ async fn top_up(buyer: &Buyer, card: &str, amount: i64) -> TopUp {
 async fn new_buyer(server: &TestServer, username: &str, balance: i64) -> Buyer {
     let state = &server.handle.state;
     let mut tx = state.writer.begin().await.expect("tx");
-    let id = livecart_server::demo::world::provision_buyer(&mut tx, username, balance)
+    let id = livecart_server::provision_buyer(&mut tx, username, balance)
         .await
         .expect("buyer");
     tx.commit().await.expect("commit");
@@ -742,7 +742,7 @@ async fn a_retry_of_the_order_that_sold_out_a_flash_sale_gets_that_order_not_sol
     assert_eq!(ava.balance().await, DEMO_BALANCE - sale_price.amount_minor);
     // A server started on this database knows which keys have an answer
     // (refusals skip the read only for the others).
-    let known = livecart_server::money::idempotency::StoredKeys::load(&server.handle.state.db)
+    let known = livecart_server::StoredKeys::load(&server.handle.state.db)
         .await
         .expect("keys");
     let ava_id = server.sign_in("ava").await.user.id;
@@ -772,7 +772,7 @@ async fn keys_past_the_retention_are_forgotten_and_younger_ones_still_replay() {
         .await
         .expect("backdate");
     let state = &server.handle.state;
-    let purged = livecart_server::money::idempotency::purge(state)
+    let purged = livecart_server::purge_idempotency_keys(state)
         .await
         .expect("purge");
     assert_eq!(purged, 1);

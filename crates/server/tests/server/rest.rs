@@ -236,14 +236,10 @@ async fn expired_and_forged_access_tokens_are_refused_with_a_reason() {
         .tokens
         .verify(&ava.access_token, jiff::Timestamp::now())
         .expect("valid");
-    let expired = server
-        .handle
-        .state
-        .tokens
-        .mint(&livecart_server::auth::Claims {
-            exp: jiff::Timestamp::now().as_second() - 1,
-            ..claims
-        });
+    let expired = server.handle.state.tokens.mint(&livecart_server::Claims {
+        exp: jiff::Timestamp::now().as_second() - 1,
+        ..claims
+    });
     let res = server
         .http
         .get(server.url("/v1/me"))
