@@ -146,17 +146,33 @@ pub async fn refresh(state: &AppState, token: &str) -> ApiResult<SessionResponse
     cell.get_or_try_init(|| rotate(state, &hash)).await.cloned()
 }
 
+/// A `refresh_tokens` row as `rotate` reads it.
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    family_id: String,
+    user_id: String,
+    expires_at: String,
+    used_at: Option<String>,
+    revoked: i64,
+}
+
 async fn rotate(state: &AppState, hash: &str) -> ApiResult<SessionResponse> {
     const BAD: ApiError = ApiError::Unauthorized("the refresh token is not valid; sign in again");
     let now = Timestamp::now();
     let mut tx = state.writer.begin_with("BEGIN IMMEDIATE").await?;
-    let row: Option<(String, String, String, Option<String>, i64)> = sqlx::query_as(
+    let row: Option<RefreshRow> = sqlx::query_as(
         "SELECT family_id, user_id, expires_at, used_at, revoked FROM refresh_tokens WHERE token_hash = ?",
     )
     .bind(hash)
     .fetch_optional(&mut *tx)
     .await?;
-    let (family, user_id, expires_at, used_at, revoked) = row.ok_or(BAD)?;
+    let RefreshRow {
+        family_id: family,
+        user_id,
+        expires_at,
+        used_at,
+        revoked,
+    } = row.ok_or(BAD)?;
     if revoked != 0 {
         return Err(BAD);
     }

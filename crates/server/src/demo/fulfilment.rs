@@ -40,6 +40,17 @@ const DUE: &str = "FROM orders \
      WHERE (status IN ('paid', 'packed', 'shipped', 'out_for_delivery') AND julianday(updated_at) <= julianday(?1)) \
         OR (status = 'refund_requested' AND julianday(updated_at) <= julianday(?2))";
 
+/// An order the clock moves on: its step, and what a refund returns.
+#[derive(sqlx::FromRow)]
+struct DueOrder {
+    id: String,
+    buyer_id: String,
+    seller_id: String,
+    status: String,
+    total_minor: i64,
+    currency: String,
+}
+
 async fn fulfil(
     state: &AppState,
     step: SignedDuration,
@@ -64,7 +75,7 @@ async fn fulfil(
             move |tx| {
                 Box::pin(async move {
                     let now = Timestamp::now();
-                    let due: Vec<(String, String, String, String, i64, String)> = sqlx::query_as(
+                    let due: Vec<DueOrder> = sqlx::query_as(
                         &format!(
                             "SELECT id, buyer_id, seller_id, status, total_minor, currency {DUE} \
                              ORDER BY created_at LIMIT 200"
@@ -75,7 +86,15 @@ async fn fulfil(
                     .fetch_all(&mut *tx)
                     .await?;
                     let mut changes = Vec::with_capacity(due.len());
-                    for (id, buyer, seller, status, total, cur) in due {
+                    for DueOrder {
+                        id,
+                        buyer_id: buyer,
+                        seller_id: seller,
+                        status,
+                        total_minor: total,
+                        currency: cur,
+                    } in due
+                    {
                         let id: OrderId = crate::db::parse(&id, "order id")?;
                         let buyer: UserId = crate::db::parse(&buyer, "buyer id")?;
                         let status = OrderStatus::parse(&status);

@@ -319,6 +319,16 @@ pub async fn check(db: &SqlitePool) -> anyhow::Result<CheckReport> {
     Ok(r)
 }
 
+/// An account beside the sum of its entries and its last running balance.
+#[derive(sqlx::FromRow)]
+struct AccountSums {
+    id: String,
+    kind: String,
+    balance: i64,
+    sum: i64,
+    last: Option<i64>,
+}
+
 async fn check_in(conn: &mut SqliteConnection, r: &mut CheckReport) -> anyhow::Result<()> {
     let (accounts, transactions, entries, total): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM accounts), (SELECT COUNT(*) FROM ledger_txns), \
@@ -346,14 +356,22 @@ async fn check_in(conn: &mut SqliteConnection, r: &mut CheckReport) -> anyhow::R
         ));
     }
 
-    let drift: Vec<(String, String, i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT a.id, a.kind, a.balance_minor, COALESCE(SUM(e.amount_minor), 0), \
-                (SELECT balance_after FROM ledger_entries l WHERE l.account_id = a.id ORDER BY l.id DESC LIMIT 1) \
+    let drift: Vec<AccountSums> = sqlx::query_as(
+        "SELECT a.id AS id, a.kind AS kind, a.balance_minor AS balance, \
+                COALESCE(SUM(e.amount_minor), 0) AS sum, \
+                (SELECT balance_after FROM ledger_entries l WHERE l.account_id = a.id ORDER BY l.id DESC LIMIT 1) AS last \
          FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id GROUP BY a.id",
     )
     .fetch_all(&mut *conn)
     .await?;
-    for (id, kind, balance, sum, last) in drift {
+    for AccountSums {
+        id,
+        kind,
+        balance,
+        sum,
+        last,
+    } in drift
+    {
         if balance != sum || last.is_some_and(|l| l != balance) {
             r.problems.push(format!(
                 "{kind} account {id}: balance {balance}, entries sum to {sum}, last running balance {last:?}"

@@ -271,6 +271,17 @@ fn arm(state: &AppState, id: TopUpId, at: Timestamp) {
     });
 }
 
+/// A `top_ups` row as `confirm` reads it.
+#[derive(sqlx::FromRow)]
+struct PendingTopUp {
+    user_id: String,
+    amount_minor: i64,
+    currency: String,
+    outcome: String,
+    status: String,
+    card_last4: String,
+}
+
 /// The provider's answer arrives: credit the wallet (or mark it declined),
 /// once. A second confirmation of the same top-up changes nothing.
 pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatus> {
@@ -278,13 +289,21 @@ pub async fn confirm(state: &AppState, id: TopUpId) -> anyhow::Result<TopUpStatu
     // order (a payment's cannot slip in between).
     let mut writer = state.writer.acquire().await?;
     let mut tx = sqlx::Connection::begin_with(&mut *writer, "BEGIN IMMEDIATE").await?;
-    let row: Option<(String, i64, String, String, String, String)> = sqlx::query_as(
+    let row: Option<PendingTopUp> = sqlx::query_as(
         "SELECT user_id, amount_minor, currency, outcome, status, card_last4 FROM top_ups WHERE id = ?",
     )
     .bind(id.to_string())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((user, amount, cur, outcome, status, last4)) = row else {
+    let Some(PendingTopUp {
+        user_id: user,
+        amount_minor: amount,
+        currency: cur,
+        outcome,
+        status,
+        card_last4: last4,
+    }) = row
+    else {
         anyhow::bail!("no top-up {id}");
     };
     if status != "pending" {

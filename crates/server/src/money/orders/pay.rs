@@ -107,6 +107,16 @@ pub(super) async fn pay(
     Ok((order, body, Priced { room, stock_left }))
 }
 
+/// A `flash_sales` row as the payment's guard reads it.
+#[derive(sqlx::FromRow)]
+struct SaleRow {
+    price_minor: i64,
+    currency: String,
+    remaining_stock: i64,
+    deadline: String,
+    state: String,
+}
+
 /// The guarded update — stock (or the sale's units), price and the buyer's
 /// balance, returning (units left, the balance before paying) — and the
 /// payment guard that stops the batch when it changed nothing. A flash sale
@@ -124,15 +134,20 @@ async fn push_guard(
     let unit = req.expected_unit_price;
     let mut q = QueryBuilder::new("");
     if let Some(sale_id) = req.flash_sale_id {
-        let sale: Option<(i64, String, i64, String, String)> = sqlx::query_as(
+        let sale: Option<SaleRow> = sqlx::query_as(
             "SELECT price_minor, currency, remaining_stock, deadline, state FROM flash_sales WHERE id = ? AND sku_id = ?",
         )
         .bind(sale_id.to_string())
         .bind(req.sku_id.to_string())
         .fetch_optional(&mut *tx)
         .await?;
-        let (sale_price, sale_cur, remaining, deadline, sale_state) =
-            sale.ok_or(ApiError::NotFound("flash sale"))?;
+        let SaleRow {
+            price_minor: sale_price,
+            currency: sale_cur,
+            remaining_stock: remaining,
+            deadline,
+            state: sale_state,
+        } = sale.ok_or(ApiError::NotFound("flash sale"))?;
         let deadline: Timestamp = crate::db::parse(&deadline, "time")?;
         // When the buyer tapped, as they saw it: now minus their video's
         // delay, bounded by the grace.
