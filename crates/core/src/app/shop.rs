@@ -329,11 +329,14 @@ fn read_wallet() -> Cmd {
 }
 
 impl Shop {
-    /// A shop for a signed-out viewer: only the gift catalogue stays.
+    /// A shop for a signed-out viewer: what was the user's goes; the gift
+    /// catalogue stays, and so do the open bag and product (they belong to
+    /// the room, not the user).
     pub(super) fn forget(&mut self) {
-        let catalog = std::mem::take(&mut self.catalog);
         *self = Shop {
-            catalog,
+            catalog: std::mem::take(&mut self.catalog),
+            bag_open: self.bag_open,
+            product: self.product,
             card: DEMO_CARD.to_owned(),
             ..Shop::default()
         };
