@@ -144,6 +144,20 @@ pub struct App {
     ids: Ids,
 }
 
+/// What a part may read of the rest (app/cmd.rs), borrowed field by field so
+/// that the part itself can be borrowed mutably beside it.
+macro_rules! cx {
+    ($app:ident, $now:expr) => {
+        Cx {
+            now: $now,
+            session: &$app.session,
+            ids: &mut $app.ids,
+            watching: $app.room.is_some() && !$app.feed.browsing,
+            refreshed_at: $app.refreshed_at,
+        }
+    };
+}
+
 impl App {
     /// An app whose keys and ids come from `seed` (the shell draws it from
     /// the OS once); `App::default()` uses a fixed seed.
@@ -240,13 +254,7 @@ impl App {
         now: Timestamp,
         f: impl FnOnce(&mut Orders, &mut Cx) -> Vec<Cmd>,
     ) -> Vec<Effect> {
-        let mut cx = Cx {
-            now,
-            session: &self.session,
-            ids: &mut self.ids,
-            watching: self.room.is_some() && !self.feed.browsing,
-            refreshed_at: self.refreshed_at,
-        };
+        let mut cx = cx!(self, now);
         let cmds = f(&mut self.orders, &mut cx);
         self.run(cmds, now)
     }
@@ -296,13 +304,7 @@ impl App {
             behind_ms,
             wallet_asked,
         };
-        let mut cx = Cx {
-            now,
-            session: &self.session,
-            ids: &mut self.ids,
-            watching: self.room.is_some() && !self.feed.browsing,
-            refreshed_at: self.refreshed_at,
-        };
+        let mut cx = cx!(self, now);
         let cmds = f(&mut self.shop, &mut cx, &seen);
         self.run(cmds, now)
     }
@@ -314,13 +316,7 @@ impl App {
         f: impl FnOnce(&mut Viewer, Option<&mut LiveRoom>, Option<UserId>, &mut Cx) -> Vec<Cmd>,
     ) -> Vec<Effect> {
         let host = self.feed.current().map(|r| r.host.id);
-        let mut cx = Cx {
-            now,
-            session: &self.session,
-            ids: &mut self.ids,
-            watching: self.room.is_some() && !self.feed.browsing,
-            refreshed_at: self.refreshed_at,
-        };
+        let mut cx = cx!(self, now);
         let cmds = f(&mut self.viewer, self.room.as_mut(), host, &mut cx);
         self.run(cmds, now)
     }
@@ -402,18 +398,11 @@ impl App {
         now: Timestamp,
         f: impl FnOnce(&mut Rooms, &mut OnScreen, &mut Cx) -> Vec<Cmd>,
     ) -> Vec<Effect> {
-        let watching = self.room.is_some() && !self.feed.browsing;
+        let mut cx = cx!(self, now);
         let mut stage = OnScreen {
             feed: &mut self.feed,
             room: &mut self.room,
             muted: self.muted,
-        };
-        let mut cx = Cx {
-            now,
-            session: &self.session,
-            ids: &mut self.ids,
-            watching,
-            refreshed_at: self.refreshed_at,
         };
         let cmds = f(&mut self.rooms, &mut stage, &mut cx);
         self.run(cmds, now)
