@@ -3,6 +3,9 @@
 //! are random, stored only as SHA-256 hashes, and rotate on every use — a
 //! refresh token presented twice revokes its whole chain (theft detection).
 //! Tokens are never logged: types holding them redact `Debug`.
+//!
+//! Size: sign-in, the refresh token's rotation and the extractors that
+//! read the access token share one set of rules, with their tests.
 
 mod tokens;
 

@@ -3,6 +3,9 @@
 //! database transaction. Balances live on `accounts` and move only through
 //! the entry trigger; the schema refuses a negative balance (except on the
 //! top-up clearing account, the outside world's side). [`check`] proves it.
+//!
+//! Size: posting and the check that proves every posting balanced belong
+//! together (the check reads what `post` writes).
 
 use anyhow::{Context, bail};
 use jiff::Timestamp;
