@@ -303,14 +303,16 @@
       // Its first picture: where it comes from and whether it is shown.
       const img = el.tagName === "IMG" ? el : el.querySelector("img");
       const picture = img ? { src: img.getAttribute("src"), shown: img.complete && img.naturalWidth > 0 } : null;
+      // What a tap at its centre lands on.
+      const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
       return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent, count: els.length, animMs, picture,
                focused: document.activeElement === el, valueLength: typeof el.value === "string" ? el.value.length : null,
                value: typeof el.value === "string" && el.type !== "password" ? el.value : null,
                scrollTop: el.scrollTop, classes: el.className,
                // What a tap at its centre lands on: itself (or inside it), or what covers it.
-               covered: (() => { const t = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2); return !!t && !el.contains(t) && !t.contains(el); })(),
+               covered: !!hit && !el.contains(hit) && !hit.contains(el),
                // What lies there on top: its class and test id (for the failure).
-               top: (() => { const t = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2); return t ? `${t.tagName}.${t.className} ${t.closest("[data-testid]")?.dataset.testid || ""}` : null; })(),
+               top: hit ? `${hit.tagName}.${hit.className} ${hit.closest("[data-testid]")?.dataset.testid || ""}` : null,
                fontSize: parseFloat(getComputedStyle(el).fontSize),
                dpr: window.devicePixelRatio, screenX: window.screenX, screenY: window.screenY };
     },

@@ -261,6 +261,7 @@ impl App {
 
     /// The view model at `now` (countdowns are relative to it).
     pub fn view(&self, now: Timestamp) -> ViewModel {
+        let seen = self.seen();
         crate::view::build(
             &Model {
                 feed: &self.feed,
@@ -275,8 +276,8 @@ impl App {
                 viewer: &self.viewer,
                 shop: &self.shop,
                 orders: &self.orders,
-                behind_ms: self.behind_ms(),
-                seen: self.seen(),
+                behind_ms: seen.behind_ms,
+                seen,
             },
             now.as_millisecond(),
         )

@@ -72,13 +72,11 @@ impl Cmd {
         key: &str,
         then: Then,
     ) -> Self {
-        Self::Authed {
-            method,
-            path: path.into(),
-            body,
-            key: Some(key.to_owned()),
-            then,
+        let mut cmd = Self::authed(method, path, body, then);
+        if let Self::Authed { key: k, .. } = &mut cmd {
+            *k = Some(key.to_owned());
         }
+        cmd
     }
 }
 
