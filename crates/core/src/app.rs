@@ -4,35 +4,37 @@
 //! file and answers an event with commands (app/cmd.rs), which `App::run`
 //! carries out — app/rooms.rs (the feed, the room socket, the show's
 //! timer), app/live.rs (the viewer: chat, likes, follow, report),
-//! app/shop.rs (checkout, payments, top-ups, wallet, gifts), app/orders.rs
-//! (orders, the user's own socket); app/http.rs keeps the requests in
-//! flight. What is left here is who the viewer is — the session, sign-in
+//! app/shop.rs (the bag, checkout, payments, "top up and pay"),
+//! app/wallet.rs (the balance, the wallet screen, its top-ups),
+//! app/gifts.rs (the gift bar), app/orders.rs (orders, the user's own
+//! socket); app/http.rs keeps the requests in flight. What is left here is who the viewer is — the session, sign-in
 //! and sign-out, the token refresh — because they reach every part.
 //!
 //! Size: the dispatcher, the commands' runner and the session's flow.
 
 pub(crate) mod answer;
 pub(crate) mod cmd;
+pub(crate) mod gifts;
 mod http;
 pub(crate) mod live;
 pub(crate) mod orders;
 pub(crate) mod rooms;
 pub(crate) mod shop;
+pub(crate) mod wallet;
 pub use crate::effects::PendingPayment;
 pub use answer::HttpFailure;
 use answer::decode;
 use answer::{Reply, Then};
 use cmd::{Cmd, Cx, Wake};
 pub use cmd::{Pending, SignInSheet};
+pub use gifts::{COMBO_WINDOW_MS, Combo, Gifts, GiftsEvent};
 use http::{Answered, Call, Requests};
 pub use live::{LiveEvent, Viewer};
 pub use orders::{MeLink, MeUpdate, OrderToast, Orders, OrdersEvent, TOAST_MS, status_words};
 use rooms::OnScreen;
 pub use rooms::{FeedEvent, PlayerUpdate, Rooms, SocketUpdate};
-pub use shop::{
-    COMBO_WINDOW_MS, Checkout, Combo, DEMO_CARD, GiftsEvent, Payment, Seen, Shop, ShopEvent, Stage,
-    Step, WalletEvent, card_number,
-};
+pub use shop::{Checkout, Payment, Seen, Shop, ShopEvent, Stage, Step};
+pub use wallet::{DEMO_CARD, Funds, WalletEvent, WalletTopUp, card_number};
 
 use crate::effects::{
     Effect, HttpRequest, Method, PlayerCommand, RequestId, SocketCommand, StoreCommand,
@@ -74,9 +76,9 @@ pub enum Event {
     Orders(OrdersEvent),
     /// The user's own socket (`/v1/me/live`).
     Me(MeUpdate),
-    /// The wallet screen (app/shop.rs).
+    /// The wallet screen (app/wallet.rs).
     Wallet(WalletEvent),
-    /// The gift bar (app/shop.rs).
+    /// The gift bar (app/gifts.rs).
     Gifts(GiftsEvent),
     /// The system's or the app's reduced-motion setting.
     ReducedMotion(bool),
@@ -126,8 +128,12 @@ pub struct App {
     pub reduced_motion: bool,
     /// Whom the viewer follows, what they reported, chat waiting for a token.
     pub viewer: Viewer,
-    /// Wallet, checkout, gifts.
+    /// The bag, checkout and payments.
     pub shop: Shop,
+    /// The wallet: the balance, the wallet screen, its top-ups.
+    pub funds: Funds,
+    /// The gift bar.
+    pub gifts: Gifts,
     /// Orders after the show, the user's own socket.
     pub orders: Orders,
     /// The feed's retries, the room socket's and the show's timers.
@@ -190,7 +196,7 @@ impl App {
                 self.rooms_do(now, |r, st, cx| r.feed_answer(result, st, cx))
             }
             Answered::Call(Call::Catalog, result) => {
-                let cmds = self.shop.catalog_loaded(decode(result, "the gifts"));
+                let cmds = self.gifts.catalog_loaded(decode(result, "the gifts"));
                 self.run(cmds, now)
             }
             Answered::Call(call @ (Call::SignIn | Call::Refresh), result) => {
@@ -275,6 +281,8 @@ impl App {
                 confirm_sign_out: self.confirm_sign_out,
                 viewer: &self.viewer,
                 shop: &self.shop,
+                funds: &self.funds,
+                gifts: &self.gifts,
                 orders: &self.orders,
                 behind_ms: seen.behind_ms,
                 seen,
@@ -292,11 +300,12 @@ impl App {
         }
     }
 
-    /// Lets the shop handle something, then does what it asks.
+    /// Lets the shop handle something (with the wallet it spends from),
+    /// then does what it asks.
     fn shop_do(
         &mut self,
         now: Timestamp,
-        f: impl FnOnce(&mut Shop, &mut Cx, &Seen) -> Vec<Cmd>,
+        f: impl FnOnce(&mut Shop, &mut Funds, &mut Cx, &Seen) -> Vec<Cmd>,
     ) -> Vec<Effect> {
         let behind_ms = self.behind_ms();
         let wallet_asked = self.requests.asked(&Then::Wallet);
@@ -306,7 +315,30 @@ impl App {
             wallet_asked,
         };
         let mut cx = cx!(self, now);
-        let cmds = f(&mut self.shop, &mut cx, &seen);
+        let cmds = f(&mut self.shop, &mut self.funds, &mut cx, &seen);
+        self.run(cmds, now)
+    }
+
+    /// Lets the gift bar handle something in the room on screen.
+    fn gifts_do(
+        &mut self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Gifts, Option<RoomId>, &mut Funds, &mut Cx) -> Vec<Cmd>,
+    ) -> Vec<Effect> {
+        let room = self.room.as_ref().map(|r| r.id);
+        let mut cx = cx!(self, now);
+        let cmds = f(&mut self.gifts, room, &mut self.funds, &mut cx);
+        self.run(cmds, now)
+    }
+
+    /// Lets the wallet handle something.
+    fn wallet_do(
+        &mut self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Funds, &mut Cx) -> Vec<Cmd>,
+    ) -> Vec<Effect> {
+        let mut cx = cx!(self, now);
+        let cmds = f(&mut self.funds, &mut cx);
         self.run(cmds, now)
     }
 
@@ -362,13 +394,9 @@ impl App {
                 Cmd::LeftRoom => {
                     self.shop.close_checkout();
                     self.shop.bag_open = false;
-                    self.shop.gift_bar_open = false;
+                    self.gifts.bar_open = false;
                 }
-                Cmd::SetBalance(balance) => {
-                    if let Some(w) = self.shop.wallet.as_mut() {
-                        w.balance = balance;
-                    }
-                }
+                Cmd::SetBalance(balance) => self.funds.set_balance(balance),
             }
         }
         effects
@@ -456,11 +484,13 @@ impl App {
                 self.debug = !self.debug;
                 Vec::new()
             }
-            Event::Shop(e) => self.shop_do(now, |s, cx, seen| s.on_shop(e, cx, seen)),
+            Event::Shop(e) => self.shop_do(now, |s, funds, cx, seen| s.on_shop(e, funds, cx, seen)),
             Event::Orders(e) => self.orders_do(now, |o, cx| o.on_event(e, cx)),
             Event::Me(update) => self.orders_do(now, |o, cx| o.on_me(update, cx)),
-            Event::Wallet(e) => self.shop_do(now, |s, cx, _| s.on_wallet(e, cx)),
-            Event::Gifts(e) => self.shop_do(now, |s, cx, seen| s.on_gifts(e, cx, seen)),
+            Event::Wallet(e) => self.wallet_do(now, |w, cx| w.on_wallet(e, cx)),
+            Event::Gifts(e) => {
+                self.gifts_do(now, |g, room, funds, cx| g.on_gifts(e, room, funds, cx))
+            }
             Event::ReducedMotion(on) => {
                 self.reduced_motion = on;
                 Vec::new()
@@ -478,7 +508,7 @@ impl App {
                     self.rooms.show_rang();
                     Vec::new()
                 }
-                Some(Wake::TopUp(id)) => self.run(Shop::top_up_due(id), now),
+                Some(Wake::TopUp(id)) => self.run(Funds::top_up_due(id), now),
                 Some(Wake::Me) => self.orders_do(now, |o, cx| o.reconnect_due(cx)),
                 Some(Wake::Feed) => {
                     vec![
@@ -487,7 +517,7 @@ impl App {
                     ]
                 }
                 Some(Wake::PayRetry(key)) => {
-                    self.shop_do(now, |s, cx, _| s.payment_retry_due(&key, cx))
+                    self.shop_do(now, |s, funds, cx, _| s.payment_retry_due(&key, funds, cx))
                 }
                 None => Vec::new(),
             },
@@ -530,7 +560,7 @@ impl App {
                         )],
                         now,
                     ));
-                    effects.extend(self.shop_do(now, |_, cx, _| Shop::load(cx)));
+                    effects.extend(self.shop_do(now, |_, _, cx, _| Shop::load(cx)));
                     effects.extend(self.orders_do(now, |o, cx| o.start(cx)));
                     effects
                 }
@@ -583,6 +613,8 @@ impl App {
                 self.requests.forget_waiting();
                 self.viewer.signed_out();
                 self.shop.forget();
+                self.funds.forget();
+                self.gifts.forget();
                 self.message = Some("Signed out".into());
                 let mut effects = vec![
                     Effect::Vault(VaultCommand::Clear),
@@ -643,7 +675,13 @@ impl App {
             Reply::OrderChanged { order, result } => {
                 return self.orders_do(now, |o, cx| o.changed(order, result, cx));
             }
-            reply => return self.shop_do(now, |s, cx, _| s.answered(reply, cx)),
+            Reply::Gift { key, result } => {
+                return self.gifts_do(now, |g, _, funds, _| g.answer(&key, result, funds));
+            }
+            reply @ (Reply::Wallet(_) | Reply::History(_)) => {
+                return self.wallet_do(now, |w, _| w.answered(reply));
+            }
+            reply => return self.shop_do(now, |s, funds, cx, _| s.answered(reply, funds, cx)),
         }
         Vec::new()
     }
@@ -667,7 +705,7 @@ impl App {
                 self.requests
                     .send_authed(request, token.clone(), false, Then::Following),
             );
-            effects.extend(self.shop_do(now, |_, cx, _| Shop::load(cx)));
+            effects.extend(self.shop_do(now, |_, _, cx, _| Shop::load(cx)));
             effects.extend(self.orders_do(now, |o, cx| o.start(cx)));
         } else {
             self.refreshed_at = Some(now.as_millisecond());
@@ -690,13 +728,15 @@ impl App {
         }));
         match pending {
             Some(Pending::BuyNow) => {
-                effects.extend(self.shop_do(now, |s, cx, seen| s.buy_now(cx, seen)));
+                effects.extend(self.shop_do(now, |s, funds, cx, seen| s.buy_now(funds, cx, seen)));
             }
             Some(Pending::Wallet) => {
-                effects.extend(self.shop_do(now, |s, cx, _| s.open_wallet(cx)));
+                effects.extend(self.wallet_do(now, |w, cx| w.open_screen(cx)));
             }
             Some(Pending::Gift(gift)) => {
-                effects.extend(self.shop_do(now, |s, cx, seen| s.send_gift(gift, cx, seen)));
+                effects.extend(
+                    self.gifts_do(now, |g, room, funds, cx| g.send(gift, room, funds, cx)),
+                );
             }
             Some(Pending::Orders) => effects.extend(self.orders_do(now, |o, cx| o.open(cx))),
             Some(Pending::Follow | Pending::Chat(_) | Pending::Report(..) | Pending::Like)
@@ -711,6 +751,8 @@ impl App {
         self.requests.forget_waiting();
         self.viewer.signed_out();
         self.shop.forget();
+        self.funds.forget();
+        self.gifts.forget();
         self.message = Some(why.to_owned());
         let mut effects = vec![
             Effect::Vault(VaultCommand::Clear),

@@ -9,7 +9,8 @@
 //!   sign-in and out, token refresh); each part owns its state in its file
 //!   and answers with commands (`app/cmd.rs`): `app/rooms.rs` (the feed, the
 //!   room socket, the show's timer), `app/live.rs` (chat, likes, follow,
-//!   report), `app/shop.rs` (checkout, payments, wallet, gifts),
+//!   report), `app/shop.rs` (the bag, checkout, payments), `app/wallet.rs`
+//!   (the balance, the wallet screen, top-ups), `app/gifts.rs` (the gift bar),
 //!   `app/orders.rs` (orders after the show, the user's socket),
 //!   `app/http.rs` (requests in flight, retry once after a refresh),
 //!   `app/answer.rs` (typed answers).

@@ -147,7 +147,7 @@ pub(crate) fn build(app: &Model, now: i64) -> ViewModel {
         }),
         muted: app.muted,
         browsing: app.feed.browsing,
-        wallet: app.shop.wallet_open.then(|| wallet_view(app)),
+        wallet: app.funds.open.then(|| wallet_view(app)),
         orders: app.orders.screen.then(|| orders_view(app, now)),
         order_toast: app
             .orders

@@ -857,7 +857,7 @@ fn gift_taps_within_three_seconds_build_a_combo_of_paid_requests() {
 #[test]
 fn a_gift_with_no_answer_is_sent_once_more_with_its_key_then_reported() {
     let mut b = Buyer::new(1_000, 100_000);
-    let rose = b.app.shop.catalog[0].id;
+    let rose = b.app.gifts.catalog[0].id;
     let path = format!("/v1/rooms/{}/gifts", b.room);
     b.update(Event::Gifts(GiftsEvent::Send(rose)));
     let first = b.request(&path).expect("sent");
@@ -1041,7 +1041,7 @@ fn answers_that_do_not_decode_are_said_or_reloaded_never_dropped() {
 
     // A gift the server sent whose receipt is unreadable: counted as sent,
     // the balance comes from the wallet.
-    let rose = b.app.shop.catalog[0].id;
+    let rose = b.app.gifts.catalog[0].id;
     b.update(Event::Gifts(GiftsEvent::Send(rose)));
     let gift = b
         .request(&format!("/v1/rooms/{}/gifts", b.room))

@@ -7,7 +7,7 @@
 
 use livecart_protocol::commerce::{AddressList, GiftReceipt, Order, TopUp, Wallet, WalletHistory};
 use livecart_protocol::rest::FollowingResponse;
-use livecart_protocol::{OrderId, Problem, UserId};
+use livecart_protocol::{ErrorCode, OrderId, Problem, UserId};
 use serde::de::DeserializeOwned;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +25,31 @@ pub enum HttpFailure {
 }
 
 /// What the shopper reads when an answer could not be read.
+/// The server's problem, if it sent one.
+pub(crate) fn problem_of(failure: &HttpFailure) -> Option<&Problem> {
+    match failure {
+        HttpFailure::Status { problem, .. } => problem.as_ref(),
+        HttpFailure::Network(_) | HttpFailure::Unreadable(_) => None,
+    }
+}
+
+/// Whether the server gave a definite answer (a paid request will not
+/// change by sending it again): any 4xx but a 409 "still running" and a 401.
+pub(crate) fn definite(failure: &HttpFailure) -> bool {
+    match failure {
+        HttpFailure::Network(_) => false,
+        // The server answered (and acted): sending again changes nothing.
+        HttpFailure::Unreadable(_) => true,
+        HttpFailure::Status { status, problem } => {
+            (400..500).contains(status)
+                && *status != 401
+                && problem
+                    .as_ref()
+                    .is_none_or(|p| p.code != ErrorCode::IdempotencyInFlight)
+        }
+    }
+}
+
 pub(crate) fn unreadable(what: &str) -> String {
     format!("{what} could not be read — the server answered in a form this app does not know")
 }

@@ -1,6 +1,6 @@
-//! Buying and tipping: the checkout sheet (three taps from the pinned card to
-//! a paid order), the payment outbox, "top up and pay", the wallet screen and
-//! the gift bar.
+//! Buying: the bag, the checkout sheet (three taps from the pinned card to a
+//! paid order), the payment outbox and "top up and pay". It spends from the
+//! wallet (app/wallet.rs), which it is handed.
 //!
 //! Money rules the app keeps:
 //! - One payment, one `Idempotency-Key`: every retry of it (network failure,
@@ -18,33 +18,25 @@
 //! with [`Cmd`]s (app/cmd.rs), reads the session and the ids through a
 //! [`Cx`] and the room on screen through a [`Seen`]; it never names the app.
 //!
-//! Size: checkout, the payment outbox, top-ups, gifts and the wallet screen
-//! share the wallet and the payment state (a top-up can be for a payment, a
-//! gift spends from the balance a payment checks).
+//! Size: one payment's life — the sheet's steps, the outbox, its retries,
+//! its top-up, the server's refusals each in the buyer's words, and the
+//! payments a restart finishes — read top to bottom in one place.
 
-use super::answer::{HttpFailure, Reply, Then, unreadable};
+use super::answer::{HttpFailure, Reply, Then, definite, problem_of, unreadable};
 use super::cmd::{Cmd, Cx, Pending, Wake};
+use super::wallet::{DEMO_CARD, Funds};
 use crate::effects::{Effect, Method, PendingPayment, StoreCommand};
 use crate::price;
 use crate::room::LiveRoom;
 use livecart_protocol::commerce::{
-    Address, GiftReceipt, Order, PlaceOrderRequest, SendGiftRequest, TopUp, TopUpRequest,
-    TopUpStatus, Wallet, WalletEntry,
+    Address, Order, PlaceOrderRequest, TopUp, TopUpRequest, TopUpStatus,
 };
-use livecart_protocol::rest::{FlashSale, Gift, GiftCatalog, Product};
-use livecart_protocol::{
-    ComboId, ErrorCode, GiftId, Money, Problem, ProductId, RoomId, SkuId, TopUpId,
-};
+use livecart_protocol::rest::{FlashSale, Product};
+use livecart_protocol::{ErrorCode, Money, Problem, ProductId, RoomId, SkuId, TopUpId};
 use std::collections::HashMap;
 
-/// Taps of the same gift this close together build one combo.
-pub const COMBO_WINDOW_MS: i64 = 3_000;
-/// The demo provider's card that always succeeds (the app's saved card).
-pub const DEMO_CARD: &str = "4242 4242 4242 4242";
 /// Retries of a payment that got no answer, and their delays.
 const PAY_RETRY_MS: [u64; 4] = [1_000, 2_000, 4_000, 8_000];
-/// How often a pending top-up is looked at.
-const TOP_UP_POLL_MS: u64 = 500;
 
 /// Taps and answers of the bag and the checkout sheet.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,23 +61,6 @@ pub enum ShopEvent {
     PaymentSaved(String),
     /// Payments the outbox still holds for the signed-in user.
     PaymentsLoaded(Vec<PendingPayment>),
-}
-
-/// The wallet screen.
-#[derive(Debug, Clone, PartialEq)]
-pub enum WalletEvent {
-    Open,
-    Close,
-    TopUp { amount_minor: i64, card: String },
-}
-
-/// The gift bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GiftsEvent {
-    /// The gift bar opens or closes.
-    ToggleBar,
-    /// One tap on a gift.
-    Send(GiftId),
 }
 
 /// Where the checkout sheet is.
@@ -145,40 +120,7 @@ pub struct Payment {
     topped_up: bool,
 }
 
-/// A run of taps of one gift.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Combo {
-    pub gift: GiftId,
-    pub id: ComboId,
-    /// Taps sent in this combo.
-    pub taps: u32,
-    pub last_tap_ms: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct GiftSend {
-    room: RoomId,
-    request: SendGiftRequest,
-    cost: i64,
-    retried: bool,
-    /// Tap order: a later tap's balance wins over an earlier tap's.
-    seq: u64,
-}
-
-/// The wallet screen's top-up (and "top up and pay"'s).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalletTopUp {
-    pub key: String,
-    pub request: TopUpRequest,
-    pub id: Option<TopUpId>,
-    /// Sent again once after no answer; then it waits for another tap,
-    /// which reuses the key.
-    pub retried: bool,
-    pub stalled: bool,
-}
-
 #[derive(Debug, Clone, Default, PartialEq)]
-#[allow(clippy::struct_excessive_bools)] // independent: which sheet or bar is open
 pub struct Shop {
     /// The room's products (the bag) are showing.
     pub bag_open: bool,
@@ -186,28 +128,11 @@ pub struct Shop {
     pub product: Option<ProductId>,
     pub checkout: Option<Checkout>,
     pub payment: Option<Payment>,
-    /// The last wallet the server sent (balance, PIN threshold).
-    pub wallet: Option<Wallet>,
     pub addresses: Option<Vec<Address>>,
-    pub wallet_open: bool,
-    pub history: Option<Vec<WalletEntry>>,
-    pub top_up: Option<WalletTopUp>,
-    pub wallet_notice: Option<String>,
-    pub catalog: Vec<Gift>,
-    pub gift_bar_open: bool,
-    pub combo: Option<Combo>,
-    gifts_in_flight: HashMap<String, GiftSend>,
-    /// Coins of gifts sent and not yet answered (shown as spent).
-    pub gift_pending_minor: i64,
-    gift_seq: u64,
-    /// The latest tap whose answer set the balance.
-    gift_applied: u64,
     /// The SKU last bought, per product (preselected next time).
     pub last_sku: HashMap<ProductId, SkuId>,
     /// Payments from the outbox being finished after a restart.
     recovering: HashMap<String, PendingPayment>,
-    /// The card "top up and pay" uses (the demo provider's).
-    pub card: String,
 }
 
 /// What a PIN refusal says on the PIN step: how many tries are left after
@@ -223,70 +148,8 @@ fn pin_words(p: &Problem) -> String {
         .unwrap_or_default()
 }
 
-/// A card number as typed, checked the way a shop's form does (13 to 19
-/// digits, the Luhn check digit) and written in groups of four; or why not,
-/// in a shopper's words.
-pub fn card_number(typed: &str) -> Result<String, &'static str> {
-    if typed
-        .chars()
-        .any(|c| !c.is_ascii_digit() && c != ' ' && c != '-')
-    {
-        return Err("A card number has only digits — check it and try again");
-    }
-    let digits: Vec<u32> = typed.chars().filter_map(|c| c.to_digit(10)).collect();
-    match digits.len() {
-        0 => return Err("Enter your card number"),
-        1..=12 => return Err("That card number is too short — check it and try again"),
-        13..=19 => {}
-        _ => return Err("That card number is too long — check it and try again"),
-    }
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| match (i % 2, d * 2) {
-            (0, _) => d,
-            (_, twice) if twice > 9 => twice - 9,
-            (_, twice) => twice,
-        })
-        .sum();
-    if !sum.is_multiple_of(10) {
-        return Err("That card number has a typo — check the digits and try again");
-    }
-    let grouped = digits
-        .chunks(4)
-        .map(|g| g.iter().map(u32::to_string).collect::<String>())
-        .collect::<Vec<_>>()
-        .join(" ");
-    Ok(grouped)
-}
-
 fn format(m: &Money) -> String {
     crate::view::format::price(m)
-}
-
-fn problem_of(failure: &HttpFailure) -> Option<&Problem> {
-    match failure {
-        HttpFailure::Status { problem, .. } => problem.as_ref(),
-        HttpFailure::Network(_) | HttpFailure::Unreadable(_) => None,
-    }
-}
-
-/// Whether the server gave a definite answer (the payment will not change
-/// by sending it again): any 4xx but a 409 "still running" and a 401.
-fn definite(failure: &HttpFailure) -> bool {
-    match failure {
-        HttpFailure::Network(_) => false,
-        // The server answered (and acted): sending again changes nothing.
-        HttpFailure::Unreadable(_) => true,
-        HttpFailure::Status { status, problem } => {
-            (400..500).contains(status)
-                && *status != 401
-                && problem
-                    .as_ref()
-                    .is_none_or(|p| p.code != ErrorCode::IdempotencyInFlight)
-        }
-    }
 }
 
 /// What the shop reads of the rest of the app: the room on screen (its
@@ -323,27 +186,25 @@ impl Seen<'_> {
     }
 }
 
-/// The wallet read a sheet needs.
-fn read_wallet() -> Cmd {
-    Cmd::authed(Method::Get, "/v1/wallet", None, Then::Wallet)
-}
-
 impl Shop {
-    /// A shop for a signed-out viewer: what was the user's goes; the gift
-    /// catalogue stays, and so do the open bag and product (they belong to
-    /// the room, not the user).
+    /// A shop for a signed-out viewer: what was the user's goes; the open
+    /// bag and product stay (they belong to the room, not the user).
     pub(super) fn forget(&mut self) {
         *self = Shop {
-            catalog: std::mem::take(&mut self.catalog),
             bag_open: self.bag_open,
             product: self.product,
-            card: DEMO_CARD.to_owned(),
             ..Shop::default()
         };
     }
 
     /// The bag's and the checkout sheet's events.
-    pub(super) fn on_shop(&mut self, event: ShopEvent, cx: &mut Cx, seen: &Seen) -> Vec<Cmd> {
+    pub(super) fn on_shop(
+        &mut self,
+        event: ShopEvent,
+        funds: &mut Funds,
+        cx: &mut Cx,
+        seen: &Seen,
+    ) -> Vec<Cmd> {
         let now_ms = cx.now.as_millisecond();
         match event {
             ShopEvent::OpenBag => self.bag_open = seen.room.is_some(),
@@ -352,36 +213,13 @@ impl Shop {
             ShopEvent::CloseProduct => self.close_checkout(),
             ShopEvent::SelectSku(sku) => self.select_sku(sku),
             ShopEvent::SetQuantity(n) => self.set_quantity(n, now_ms, seen),
-            ShopEvent::BuyNow => return self.buy_now(cx, seen),
+            ShopEvent::BuyNow => return self.buy_now(funds, cx, seen),
             ShopEvent::BackToChoose => self.back_to_choose(),
-            ShopEvent::Pay { pin } => return self.pay(pin, cx, seen),
-            ShopEvent::PaymentSaved(key) => return self.payment_saved(&key, cx),
+            ShopEvent::Pay { pin } => return self.pay(pin, funds, cx, seen),
+            ShopEvent::PaymentSaved(key) => return self.payment_saved(&key, funds, cx),
             ShopEvent::PaymentsLoaded(list) => return self.payments_loaded(list, cx),
         }
         Vec::new()
-    }
-
-    /// The wallet screen's events.
-    pub(super) fn on_wallet(&mut self, event: WalletEvent, cx: &mut Cx) -> Vec<Cmd> {
-        match event {
-            WalletEvent::Open => self.open_wallet(cx),
-            WalletEvent::Close => {
-                self.wallet_open = false;
-                Vec::new()
-            }
-            WalletEvent::TopUp { amount_minor, card } => self.top_up(amount_minor, &card, cx),
-        }
-    }
-
-    /// The gift bar's events.
-    pub(super) fn on_gifts(&mut self, event: GiftsEvent, cx: &mut Cx, seen: &Seen) -> Vec<Cmd> {
-        match event {
-            GiftsEvent::ToggleBar => {
-                self.gift_bar_open = !self.gift_bar_open && seen.room.is_some();
-                Vec::new()
-            }
-            GiftsEvent::Send(gift) => self.send_gift(gift, cx, seen),
-        }
     }
 
     /// The checkout's line (option, quantity, sale, locked price) as the
@@ -398,14 +236,6 @@ impl Shop {
         price::line(sku, c.quantity, sale, c.price_now)
     }
 
-    /// What the buyer can spend now: the balance less gifts not yet answered.
-    pub fn spendable(&self) -> Option<Money> {
-        self.wallet.as_ref().map(|w| Money {
-            amount_minor: w.balance.amount_minor - self.gift_pending_minor,
-            currency: w.balance.currency,
-        })
-    }
-
     pub fn default_address(&self) -> Option<&Address> {
         let list = self.addresses.as_ref()?;
         list.iter().find(|a| a.is_default).or_else(|| list.first())
@@ -415,7 +245,7 @@ impl Shop {
     /// (after sign-in).
     pub(super) fn load(cx: &Cx) -> Vec<Cmd> {
         let mut cmds = vec![
-            read_wallet(),
+            Funds::read(),
             Cmd::authed(Method::Get, "/v1/me/addresses", None, Then::Addresses),
         ];
         if let Some(user) = cx.session.user() {
@@ -503,13 +333,13 @@ impl Shop {
     }
 
     /// "Buy now": the confirm step with the total (needs an account).
-    pub(super) fn buy_now(&mut self, cx: &Cx, seen: &Seen) -> Vec<Cmd> {
+    pub(super) fn buy_now(&mut self, funds: &Funds, cx: &Cx, seen: &Seen) -> Vec<Cmd> {
         if cx.session.user().is_none() {
             return vec![Cmd::NeedAccount(Pending::BuyNow)];
         }
         let mut cmds = Vec::new();
         // Signing in from the sheet already asked for them: not twice.
-        if (self.wallet.is_none() || self.addresses.is_none()) && !seen.wallet_asked {
+        if (funds.wallet.is_none() || self.addresses.is_none()) && !seen.wallet_asked {
             cmds.extend(Self::load(cx));
         }
         let sold_out = self
@@ -540,7 +370,13 @@ impl Shop {
     }
 
     /// "Pay" (or "Top up and pay", or the PIN's "Confirm").
-    fn pay(&mut self, pin: Option<String>, cx: &mut Cx, seen: &Seen) -> Vec<Cmd> {
+    fn pay(
+        &mut self,
+        pin: Option<String>,
+        funds: &mut Funds,
+        cx: &mut Cx,
+        seen: &Seen,
+    ) -> Vec<Cmd> {
         let now_ms = cx.now.as_millisecond();
         let Some(c) = self.checkout.clone() else {
             return Vec::new();
@@ -559,7 +395,7 @@ impl Shop {
         if !matches!(c.step, Step::Confirm | Step::Pin) {
             return Vec::new(); // a second tap while paying does nothing
         }
-        let (Some(wallet), Some(address)) = (self.wallet.clone(), self.default_address().cloned())
+        let (Some(wallet), Some(address)) = (funds.wallet.clone(), self.default_address().cloned())
         else {
             self.sheet_notice(if self.addresses.as_ref().is_some_and(Vec::is_empty) {
                 "Add a delivery address first"
@@ -598,7 +434,7 @@ impl Shop {
             Some(p) if p.pending.request == request => p.pending.key.clone(),
             _ => cx.ids.key(cx.now),
         };
-        let short = self
+        let short = funds
             .spendable()
             .is_some_and(|b| b.amount_minor < total.amount_minor);
         let pending = PendingPayment {
@@ -638,12 +474,12 @@ impl Shop {
     }
 
     /// The outbox has the payment: now it may go.
-    fn payment_saved(&mut self, key: &str, cx: &mut Cx) -> Vec<Cmd> {
+    fn payment_saved(&mut self, key: &str, funds: &Funds, cx: &mut Cx) -> Vec<Cmd> {
         let Some(p) = self.payment.as_mut().filter(|p| p.pending.key == key) else {
             return Vec::new();
         };
         if p.stage == Stage::ToppingUp(None) {
-            return self.start_top_up_for_payment(cx);
+            return self.start_top_up_for_payment(funds, cx);
         }
         if p.stage == Stage::Saving {
             return self.send_payment();
@@ -674,7 +510,7 @@ impl Shop {
 
     /// Tops up what the payment lacks (whole units of the currency, at
     /// least 5), with the saved card.
-    fn start_top_up_for_payment(&mut self, cx: &mut Cx) -> Vec<Cmd> {
+    fn start_top_up_for_payment(&mut self, funds: &Funds, cx: &mut Cx) -> Vec<Cmd> {
         let Some(p) = self.payment.as_ref() else {
             return Vec::new();
         };
@@ -686,7 +522,7 @@ impl Shop {
         else {
             return Vec::new();
         };
-        let have = self.spendable().map_or(0, |b| b.amount_minor);
+        let have = funds.spendable().map_or(0, |b| b.amount_minor);
         let unit = 10_i64.pow(total.currency.minor_digits());
         let short = (total.amount_minor - have).max(1);
         let amount = ((short + unit - 1) / unit * unit).max(5 * unit);
@@ -695,10 +531,10 @@ impl Shop {
                 amount_minor: amount,
                 currency: total.currency,
             },
-            card_number: if self.card.is_empty() {
+            card_number: if funds.card.is_empty() {
                 DEMO_CARD.to_owned()
             } else {
-                self.card.clone()
+                funds.card.clone()
             },
         };
         let fresh = cx.ids.key(cx.now);
@@ -717,77 +553,43 @@ impl Shop {
         )]
     }
 
-    fn poll_top_up(id: TopUpId) -> Vec<Cmd> {
-        vec![Cmd::Timer {
-            wake: Wake::TopUp(id),
-            after_ms: TOP_UP_POLL_MS,
-        }]
-    }
-
-    /// A pending top-up's timer rang: look at it again.
-    pub(super) fn top_up_due(id: TopUpId) -> Vec<Cmd> {
-        vec![Cmd::authed(
-            Method::Get,
-            format!("/v1/wallet/top-ups/{id}"),
-            None,
-            Then::TopUpStatus,
-        )]
-    }
-
     /// A payment's retry timer rang: send it again (or its top-up).
-    pub(super) fn payment_retry_due(&mut self, key: &str, cx: &mut Cx) -> Vec<Cmd> {
+    pub(super) fn payment_retry_due(&mut self, key: &str, funds: &Funds, cx: &mut Cx) -> Vec<Cmd> {
         match &self.payment {
             Some(p) if p.pending.key == key && p.stage == Stage::Retrying => {
                 if p.topped_up || p.top_up_key.is_none() {
                     self.send_payment()
                 } else {
-                    self.start_top_up_for_payment(cx)
+                    self.start_top_up_for_payment(funds, cx)
                 }
             }
             _ => Vec::new(),
         }
     }
 
-    /// A top-up's answer: for "top up and pay" or for the wallet screen.
-    fn top_up_answer(&mut self, top_up: &TopUp) -> Vec<Cmd> {
-        let for_payment = self
-            .payment
+    /// A payment's top-up is on its way (its answers are the shop's).
+    pub(super) fn topping_up(&self) -> bool {
+        self.payment
             .as_ref()
-            .is_some_and(|p| matches!(p.stage, Stage::ToppingUp(_)));
-        let for_wallet = self
-            .top_up
-            .as_ref()
-            .is_some_and(|t| t.id.is_none_or(|id| id == top_up.id));
+            .is_some_and(|p| matches!(p.stage, Stage::ToppingUp(_)))
+    }
+
+    /// A top-up's answer for "top up and pay".
+    fn top_up_answer(&mut self, top_up: &TopUp, funds: &mut Funds) -> Vec<Cmd> {
         match top_up.status {
             TopUpStatus::Pending => {
-                if for_payment && let Some(p) = self.payment.as_mut() {
+                if let Some(p) = self.payment.as_mut() {
                     p.stage = Stage::ToppingUp(Some(top_up.id));
-                } else if for_wallet && let Some(t) = self.top_up.as_mut() {
-                    t.id = Some(top_up.id);
                 }
-                Self::poll_top_up(top_up.id)
+                Funds::poll(top_up.id)
             }
             TopUpStatus::Succeeded => {
-                let mut cmds = vec![read_wallet()];
-                if for_payment {
-                    if let Some(w) = self.wallet.as_mut() {
-                        // Until the fresh wallet arrives: the credit is there.
-                        w.balance.amount_minor += top_up.amount.amount_minor;
-                    }
-                    if let Some(p) = self.payment.as_mut() {
-                        p.topped_up = true;
-                    }
-                    cmds.extend(self.send_payment());
-                } else if for_wallet {
-                    self.top_up = None;
-                    self.wallet_notice = Some(format!("Added {}", format(&top_up.amount)));
-                    cmds.push(Cmd::authed(
-                        Method::Get,
-                        "/v1/wallet/entries",
-                        None,
-                        Then::History,
-                    ));
+                let mut cmds = vec![Funds::read()];
+                funds.credit(&top_up.amount);
+                if let Some(p) = self.payment.as_mut() {
+                    p.topped_up = true;
                 }
+                cmds.extend(self.send_payment());
                 cmds
             }
             TopUpStatus::Declined => {
@@ -796,14 +598,7 @@ impl Shop {
                     .clone()
                     .unwrap_or_else(|| "the card was declined".into());
                 let text = format!("Top-up declined: {why} — nothing was charged");
-                if for_payment {
-                    return self.payment_refused(&text, Step::Confirm);
-                }
-                self.top_up = None;
-                self.wallet_notice = Some(format!(
-                    "Top-up declined: {why} — try another card. Nothing was charged"
-                ));
-                Vec::new()
+                self.payment_refused(&text, Step::Confirm)
             }
         }
     }
@@ -827,9 +622,9 @@ impl Shop {
         cmds
     }
 
-    fn paid(&mut self, order: &Order) -> Vec<Cmd> {
-        if let (Some(w), Some(after)) = (self.wallet.as_mut(), order.balance_after) {
-            w.balance = after;
+    fn paid(&mut self, order: &Order, funds: &mut Funds) -> Vec<Cmd> {
+        if let Some(after) = order.balance_after {
+            funds.set_balance(after);
         }
         self.last_sku.insert(order.product_id, order.sku_id);
         if self
@@ -859,16 +654,17 @@ impl Shop {
         &mut self,
         key: &str,
         result: Result<Order, HttpFailure>,
+        funds: &mut Funds,
         cx: &mut Cx,
     ) -> Vec<Cmd> {
         if self.recovering.contains_key(key) {
-            return self.recovered(key, result);
+            return self.recovered(key, result, funds);
         }
         if self.payment.as_ref().is_none_or(|p| p.pending.key != key) {
             return Vec::new();
         }
         let failure = match result {
-            Ok(order) => return self.paid(&order),
+            Ok(order) => return self.paid(&order, funds),
             Err(HttpFailure::Unreadable(_)) => {
                 // Paid (2xx) but unreadable: the order exists; keep the
                 // outbox row so a later replay shows it.
@@ -876,7 +672,7 @@ impl Shop {
                 self.close_checkout();
                 return vec![
                     Cmd::Say("Paid — the order will show in your orders".into()),
-                    read_wallet(),
+                    Funds::read(),
                 ];
             }
             Err(f) => f,
@@ -892,14 +688,11 @@ impl Shop {
                         Step::Confirm,
                     );
                 }
-                if let Some(w) = self.wallet.as_mut()
-                    && let Some(p) = &problem
-                    && let Some(have) = p.price
-                {
-                    w.balance = have;
+                if let Some(have) = problem.as_ref().and_then(|p| p.price) {
+                    funds.set_balance(have);
                 }
                 // "Top up and pay": the same payment, after a top-up.
-                self.start_top_up_for_payment(cx)
+                self.start_top_up_for_payment(funds, cx)
             }
             Some(ErrorCode::PinRequired) => {
                 let Some(p) = self.payment.take() else {
@@ -1022,14 +815,19 @@ impl Shop {
         cmds
     }
 
-    fn recovered(&mut self, key: &str, result: Result<Order, HttpFailure>) -> Vec<Cmd> {
+    fn recovered(
+        &mut self,
+        key: &str,
+        result: Result<Order, HttpFailure>,
+        funds: &mut Funds,
+    ) -> Vec<Cmd> {
         let Some(p) = self.recovering.remove(key) else {
             return Vec::new();
         };
         let said = match result {
             Ok(order) => {
-                if let (Some(w), Some(after)) = (self.wallet.as_mut(), order.balance_after) {
-                    w.balance = after;
+                if let Some(after) = order.balance_after {
+                    funds.set_balance(after);
                 }
                 format!(
                     "Your payment for {} went through ({})",
@@ -1058,241 +856,39 @@ impl Shop {
         ]
     }
 
-    // ----- the wallet screen -----
-
-    pub(super) fn open_wallet(&mut self, cx: &Cx) -> Vec<Cmd> {
-        if cx.session.user().is_none() {
-            return vec![Cmd::NeedAccount(Pending::Wallet)];
-        }
-        self.wallet_open = true;
-        self.wallet_notice = None;
-        vec![
-            read_wallet(),
-            Cmd::authed(Method::Get, "/v1/wallet/entries", None, Then::History),
-        ]
-    }
-
-    fn top_up(&mut self, amount_minor: i64, card: &str, cx: &mut Cx) -> Vec<Cmd> {
-        if self.top_up.as_ref().is_some_and(|t| !t.stalled) {
-            return Vec::new(); // one at a time
-        }
-        let currency = self
-            .wallet
-            .as_ref()
-            .map_or(livecart_protocol::Currency::USD, |w| w.balance.currency);
-        let card = match card_number(card) {
-            Ok(card) => card,
-            Err(why) => {
-                self.wallet_notice = Some(why.to_owned());
-                return Vec::new();
-            }
-        };
-        self.card.clone_from(&card);
-        let request = TopUpRequest {
-            amount: Money {
-                amount_minor,
-                currency,
-            },
-            card_number: card,
-        };
-        // The same top-up after no answer keeps its key: asked once.
-        let key = match self.top_up.take() {
-            Some(t) if t.request == request => t.key,
-            _ => cx.ids.key(cx.now),
-        };
-        self.top_up = Some(WalletTopUp {
-            key: key.clone(),
-            request: request.clone(),
-            id: None,
-            retried: false,
-            stalled: false,
-        });
-        self.wallet_notice = Some("Waiting for your bank…".into());
-        let body = serde_json::to_value(&request).ok();
-        vec![Cmd::keyed(
-            Method::Post,
-            "/v1/wallet/top-ups",
-            body,
-            &key,
-            Then::TopUp { for_payment: false },
-        )]
-    }
-
-    // ----- the gift bar -----
-
-    /// One tap on a gift: one paid request, in the running combo if the last
-    /// tap of this gift was under 3 s ago.
-    pub(super) fn send_gift(&mut self, gift: GiftId, cx: &mut Cx, seen: &Seen) -> Vec<Cmd> {
-        if cx.session.user().is_none() {
-            return vec![Cmd::NeedAccount(Pending::Gift(gift))];
-        }
-        let now_ms = cx.now.as_millisecond();
-        let (Some(room), Some(g)) = (
-            seen.room.map(|r| r.id),
-            self.catalog.iter().find(|g| g.id == gift).cloned(),
-        ) else {
-            return Vec::new();
-        };
-        let cost = i64::from(g.coins);
-        // With the balance not known yet the tap still goes: the server
-        // refuses what the wallet cannot pay.
-        if self.spendable().is_some_and(|b| b.amount_minor < cost) {
-            return vec![Cmd::Say(format!(
-                "Not enough coins for a {} — top up in your wallet",
-                g.name
-            ))];
-        }
-        let combo = match self.combo.as_mut() {
-            Some(c) if c.gift == gift && now_ms - c.last_tap_ms < COMBO_WINDOW_MS => {
-                c.taps += 1;
-                c.last_tap_ms = now_ms;
-                c.clone()
-            }
-            _ => {
-                let c = Combo {
-                    gift,
-                    id: cx.ids.v7(cx.now),
-                    taps: 1,
-                    last_tap_ms: now_ms,
-                };
-                self.combo = Some(c.clone());
-                c
-            }
-        };
-        let request = SendGiftRequest {
-            gift_id: gift,
-            count: 1,
-            combo_id: combo.id,
-        };
-        let key = cx.ids.key(cx.now);
-        self.gift_pending_minor += cost;
-        self.gift_seq += 1;
-        self.gifts_in_flight.insert(
-            key.clone(),
-            GiftSend {
-                room,
-                request: request.clone(),
-                cost,
-                retried: false,
-                seq: self.gift_seq,
-            },
-        );
-        let mut cmds = Vec::new();
-        if self.wallet.is_none() {
-            cmds.push(read_wallet());
-        }
-        let body = serde_json::to_value(&request).ok();
-        cmds.push(Cmd::keyed(
-            Method::Post,
-            format!("/v1/rooms/{room}/gifts"),
-            body,
-            &key,
-            Then::Gift { key: key.clone() },
-        ));
-        cmds
-    }
-
-    fn gift_answer(&mut self, key: &str, result: Result<GiftReceipt, HttpFailure>) -> Vec<Cmd> {
-        let Some(send) = self.gifts_in_flight.remove(key) else {
-            return Vec::new();
-        };
-        match result {
-            Ok(receipt) => {
-                self.gift_pending_minor -= send.cost;
-                if let Some(w) = self.wallet.as_mut() {
-                    // Answers may cross: a later tap's balance is the newer.
-                    if send.seq > self.gift_applied {
-                        self.gift_applied = send.seq;
-                        w.balance = receipt.balance_after;
-                    }
-                }
-                Vec::new()
-            }
-            Err(HttpFailure::Unreadable(_)) => {
-                // Sent (2xx), but its receipt is unreadable: the balance
-                // comes from the wallet instead.
-                self.gift_pending_minor -= send.cost;
-                vec![read_wallet()]
-            }
-            Err(f) if !definite(&f) && !send.retried => {
-                // Once more, same key: charged once whatever happened.
-                let body = serde_json::to_value(&send.request).ok();
-                let room = send.room;
-                self.gifts_in_flight.insert(
-                    key.to_owned(),
-                    GiftSend {
-                        retried: true,
-                        ..send
-                    },
-                );
-                vec![Cmd::keyed(
-                    Method::Post,
-                    format!("/v1/rooms/{room}/gifts"),
-                    body,
-                    key,
-                    Then::Gift {
-                        key: key.to_owned(),
-                    },
-                )]
-            }
-            Err(f) => {
-                self.gift_pending_minor -= send.cost;
-                vec![Cmd::Say(match problem_of(&f) {
-                    Some(p) if p.code == ErrorCode::InsufficientFunds => {
-                        "Not enough coins — top up in your wallet".to_owned()
-                    }
-                    Some(p) => format!("The gift was not sent: {}", p.detail),
-                    None => "The gift was not sent — no connection".to_owned(),
-                })]
-            }
-        }
-    }
-
-    /// Answers of the shop's authenticated calls.
-    pub(super) fn answered(&mut self, reply: Reply, cx: &mut Cx) -> Vec<Cmd> {
+    /// Answers of the shop's authenticated calls, and the top-ups': a
+    /// payment's are the shop's, the others go to the wallet screen.
+    pub(super) fn answered(&mut self, reply: Reply, funds: &mut Funds, cx: &mut Cx) -> Vec<Cmd> {
         match reply {
-            Reply::Wallet(Ok(w)) => self.wallet = Some(w),
             Reply::Addresses(Ok(list)) => self.addresses = Some(list.addresses),
-            Reply::History(Ok(h)) => self.history = Some(h.entries),
-            Reply::Wallet(Err(HttpFailure::Unreadable(_))) => {
-                return vec![Cmd::Say(unreadable("Your wallet"))];
-            }
             Reply::Addresses(Err(HttpFailure::Unreadable(_))) => {
                 return vec![Cmd::Say(unreadable("Your addresses"))];
             }
-            Reply::History(Err(HttpFailure::Unreadable(_))) => {
-                self.wallet_notice = Some(unreadable("Your wallet's history"));
-            }
-            Reply::Paid { key, result } => return self.payment_answer(&key, result, cx),
-            Reply::Gift { key, result } => return self.gift_answer(&key, result),
+            Reply::Paid { key, result } => return self.payment_answer(&key, result, funds, cx),
             Reply::TopUp { result: Ok(t), .. } | Reply::TopUpStatus(Ok(t)) => {
-                return self.top_up_answer(&t);
+                return if self.topping_up() {
+                    self.top_up_answer(&t, funds)
+                } else {
+                    funds.top_up_answer(&t)
+                };
             }
             Reply::TopUp {
-                for_payment,
+                for_payment: true,
                 result: Err(HttpFailure::Unreadable(_)),
-            } => return self.top_up_unreadable(for_payment),
-            Reply::TopUpStatus(Err(HttpFailure::Unreadable(_))) => {
-                let for_payment = self
-                    .payment
-                    .as_ref()
-                    .is_some_and(|p| matches!(p.stage, Stage::ToppingUp(_)));
-                return self.top_up_unreadable(for_payment);
+            } => return self.top_up_unreadable(),
+            Reply::TopUpStatus(Err(HttpFailure::Unreadable(_))) if self.topping_up() => {
+                return self.top_up_unreadable();
             }
-            Reply::TopUpStatus(Err(_)) => {
+            Reply::TopUpStatus(Err(HttpFailure::Status { .. } | HttpFailure::Network(_))) => {
                 // Look again shortly: the top-up goes on server-side.
-                let id = match (&self.payment, &self.top_up) {
-                    (
-                        Some(Payment {
-                            stage: Stage::ToppingUp(Some(id)),
-                            ..
-                        }),
-                        _,
-                    )
-                    | (_, Some(WalletTopUp { id: Some(id), .. })) => Some(*id),
-                    _ => None,
+                let id = match &self.payment {
+                    Some(Payment {
+                        stage: Stage::ToppingUp(Some(id)),
+                        ..
+                    }) => Some(*id),
+                    _ => funds.top_up_id(),
                 };
-                return id.map_or_else(Vec::new, Self::poll_top_up);
+                return id.map_or_else(Vec::new, Funds::poll);
             }
             Reply::TopUp {
                 for_payment: true,
@@ -1308,16 +904,16 @@ impl Shop {
                     self.retry_payment()
                 };
             }
-            Reply::TopUp {
-                for_payment: false,
-                result: Err(f),
-            } => return self.wallet_top_up_failed(&f),
-            // Background loads that failed keep what the screens show; the
+            // The wallet screen's top-up, and the wallet's own reads.
+            reply @ (Reply::TopUp { .. }
+            | Reply::TopUpStatus(_)
+            | Reply::Wallet(_)
+            | Reply::History(_)) => return funds.answered(reply),
+            // A background load that failed keeps what the sheet shows; the
             // next sheet or sign-in asks again.
-            Reply::Wallet(Err(_))
-            | Reply::Addresses(Err(_))
-            | Reply::History(Err(_))
+            Reply::Addresses(Err(_))
             | Reply::Nothing
+            | Reply::Gift { .. }
             | Reply::Following(_)
             | Reply::Followed { .. }
             | Reply::Reported(_)
@@ -1326,69 +922,12 @@ impl Shop {
         Vec::new()
     }
 
-    /// A top-up the server took (2xx) whose answer could not be read: how it
-    /// ended is in the wallet, which is loaded again.
-    fn top_up_unreadable(&mut self, for_payment: bool) -> Vec<Cmd> {
+    /// A payment's top-up the server took (2xx) whose answer could not be
+    /// read: how it ended is in the wallet, which is loaded again.
+    fn top_up_unreadable(&mut self) -> Vec<Cmd> {
         let text = unreadable("The top-up's answer");
-        let mut cmds = if for_payment {
-            self.payment_refused(&format!("{text} — check your wallet"), Step::Confirm)
-        } else {
-            self.top_up = None;
-            self.wallet_notice = Some(text);
-            Vec::new()
-        };
-        cmds.push(read_wallet());
+        let mut cmds = self.payment_refused(&format!("{text} — check your wallet"), Step::Confirm);
+        cmds.push(Funds::read());
         cmds
-    }
-
-    /// The wallet screen's top-up failed: a refusal is said; no answer is
-    /// tried once more with the same key.
-    fn wallet_top_up_failed(&mut self, f: &HttpFailure) -> Vec<Cmd> {
-        if definite(f) {
-            self.top_up = None;
-            self.wallet_notice = Some(match problem_of(f) {
-                Some(p) if p.code == ErrorCode::PaymentDeclined => format!(
-                    "Top-up declined: {} — try another card. Nothing was charged",
-                    p.detail
-                ),
-                Some(p) => format!("The top-up did not go through: {}", p.detail),
-                None => "The top-up did not go through".to_owned(),
-            });
-            Vec::new()
-        } else if let Some(t) = self.top_up.as_mut() {
-            if t.retried {
-                t.stalled = true;
-                self.wallet_notice = Some("No connection — tap top up to try again".into());
-                return Vec::new();
-            }
-            t.retried = true;
-            let t = t.clone();
-            // Same key again: the provider is asked once.
-            self.wallet_notice = Some("Connection lost — trying again…".into());
-            let body = serde_json::to_value(&t.request).ok();
-            vec![Cmd::keyed(
-                Method::Post,
-                "/v1/wallet/top-ups",
-                body,
-                &t.key,
-                Then::TopUp { for_payment: false },
-            )]
-        } else {
-            Vec::new()
-        }
-    }
-
-    /// The gift catalogue (public); without it the gift bar stays empty.
-    pub(super) fn catalog_loaded(&mut self, result: Result<GiftCatalog, HttpFailure>) -> Vec<Cmd> {
-        match result {
-            Ok(c) => {
-                let mut gifts = c.gifts;
-                gifts.sort_by_key(|g| g.coins);
-                self.catalog = gifts;
-                Vec::new()
-            }
-            Err(HttpFailure::Unreadable(_)) => vec![Cmd::Say(unreadable("The gifts"))],
-            Err(_) => Vec::new(),
-        }
     }
 }

@@ -74,7 +74,7 @@ pub(super) fn checkout_view(
         .unwrap_or(0);
     let line = app.shop.checkout_line(&seen, now);
     let total = line.map(|l| l.total);
-    let short = match (total, app.shop.spendable()) {
+    let short = match (total, app.funds.spendable()) {
         (Some(t), Some(b)) if b.amount_minor < t.amount_minor => Some(Money {
             amount_minor: t.amount_minor - b.amount_minor,
             currency: t.currency,
@@ -130,7 +130,7 @@ pub(super) fn checkout_view(
             .shop
             .default_address()
             .map(|a| format!("{} · {}, {}", a.name, a.line1, a.city)),
-        balance: app.shop.spendable().map(|b| price(&b)),
+        balance: app.funds.spendable().map(|b| price(&b)),
         total: total.map(|t| price(&t)),
         total_line: line.map(|l| format!("{} × {}", l.quantity, price(&l.unit))),
         step: match step {

@@ -2,9 +2,11 @@
 //! screens' files name (not the view's root, which names them).
 
 use crate::app::cmd::SignInSheet;
+use crate::app::gifts::Gifts;
 use crate::app::live::Viewer;
 use crate::app::orders::Orders;
 use crate::app::shop::{Seen, Shop};
+use crate::app::wallet::Funds;
 use crate::feed::Feed;
 use crate::room::LiveRoom;
 use crate::session::Session;
@@ -25,6 +27,8 @@ pub(crate) struct Model<'a> {
     pub confirm_sign_out: bool,
     pub viewer: &'a Viewer,
     pub shop: &'a Shop,
+    pub funds: &'a Funds,
+    pub gifts: &'a Gifts,
     pub orders: &'a Orders,
     /// How far the picture on screen is behind its capture.
     pub behind_ms: Option<i64>,

@@ -4,7 +4,7 @@
 use super::checkout::{ProductDetail, checkout_view};
 use super::format::{compact, countdown, gift_animation, price, stock_left, thousands};
 use super::model::Model;
-use crate::app::shop::COMBO_WINDOW_MS;
+use crate::app::gifts::COMBO_WINDOW_MS;
 use crate::price as pricing;
 use crate::room::{Link, LiveRoom};
 use crate::show::{BIG_GIFT_COINS, LANES};
@@ -274,7 +274,7 @@ pub(super) fn room_view(app: &Model, live: &LiveRoom, now: i64) -> RoomView {
                 })
             })
             .collect(),
-        gift_bar: app.shop.gift_bar_open.then(|| gift_bar(app, now)),
+        gift_bar: app.gifts.bar_open.then(|| gift_bar(app, now)),
         big_gift: show.big.as_ref().map(|b| BigGiftView {
             key: b.gift.combo_id.to_string(),
             sender: b.gift.sender.name.clone(),
@@ -300,13 +300,13 @@ pub(super) fn room_view(app: &Model, live: &LiveRoom, now: i64) -> RoomView {
 
 pub(super) fn gift_bar(app: &Model, now: i64) -> GiftBarView {
     let combo = app
-        .shop
+        .gifts
         .combo
         .as_ref()
         .filter(|c| now - c.last_tap_ms < COMBO_WINDOW_MS && c.taps > 1);
     GiftBarView {
         gifts: app
-            .shop
+            .gifts
             .catalog
             .iter()
             .map(|g| GiftChip {
@@ -320,7 +320,7 @@ pub(super) fn gift_bar(app: &Model, now: i64) -> GiftBarView {
             })
             .collect(),
         coins: app
-            .shop
+            .funds
             .spendable()
             .map(|b| format!("{} coins", thousands(b.amount_minor))),
     }

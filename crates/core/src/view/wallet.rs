@@ -2,7 +2,7 @@
 
 use super::format::price;
 use super::model::Model;
-use crate::app::shop::DEMO_CARD;
+use crate::app::wallet::DEMO_CARD;
 use livecart_protocol::Money;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +32,10 @@ pub struct HistoryLine {
 }
 
 pub(super) fn wallet_view(app: &Model) -> WalletView {
-    let shop = &app.shop;
+    let funds = &app.funds;
     WalletView {
-        balance: app.shop.spendable().map(|b| price(&b)),
-        pending: shop
+        balance: funds.spendable().map(|b| price(&b)),
+        pending: funds
             .wallet
             .as_ref()
             .map(|w| {
@@ -45,7 +45,7 @@ pub(super) fn wallet_view(app: &Model) -> WalletView {
                     .collect()
             })
             .unwrap_or_default(),
-        history: shop
+        history: funds
             .history
             .iter()
             .flatten()
@@ -64,12 +64,12 @@ pub(super) fn wallet_view(app: &Model) -> WalletView {
                 }
             })
             .collect(),
-        busy: shop.top_up.as_ref().is_some_and(|t| !t.stalled),
-        notice: shop.wallet_notice.clone(),
-        card: if shop.card.is_empty() {
+        busy: funds.top_up.as_ref().is_some_and(|t| !t.stalled),
+        notice: funds.notice.clone(),
+        card: if funds.card.is_empty() {
             DEMO_CARD.to_owned()
         } else {
-            shop.card.clone()
+            funds.card.clone()
         },
         amounts: [1_000, 5_000, 10_000]
             .into_iter()
