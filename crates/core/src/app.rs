@@ -7,8 +7,9 @@
 //! app/shop.rs (the bag, checkout, payments, "top up and pay"),
 //! app/wallet.rs (the balance, the wallet screen, its top-ups),
 //! app/gifts.rs (the gift bar), app/orders.rs (orders, the user's own
-//! socket); app/http.rs keeps the requests in flight. What is left here is who the viewer is — the session, sign-in
-//! and sign-out, the token refresh — because they reach every part.
+//! socket); app/http.rs keeps the requests in flight. What is left here
+//! is who the viewer is — the session, sign-in and sign-out, the token
+//! refresh — because they reach every part.
 //!
 //! Size: the dispatcher, the commands' runner and the session's flow.
 

@@ -24,7 +24,6 @@ pub enum HttpFailure {
     Unreadable(String),
 }
 
-/// What the shopper reads when an answer could not be read.
 /// The server's problem, if it sent one.
 pub(crate) fn problem_of(failure: &HttpFailure) -> Option<&Problem> {
     match failure {
@@ -50,6 +49,7 @@ pub(crate) fn definite(failure: &HttpFailure) -> bool {
     }
 }
 
+/// What the shopper reads when an answer could not be read.
 pub(crate) fn unreadable(what: &str) -> String {
     format!("{what} could not be read — the server answered in a form this app does not know")
 }
