@@ -735,9 +735,8 @@ impl App {
                 effects.extend(self.wallet_do(now, |w, cx| w.open_screen(cx)));
             }
             Some(Pending::Gift(gift)) => {
-                effects.extend(
-                    self.gifts_do(now, |g, room, funds, cx| g.send(gift, room, funds, cx)),
-                );
+                effects
+                    .extend(self.gifts_do(now, |g, room, funds, cx| g.send(gift, room, funds, cx)));
             }
             Some(Pending::Orders) => effects.extend(self.orders_do(now, |o, cx| o.open(cx))),
             Some(Pending::Follow | Pending::Chat(_) | Pending::Report(..) | Pending::Like)
