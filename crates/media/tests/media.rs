@@ -7,3 +7,6 @@ pub mod support;
 
 #[path = "media/player.rs"]
 mod player;
+
+#[path = "media/rtmp.rs"]
+mod rtmp;
