@@ -88,7 +88,14 @@ impl OutsideStream {
             .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-re"])
             .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
             .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency"])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+            ])
             .args(["-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2"])
             .args(["-progress", "pipe:1", "-f", "flv", &url])
             .stdout(Stdio::piped())
