@@ -543,14 +543,7 @@ impl Shop {
         };
         let key = p.top_up_key.get_or_insert(fresh).clone();
         p.stage = Stage::ToppingUp(None);
-        let body = serde_json::to_value(&request).ok();
-        vec![Cmd::keyed(
-            Method::Post,
-            "/v1/wallet/top-ups",
-            body,
-            &key,
-            Then::TopUp { for_payment: true },
-        )]
+        vec![Funds::send_top_up(&request, &key, true)]
     }
 
     /// A payment's retry timer rang: send it again (or its top-up).

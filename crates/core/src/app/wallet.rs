@@ -197,14 +197,19 @@ impl Funds {
             stalled: false,
         });
         self.notice = Some("Waiting for your bank…".into());
-        let body = serde_json::to_value(&request).ok();
-        vec![Cmd::keyed(
+        vec![Self::send_top_up(&request, &key, false)]
+    }
+
+    /// `POST /v1/wallet/top-ups` with its key (the same key on every retry:
+    /// the card is charged once), for the screen or for a payment.
+    pub(super) fn send_top_up(request: &TopUpRequest, key: &str, for_payment: bool) -> Cmd {
+        Cmd::keyed(
             Method::Post,
             "/v1/wallet/top-ups",
-            body,
-            &key,
-            Then::TopUp { for_payment: false },
-        )]
+            serde_json::to_value(request).ok(),
+            key,
+            Then::TopUp { for_payment },
+        )
     }
 
     /// Looks at a pending top-up again shortly (the screen's or a payment's).
@@ -325,14 +330,7 @@ impl Funds {
             let t = t.clone();
             // Same key again: the provider is asked once.
             self.notice = Some("Connection lost — trying again…".into());
-            let body = serde_json::to_value(&t.request).ok();
-            vec![Cmd::keyed(
-                Method::Post,
-                "/v1/wallet/top-ups",
-                body,
-                &t.key,
-                Then::TopUp { for_payment: false },
-            )]
+            vec![Self::send_top_up(&t.request, &t.key, false)]
         } else {
             Vec::new()
         }
