@@ -24,7 +24,7 @@
 
 use super::answer::{HttpFailure, Reply, Then, definite, problem_of, unreadable};
 use super::cmd::{Cmd, Cx, Pending, Wake};
-use super::wallet::{DEMO_CARD, Funds};
+use super::wallet::{DEMO_CARD, Funds, declined_why};
 use crate::effects::{Effect, Method, PendingPayment, StoreCommand};
 use crate::price;
 use crate::room::LiveRoom;
@@ -586,10 +586,7 @@ impl Shop {
                 cmds
             }
             TopUpStatus::Declined => {
-                let why = top_up
-                    .decline_reason
-                    .clone()
-                    .unwrap_or_else(|| "the card was declined".into());
+                let why = declined_why(top_up);
                 let text = format!("Top-up declined: {why} — nothing was charged");
                 self.payment_refused(&text, Step::Confirm)
             }

@@ -93,6 +93,14 @@ pub fn card_number(typed: &str) -> Result<String, &'static str> {
     Ok(grouped)
 }
 
+/// Why the provider declined a top-up, in its words or ours.
+pub(super) fn declined_why(top_up: &TopUp) -> String {
+    top_up
+        .decline_reason
+        .clone()
+        .unwrap_or_else(|| "the card was declined".into())
+}
+
 impl Funds {
     /// The wallet read a sheet needs.
     pub(super) fn read() -> Cmd {
@@ -258,10 +266,7 @@ impl Funds {
                 cmds
             }
             TopUpStatus::Declined => {
-                let why = top_up
-                    .decline_reason
-                    .clone()
-                    .unwrap_or_else(|| "the card was declined".into());
+                let why = declined_why(top_up);
                 self.top_up = None;
                 self.notice = Some(format!(
                     "Top-up declined: {why} — try another card. Nothing was charged"
