@@ -610,18 +610,7 @@ impl App {
                     self.requests
                         .http(Call::SignOut, Method::Delete, "/v1/session", None, Some(t))
                 });
-                self.session = Session::Anonymous;
-                self.requests.forget_waiting();
-                self.viewer.signed_out();
-                self.shop.forget();
-                self.funds.forget();
-                self.gifts.forget();
-                self.message = Some("Signed out".into());
-                let mut effects = vec![
-                    Effect::Vault(VaultCommand::Clear),
-                    Effect::Store(StoreCommand::ForgetUser),
-                ];
-                effects.extend(self.forget_orders());
+                let mut effects = self.forget_user("Signed out");
                 effects
                     .extend(self.rooms_do(now, |_, st, cx| Rooms::reconnect_anonymously(st, cx)));
                 effects.extend(end);
@@ -747,6 +736,12 @@ impl App {
 
     fn signed_out(&mut self, why: &str) -> Vec<Effect> {
         self.requests.refreshing = false;
+        self.forget_user(why)
+    }
+
+    /// Who the viewer was is gone (signed out, or the session ended): every
+    /// part forgets the user, the keyring and the app's store too.
+    fn forget_user(&mut self, why: &str) -> Vec<Effect> {
         self.session = Session::Anonymous;
         self.requests.forget_waiting();
         self.viewer.signed_out();

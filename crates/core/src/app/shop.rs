@@ -894,15 +894,15 @@ impl Shop {
                     self.retry_payment()
                 };
             }
-            // The wallet screen's top-up, and the wallet's own reads.
-            reply @ (Reply::TopUp { .. }
-            | Reply::TopUpStatus(_)
-            | Reply::Wallet(_)
-            | Reply::History(_)) => return funds.answered(reply),
+            // The wallet screen's top-up.
+            reply @ (Reply::TopUp { .. } | Reply::TopUpStatus(_)) => return funds.answered(reply),
             // A background load that failed keeps what the sheet shows; the
             // next sheet or sign-in asks again.
             Reply::Addresses(Err(_))
             | Reply::Nothing
+            // The app hands these to the wallet and the gift bar.
+            | Reply::Wallet(_)
+            | Reply::History(_)
             | Reply::Gift { .. }
             | Reply::Following(_)
             | Reply::Followed { .. }

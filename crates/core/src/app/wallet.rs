@@ -332,10 +332,10 @@ impl Funds {
                 return Vec::new();
             }
             t.retried = true;
-            let t = t.clone();
             // Same key again: the provider is asked once.
+            let again = Self::send_top_up(&t.request, &t.key, false);
             self.notice = Some("Connection lost — trying again…".into());
-            vec![Self::send_top_up(&t.request, &t.key, false)]
+            vec![again]
         } else {
             Vec::new()
         }
