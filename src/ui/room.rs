@@ -30,6 +30,19 @@ fn gift_svg(animation: &str) -> &'static str {
     }
 }
 
+/// A tap on a chat line picks it (the chat holds still and shows its Report
+/// chip); a tap on the picked line puts it back.
+fn pick_line(ui: &Ui, picking: &mut Signal<Option<String>>, selected: Option<&str>, id: &str) {
+    let again = selected == Some(id);
+    tracing::debug!(again, "chat line picked");
+    picking.set(None);
+    ui.send(Event::Live(LiveEvent::SelectChatLine(if again {
+        None
+    } else {
+        id.parse().ok()
+    })));
+}
+
 #[component]
 #[allow(clippy::too_many_lines)] // the room's layers in one rsx tree, in stacking order
 pub fn RoomOverlay(room: RoomView) -> Element {
@@ -37,6 +50,11 @@ pub fn RoomOverlay(room: RoomView) -> Element {
     // The line whose report reasons are showing (its chip was tapped).
     let mut picking = use_signal(|| None::<String>);
     let mut at_bottom = use_signal(|| true);
+    // The line under the finger when it went down. In a flood the list can
+    // move a line between press and release; the browser then gives the click
+    // to the chat box (the nearest element under both), and the press says
+    // which line was meant.
+    let mut pressed = use_signal(|| None::<String>);
     let selected = room.selected_line.clone();
     let (ui_scroll, ui_pill, ui_report) = (ui.clone(), ui.clone(), ui.clone());
     let ui_pick = ui.clone();
@@ -68,21 +86,40 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                                     ui_scroll.send(Event::Live(LiveEvent::ChatScrolled { at_bottom: bottom }));
                                 }
                             },
+                            onpointerdown: move |_| pressed.set(None),
+                            onclick: {
+                                let selected = selected.clone();
+                                let ui = ui_pick.clone();
+                                move |_| {
+                                    if let Some(id) = pressed.take() {
+                                        tracing::debug!("chat line tapped as it moved");
+                                        pick_line(&ui, &mut picking, selected.as_deref(), &id);
+                                    }
+                                }
+                            },
                             for line in room.chat.iter().rev() {
                                 div {
                                     class: if line.mine { "line mine" } else { "line" },
                                     key: "{line.id}",
                                     "data-testid": "chat-line",
                                     "data-id": "{line.id}",
+                                    onpointerdown: {
+                                        let id = line.id.clone();
+                                        move |e: PointerEvent| {
+                                            e.stop_propagation();
+                                            pressed.set(Some(id.clone()));
+                                        }
+                                    },
                                     // Picking a line holds the chat still (core).
                                     onclick: {
                                         let id = line.id.clone();
-                                        let again = selected.as_deref() == Some(line.id.as_str());
+                                        let selected = selected.clone();
                                         let ui = ui_pick.clone();
-                                        move |_| {
-                                            tracing::debug!(again, "chat line tapped");
-                                            picking.set(None);
-                                            ui.send(Event::Live(LiveEvent::SelectChatLine(if again { None } else { id.parse().ok() })));
+                                        move |e: MouseEvent| {
+                                            e.stop_propagation();
+                                            pressed.set(None);
+                                            tracing::debug!("chat line tapped");
+                                            pick_line(&ui, &mut picking, selected.as_deref(), &id);
                                         }
                                     },
                                     span { class: "who", "{line.who}" }
