@@ -30,8 +30,12 @@ pub struct Tag {
 }
 
 impl Tag {
-    fn payload(&self) -> &[u8] {
+    pub fn payload(&self) -> &[u8] {
         &self.bytes[11..self.bytes.len() - 4]
+    }
+
+    pub fn is_video(&self) -> bool {
+        self.kind == TAG_VIDEO
     }
 
     pub fn is_video_keyframe(&self) -> bool {

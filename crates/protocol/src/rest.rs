@@ -58,6 +58,11 @@ pub enum StreamProtocol {
     Srt,
     Hls,
     Whep,
+    /// The media origin's access units over WebSocket (`/live/{room}/au`,
+    /// docs/video-path.md): for players that decode with WebCodecs.
+    AccessUnits,
+    /// Anything else, and any protocol a newer server names.
+    #[serde(other)]
     Other,
 }
 

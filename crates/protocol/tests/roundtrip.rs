@@ -267,6 +267,22 @@ fn unknown_error_codes_from_a_newer_server_still_decode() {
 }
 
 #[test]
+fn stream_protocols_a_newer_server_names_still_decode() {
+    use livecart_protocol::rest::{StreamProtocol, StreamUrl};
+    let s: StreamUrl = serde_json::from_str(r#"{"protocol":"moq","url":"https://example.com/r"}"#)
+        .expect("decodes");
+    assert_eq!(
+        s.protocol,
+        StreamProtocol::Other,
+        "played by nobody, not an error"
+    );
+    let s: StreamUrl =
+        serde_json::from_str(r#"{"protocol":"access_units","url":"ws://h/live/r/au"}"#)
+            .expect("decodes");
+    assert_eq!(s.protocol, StreamProtocol::AccessUnits);
+}
+
+#[test]
 fn event_frames_carry_seq_epoch_and_time_at_the_top() {
     let frame = ServerFrame::Event {
         seq: 7,

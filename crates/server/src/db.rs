@@ -137,19 +137,30 @@ impl RoomRow {
     pub fn summary(&self, base: &str) -> anyhow::Result<RoomSummary> {
         let id: RoomId = parse(&self.id, "room id")?;
         let urls: Vec<String> = serde_json::from_str(&self.stream_urls).context("stream_urls")?;
-        let streams = if urls.is_empty() {
-            vec![StreamUrl {
-                protocol: StreamProtocol::HttpFlv,
-                url: format!("{base}/live/{id}.flv"),
-            }]
-        } else {
-            urls.into_iter()
-                .map(|url| StreamUrl {
-                    protocol: StreamProtocol::detect(&url),
-                    url,
-                })
-                .collect()
-        };
+        // The host's own URLs first (the desktop player opens them directly),
+        // then what this server serves: its own stream, or as the media
+        // origin a relay of the host's (live/origin.rs).
+        let served = urls.is_empty() || crate::live::ORIGIN;
+        let mut streams: Vec<StreamUrl> = urls
+            .into_iter()
+            .map(|url| StreamUrl {
+                protocol: StreamProtocol::detect(&url),
+                url,
+            })
+            .collect();
+        if served {
+            let ws_base = base.replacen("http", "ws", 1);
+            streams.extend([
+                StreamUrl {
+                    protocol: StreamProtocol::HttpFlv,
+                    url: format!("{base}/live/{id}.flv"),
+                },
+                StreamUrl {
+                    protocol: StreamProtocol::AccessUnits,
+                    url: format!("{ws_base}/live/{id}/au"),
+                },
+            ]);
+        }
         Ok(RoomSummary {
             id,
             title: self.title.clone(),

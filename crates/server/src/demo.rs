@@ -207,6 +207,7 @@ fn register_stream(
             let started = |p: livecart_media::Publisher, source| crate::live::streams::Started {
                 publisher: Box::new(p),
                 source,
+                trouble: None,
             };
             let Some(path) = &loop_path else {
                 let p = livecart_media::Publisher::start(&config, on_flv)?;

@@ -4,6 +4,7 @@
 //! domain they serve or in `http/` when they are HTTP's own (extractors,
 //! images, sessions, rooms, the host API). Every error is an RFC 9457 problem.
 
+mod au;
 mod extract;
 mod flv;
 mod host;
@@ -103,6 +104,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1", v1)
         .route("/healthz", get(|| async { "ok" }))
         .route("/live/{file}", get(flv::serve_flv))
+        .route("/live/{room}/au", get(au::serve_au))
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(64 * 1024))
         // A body trickled in slower than this is cut off (408).

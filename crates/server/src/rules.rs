@@ -84,13 +84,7 @@ pub fn stream_url(url: &str, allow_private: bool) -> ApiResult<()> {
     ) {
         return bad("the scheme must be http(s), rtmp(s), srt or rtsp");
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        host_port.split(':').next().unwrap_or_default()
-    };
+    let host = host_of(rest);
     if host.is_empty() {
         return bad("no host");
     }
@@ -99,8 +93,29 @@ pub fn stream_url(url: &str, allow_private: bool) -> ApiResult<()> {
     }
     let local_name =
         host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost");
-    let inside = match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => {
+    let in_network = host.parse::<IpAddr>().is_ok_and(inside);
+    if local_name || in_network {
+        return bad("it points into the server's own network");
+    }
+    Ok(())
+}
+
+/// The host of a URL's part after `scheme://` (no user, port or brackets).
+fn host_of(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    }
+}
+
+/// Whether an address is in the server's own network (loopback, private,
+/// link-local, CGNAT, unspecified).
+fn inside(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(ip) => {
             ip.is_loopback()
                 || ip.is_private()
                 || ip.is_link_local()
@@ -108,7 +123,7 @@ pub fn stream_url(url: &str, allow_private: bool) -> ApiResult<()> {
                 || ip.is_broadcast()
                 || ip.octets()[0] == 100 && (ip.octets()[1] & 0xC0) == 64 // CGNAT 100.64/10
         }
-        Ok(IpAddr::V6(ip)) => {
+        IpAddr::V6(ip) => {
             ip.is_loopback()
                 || ip.is_unspecified()
                 || (ip.segments()[0] & 0xFE00) == 0xFC00 // unique local
@@ -117,10 +132,26 @@ pub fn stream_url(url: &str, allow_private: bool) -> ApiResult<()> {
                     v4.is_loopback() || v4.is_private() || v4.is_link_local()
                 })
         }
-        Err(_) => false,
-    };
-    if local_name || inside {
-        return bad("it points into the server's own network");
+    }
+}
+
+/// Before the media origin pulls a host's stream URL: the name it gives
+/// must not resolve into the server's own network now (it may have been
+/// pointed there after the room was made). Blocks on the lookup.
+#[cfg_attr(not(feature = "gst"), allow(dead_code))]
+pub fn resolves_outside(url: &str, allow_private: bool) -> anyhow::Result<()> {
+    use std::net::ToSocketAddrs;
+    if allow_private {
+        return Ok(());
+    }
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = host_of(rest);
+    // The port only matters to the lookup's form.
+    let found = (host, 0u16).to_socket_addrs()?;
+    for addr in found {
+        if inside(addr.ip()) {
+            anyhow::bail!("the stream's host {host} resolves into the server's own network");
+        }
     }
     Ok(())
 }
@@ -129,6 +160,19 @@ pub fn stream_url(url: &str, allow_private: bool) -> ApiResult<()> {
 mod tests {
     use super::*;
     use livecart_protocol::Currency;
+
+    #[test]
+    fn the_origin_will_not_pull_a_name_that_resolves_inside() {
+        for url in [
+            "rtmp://localhost/live/key",
+            "rtmp://127.0.0.1:1935/live/key",
+            "srt://[::1]:9000",
+        ] {
+            let e = resolves_outside(url, false).expect_err(url);
+            assert!(e.to_string().contains("own network"), "{url}: {e}");
+            resolves_outside(url, true).expect("allowed when configured");
+        }
+    }
 
     #[test]
     fn stream_urls_use_streaming_schemes_and_stay_outside_unless_allowed() {

@@ -19,6 +19,8 @@ mod host;
 mod live;
 #[path = "server/money.rs"]
 mod money;
+#[path = "server/origin.rs"]
+mod origin;
 #[path = "server/rest.rs"]
 mod rest;
 #[path = "server/social.rs"]

@@ -1,136 +1,20 @@
 //! A stream from software we did not write: ffmpeg publishing to nginx's RTMP
 //! module (both Debian's packages, started here), played by the desktop
 //! player from its `rtmp://` URL. This is the direct path the media origin
-//! (#18, docs/web.md) is measured against.
+//! (#18, docs/web.md) is measured against — and the origin's relay pulling
+//! the same stream into a hub, as a browser's access units.
 
+use livecart_media::au::{AuFramer, AuMessage, KIND_AUDIO, KIND_VIDEO};
+use livecart_media::flv::FlvReader;
+use livecart_media::outside::OutsideStream;
 use livecart_media::player::{AudioOutput, OutputKind, VideoSink};
+use livecart_media::{FlvHub, Relay, RelayConfig, RelayOutput, RelayState};
 use livecart_media::{Player, PlayerConfig, PlayerEvent, PlayerState, VideoOutput};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(20);
-const MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
-
-/// nginx with the RTMP module on a loopback port, in a directory of its own,
-/// and ffmpeg publishing a test picture and tone to it. Both die with it.
-struct OutsideStream {
-    nginx: Child,
-    ffmpeg: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for OutsideStream {
-    fn drop(&mut self) {
-        for child in [&mut self.ffmpeg, &mut self.nginx] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// A port nobody listens on now (the kernel's pick; nginx binds it next).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-impl OutsideStream {
-    fn start() -> Self {
-        assert!(
-            Path::new(MODULE).exists(),
-            "nginx's RTMP module is missing ({MODULE}): run ./dev deps"
-        );
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let conf = dir.path().join("nginx.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "load_module {MODULE};\n\
-                 daemon off;\nmaster_process off;\n\
-                 pid {dir}/nginx.pid;\nerror_log {dir}/error.log info;\n\
-                 events {{ worker_connections 64; }}\n\
-                 rtmp {{ server {{ listen 127.0.0.1:{port}; \
-                 application live {{ live on; }} }} }}\n",
-                dir = dir.path().display()
-            ),
-        )
-        .expect("nginx.conf");
-        let nginx = Command::new("nginx")
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nginx runs (./dev deps installs it)");
-        // nginx listens once it has read its config; ffmpeg would give up
-        // on a refused connection, so it starts after that.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "nginx did not listen on {port} within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let url = format!("rtmp://127.0.0.1:{port}/live/outside");
-        // `-progress` says when ffmpeg is sending frames: then a player can join.
-        let ffmpeg = Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-re"])
-            .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
-            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-tune",
-                "zerolatency",
-            ])
-            .args(["-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2"])
-            .args(["-progress", "pipe:1", "-f", "flv", &url])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ffmpeg runs (./dev deps installs it)");
-        let mut stream = OutsideStream {
-            nginx,
-            ffmpeg,
-            url,
-            _dir: dir,
-        };
-        stream.wait_publishing();
-        stream
-    }
-
-    /// Blocks until ffmpeg reports frames sent (or says why it stopped).
-    fn wait_publishing(&mut self) {
-        let out = self.ffmpeg.stdout.take().expect("ffmpeg's progress");
-        let mut lines = BufReader::new(out).lines();
-        loop {
-            match lines.next() {
-                Some(Ok(line)) if line.starts_with("frame=") && line != "frame=0" => break,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => panic!("ffmpeg's progress: {e}"),
-                None => panic!(
-                    "ffmpeg stopped before publishing: {:?}",
-                    self.ffmpeg.try_wait()
-                ),
-            }
-        }
-        // Keep draining the progress so ffmpeg never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outside_rtmp_stream_from_nginx_plays_from_a_keyframe_at_its_own_size() {
@@ -210,4 +94,155 @@ async fn wait_pictures(
         got.lock().expect("lock").len()
     );
     said
+}
+
+/// The relay's output into a hub, as the server wires it.
+fn relay_into(hub: &Arc<FlvHub>, url: &str) -> (Relay, Arc<std::sync::atomic::AtomicUsize>) {
+    let streams = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (h, n) = (hub.clone(), streams.clone());
+    let relay = Relay::start(
+        url,
+        RelayConfig {
+            max_retry_delay: Duration::from_millis(500),
+        },
+        move |out| match out {
+            RelayOutput::NewStream => {
+                n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                h.reset();
+            }
+            RelayOutput::Flv(bytes) => h.push(bytes).expect("the relay writes FLV"),
+        },
+    )
+    .expect("the relay starts");
+    (relay, streams)
+}
+
+/// What a browser joining now would be sent first: the access units of the
+/// hub's start (header, configuration, the current GOP).
+struct Joined {
+    first: Vec<Vec<u8>>,
+    live: tokio::sync::broadcast::Receiver<bytes::Bytes>,
+    reader: FlvReader,
+    framer: AuFramer,
+}
+
+fn join(hub: &FlvHub) -> Joined {
+    let (start, live) = hub.subscribe().expect("decodable");
+    let mut reader = FlvReader::default();
+    let mut framer = AuFramer::default();
+    let (_, tags) = reader.push(&start).expect("FLV");
+    let first = tags
+        .iter()
+        .filter_map(|t| framer.frame(t, false))
+        .map(|b| b.to_vec())
+        .collect();
+    Joined {
+        first,
+        live,
+        reader,
+        framer,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_origin_relays_an_outside_rtmp_stream_as_access_units_and_pulls_again_when_it_returns()
+{
+    let mut stream = OutsideStream::start();
+    let hub = Arc::new(FlvHub::new(512));
+    let (relay, streams) = relay_into(&hub, &stream.url);
+    tokio::time::timeout(WAIT, hub.wait_ready())
+        .await
+        .unwrap_or_else(|_| panic!("no keyframe relayed within {WAIT:?}: {:?}", relay.state()));
+    assert_eq!(relay.state(), RelayState::Live);
+
+    // A browser joining now starts at a keyframe, with both decoders'
+    // configuration, and the stream keeps coming across GOPs.
+    let Joined {
+        first,
+        live: mut rx,
+        mut reader,
+        mut framer,
+    } = join(&hub);
+    let parsed: Vec<AuMessage> = first.iter().filter_map(|m| AuMessage::parse(m)).collect();
+    assert_eq!(parsed.len(), first.len(), "every message parses");
+    let video: Vec<&AuMessage> = parsed.iter().filter(|m| m.kind == KIND_VIDEO).collect();
+    assert!(video[0].is_keyframe(), "the first picture is a keyframe");
+    let key = video[0].payload;
+    assert!(
+        key.starts_with(&[0, 0, 0, 1]) && key[4] & 0x1f == 7,
+        "Annex B with the SPS first"
+    );
+    assert_eq!(
+        video[0].codec,
+        format!("avc1.{:02x}{:02x}{:02x}", key[5], key[6], key[7]),
+        "the codec string is the SPS's profile, constraints and level"
+    );
+    assert!(
+        parsed
+            .iter()
+            .any(|m| m.kind == KIND_AUDIO && m.is_config() && m.codec == "mp4a.40.2"),
+        "AAC-LC's configuration comes with the start"
+    );
+    let mut keyframes = 0;
+    let mut audio = 0;
+    let mut last_pts = f64::MIN;
+    let more = tokio::time::timeout(WAIT, async {
+        while keyframes < 2 || audio < 20 {
+            let Ok(tag) = rx.recv().await else { break };
+            for t in reader.push(&tag).expect("FLV").1 {
+                let Some(bytes) = framer.frame(&t, false) else {
+                    continue;
+                };
+                let m = AuMessage::parse(&bytes).expect("parses");
+                if m.kind == KIND_VIDEO {
+                    keyframes += usize::from(m.is_keyframe());
+                    assert!(m.pts_ms > last_pts - 1000.0, "time runs forward");
+                    last_pts = m.pts_ms;
+                } else {
+                    audio += 1;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        more.is_ok(),
+        "{keyframes} keyframes and {audio} audio frames within {WAIT:?}"
+    );
+
+    // The publisher leaves: the relay says so, and keeps trying.
+    stream.stop_publishing();
+    let said = wait_state(&relay, |s| matches!(s, RelayState::Retrying { .. })).await;
+    let RelayState::Retrying { error, .. } = said else {
+        unreachable!()
+    };
+    assert!(!error.is_empty(), "the reason is said");
+    // It comes back: a new stream, decodable from a keyframe again.
+    stream.publish_again();
+    wait_state(&relay, |s| *s == RelayState::Live).await;
+    tokio::time::timeout(WAIT, hub.wait_ready())
+        .await
+        .expect("decodable again");
+    assert!(
+        streams.load(std::sync::atomic::Ordering::Relaxed) >= 2,
+        "each connection starts a new FLV stream"
+    );
+    let again = join(&hub).first;
+    let first_video = again
+        .iter()
+        .filter_map(|m| AuMessage::parse(m))
+        .find(|m| m.kind == KIND_VIDEO)
+        .expect("a picture");
+    assert!(first_video.is_keyframe());
+    drop(relay);
+}
+
+/// Waits for the relay to say `want`.
+async fn wait_state(relay: &Relay, want: impl Fn(&RelayState) -> bool) -> RelayState {
+    let mut states = relay.watch();
+    let said = tokio::time::timeout(WAIT, states.wait_for(|s| want(s))).await;
+    match said {
+        Ok(Ok(s)) => s.clone(),
+        _ => panic!("the relay still says {:?} after {WAIT:?}", relay.state()),
+    }
 }

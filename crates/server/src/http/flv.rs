@@ -1,5 +1,5 @@
 //! `GET /live/{room}.flv`: a room's video as HTTP-FLV from its hub in
-//! `live::streams`.
+//! `live::streams` (the server's own stream, or its relay of the host's).
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -21,19 +21,7 @@ pub(super) async fn serve_flv(
         .strip_suffix(".flv")
         .and_then(|id| id.parse().ok())
         .ok_or(ApiError::NotFound("stream"))?;
-    state.streams.ensure_running(room).await;
-    let hub = state
-        .streams
-        .get(room)
-        .ok_or(ApiError::NotFound("stream"))?;
-    // A stream that is starting (publisher warming up) is worth a short wait:
-    // the viewer gets its first keyframe the moment it exists.
-    if hub.subscribe().is_none() {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), hub.wait_ready()).await;
-    }
-    let (start, rx) = hub.subscribe().ok_or_else(|| {
-        ApiError::Unavailable("the stream is starting; try again in a moment".into())
-    })?;
+    let (start, rx) = open_stream(&state, room).await?;
     let shutdown = state.shutdown.clone();
     let live = futures_util::stream::unfold((rx, shutdown), |(mut rx, shutdown)| async move {
         let next = tokio::select! {
@@ -55,4 +43,33 @@ pub(super) async fn serve_flv(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+/// Starts the room's publisher if needed (a relay is registered on the
+/// first viewer: live/origin.rs) and joins its hub: what a viewer starts with
+/// (from the latest keyframe) and the live tags after it.
+pub(super) async fn open_stream(
+    state: &AppState,
+    room: RoomId,
+) -> ApiResult<(Bytes, tokio::sync::broadcast::Receiver<Bytes>)> {
+    crate::live::origin::adopt(state, room);
+    state.streams.ensure_running(room).await;
+    let hub = state
+        .streams
+        .get(room)
+        .ok_or(ApiError::NotFound("stream"))?;
+    // A stream that is starting (publisher warming up, a relay connecting)
+    // is worth a short wait: the viewer gets its first keyframe the moment
+    // it exists.
+    if hub.subscribe().is_none() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), hub.wait_ready()).await;
+    }
+    hub.subscribe().ok_or_else(|| {
+        ApiError::Unavailable(
+            state
+                .streams
+                .trouble(room)
+                .unwrap_or_else(|| "the stream is starting; try again in a moment".into()),
+        )
+    })
 }

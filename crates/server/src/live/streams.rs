@@ -1,7 +1,8 @@
 //! Live video the server itself serves, as HTTP-FLV at `/live/{room}.flv`.
 //! Each stream is an [`FlvHub`] (GOP cache + fan-out) fed by a publisher — the
-//! demo world's synthetic streams today, an ingest relay later. Rooms whose
-//! stream URL points elsewhere (RTMP, SRT, …) have no hub here.
+//! demo world's synthetic streams, or the media origin's relay of a host's
+//! outside stream (origin.rs). Both start with the first viewer and stop
+//! when nobody has watched for a while.
 
 use livecart_media::FlvHub;
 use livecart_protocol::RoomId;
@@ -16,7 +17,12 @@ pub struct Started {
     pub publisher: Box<dyn Send>,
     /// How it makes its pictures ("live encoder", "recorded loop", …).
     pub source: &'static str,
+    /// What is wrong with it now, in words for a viewer (a relay whose
+    /// source cannot be reached says so here while it retries).
+    pub trouble: Option<Trouble>,
 }
+
+pub type Trouble = Box<dyn Fn() -> Option<String> + Send>;
 
 /// A publisher the server starts when someone watches and stops when nobody
 /// has for `demo.idle_stop_secs` (the demo world's synthetic streams cost CPU).
@@ -81,6 +87,20 @@ impl Streams {
                 idle_since: None,
             },
         );
+    }
+
+    /// Whether the room has a publisher registered (running or not).
+    pub fn has_publisher(&self, room: RoomId) -> bool {
+        self.demand().contains_key(&room)
+    }
+
+    /// What is wrong with the room's running publisher, if anything is.
+    pub fn trouble(&self, room: RoomId) -> Option<String> {
+        self.demand()
+            .get(&room)
+            .and_then(|od| od.running.as_ref())
+            .and_then(|p| p.trouble.as_ref())
+            .and_then(|t| t())
     }
 
     /// Makes sure the room's on-demand publisher runs (a viewer is coming).

@@ -1,0 +1,73 @@
+//! The media origin: a room whose stream is elsewhere (a host's RTMP, SRT,
+//! RTSP, HLS or HTTP-FLV URL) is pulled once by this server while anyone
+//! watches it here, and served from the room's hub like the server's own
+//! streams: as HTTP-FLV (`/live/{room}.flv`) and as access units over
+//! WebSocket (`/live/{room}/au`). The pull is `livecart_media::Relay`; it is
+//! started by the first viewer, stopped after `demo.idle_stop_secs` without
+//! one (`streams.rs`), and reconnects with backoff on its own. Only with the
+//! `gst` feature; without it, the feed lists only the host's URLs.
+
+use crate::state::AppState;
+use livecart_protocol::RoomId;
+
+/// Registers the room's relay if it has an outside stream and none is
+/// registered yet. The URL passed the host API's rules when the room was
+/// made; the name is looked up again when the relay starts.
+#[cfg(feature = "gst")]
+pub fn adopt(state: &AppState, room: RoomId) {
+    use livecart_media::{Relay, RelayConfig, RelayOutput, RelayState};
+    use std::sync::Arc;
+    if state.streams.has_publisher(room) {
+        return;
+    }
+    let Some(r) = state.rooms.get(room) else {
+        return;
+    };
+    let Some(url) = outside_url(&state.base_url, &r.summary()) else {
+        return;
+    };
+    let hub = state.streams.hub(room);
+    let allow_private = state.config.allow_private_stream_urls;
+    state.streams.on_demand(
+        room,
+        Arc::new(move || {
+            // A name may point inside our network by now (the rules checked
+            // it at creation): looked up again before every pull.
+            crate::rules::resolves_outside(&url, allow_private)?;
+            let hub = hub.clone();
+            let relay = Relay::start(&url, RelayConfig::default(), move |out| match out {
+                RelayOutput::NewStream => hub.reset(),
+                RelayOutput::Flv(bytes) => {
+                    if let Err(e) = hub.push(bytes) {
+                        tracing::warn!(%room, "relay output is not FLV: {e}");
+                    }
+                }
+            })?;
+            let relay = Arc::new(relay);
+            let watch = relay.clone();
+            Ok(crate::live::streams::Started {
+                publisher: Box::new(relay),
+                source: "relay of the host's stream",
+                trouble: Some(Box::new(move || match watch.state() {
+                    RelayState::Retrying { error, attempt } => Some(format!(
+                        "the host's stream cannot be reached ({error}); trying again (attempt {attempt})"
+                    )),
+                    RelayState::Connecting | RelayState::Live => None,
+                })),
+            })
+        }),
+    );
+}
+
+#[cfg(not(feature = "gst"))]
+pub fn adopt(_state: &AppState, _room: RoomId) {}
+
+/// The first of the room's streams this server does not serve itself.
+#[cfg_attr(not(feature = "gst"), allow(dead_code))]
+fn outside_url(base: &str, room: &livecart_protocol::rest::RoomSummary) -> Option<String> {
+    let ws_base = base.replacen("http", "ws", 1);
+    room.streams
+        .iter()
+        .find(|s| !s.url.starts_with(base) && !s.url.starts_with(&ws_base))
+        .map(|s| s.url.clone())
+}

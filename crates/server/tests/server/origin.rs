@@ -1,0 +1,165 @@
+//! The media origin (#18): a host's outside stream — ffmpeg publishing to
+//! nginx's RTMP module, both started here — is pulled by the server while
+//! someone watches and served as HTTP-FLV and as access units over
+//! WebSocket; a source that cannot be reached is said in words.
+
+use crate::support::{TestServer, WAIT, problem};
+use futures_util::StreamExt;
+use livecart_media::au::{AuMessage, KIND_AUDIO, KIND_VIDEO};
+use livecart_media::outside::OutsideStream;
+use livecart_protocol::rest::{CreateRoomRequest, RoomSummary, StreamProtocol};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A live room whose stream is `url`, made and started by the host "mia".
+async fn outside_room(server: &TestServer, url: &str) -> RoomSummary {
+    let mia = server.sign_in("mia").await;
+    let req = CreateRoomRequest {
+        title: "Seen from nginx".into(),
+        category: None,
+        stream_urls: vec![url.into()],
+        host_id: None,
+    };
+    let res = server
+        .http
+        .post(server.url("/v1/host/rooms"))
+        .bearer_auth(&mia.access_token)
+        .json(&req)
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(res.status(), 201);
+    let room: RoomSummary = res.json().await.expect("json");
+    let res = server
+        .http
+        .post(server.url(&format!("/v1/host/rooms/{}/start", room.id)))
+        .bearer_auth(&mia.access_token)
+        .json(&json!(null))
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(res.status(), 200);
+    room
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outside_rtmp_room_plays_through_the_origin_as_access_units_and_flv() {
+    let outside = tokio::task::spawn_blocking(OutsideStream::start)
+        .await
+        .expect("nginx and ffmpeg");
+    let server = TestServer::start().await;
+    let room = outside_room(&server, &outside.url).await;
+
+    // The feed offers the host's URL first (the desktop plays it directly),
+    // then the origin's two.
+    let listed = server
+        .feed()
+        .await
+        .rooms
+        .into_iter()
+        .find(|r| r.id == room.id)
+        .expect("live rooms are in the feed");
+    let protocols: Vec<StreamProtocol> = listed.streams.iter().map(|s| s.protocol).collect();
+    assert_eq!(
+        protocols,
+        [
+            StreamProtocol::Rtmp,
+            StreamProtocol::HttpFlv,
+            StreamProtocol::AccessUnits
+        ]
+    );
+    assert_eq!(listed.streams[0].url, outside.url);
+    let au_url = &listed.streams[2].url;
+    assert!(au_url.starts_with("ws://"), "{au_url}");
+
+    // A browser's socket: pictures from a keyframe, AAC's configuration,
+    // and the stream keeps coming live across GOPs.
+    let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(au_url))
+        .await
+        .expect("in time")
+        .expect("the access-unit socket opens");
+    let mut first_video = None;
+    let mut audio_config = None;
+    let mut live_keyframes = 0;
+    let mut audio_frames = 0;
+    let got = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while live_keyframes < 2 || audio_frames < 20 {
+            let Some(Ok(Message::Binary(bytes))) = ws.next().await else {
+                panic!("the socket ended")
+            };
+            let m = AuMessage::parse(&bytes).expect("every message parses");
+            match m.kind {
+                KIND_VIDEO => {
+                    first_video.get_or_insert((m.is_keyframe(), m.codec.to_owned()));
+                    if m.is_keyframe() && !m.is_late() {
+                        live_keyframes += 1;
+                    }
+                }
+                KIND_AUDIO if m.is_config() => audio_config = Some(m.codec.to_owned()),
+                KIND_AUDIO => audio_frames += 1,
+                other => panic!("unknown kind {other}"),
+            }
+        }
+    })
+    .await;
+    assert!(
+        got.is_ok(),
+        "{live_keyframes} live keyframes and {audio_frames} audio frames in 20 s"
+    );
+    let (key, codec) = first_video.expect("pictures");
+    assert!(key, "a viewer starts at a keyframe");
+    assert!(codec.starts_with("avc1."), "{codec}");
+    assert_eq!(audio_config.as_deref(), Some("mp4a.40.2"));
+
+    // The same pull serves HTTP-FLV: the header, then tags.
+    let mut res = server
+        .http
+        .get(&listed.streams[1].url)
+        .send()
+        .await
+        .expect("flv");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "video/x-flv");
+    let chunk = res.chunk().await.expect("body").expect("bytes");
+    assert_eq!(&chunk[..3], b"FLV");
+    drop(outside);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_cannot_be_reached_is_said_and_viewers_are_not_left_waiting() {
+    let server = TestServer::start().await;
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let room = outside_room(&server, &format!("rtmp://127.0.0.1:{port}/live/gone")).await;
+    let started = std::time::Instant::now();
+    let res = server
+        .http
+        .get(server.url(&format!("/live/{}.flv", room.id)))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(res.status(), 503);
+    let p = problem(res).await;
+    let detail = p.detail;
+    assert!(
+        detail.contains("cannot be reached"),
+        "the viewer is told why: {detail}"
+    );
+    assert!(
+        started.elapsed() < WAIT,
+        "answered in {:?}",
+        started.elapsed()
+    );
+    // The socket says the same before it upgrades.
+    let au = server
+        .url(&format!("/live/{}/au", room.id))
+        .replacen("http", "ws", 1);
+    let refused = tokio_tungstenite::connect_async(&au).await;
+    let Err(tokio_tungstenite::tungstenite::Error::Http(res)) = refused else {
+        panic!("refused with an HTTP answer")
+    };
+    assert_eq!(res.status(), 503);
+}
