@@ -6,29 +6,30 @@
 
 use crate::keys::count_keys;
 use crate::players::VideoPath;
-use crate::ui::{IMG_BASE, Ui};
+use crate::window::DesktopCx;
 use dioxus::prelude::*;
 use livecart_core::{Event, ViewModel};
+use livecart_ui::{IMG_BASE, Ui};
 
 /// Connects the window to the shell; returns the view model to render
 /// (`None` until the shell's first one).
-pub fn use_shell(ui: &Ui) -> Signal<Option<ViewModel>> {
+pub fn use_shell(ui: &Ui, desktop: &DesktopCx) -> Signal<Option<ViewModel>> {
     let mut view = use_signal(|| None::<ViewModel>);
 
     use_hook(count_keys);
     // Pictures through the image cache.
-    let images = ui.shell.images.clone();
+    let images = desktop.shell.images.clone();
     dioxus::desktop::use_asset_handler("img", move |req, responder| {
         let path = req.uri().path().trim_start_matches("/img").to_owned();
         let _ = images.send((path, responder));
     });
     if IMG_BASE.get().is_none()
-        && let Some(base) = ui.shell.base_url.borrow().clone()
+        && let Some(base) = desktop.shell.base_url.borrow().clone()
     {
         let _ = IMG_BASE.set(base);
     }
     // The view model, as the shell publishes it.
-    let shell = ui.shell.clone();
+    let shell = desktop.shell.clone();
     use_future(move || {
         let mut rx = shell.view.clone();
         async move {
@@ -42,7 +43,7 @@ pub fn use_shell(ui: &Ui) -> Signal<Option<ViewModel>> {
         }
     });
     // The video views: the page picks WebCodecs or JPEG and says which.
-    let shell = ui.shell.clone();
+    let shell = desktop.shell.clone();
     use_future(move || {
         let shell = shell.clone();
         async move {
@@ -72,7 +73,7 @@ pub fn use_shell(ui: &Ui) -> Signal<Option<ViewModel>> {
         }
     });
     // The test harness's questions (only with --e2e-control).
-    let evals = ui.evals.clone();
+    let evals = desktop.evals.clone();
     use_future(move || {
         let rx = evals.lock().ok().and_then(|mut g| g.take());
         async move {

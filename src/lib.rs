@@ -10,8 +10,8 @@
 //! - [`images`]: the bounded disk cache of resized pictures (`/img/…`).
 //! - [`embedded`]: the embedded server with the demo world.
 //! - [`window`]: the Dioxus window and its root component (layout only);
-//!   [`bridge`]: the one hook that connects it to the shell; [`ui`]: what
-//!   the screens share, and one file per screen in `ui/`.
+//!   [`bridge`]: the one hook that connects it to the shell. The screens
+//!   themselves are `livecart_ui` (crates/ui), shared with the web app.
 //! - [`control`]: the test-only control endpoint for the E2E harness.
 //! - [`keys`]: counting the key presses handed to the webview.
 
@@ -24,7 +24,6 @@ pub mod net;
 pub mod players;
 pub mod shell;
 pub mod store;
-pub mod ui;
 pub mod vault;
 pub mod video;
 pub mod window;

@@ -4,8 +4,37 @@
 
 use crate::effects::{Effect, PlayerCommand};
 use livecart_protocol::RoomId;
-use livecart_protocol::rest::RoomSummary;
+use livecart_protocol::rest::{RoomSummary, StreamProtocol};
 use std::collections::BTreeMap;
+
+/// What a shell's player opens, best first. The desktop's GStreamer player
+/// opens a host's URL directly (the server's order puts it first);
+/// a browser plays the media origin's access units with WebCodecs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Plays {
+    #[default]
+    Desktop,
+    Browser,
+}
+
+impl Plays {
+    fn opens(self, p: StreamProtocol) -> bool {
+        use StreamProtocol as P;
+        match self {
+            Self::Desktop => matches!(p, P::HttpFlv | P::Rtmp | P::Rtsp | P::Srt | P::Hls),
+            Self::Browser => p == P::AccessUnits,
+        }
+    }
+
+    /// The stream of `room` this shell plays: the first it can open, in the
+    /// order the server lists them.
+    pub fn pick(self, room: &RoomSummary) -> Option<&str> {
+        room.streams
+            .iter()
+            .find(|s| self.opens(s.protocol))
+            .map(|s| s.url.as_str())
+    }
+}
 
 /// What the player of one room is doing, as the view shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +75,8 @@ pub struct Feed {
     pub players: BTreeMap<RoomId, Slot>,
     /// The viewer closed the room and looks at the grid of live rooms: no players.
     pub browsing: bool,
+    /// Which of a room's streams this shell's player opens.
+    pub plays: Plays,
 }
 
 impl Feed {
@@ -96,9 +127,9 @@ impl Feed {
             .iter()
             .filter_map(|&i| self.rooms.get(i).map(|r| (i, r)))
             .filter_map(|(i, r)| {
-                r.streams
-                    .first()
-                    .map(|s| (r.id, i != self.index, s.url.clone()))
+                self.plays
+                    .pick(r)
+                    .map(|url| (r.id, i != self.index, url.to_owned()))
             })
             .collect();
         let keep: Vec<RoomId> = want.iter().map(|(id, _, _)| *id).collect();

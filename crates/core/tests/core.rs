@@ -1123,3 +1123,58 @@ fn the_cache_still_helps_when_the_network_failed_first() {
         Some("You're offline — showing the last feed")
     );
 }
+
+/// A host's RTMP URL, then the media origin's HTTP-FLV and access units:
+/// the desktop's GStreamer player opens the host's URL directly, a browser
+/// the origin's access units; a room with nothing a shell can open gets no
+/// player there (and no error).
+#[test]
+fn each_shell_opens_the_first_stream_its_player_plays() {
+    use livecart_core::feed::Plays;
+    let stream = |protocol, url: &str| StreamUrl {
+        protocol,
+        url: url.into(),
+    };
+    let mut outside = room(0);
+    outside.streams = vec![
+        stream(StreamProtocol::Whep, "https://cdn/whep/r"),
+        stream(StreamProtocol::Rtmp, "rtmp://host/live/key"),
+        stream(StreamProtocol::HttpFlv, "http://origin/live/r.flv"),
+        stream(StreamProtocol::AccessUnits, "ws://origin/live/r/au"),
+    ];
+    let mut whep_only = room(1);
+    whep_only.streams = vec![stream(StreamProtocol::Whep, "https://cdn/whep/w")];
+    for (plays, want) in [
+        (Plays::Desktop, "rtmp://host/live/key"),
+        (Plays::Browser, "ws://origin/live/r/au"),
+    ] {
+        let mut app = App::default();
+        app.feed.plays = plays;
+        let effects = app.update(Event::Started, t0());
+        let feed_req = http(&effects)
+            .into_iter()
+            .find(|r| r.path == "/v1/feed")
+            .expect("feed requested");
+        let body = serde_json::to_value(FeedResponse {
+            rooms: vec![outside.clone(), whep_only.clone()],
+        })
+        .expect("json");
+        let mut effects = app.update(
+            Event::HttpDone {
+                id: feed_req.id,
+                result: Ok(body),
+            },
+            t0(),
+        );
+        effects.extend(drawn(&mut app, outside.id));
+        let opened: Vec<(RoomId, String)> = players(&effects)
+            .into_iter()
+            .filter_map(|p| match p {
+                PlayerCommand::Open { room, url, .. } => Some((room, url)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(opened, [(outside.id, want.to_owned())], "{plays:?}");
+        assert_eq!(app.view(t0()).error, None, "{plays:?}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Signing in and out: the sign-in sheet, the account buttons (orders,
 //! wallet, sign out) with the sheets they open, and the sign-out question.
 
-use crate::ui::{PeopleIcon, Ui, take_input};
+use crate::{PeopleIcon, Ui, take_input};
 use dioxus::prelude::*;
 use livecart_core::AccountEvent;
 use livecart_core::{Event, ViewModel};
@@ -95,13 +95,13 @@ pub fn Account(vm: ViewModel) -> Element {
             }
         }
         if let Some(wallet) = &vm.wallet {
-            crate::ui::wallet::WalletSheet { wallet: wallet.clone() }
+            crate::wallet::WalletSheet { wallet: wallet.clone() }
         }
         if let Some(toast) = &vm.order_toast {
-            crate::ui::orders::OrderToast { toast: toast.clone() }
+            crate::orders::OrderToast { toast: toast.clone() }
         }
         if let Some(orders) = &vm.orders {
-            crate::ui::orders::OrdersSheet { orders: orders.clone() }
+            crate::orders::OrdersSheet { orders: orders.clone() }
         }
         if let Some(message) = &vm.message {
             div {

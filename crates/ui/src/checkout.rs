@@ -1,7 +1,7 @@
 //! Buying: the bag of the room's products and one product's sheet — its
 //! options, quantity, address, the confirm step and the payment PIN.
 
-use crate::ui::{Ui, img, take_input};
+use crate::{Ui, img, take_input};
 use dioxus::prelude::*;
 use livecart_core::Event;
 use livecart_core::ShopEvent;

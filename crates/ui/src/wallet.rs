@@ -1,6 +1,6 @@
 //! The wallet sheet: the balance, top-ups with a card, the history.
 
-use crate::ui::{Ui, take_input};
+use crate::{Ui, take_input};
 use dioxus::prelude::*;
 use livecart_core::Event;
 use livecart_core::WalletEvent;

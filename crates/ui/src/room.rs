@@ -7,8 +7,8 @@
 //! Size: the room's overlays are one component tree (their order is the
 //! stacking order), with the report sheet that belongs to the chat.
 
-use crate::ui::checkout::{Bag, Detail};
-use crate::ui::{BagIcon, Ui, img, take_input};
+use crate::checkout::{Bag, Detail};
+use crate::{BagIcon, Ui, img, take_input};
 use dioxus::prelude::*;
 use livecart_core::Event;
 use livecart_core::LiveEvent;
@@ -18,15 +18,15 @@ use livecart_core::{GiftsEvent, ShopEvent};
 /// The gift pictures (assets/gifts), inlined: tiny SVGs, no file serving.
 fn gift_svg(animation: &str) -> &'static str {
     match animation {
-        "rose" => include_str!("../../assets/gifts/rose.svg"),
-        "ice-cream" => include_str!("../../assets/gifts/ice-cream.svg"),
-        "confetti" => include_str!("../../assets/gifts/confetti.svg"),
-        "crown" => include_str!("../../assets/gifts/crown.svg"),
-        "sports-car" => include_str!("../../assets/gifts/sports-car.svg"),
-        "rocket" => include_str!("../../assets/gifts/rocket.svg"),
-        "castle" => include_str!("../../assets/gifts/castle.svg"),
+        "rose" => include_str!("../../../assets/gifts/rose.svg"),
+        "ice-cream" => include_str!("../../../assets/gifts/ice-cream.svg"),
+        "confetti" => include_str!("../../../assets/gifts/confetti.svg"),
+        "crown" => include_str!("../../../assets/gifts/crown.svg"),
+        "sports-car" => include_str!("../../../assets/gifts/sports-car.svg"),
+        "rocket" => include_str!("../../../assets/gifts/rocket.svg"),
+        "castle" => include_str!("../../../assets/gifts/castle.svg"),
         // "heart", and any gift this build has no picture for.
-        _ => include_str!("../../assets/gifts/heart.svg"),
+        _ => include_str!("../../../assets/gifts/heart.svg"),
     }
 }
 

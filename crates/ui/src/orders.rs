@@ -2,7 +2,7 @@
 //! the offline banner, and the toast a step shows over the live. Renders
 //! `OrdersView` / `OrderToastView` from crates/core and sends events.
 
-use crate::ui::{Ui, img};
+use crate::{Ui, img};
 use dioxus::prelude::*;
 use livecart_core::Event;
 use livecart_core::OrdersEvent;

@@ -2,7 +2,7 @@
 //! the host, the LIVE badge and the controls), and the grid of rooms shown
 //! after closing one.
 
-use crate::ui::{CloseIcon, MutedIcon, PeopleIcon, SoundIcon, Ui, img};
+use crate::{CloseIcon, MutedIcon, PeopleIcon, SoundIcon, Ui, img};
 use dioxus::prelude::*;
 use livecart_core::Event;
 use livecart_core::{FeedEvent, LiveEvent};
