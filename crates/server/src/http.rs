@@ -12,6 +12,7 @@ mod images;
 pub mod lazy_images;
 mod rooms;
 mod session;
+mod web;
 
 pub use extract::{Body, PathId, parse_id};
 #[cfg(feature = "demo")]
@@ -105,6 +106,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/live/{file}", get(flv::serve_flv))
         .route("/live/{room}/au", get(au::serve_au))
+        .route("/r/{room}", get(web::room_page))
+        .route("/assets/origin.js", get(web::origin_js))
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(64 * 1024))
         // A body trickled in slower than this is cut off (408).

@@ -163,3 +163,67 @@ async fn a_source_that_cannot_be_reached_is_said_and_viewers_are_not_left_waitin
     };
     assert_eq!(res.status(), 503);
 }
+
+/// The browser's half: Debian's Chromium (headless, a 390×844 phone) opens
+/// the room's share link, whose page plays the room through the origin with
+/// livecart's browser player (assets/origin.js: WebCodecs into a canvas),
+/// driven by Playwright (tests/web/origin.mjs; `./dev deps` installs
+/// Chromium, Node and playwright-core).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_plays_an_outside_rtmp_room_through_the_origin() {
+    let outside = tokio::task::spawn_blocking(OutsideStream::start)
+        .await
+        .expect("nginx and ffmpeg");
+    let server = TestServer::start().await;
+    let room = outside_room(&server, &outside.url).await;
+    // The room's share link: the page the server gives any phone's browser.
+    let link = server.url(&format!("/r/{}", room.id));
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/web/origin.mjs");
+    let ran = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(&link)
+        .arg("90")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_mins(1), ran)
+        .await
+        .expect("the browser finished within a minute")
+        .expect("node runs (./dev deps installs it)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the browser run failed ({}); run ./dev deps if playwright-core or chromium is missing:\n{stderr}",
+        out.status
+    );
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    eprintln!("chromium through the origin: {said}\n{stderr}");
+    assert_eq!(said["errors"], json!([]), "no decoder error");
+    assert_eq!(
+        said["inTime"], true,
+        "90 pictures drawn within 20 s: {said}"
+    );
+    assert!(said["drawn"].as_u64() >= Some(90), "{said}");
+    assert_eq!(
+        (said["width"].as_u64(), said["height"].as_u64()),
+        (Some(640), Some(360)),
+        "drawn at the source's own size"
+    );
+    assert!(
+        said["videoCodec"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("avc1.")),
+        "{said}"
+    );
+    assert_eq!(said["audioCodec"], "mp4a.40.2");
+    assert_eq!(
+        said["title"], "Seen from nginx · livecart",
+        "the page names the room (read as text from its snapshot)"
+    );
+    assert!(
+        said["audioDecoded"].as_u64() > Some(20),
+        "the sound decodes too: {said}"
+    );
+    drop(outside);
+}

@@ -1,0 +1,75 @@
+//! What a phone's browser opens (#18, docs/web.md): `/r/{room}`, a room's
+//! share link, and the browser player it runs (`/assets/origin.js`). Until
+//! the web app lands, the page plays the room's video through the media
+//! origin's access units (WebCodecs) — the link works in any phone's browser
+//! today, and the web app will answer the same link.
+
+use crate::error::{ApiError, ApiResult};
+use axum::extract::Path;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use livecart_protocol::RoomId;
+
+const ORIGIN_JS: &str = include_str!("../../../../assets/origin.js");
+
+/// `GET /assets/origin.js`: the browser player.
+pub(super) async fn origin_js() -> Response {
+    let mut res = ORIGIN_JS.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    // Not hashed yet: revalidated, so a new server's player is used at once.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// `GET /r/{room}`: the room's page. Only the parsed room id is written into
+/// it; the title and everything else a host typed is read by the page as
+/// text (never markup).
+pub(super) async fn room_page(Path(room): Path<String>) -> ApiResult<Response> {
+    let room: RoomId = room.parse().map_err(|_| ApiError::NotFound("room"))?;
+    let page = format!(
+        r##"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+<meta name="theme-color" content="#0c0c10">
+<link rel="icon" href="data:,">
+<title>livecart</title>
+<style>
+  html, body {{ margin: 0; height: 100%; background: #0c0c10; color: #fff; font: 15px system-ui, sans-serif; }}
+  canvas {{ position: fixed; inset: 0; width: 100%; height: 100%; object-fit: cover; background: #000; }}
+  h1 {{ position: fixed; left: 12px; right: 12px; top: max(12px, env(safe-area-inset-top)); margin: 0;
+        font-size: 16px; text-shadow: 0 1px 3px #000; }}
+</style>
+</head>
+<body>
+<canvas id="video" data-room="{room}"></canvas>
+<h1 id="title"></h1>
+<script type="module">
+  import {{ playOrigin }} from "/assets/origin.js";
+  const room = "{room}";
+  const socket = location.origin.replace(/^http/, "ws") + `/live/${{room}}/au`;
+  window.livecartPlayer = playOrigin(socket, document.getElementById("video"), {{
+    onFirstFrame: (ms) => {{ window.livecartFirstFrameMs = ms; }},
+  }});
+  fetch(`/v1/rooms/${{room}}`).then((r) => r.ok ? r.json() : null).then((s) => {{
+    if (s) {{ document.getElementById("title").textContent = s.room.title; document.title = `${{s.room.title}} · livecart`; }}
+  }});
+</script>
+</body>
+</html>
+"##
+    );
+    let mut res = page.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(res)
+}

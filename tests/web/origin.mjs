@@ -1,0 +1,47 @@
+// Opens a room's share link (`/r/{room}`, served by livecart-server) in
+// Debian's Chromium — headless, a 390×844 phone at DPR 3 with touch — and
+// prints what the page's player (assets/origin.js: the media origin's access
+// units into WebCodecs) decoded and drew, as one JSON line.
+//
+//   node tests/web/origin.mjs http://127.0.0.1:PORT/r/ROOM 90
+//
+// It waits for `want` pictures (at most 20 s), then reports. The page's
+// console goes to stderr.
+
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [pageUrl, wantArg] = process.argv.slice(2);
+const want = Number(wantArg || 90);
+const profile = mkdtempSync(join(tmpdir(), "livecart-chromium-"));
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.LIVECART_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+  ],
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 3,
+  isMobile: true,
+  hasTouch: true,
+});
+try {
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  page.on("console", (m) => console.error(`page ${m.type()}: ${m.text()}`));
+  const started = Date.now();
+  await page.goto(pageUrl);
+  const inTime = await page
+    .waitForFunction((want) => (window.livecartPlayer?.stats.drawn ?? 0) >= want, want, { timeout: 20000 })
+    .then(() => true, () => false);
+  const result = await page.evaluate(() => {
+    const s = window.livecartPlayer?.stats ?? {};
+    return { ...s, captureToDraw: s.captureToDraw?.length ?? 0, firstFrameMs: window.livecartFirstFrameMs ?? null, title: document.title };
+  });
+  console.log(JSON.stringify({ inTime, navigationToReportMs: Date.now() - started, ...result }));
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
