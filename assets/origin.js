@@ -1,10 +1,13 @@
 // livecart's browser player for the media origin (#18): access units over a
 // WebSocket (`/live/{room}/au`, framing in docs/video-path.md) decoded with
-// WebCodecs — H.264 into a canvas, AAC into an AudioDecoder. No demuxing
-// here: the server sends what the decoders take.
+// WebCodecs. H.264 goes through a VideoDecoder into a canvas; AAC through an
+// AudioDecoder into an AudioWorklet. Audio is the master clock: a picture is
+// drawn when the sound playing has reached its time. Without sound (muted by
+// the browser's autoplay rules, or a stream without audio) a clock started
+// at the first picture stands in. No demuxing here: the server sends what
+// the decoders take.
 //
-// Not yet: audio output through an AudioWorklet with audio as the master
-// clock, and the MSE fallback (docs/web.md).
+// Not yet: the MSE fallback where WebCodecs is missing (docs/web.md).
 
 const KIND_VIDEO = 1;
 const KIND_AUDIO = 3;
@@ -12,6 +15,10 @@ const FLAG_KEY = 1;
 const FLAG_LATE = 2;
 const FLAG_CONFIG = 4;
 const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+/** Pictures kept waiting for their time at most (a stalled clock drops the oldest). */
+const MAX_WAITING = 30;
+/** Sound kept ahead of the speaker at most, in seconds (more is dropped: we stay live). */
+const MAX_AUDIO_AHEAD = 0.3;
 
 /** One message of the origin's socket. */
 export function parseMessage(buf) {
@@ -35,46 +42,152 @@ export function aacConfig(asc) {
   return { sampleRate: rate, numberOfChannels: channels };
 }
 
+// The speaker's side: PCM chunks in, played in order; says which
+// presentation time (µs) it is playing, at which context time.
+const WORKLET = `
+class LivecartAudio extends AudioWorkletProcessor {
+  constructor() {
+    super();
+    this.queue = [];
+    this.quanta = 0;
+    this.port.onmessage = (e) => {
+      if (e.data.reset) this.queue = [];
+      else this.queue.push({ pts: e.data.pts, channels: e.data.channels, offset: 0 });
+    };
+  }
+  process(_inputs, outputs) {
+    const out = outputs[0];
+    const n = out[0].length;
+    let i = 0, pts = NaN;
+    while (i < n && this.queue.length) {
+      const c = this.queue[0];
+      const len = c.channels[0].length;
+      if (i === 0) pts = c.pts + (c.offset / sampleRate) * 1e6;
+      const take = Math.min(n - i, len - c.offset);
+      for (let ch = 0; ch < out.length; ch++) {
+        const src = c.channels[Math.min(ch, c.channels.length - 1)];
+        out[ch].set(src.subarray(c.offset, c.offset + take), i);
+      }
+      c.offset += take;
+      i += take;
+      if (c.offset >= len) this.queue.shift();
+    }
+    let ahead = 0;
+    for (const c of this.queue) ahead += c.channels[0].length - c.offset;
+    if (++this.quanta % 4 === 0 || Number.isNaN(pts)) {
+      this.port.postMessage({ pts, time: currentTime, ahead: ahead / sampleRate });
+    }
+    return true;
+  }
+}
+registerProcessor("livecart-audio", LivecartAudio);
+`;
+
+function percentile(values, p) {
+  if (!values.length) return null;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
 /**
- * Plays `url` into `canvas` until `stop()`. `stats` counts what was decoded
- * and drawn; `onFirstFrame(ms)` is called once, with the time from the call
- * to the first picture on the canvas; `onDrawn(stats)` after every picture.
+ * Plays `url` into `canvas` until `stop()`. Starts muted (browsers let
+ * sound start only after a tap): `setMuted(false)` from a tap's handler
+ * turns it on. `stats` counts what was decoded and drawn; `onFirstFrame(ms)`
+ * is called once, with the time from the call to the first picture on the
+ * canvas; `onDrawn(stats)` after every picture.
  */
 export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
   const started = performance.now();
   const stats = {
-    messages: 0, drawn: 0, late: 0, fps: 0, audioDecoded: 0, width: 0, height: 0,
-    videoCodec: null, audioCodec: null, errors: [], closes: [], captureToDraw: [],
+    messages: 0, drawn: 0, late: 0, dropped: 0, fps: 0, audioDecoded: 0, audioPlayed: false,
+    clock: "none", width: 0, height: 0, videoCodec: null, audioCodec: null,
+    errors: [], closes: [], captureToDraw: [], avSync: [],
   };
-  const ctx = canvas.getContext("2d");
+  const ctx2d = canvas.getContext("2d");
   const late = new Set();
+  const captures = new Map();
   const drawTimes = [];
-  let video = null, audio = null, ws = null, stopped = false, firstShown = false;
+  let waiting = []; // decoded pictures waiting for their time, oldest first
+  let video = null, audioDecoder = null, ws = null, stopped = false, firstShown = false;
+  let muted = true;
+  // The sound's side.
+  let actx = null, gain = null, node = null, heard = null; // heard: {pts, time}
+  // The stand-in clock: presentation time (µs) = performance.now() (ms) * 1000 - base.
+  let wallBase = null;
+
+  const audioClock = () => {
+    if (!actx || actx.state !== "running" || !heard || Number.isNaN(heard.pts)) return null;
+    const latency = (actx.outputLatency || 0) + (actx.baseLatency || 0);
+    return heard.pts + (actx.currentTime - heard.time - latency) * 1e6;
+  };
+  const clockNow = () => {
+    const a = audioClock();
+    if (a !== null) {
+      stats.clock = "audio";
+      // Keep the stand-in in step, so losing the sound does not jump.
+      wallBase = performance.now() * 1000 - a;
+      return a;
+    }
+    if (wallBase === null) return null;
+    stats.clock = "wall";
+    return performance.now() * 1000 - wallBase;
+  };
+
+  const show = (frame) => {
+    if (canvas.width !== frame.displayWidth) canvas.width = frame.displayWidth;
+    if (canvas.height !== frame.displayHeight) canvas.height = frame.displayHeight;
+    ctx2d.drawImage(frame, 0, 0);
+    stats.width = frame.displayWidth; stats.height = frame.displayHeight;
+    stats.drawn++;
+    const now = performance.now();
+    drawTimes.push(now);
+    if (drawTimes.length > 61) drawTimes.shift();
+    if (drawTimes.length > 1) stats.fps = ((drawTimes.length - 1) * 1000) / (now - drawTimes[0]);
+    const capture = captures.get(frame.timestamp);
+    captures.delete(frame.timestamp);
+    if (capture !== undefined && !Number.isNaN(capture)) {
+      stats.captureToDraw.push(performance.timeOrigin + now - capture);
+      if (stats.captureToDraw.length > 600) stats.captureToDraw.shift();
+    }
+    const a = audioClock();
+    if (a !== null) {
+      stats.avSync.push((frame.timestamp - a) / 1000);
+      if (stats.avSync.length > 600) stats.avSync.shift();
+    }
+    frame.close();
+    if (!firstShown) { firstShown = true; onFirstFrame?.(now - started); }
+    onDrawn?.(stats);
+  };
+
+  // Each display frame: the newest picture whose time has come is drawn,
+  // older ones are dropped (the clock is the sound, or the stand-in).
+  const tick = () => {
+    if (stopped) return;
+    requestAnimationFrame(tick);
+    if (!waiting.length) return;
+    if (wallBase === null) wallBase = performance.now() * 1000 - waiting[0].timestamp;
+    const now = clockNow();
+    let due = -1;
+    for (let i = 0; i < waiting.length && waiting[i].timestamp <= now + 4000; i++) due = i;
+    // A clock far behind the pictures (a new stream): start again from them.
+    if (due < 0 && waiting[0].timestamp - now > 1e6 && audioClock() === null) wallBase = null;
+    if (due < 0) return;
+    for (let i = 0; i < due; i++) { waiting[i].close(); stats.dropped++; }
+    show(waiting[due]);
+    waiting = waiting.slice(due + 1);
+  };
+  requestAnimationFrame(tick);
 
   const newVideo = () => new VideoDecoder({
     output: (frame) => {
-      const skip = late.delete(frame.timestamp);
-      if (skip) { stats.late++; frame.close(); return; }
-      if (canvas.width !== frame.displayWidth) canvas.width = frame.displayWidth;
-      if (canvas.height !== frame.displayHeight) canvas.height = frame.displayHeight;
-      ctx.drawImage(frame, 0, 0);
-      stats.width = frame.displayWidth; stats.height = frame.displayHeight;
-      stats.drawn++;
-      const now = performance.now();
-      drawTimes.push(now);
-      if (drawTimes.length > 61) drawTimes.shift();
-      // Pictures a second over the last 60 drawn.
-      if (drawTimes.length > 1) stats.fps = ((drawTimes.length - 1) * 1000) / (now - drawTimes[0]);
-      const meta = captures.get(frame.timestamp);
-      captures.delete(frame.timestamp);
-      if (meta && !Number.isNaN(meta)) stats.captureToDraw.push(performance.timeOrigin + performance.now() - meta);
-      frame.close();
-      if (!firstShown) { firstShown = true; onFirstFrame?.(performance.now() - started); }
-      onDrawn?.(stats);
+      if (late.delete(frame.timestamp)) { stats.late++; captures.delete(frame.timestamp); frame.close(); return; }
+      // The very first picture shows at once: nothing to wait for yet.
+      if (!firstShown && audioClock() === null) { wallBase = performance.now() * 1000 - frame.timestamp; show(frame); return; }
+      waiting.push(frame);
+      while (waiting.length > MAX_WAITING) { waiting.shift().close(); stats.dropped++; }
     },
     error: (e) => { stats.errors.push(`video: ${e.message}`); video = null; },
   });
-  const captures = new Map();
 
   const onVideo = (m) => {
     const key = (m.flags & FLAG_KEY) !== 0;
@@ -93,19 +206,52 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     video.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp, data: m.data }));
   };
 
+  const startSound = async (sampleRate) => {
+    if (actx) return;
+    actx = new AudioContext({ sampleRate, latencyHint: "interactive" });
+    gain = actx.createGain();
+    gain.gain.value = muted ? 0 : 1;
+    gain.connect(actx.destination);
+    const src = URL.createObjectURL(new Blob([WORKLET], { type: "text/javascript" }));
+    await actx.audioWorklet.addModule(src);
+    URL.revokeObjectURL(src);
+    if (stopped) return;
+    node = new AudioWorkletNode(actx, "livecart-audio", { outputChannelCount: [2] });
+    node.port.onmessage = (e) => {
+      if (!Number.isNaN(e.data.pts)) { heard = e.data; stats.audioPlayed = true; }
+      // Too much waiting: the speaker fell behind live; start again from now.
+      if (e.data.ahead > MAX_AUDIO_AHEAD) node.port.postMessage({ reset: true });
+    };
+    node.connect(gain);
+  };
+
   const onAudio = (m) => {
     if (m.flags & FLAG_CONFIG) {
-      if (audio && audio.state !== "closed") audio.close();
-      audio = new AudioDecoder({
-        output: (data) => { stats.audioDecoded++; data.close(); },
-        error: (e) => { stats.errors.push(`audio: ${e.message}`); audio = null; },
+      if (audioDecoder && audioDecoder.state !== "closed") audioDecoder.close();
+      const config = aacConfig(m.data);
+      startSound(config.sampleRate).catch((e) => stats.errors.push(`sound: ${e.message}`));
+      audioDecoder = new AudioDecoder({
+        output: (data) => {
+          stats.audioDecoded++;
+          if (node) {
+            const channels = [];
+            for (let ch = 0; ch < data.numberOfChannels; ch++) {
+              const plane = new Float32Array(data.numberOfFrames);
+              data.copyTo(plane, { planeIndex: ch, format: "f32-planar" });
+              channels.push(plane);
+            }
+            node.port.postMessage({ pts: data.timestamp, channels }, channels.map((c) => c.buffer));
+          }
+          data.close();
+        },
+        error: (e) => { stats.errors.push(`audio: ${e.message}`); audioDecoder = null; },
       });
-      audio.configure({ codec: m.codec, ...aacConfig(m.data), description: m.data });
+      audioDecoder.configure({ codec: m.codec, ...config, description: m.data });
       stats.audioCodec = m.codec;
       return;
     }
-    if (!audio || audio.state !== "configured" || (m.flags & FLAG_LATE)) return;
-    audio.decode(new EncodedAudioChunk({ type: "key", timestamp: Math.round(m.pts * 1000), data: m.data }));
+    if (!audioDecoder || audioDecoder.state !== "configured" || (m.flags & FLAG_LATE)) return;
+    audioDecoder.decode(new EncodedAudioChunk({ type: "key", timestamp: Math.round(m.pts * 1000), data: m.data }));
   };
 
   const connect = () => {
@@ -116,6 +262,11 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     stats.videoCodec = null;
     late.clear();
     captures.clear();
+    for (const f of waiting) f.close();
+    waiting = [];
+    wallBase = null;
+    heard = null;
+    node?.port.postMessage({ reset: true });
     ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     ws.onmessage = (ev) => {
@@ -138,10 +289,27 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
   connect();
   return {
     stats,
+    /** Sound on or off. Turning it on must happen in a tap's handler. */
+    setMuted(m) {
+      muted = m;
+      if (gain) gain.gain.value = m ? 0 : 1;
+      if (!m && actx && actx.state !== "running") actx.resume();
+    },
+    get muted() { return muted; },
+    /** The figures a bench reports, from what this player measured. */
+    summary() {
+      return {
+        captureToDrawP95: percentile(stats.captureToDraw, 95),
+        avSyncP95: percentile(stats.avSync.map(Math.abs), 95),
+      };
+    },
     stop() {
       stopped = true;
       ws?.close();
-      for (const d of [video, audio]) if (d && d.state !== "closed") d.close();
+      for (const d of [video, audioDecoder]) if (d && d.state !== "closed") d.close();
+      for (const f of waiting) f.close();
+      waiting = [];
+      actx?.close();
     },
   };
 }

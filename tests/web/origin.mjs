@@ -33,13 +33,27 @@ try {
   page.on("console", (m) => console.error(`page ${m.type()}: ${m.text()}`));
   const started = Date.now();
   await page.goto(pageUrl);
+  // It starts muted (autoplay rules); a tap on the button turns sound on,
+  // and the sound becomes the clock the pictures are drawn by.
+  const firstPicture = await page
+    .waitForFunction(() => (window.livecartPlayer?.stats.drawn ?? 0) > 0, null, { timeout: 20000 })
+    .then(() => true, () => false);
+  const mutedAtFirst = await page.evaluate(() => window.livecartPlayer?.muted);
+  if (firstPicture) await page.tap("#unmute");
   const inTime = await page
     .waitForFunction((want) => (window.livecartPlayer?.stats.drawn ?? 0) >= want, want, { timeout: 20000 })
     .then(() => true, () => false);
+  if (process.env.LIVECART_SCREENSHOT) await page.screenshot({ path: process.env.LIVECART_SCREENSHOT });
   const result = await page.evaluate(() => {
-    const s = window.livecartPlayer?.stats ?? {};
-    return { ...s, captureToDraw: s.captureToDraw?.length ?? 0, firstFrameMs: window.livecartFirstFrameMs ?? null, title: document.title };
+    const p = window.livecartPlayer;
+    const s = p?.stats ?? {};
+    return {
+      ...s, ...p?.summary(), captureToDraw: s.captureToDraw?.length ?? 0, avSync: s.avSync?.length ?? 0,
+      muted: p?.muted, button: document.getElementById("unmute")?.textContent,
+      firstFrameMs: window.livecartFirstFrameMs ?? null, title: document.title,
+    };
   });
+  result.mutedAtFirst = mutedAtFirst;
   console.log(JSON.stringify({ inTime, navigationToReportMs: Date.now() - started, ...result }));
 } finally {
   await browser.close();

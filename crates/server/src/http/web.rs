@@ -44,17 +44,27 @@ pub(super) async fn room_page(Path(room): Path<String>) -> ApiResult<Response> {
   canvas {{ position: fixed; inset: 0; width: 100%; height: 100%; object-fit: cover; background: #000; }}
   h1 {{ position: fixed; left: 12px; right: 12px; top: max(12px, env(safe-area-inset-top)); margin: 0;
         font-size: 16px; text-shadow: 0 1px 3px #000; }}
+  #unmute {{ position: fixed; left: 12px; bottom: max(16px, env(safe-area-inset-bottom)); min-height: 44px;
+        padding: 0 16px; border: 0; border-radius: 22px; background: rgba(0,0,0,.55); color: #fff; font: inherit; }}
 </style>
 </head>
 <body>
 <canvas id="video" data-room="{room}"></canvas>
 <h1 id="title"></h1>
+<button id="unmute" type="button">🔇 Tap to unmute</button>
 <script type="module">
   import {{ playOrigin }} from "/assets/origin.js";
   const room = "{room}";
   const socket = location.origin.replace(/^http/, "ws") + `/live/${{room}}/au`;
-  window.livecartPlayer = playOrigin(socket, document.getElementById("video"), {{
+  const player = playOrigin(socket, document.getElementById("video"), {{
     onFirstFrame: (ms) => {{ window.livecartFirstFrameMs = ms; }},
+  }});
+  window.livecartPlayer = player;
+  // Browsers start sound only from a tap: the video plays muted until then.
+  const unmute = document.getElementById("unmute");
+  unmute.addEventListener("click", () => {{
+    player.setMuted(!player.muted);
+    unmute.textContent = player.muted ? "🔇 Tap to unmute" : "🔊 Sound on";
   }});
   fetch(`/v1/rooms/${{room}}`).then((r) => r.ok ? r.json() : null).then((s) => {{
     if (s) {{ document.getElementById("title").textContent = s.room.title; document.title = `${{s.room.title}} · livecart`; }}
