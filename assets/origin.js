@@ -134,8 +134,13 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
   };
 
   const show = (frame) => {
-    if (canvas.width !== frame.displayWidth) canvas.width = frame.displayWidth;
-    if (canvas.height !== frame.displayHeight) canvas.height = frame.displayHeight;
+    if (canvas.width !== frame.displayWidth || canvas.height !== frame.displayHeight) {
+      canvas.width = frame.displayWidth;
+      canvas.height = frame.displayHeight;
+      // A portrait picture fills a phone's screen; a landscape one (a
+      // desk camera, OBS at 16:9) is shown whole, as the leaders do.
+      canvas.style.objectFit = frame.displayWidth > frame.displayHeight ? "contain" : "cover";
+    }
     ctx2d.drawImage(frame, 0, 0);
     stats.width = frame.displayWidth; stats.height = frame.displayHeight;
     stats.drawn++;

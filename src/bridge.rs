@@ -4,12 +4,24 @@
 //! test harness's questions. Root is layout only; the screens read view
 //! models and send events.
 
+use crate::control::EvalRequest;
 use crate::keys::count_keys;
 use crate::players::VideoPath;
-use crate::window::DesktopCx;
+use crate::shell::ShellHandle;
 use dioxus::prelude::*;
 use livecart_core::{Event, ViewModel};
 use livecart_ui::{IMG_BASE, Ui};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// What the desktop's own hook needs beside the shared `Ui`: the shell (view
+/// models, images, video path) and the test harness's questions.
+#[derive(Clone)]
+pub struct DesktopCx {
+    pub(crate) shell: ShellHandle,
+    /// Scripts to evaluate for the test harness (`--e2e-control` only).
+    pub(crate) evals: Arc<Mutex<Option<mpsc::UnboundedReceiver<EvalRequest>>>>,
+}
 
 /// Connects the window to the shell; returns the view model to render
 /// (`None` until the shell's first one).

@@ -1,7 +1,7 @@
 //! The window: renders livecart-core's view model and turns taps, keys and
 //! scrolls into core events. No behaviour lives here — see crates/core.
 
-use crate::bridge::use_shell;
+use crate::bridge::{DesktopCx, use_shell};
 use crate::control::EvalRequest;
 use crate::shell::ShellHandle;
 use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
@@ -9,15 +9,6 @@ use dioxus::prelude::*;
 use livecart_ui::{Screens, Ui};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
-
-/// What the desktop's own hook needs beside the shared `Ui`: the shell (view
-/// models, images, video path) and the test harness's questions.
-#[derive(Clone)]
-pub struct DesktopCx {
-    pub(crate) shell: ShellHandle,
-    /// Scripts to evaluate for the test harness (`--e2e-control` only).
-    pub(crate) evals: Arc<Mutex<Option<mpsc::UnboundedReceiver<EvalRequest>>>>,
-}
 
 const CSS: &str = include_str!("../assets/app.css");
 

@@ -45,7 +45,7 @@ pub(super) async fn room_page(Path(room): Path<String>) -> ApiResult<Response> {
   h1 {{ position: fixed; left: 12px; right: 12px; top: max(12px, env(safe-area-inset-top)); margin: 0;
         font-size: 16px; text-shadow: 0 1px 3px #000; }}
   #unmute {{ position: fixed; left: 12px; bottom: max(16px, env(safe-area-inset-bottom)); min-height: 44px;
-        padding: 0 16px; border: 0; border-radius: 22px; background: rgba(0,0,0,.55); color: #fff; font: inherit; }}
+        padding: 0 16px; border: 1px solid rgba(255,255,255,.3); border-radius: 22px; background: rgba(0,0,0,.55); color: #fff; font: inherit; }}
 </style>
 </head>
 <body>
