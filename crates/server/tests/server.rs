@@ -9,6 +9,8 @@ mod support;
 
 #[path = "server/after_sales.rs"]
 mod after_sales;
+#[path = "server/browser_session.rs"]
+mod browser_session;
 #[path = "server/connections.rs"]
 mod connections;
 #[path = "server/crash.rs"]
