@@ -18,6 +18,9 @@ use tracing_subscriber::util::SubscriberInitExt;
     about = "Live shopping: swipe live rooms, buy what the host holds"
 )]
 struct Args {
+    /// A room's share link (`https://host/r/<room>`): opens that room on
+    /// that server.
+    link: Option<String>,
     /// Use a remote livecart server instead of the embedded one.
     #[arg(long, env = "LIVECART_SERVER")]
     server: Option<String>,
@@ -74,12 +77,13 @@ fn main() -> anyhow::Result<()> {
              under `xvfb-run -a`, or with --headless for the server only"
         );
     }
+    let link = args.link.as_deref().map(share_link).transpose()?;
+    let server = link.as_ref().map(|l| l.0.clone()).or(args.server);
     let shell = livecart::shell::start(ShellConfig {
-        server: args
-            .server
-            .map_or(ServerChoice::Embedded, ServerChoice::Remote),
+        server: server.map_or(ServerChoice::Embedded, ServerChoice::Remote),
         data_dir,
         force_jpeg: args.jpeg,
+        open_room: link.map(|l| l.1),
     })?;
     let evals = if args.e2e_control {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -101,6 +105,21 @@ fn main() -> anyhow::Result<()> {
     };
     livecart::window::launch(shell, evals);
     Ok(())
+}
+
+/// A room's share link: its server and the room.
+fn share_link(link: &str) -> anyhow::Result<(String, livecart_core::protocol::RoomId)> {
+    let bad = || anyhow::anyhow!("{link:?} is not a livecart room link (https://host/r/<room>)");
+    let url = reqwest::Url::parse(link).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad());
+    }
+    let mut path = url.path_segments().ok_or_else(bad)?;
+    let room = match (path.next(), path.next(), path.next()) {
+        (Some("r"), Some(id), None | Some("")) => id.parse().map_err(|_| bad())?,
+        _ => return Err(bad()),
+    };
+    Ok((url.origin().ascii_serialization(), room))
 }
 
 async fn serve_until_ctrl_c(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
@@ -140,5 +159,36 @@ fn limit_malloc_arenas() {
     // SAFETY: called first thing in main, before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn share_links_name_their_server_and_room() {
+        let room = "019b76da-a850-716c-bebe-c790f7cb764e";
+        for (link, server) in [
+            (
+                format!("https://shop.example/r/{room}"),
+                "https://shop.example",
+            ),
+            (
+                format!("http://192.168.1.5:8787/r/{room}/?from=chat"),
+                "http://192.168.1.5:8787",
+            ),
+        ] {
+            let (s, r) = super::share_link(&link).expect(&link);
+            assert_eq!((s.as_str(), r.to_string().as_str()), (server, room));
+        }
+        for bad in [
+            "shop.example/r/x".to_owned(),
+            format!("rtmp://shop.example/r/{room}"),
+            format!("https://shop.example/room/{room}"),
+            "https://shop.example/r/not-a-room".to_owned(),
+            format!("https://shop.example/r/{room}/more"),
+        ] {
+            let e = super::share_link(&bad).expect_err(&bad);
+            assert!(e.to_string().contains("not a livecart room link"), "{e}");
+        }
     }
 }

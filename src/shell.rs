@@ -33,6 +33,8 @@ pub struct ShellConfig {
     pub data_dir: PathBuf,
     /// Force the JPEG fallback even where the webview has WebCodecs.
     pub force_jpeg: bool,
+    /// A shared link's room (`livecart https://host/r/{room}`): shown first.
+    pub open_room: Option<livecart_core::protocol::RoomId>,
 }
 
 /// What the window holds to talk to the shell.
@@ -176,6 +178,7 @@ async fn run(config: ShellConfig, ready: std::sync::mpsc::Sender<anyhow::Result<
         events: events_tx.clone(),
     };
     let mut app = App::seeded(seed);
+    app.feed.wanted = config.open_room;
     let _ = events_tx.send(Event::Started);
     // At most one view a frame, however many events arrive (a chat flood).
     let mut frames = FrameClock::default();

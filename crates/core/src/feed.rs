@@ -77,6 +77,9 @@ pub struct Feed {
     pub browsing: bool,
     /// Which of a room's streams this shell's player opens.
     pub plays: Plays,
+    /// The room a shared link asked for (`/r/{room}`): shown as soon as the
+    /// feed that lists it arrives.
+    pub wanted: Option<RoomId>,
 }
 
 impl Feed {

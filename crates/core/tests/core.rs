@@ -1178,3 +1178,50 @@ fn each_shell_opens_the_first_stream_its_player_plays() {
         assert_eq!(app.view(t0()).error, None, "{plays:?}");
     }
 }
+
+/// A shared link (`/r/{room}`) opens its room once the feed lists it; a
+/// link to a room that is not live now says so and shows the live ones.
+#[test]
+fn a_shared_links_room_opens_when_the_feed_lists_it() {
+    let rooms: Vec<RoomSummary> = (0..4).map(room).collect();
+    let gone = RoomId::new();
+    for (wanted, index, said) in [(rooms[2].id, 2, false), (gone, 0, true)] {
+        let mut app = App::default();
+        app.feed.wanted = Some(wanted);
+        let effects = app.update(Event::Started, t0());
+        let feed_req = http(&effects)
+            .into_iter()
+            .find(|r| r.path == "/v1/feed")
+            .expect("feed requested");
+        let body = serde_json::to_value(FeedResponse {
+            rooms: rooms.clone(),
+        })
+        .expect("json");
+        let effects = app.update(
+            Event::HttpDone {
+                id: feed_req.id,
+                result: Ok(body),
+            },
+            t0(),
+        );
+        let view = app.view(t0());
+        assert_eq!(view.index, index, "{wanted}");
+        let opened: Vec<RoomId> = players(&effects)
+            .into_iter()
+            .filter_map(|p| match p {
+                PlayerCommand::Open { room, .. } => Some(room),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(opened.first(), Some(&rooms[index].id), "its video starts");
+        assert_eq!(
+            view.message
+                .as_deref()
+                .is_some_and(|m| m.contains("isn't on now")),
+            said,
+            "{:?}",
+            view.message
+        );
+        assert_eq!(app.feed.wanted, None, "asked once");
+    }
+}

@@ -31,9 +31,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use output::OnOutput;
 use pipeline::build;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]

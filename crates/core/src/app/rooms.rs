@@ -418,10 +418,19 @@ impl Rooms {
                 let on_screen = st.feed.current().map(|r| r.id);
                 st.feed.rooms.clone_from(&feed.rooms);
                 st.feed.error = None;
-                // Stay on the room the viewer is watching if it is still live.
-                let index = on_screen
-                    .and_then(|id| st.feed.rooms.iter().position(|r| r.id == id))
+                let find = |id: RoomId| st.feed.rooms.iter().position(|r| r.id == id);
+                // A shared link's room first; else stay on the room the
+                // viewer is watching if it is still live.
+                let wanted = st.feed.wanted.take();
+                let index = wanted
+                    .and_then(find)
+                    .or_else(|| on_screen.and_then(find))
                     .unwrap_or(st.feed.index);
+                if wanted.is_some_and(|id| find(id).is_none()) {
+                    cmds.push(Cmd::Say(
+                        "That live isn't on now — here are the rooms that are".into(),
+                    ));
+                }
                 st.feed.go_to(index);
                 cmds.push(Cmd::Do(Effect::Store(StoreCommand::SaveFeed(Box::new(
                     feed,
