@@ -125,6 +125,44 @@ async fn an_outside_rtmp_room_plays_through_the_origin_as_access_units_and_flv()
     drop(outside);
 }
 
+/// The pull costs a connection to the host's server and a thread here: it
+/// runs only while someone watches, and the next viewer starts it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_nobody_watches_stops_and_the_next_viewer_starts_it_again() {
+    let outside = tokio::task::spawn_blocking(OutsideStream::start)
+        .await
+        .expect("nginx and ffmpeg");
+    let server = TestServer::start_with(|c| c.demo.idle_stop_secs = 1).await;
+    let room = outside_room(&server, &outside.url).await.id;
+    let streams = &server.handle.state.streams;
+    assert!(!streams.running(room), "nothing is pulled before a viewer");
+    let flv = server.url(&format!("/live/{room}.flv"));
+    let res = server.http.get(&flv).send().await.expect("stream");
+    assert_eq!(res.status(), 200);
+    assert_eq!(streams.source(room), Some("relay of the host's stream"));
+    drop(res);
+    let stopped = tokio::time::timeout(WAIT, async {
+        while streams.running(room) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(stopped.is_ok(), "an unwatched pull stops");
+    let mut res = server.http.get(&flv).send().await.expect("stream");
+    assert_eq!(res.status(), 200);
+    assert!(streams.running(room), "the next viewer started it again");
+    let first = tokio::time::timeout(WAIT, res.chunk())
+        .await
+        .expect("video arrives")
+        .expect("body")
+        .expect("a chunk");
+    assert!(
+        first.starts_with(b"FLV"),
+        "a decodable stream from its start"
+    );
+    drop(outside);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_that_cannot_be_reached_is_said_and_viewers_are_not_left_waiting() {
     let server = TestServer::start().await;
