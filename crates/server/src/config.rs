@@ -32,6 +32,9 @@ pub struct ServerConfig {
     /// (an nginx-rtmp on the same machine). Off by default: every viewer's
     /// player opens a room's stream URL. The app's own servers turn it on.
     pub allow_private_stream_urls: bool,
+    /// Hosts' outside streams the media origin pulls at once, at most (each
+    /// is a connection out and a pipeline thread; live/origin.rs).
+    pub max_relays: usize,
     pub chat: ChatConfig,
     pub http: HttpConfig,
     pub auth: AuthConfig,
@@ -182,6 +185,7 @@ impl Default for ServerConfig {
             refresh_token_ttl_s: 30 * 24 * 3600,
             history_len: 4096,
             allow_private_stream_urls: false,
+            max_relays: 32,
             chat: ChatConfig::default(),
             http: HttpConfig::default(),
             auth: AuthConfig::default(),

@@ -54,6 +54,13 @@ pub(super) async fn open_stream(
 ) -> ApiResult<(Bytes, tokio::sync::broadcast::Receiver<Bytes>)> {
     crate::live::origin::adopt(state, room);
     state.streams.ensure_running(room).await;
+    // It did not start (too many pulls, a name that points inside): say so
+    // now, not after the wait below.
+    if !state.streams.running(room)
+        && let Some(why) = state.streams.trouble(room)
+    {
+        return Err(ApiError::Unavailable(why));
+    }
     let hub = state
         .streams
         .get(room)

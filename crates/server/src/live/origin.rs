@@ -28,12 +28,15 @@ pub fn adopt(state: &AppState, room: RoomId) {
     };
     let hub = state.streams.hub(room);
     let allow_private = state.config.allow_private_stream_urls;
+    let (pulls, max) = (state.streams.relays.clone(), state.config.max_relays);
     state.streams.on_demand(
         room,
         Arc::new(move || {
             // A name may point inside our network by now (the rules checked
             // it at creation): looked up again before every pull.
             crate::rules::resolves_outside(&url, allow_private)?;
+            // A pull slot, held until the relay is dropped.
+            let slot = Slot::take(&pulls, max)?;
             let hub = hub.clone();
             let relay = Relay::start(&url, RelayConfig::default(), move |out| match out {
                 RelayOutput::NewStream => hub.reset(),
@@ -46,7 +49,7 @@ pub fn adopt(state: &AppState, room: RoomId) {
             let relay = Arc::new(relay);
             let watch = relay.clone();
             Ok(crate::live::streams::Started {
-                publisher: Box::new(relay),
+                publisher: Box::new((relay, slot)),
                 source: "relay of the host's stream",
                 trouble: Some(Box::new(move || match watch.state() {
                     RelayState::Retrying { error, attempt } => Some(format!(
@@ -57,6 +60,34 @@ pub fn adopt(state: &AppState, room: RoomId) {
             })
         }),
     );
+}
+
+/// One of the `max_relays` pulls, given back when dropped.
+#[cfg(feature = "gst")]
+struct Slot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+#[cfg(feature = "gst")]
+impl Slot {
+    fn take(
+        pulls: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        max: usize,
+    ) -> anyhow::Result<Self> {
+        use std::sync::atomic::Ordering;
+        if pulls.fetch_add(1, Ordering::AcqRel) >= max {
+            pulls.fetch_sub(1, Ordering::AcqRel);
+            anyhow::bail!(
+                "this server pulls at most {max} hosts' streams at once; try again when one ends"
+            );
+        }
+        Ok(Self(pulls.clone()))
+    }
+}
+
+#[cfg(feature = "gst")]
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 #[cfg(not(feature = "gst"))]

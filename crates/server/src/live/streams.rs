@@ -31,6 +31,8 @@ struct OnDemand {
     running: Option<Started>,
     /// A start is under way (off the async workers).
     starting: bool,
+    /// Why the last start failed (said to viewers until one succeeds).
+    failed: Option<String>,
     idle_since: Option<std::time::Instant>,
 }
 
@@ -40,6 +42,8 @@ pub struct Streams {
     /// Whatever keeps a publisher running (its pipeline); dropped on shutdown.
     owners: Mutex<Vec<Box<dyn Send>>>,
     on_demand: Mutex<HashMap<RoomId, OnDemand>>,
+    /// Relays of hosts' streams running now (live/origin.rs caps them).
+    pub relays: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Streams {
@@ -84,6 +88,7 @@ impl Streams {
                 start,
                 running: None,
                 starting: false,
+                failed: None,
                 idle_since: None,
             },
         );
@@ -94,13 +99,15 @@ impl Streams {
         self.demand().contains_key(&room)
     }
 
-    /// What is wrong with the room's running publisher, if anything is.
+    /// What is wrong with the room's publisher, if anything is: why it did
+    /// not start, or what the running one says (a relay retrying).
     pub fn trouble(&self, room: RoomId) -> Option<String> {
-        self.demand()
-            .get(&room)
-            .and_then(|od| od.running.as_ref())
-            .and_then(|p| p.trouble.as_ref())
-            .and_then(|t| t())
+        let all = self.demand();
+        let od = all.get(&room)?;
+        match &od.running {
+            Some(p) => p.trouble.as_ref().and_then(|t| t()),
+            None => od.failed.clone(),
+        }
     }
 
     /// Makes sure the room's on-demand publisher runs (a viewer is coming).
@@ -131,9 +138,16 @@ impl Streams {
             Ok(Ok(p)) => {
                 tracing::info!(%room, source = p.source, "stream started for a viewer");
                 od.running = Some(p);
+                od.failed = None;
             }
-            Ok(Err(e)) => tracing::warn!(%room, "stream did not restart: {e:#}"),
-            Err(e) => tracing::warn!(%room, "stream did not restart: {e}"),
+            Ok(Err(e)) => {
+                tracing::warn!(%room, "stream did not start: {e:#}");
+                od.failed = Some(format!("{e:#}"));
+            }
+            Err(e) => {
+                tracing::warn!(%room, "stream did not start: {e}");
+                od.failed = Some("the stream did not start".into());
+            }
         }
     }
 

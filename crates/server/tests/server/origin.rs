@@ -9,6 +9,7 @@ use livecart_media::au::{AuMessage, KIND_AUDIO, KIND_VIDEO};
 use livecart_media::outside::OutsideStream;
 use livecart_protocol::rest::{CreateRoomRequest, RoomSummary, StreamProtocol};
 use serde_json::json;
+use std::sync::atomic::Ordering;
 use tokio_tungstenite::tungstenite::Message;
 
 /// A live room whose stream is `url`, made and started by the host "mia".
@@ -160,6 +161,42 @@ async fn a_relay_nobody_watches_stops_and_the_next_viewer_starts_it_again() {
         first.starts_with(b"FLV"),
         "a decodable stream from its start"
     );
+    drop(outside);
+}
+
+/// Pulls are capped (`max_relays`): one more is refused at once, in words,
+/// and goes through once a pull ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulls_beyond_the_cap_are_refused_in_words_until_one_ends() {
+    let outside = tokio::task::spawn_blocking(OutsideStream::start)
+        .await
+        .expect("nginx and ffmpeg");
+    let server = TestServer::start_with(|c| {
+        c.max_relays = 1;
+        c.demo.idle_stop_secs = 1;
+    })
+    .await;
+    let first = outside_room(&server, &outside.url).await.id;
+    let second = outside_room(&server, &outside.url).await.id;
+    let flv = |room| server.url(&format!("/live/{room}.flv"));
+    let watching = server.http.get(flv(first)).send().await.expect("stream");
+    assert_eq!(watching.status(), 200);
+    let res = server.http.get(flv(second)).send().await.expect("answer");
+    assert_eq!(res.status(), 503);
+    let detail = problem(res).await.detail;
+    assert!(detail.contains("at most 1"), "{detail}");
+    drop(watching);
+    let streams = &server.handle.state.streams;
+    // Stopped, and its pipeline gone (that happens off the ticker's thread).
+    let ended = tokio::time::timeout(WAIT, async {
+        while streams.running(first) || streams.relays.load(Ordering::Acquire) > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the unwatched pull ends");
+    let res = server.http.get(flv(second)).send().await.expect("stream");
+    assert_eq!(res.status(), 200, "its slot is free again");
     drop(outside);
 }
 
