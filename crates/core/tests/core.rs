@@ -1124,6 +1124,23 @@ fn the_cache_still_helps_when_the_network_failed_first() {
     );
 }
 
+/// `app` started, and answered `rooms` as its feed: the effects of that answer.
+fn feed_answered(app: &mut App, rooms: Vec<RoomSummary>) -> Vec<Effect> {
+    let effects = app.update(Event::Started, t0());
+    let feed_req = http(&effects)
+        .into_iter()
+        .find(|r| r.path == "/v1/feed")
+        .expect("feed requested");
+    let body = serde_json::to_value(FeedResponse { rooms }).expect("json");
+    app.update(
+        Event::HttpDone {
+            id: feed_req.id,
+            result: Ok(body),
+        },
+        t0(),
+    )
+}
+
 /// A host's RTMP URL, then the media origin's HTTP-FLV and access units:
 /// the desktop's GStreamer player opens the host's URL directly, a browser
 /// the origin's access units; a room with nothing a shell can open gets no
@@ -1150,22 +1167,7 @@ fn each_shell_opens_the_first_stream_its_player_plays() {
     ] {
         let mut app = App::default();
         app.feed.plays = plays;
-        let effects = app.update(Event::Started, t0());
-        let feed_req = http(&effects)
-            .into_iter()
-            .find(|r| r.path == "/v1/feed")
-            .expect("feed requested");
-        let body = serde_json::to_value(FeedResponse {
-            rooms: vec![outside.clone(), whep_only.clone()],
-        })
-        .expect("json");
-        let mut effects = app.update(
-            Event::HttpDone {
-                id: feed_req.id,
-                result: Ok(body),
-            },
-            t0(),
-        );
+        let mut effects = feed_answered(&mut app, vec![outside.clone(), whep_only.clone()]);
         effects.extend(drawn(&mut app, outside.id));
         let opened: Vec<(RoomId, String)> = players(&effects)
             .into_iter()
@@ -1188,22 +1190,7 @@ fn a_shared_links_room_opens_when_the_feed_lists_it() {
     for (wanted, index, said) in [(rooms[2].id, 2, false), (gone, 0, true)] {
         let mut app = App::default();
         app.feed.wanted = Some(wanted);
-        let effects = app.update(Event::Started, t0());
-        let feed_req = http(&effects)
-            .into_iter()
-            .find(|r| r.path == "/v1/feed")
-            .expect("feed requested");
-        let body = serde_json::to_value(FeedResponse {
-            rooms: rooms.clone(),
-        })
-        .expect("json");
-        let effects = app.update(
-            Event::HttpDone {
-                id: feed_req.id,
-                result: Ok(body),
-            },
-            t0(),
-        );
+        let effects = feed_answered(&mut app, rooms.clone());
         let view = app.view(t0());
         assert_eq!(view.index, index, "{wanted}");
         let opened: Vec<RoomId> = players(&effects)

@@ -238,26 +238,7 @@ impl<'a> AuMessage<'a> {
 mod tests {
     use super::*;
     use crate::flv::FlvReader;
-
-    fn tag(kind: u8, ts: u32, payload: &[u8]) -> Vec<u8> {
-        let size = payload.len();
-        let mut t = vec![
-            kind,
-            (size >> 16) as u8,
-            (size >> 8) as u8,
-            size as u8,
-            (ts >> 16) as u8,
-            (ts >> 8) as u8,
-            ts as u8,
-            (ts >> 24) as u8,
-            0,
-            0,
-            0,
-        ];
-        t.extend_from_slice(payload);
-        t.extend(((11 + size) as u32).to_be_bytes());
-        t
-    }
+    use crate::flv::tests::tag;
 
     fn tags(stream: &[u8]) -> Vec<Tag> {
         let mut r = FlvReader::default();

@@ -253,10 +253,11 @@ impl FlvHub {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn tag(kind: u8, ts: u32, payload: &[u8]) -> Vec<u8> {
+    /// One FLV tag's bytes (with its trailing size), for tests.
+    pub(crate) fn tag(kind: u8, ts: u32, payload: &[u8]) -> Vec<u8> {
         let size = payload.len();
         let mut t = vec![
             kind,

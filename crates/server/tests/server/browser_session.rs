@@ -25,6 +25,18 @@ fn set_cookie(res: &reqwest::Response) -> (String, String) {
     (value.to_owned(), attrs.to_owned())
 }
 
+/// A page's refresh in the cookie form, sending `cookies` (if any).
+async fn refresh(server: &TestServer, cookies: Option<String>) -> reqwest::Response {
+    let mut req = server
+        .http
+        .post(server.url("/v1/session/refresh"))
+        .header(MODE.0, MODE.1);
+    if let Some(c) = cookies {
+        req = req.header(COOKIE, c);
+    }
+    req.send().await.expect("refresh")
+}
+
 #[tokio::test]
 async fn a_browser_keeps_its_refresh_token_only_in_an_http_only_cookie() {
     let server = TestServer::start().await;
@@ -67,37 +79,20 @@ async fn a_browser_keeps_its_refresh_token_only_in_an_http_only_cookie() {
     assert_eq!(me.status(), 200, "the access token works");
 
     // A reload: the page has nothing but the cookie, and signs in silently.
-    let res = http
-        .post(server.url("/v1/session/refresh"))
-        .header(MODE.0, MODE.1)
-        .header(COOKIE, format!("livecart_refresh={token}"))
-        .send()
-        .await
-        .expect("refresh");
+    let res = refresh(&server, Some(format!("livecart_refresh={token}"))).await;
     assert_eq!(res.status(), 200);
     let (next, _) = set_cookie(&res);
     assert_ne!(next, token, "each refresh sets the next token");
     let refreshed: SessionResponse = res.json().await.expect("json");
     assert_eq!(refreshed.refresh_token, "");
     assert_eq!(refreshed.user.username, "ava");
-    let res = http
-        .post(server.url("/v1/session/refresh"))
-        .header(MODE.0, MODE.1)
-        .header(COOKIE, format!("other=1; livecart_refresh={next}"))
-        .send()
-        .await
-        .expect("refresh again");
+    let res = refresh(&server, Some(format!("other=1; livecart_refresh={next}"))).await;
     assert_eq!(res.status(), 200, "the new cookie works in turn");
     let (latest, _) = set_cookie(&res);
     let latest_session: SessionResponse = res.json().await.expect("json");
 
     // No cookie (a private window, a cleared site): told to sign in.
-    let res = http
-        .post(server.url("/v1/session/refresh"))
-        .header(MODE.0, MODE.1)
-        .send()
-        .await
-        .expect("refresh");
+    let res = refresh(&server, None).await;
     assert_eq!(res.status(), 401);
     assert!(problem(res).await.detail.contains("sign in again"));
 
@@ -113,13 +108,7 @@ async fn a_browser_keeps_its_refresh_token_only_in_an_http_only_cookie() {
     let (cleared, attrs) = set_cookie(&res);
     assert_eq!(cleared, "");
     assert!(attrs.contains("Max-Age=0"), "{attrs}");
-    let res = http
-        .post(server.url("/v1/session/refresh"))
-        .header(MODE.0, MODE.1)
-        .header(COOKIE, format!("livecart_refresh={latest}"))
-        .send()
-        .await
-        .expect("refresh after sign-out");
+    let res = refresh(&server, Some(format!("livecart_refresh={latest}"))).await;
     assert_eq!(res.status(), 401, "a signed-out chain's cookie is dead");
 }
 

@@ -3,7 +3,7 @@
 //! someone watches and served as HTTP-FLV and as access units over
 //! WebSocket; a source that cannot be reached is said in words.
 
-use crate::support::{TestServer, WAIT, problem};
+use crate::support::{TestServer, WAIT, came_true, problem};
 use futures_util::StreamExt;
 use livecart_media::au::{AuMessage, KIND_AUDIO, KIND_VIDEO};
 use livecart_media::outside::OutsideStream;
@@ -142,13 +142,8 @@ async fn a_relay_nobody_watches_stops_and_the_next_viewer_starts_it_again() {
     assert_eq!(res.status(), 200);
     assert_eq!(streams.source(room), Some("relay of the host's stream"));
     drop(res);
-    let stopped = tokio::time::timeout(WAIT, async {
-        while streams.running(room) {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(stopped.is_ok(), "an unwatched pull stops");
+    let stopped = came_true(|| !streams.running(room)).await;
+    assert!(stopped, "an unwatched pull stops");
     let mut res = server.http.get(&flv).send().await.expect("stream");
     assert_eq!(res.status(), 200);
     assert!(streams.running(room), "the next viewer started it again");
@@ -188,13 +183,9 @@ async fn pulls_beyond_the_cap_are_refused_in_words_until_one_ends() {
     drop(watching);
     let streams = &server.handle.state.streams;
     // Stopped, and its pipeline gone (that happens off the ticker's thread).
-    let ended = tokio::time::timeout(WAIT, async {
-        while streams.running(first) || streams.relays.load(Ordering::Acquire) > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(ended.is_ok(), "the unwatched pull ends");
+    let ended =
+        came_true(|| !streams.running(first) && streams.relays.load(Ordering::Acquire) == 0).await;
+    assert!(ended, "the unwatched pull ends");
     let res = server.http.get(flv(second)).send().await.expect("stream");
     assert_eq!(res.status(), 200, "its slot is free again");
     drop(outside);

@@ -2,7 +2,7 @@
 //!
 //! Size: integration tests, one story each, sharing the test server.
 
-use crate::support::{TestServer, WAIT, problem};
+use crate::support::{TestServer, WAIT, came_true, problem};
 use livecart_protocol::rest::{
     FeedResponse, GiftCatalog, RefreshRequest, RoomStatus, SessionResponse, StreamProtocol,
 };
@@ -415,13 +415,8 @@ async fn a_demo_stream_nobody_watches_stops_and_starts_again_for_the_next_viewer
     assert_eq!(res.status(), 200);
     assert!(streams.running(room), "the first viewer started it");
     drop(res);
-    let stopped = tokio::time::timeout(WAIT, async {
-        while streams.running(room) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(stopped.is_ok(), "an unwatched stream stops");
+    let stopped = came_true(|| !streams.running(room)).await;
+    assert!(stopped, "an unwatched stream stops");
 
     let mut res = server
         .http

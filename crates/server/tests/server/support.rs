@@ -25,6 +25,18 @@ pub async fn problem(res: reqwest::Response) -> livecart_protocol::Problem {
 /// Long enough for a loaded CI machine; a hang fails instead of stalling.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// Whether `done` came true within `WAIT`, looking every 50 ms (for state
+/// that changes on the server's own clock, e.g. an idle stream's stop).
+pub async fn came_true(done: impl Fn() -> bool) -> bool {
+    tokio::time::timeout(WAIT, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .is_ok()
+}
+
 pub struct TestServer {
     pub handle: ServerHandle,
     pub http: reqwest::Client,
