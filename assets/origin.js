@@ -51,8 +51,15 @@ class LivecartAudio extends AudioWorkletProcessor {
     this.queue = [];
     this.quanta = 0;
     this.port.onmessage = (e) => {
-      if (e.data.reset) this.queue = [];
-      else this.queue.push({ pts: e.data.pts, channels: e.data.channels, offset: 0 });
+      if (e.data.reset) { this.queue = []; return; }
+      this.queue.push({ pts: e.data.pts, channels: e.data.channels, offset: 0 });
+      // Never more than a second waiting, whatever the page sends.
+      let ahead = 0;
+      for (const c of this.queue) ahead += c.channels[0].length - c.offset;
+      while (ahead > sampleRate && this.queue.length > 1) {
+        const c = this.queue.shift();
+        ahead -= c.channels[0].length - c.offset;
+      }
     };
   }
   process(_inputs, outputs) {
@@ -109,6 +116,7 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
   const drawTimes = [];
   let waiting = []; // decoded pictures waiting for their time, oldest first
   let video = null, audioDecoder = null, ws = null, stopped = false, firstShown = false;
+  let retryMs = 250;
   let muted = true;
   // The sound's side.
   let actx = null, gain = null, node = null, heard = null; // heard: {pts, time}
@@ -177,7 +185,7 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     // A clock far behind the pictures (a new stream): start again from them.
     if (due < 0 && waiting[0].timestamp - now > 1e6 && audioClock() === null) wallBase = null;
     if (due < 0) return;
-    for (let i = 0; i < due; i++) { waiting[i].close(); stats.dropped++; }
+    for (let i = 0; i < due; i++) { captures.delete(waiting[i].timestamp); waiting[i].close(); stats.dropped++; }
     show(waiting[due]);
     waiting = waiting.slice(due + 1);
   };
@@ -189,9 +197,15 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
       // The very first picture shows at once: nothing to wait for yet.
       if (!firstShown && audioClock() === null) { wallBase = performance.now() * 1000 - frame.timestamp; show(frame); return; }
       waiting.push(frame);
-      while (waiting.length > MAX_WAITING) { waiting.shift().close(); stats.dropped++; }
+      while (waiting.length > MAX_WAITING) {
+        const old = waiting.shift();
+        captures.delete(old.timestamp);
+        old.close();
+        stats.dropped++;
+      }
     },
-    error: (e) => { stats.errors.push(`video: ${e.message}`); video = null; },
+    // Reclaimed or broken: the next keyframe configures a new one.
+    error: (e) => { stats.errors.push(`video: ${e.message}`); video = null; stats.videoCodec = null; },
   });
 
   const onVideo = (m) => {
@@ -199,6 +213,7 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     if (!video || video.state === "closed") {
       if (!key) return; // a decoder starts at a keyframe
       video = newVideo();
+      stats.videoCodec = null;
     }
     if (key && stats.videoCodec !== m.codec) {
       video.configure({ codec: m.codec, optimizeForLatency: true });
@@ -238,7 +253,9 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
       audioDecoder = new AudioDecoder({
         output: (data) => {
           stats.audioDecoded++;
-          if (node) {
+          // Only while the speaker plays: a suspended context (muted by the
+          // autoplay rules) renders nothing, and queued sound would pile up.
+          if (node && actx.state === "running") {
             const channels = [];
             for (let ch = 0; ch < data.numberOfChannels; ch++) {
               const plane = new Float32Array(data.numberOfFrames);
@@ -276,19 +293,26 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     ws.binaryType = "arraybuffer";
     ws.onmessage = (ev) => {
       stats.messages++;
+      retryMs = 250;
       const m = parseMessage(ev.data);
       try {
         if (m.kind === KIND_VIDEO) onVideo(m);
         else if (m.kind === KIND_AUDIO) onAudio(m);
       } catch (e) {
         stats.errors.push(String(e));
+        if (video && video.state !== "closed") video.close();
         video = null;
+        stats.videoCodec = null;
       }
     };
     // Behind, or the stream restarted: join again at the live edge.
     ws.onclose = (ev) => {
       stats.closes.push(`${ev.code} ${ev.reason}`.trim());
-      if (!stopped) setTimeout(connect, 250);
+      if (stats.closes.length > 50) stats.closes.shift();
+      // Quickly after a stream that played; backing off to 5 s while the
+      // server keeps refusing (a source that is down).
+      if (!stopped) setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 5000);
     };
   };
   connect();

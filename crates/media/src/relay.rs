@@ -32,7 +32,7 @@ use gstreamer::prelude::*;
 use output::OnOutput;
 use pipeline::build;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
@@ -117,9 +117,10 @@ fn run(
     loop {
         attempt += 1;
         let flowing = Arc::new(AtomicBool::new(false));
-        let error = match build(uri, on_output, &flowing, state) {
+        let last_sample = Arc::new(AtomicU64::new(0));
+        let error = match build(uri, on_output, &flowing, &last_sample, state) {
             Ok(pipeline) => {
-                let outcome = watch(&pipeline, stopped);
+                let outcome = watch(&pipeline, stopped, &flowing, &last_sample);
                 let _ = pipeline.set_state(gst::State::Null);
                 match outcome {
                     None => return,
@@ -138,6 +139,8 @@ fn run(
                 .build();
             attempt = 1;
         }
+        // What viewers had is gone: they are told, not shown a frozen picture.
+        on_output(RelayOutput::Lost);
         tracing::warn!(uri = %redact(uri), attempt, "relay source lost: {error}");
         state.send_replace(RelayState::Retrying { error, attempt });
         let wait = backoff.next().unwrap_or(config.max_retry_delay);
@@ -160,9 +163,20 @@ pub fn redact(uri: &str) -> String {
     }
 }
 
-/// Runs until the pipeline fails or ends (`Some(reason)`) or the relay is
-/// dropped (`None`).
-fn watch(pipeline: &gst::Pipeline, stopped: &std_mpsc::Receiver<()>) -> Option<String> {
+/// A source that sends nothing for this long has failed (it may keep its
+/// connection open).
+const STALL: Duration = Duration::from_secs(10);
+
+/// Runs until the pipeline fails, ends or stalls (`Some(reason)`) or the
+/// relay is dropped (`None`). `last_sample`: ms after the pipeline was
+/// built when the last access unit came.
+fn watch(
+    pipeline: &gst::Pipeline,
+    stopped: &std_mpsc::Receiver<()>,
+    flowing: &AtomicBool,
+    last_sample: &AtomicU64,
+) -> Option<String> {
+    let since = std::time::Instant::now();
     let Some(bus) = pipeline.bus() else {
         return Some("pipeline without a bus".into());
     };
@@ -178,6 +192,17 @@ fn watch(pipeline: &gst::Pipeline, stopped: &std_mpsc::Receiver<()>) -> Option<S
             gst::ClockTime::from_mseconds(50),
             &[gst::MessageType::Error, gst::MessageType::Eos],
         ) else {
+            let quiet = if flowing.load(Ordering::Relaxed) {
+                since
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(last_sample.load(Ordering::Relaxed)))
+            } else {
+                since.elapsed()
+            };
+            if quiet > STALL + Duration::from_secs(5) * u32::from(!flowing.load(Ordering::Relaxed))
+            {
+                return Some(format!("the source sent nothing for {} s", quiet.as_secs()));
+            }
             continue;
         };
         return Some(match msg.view() {

@@ -10,6 +10,9 @@ pub enum RelayOutput<'a> {
     NewStream,
     /// FLV bytes (the header, then whole tags).
     Flv(&'a [u8]),
+    /// The source failed or ended: what came before is not live any more
+    /// (drop it; the next `NewStream` starts again).
+    Lost,
 }
 
 /// How the pull is going.

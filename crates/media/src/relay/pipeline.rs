@@ -7,7 +7,7 @@ use bytes::{BufMut, BytesMut};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The FLV stream being written: one per connection.
@@ -43,17 +43,23 @@ impl Writer {
         out.put_u32((11 + size) as u32);
     }
 
-    fn start(&mut self, out: &mut BytesMut) {
-        if !self.started {
-            self.started = true;
-            (self.on_output)(RelayOutput::NewStream);
-            out.put_slice(b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00");
+    /// Hands `tags` over, behind the FLV header if they are the stream's
+    /// first (so the header never goes out without a tag, nor is lost).
+    fn emit(&mut self, tags: &[u8]) {
+        if self.started {
+            (self.on_output)(RelayOutput::Flv(tags));
+            return;
         }
+        self.started = true;
+        (self.on_output)(RelayOutput::NewStream);
+        let mut out = BytesMut::with_capacity(13 + tags.len());
+        out.put_slice(b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00");
+        out.put_slice(tags);
+        (self.on_output)(RelayOutput::Flv(&out));
     }
 
     fn video(&mut self, caps: Option<&gst::CapsRef>, buffer: &gst::BufferRef) {
         let mut out = BytesMut::new();
-        self.start(&mut out);
         let dts = buffer.dts().or(buffer.pts());
         let ts = self.ms(dts);
         if let Some(config) = codec_data(caps)
@@ -88,12 +94,11 @@ impl Writer {
             cts as u8,
         ];
         Self::tag(&mut out, TAG_VIDEO, ts, &[&head, map.as_slice()]);
-        (self.on_output)(RelayOutput::Flv(&out));
+        self.emit(&out);
     }
 
     fn audio(&mut self, caps: Option<&gst::CapsRef>, buffer: &gst::BufferRef) {
         let mut out = BytesMut::new();
-        self.start(&mut out);
         let ts = self.ms(buffer.pts().or(buffer.dts()));
         if let Some(config) = codec_data(caps)
             && self.audio_config.as_ref() != Some(&config)
@@ -110,7 +115,7 @@ impl Writer {
             return;
         };
         Self::tag(&mut out, TAG_AUDIO, ts, &[&[0xaf, 1], map.as_slice()]);
-        (self.on_output)(RelayOutput::Flv(&out));
+        self.emit(&out);
     }
 }
 
@@ -132,11 +137,22 @@ pub(super) fn build(
     uri: &str,
     on_output: &OnOutput,
     flowing: &Arc<AtomicBool>,
+    last_sample: &Arc<AtomicU64>,
     state: &tokio::sync::watch::Sender<RelayState>,
 ) -> Result<gst::Pipeline, MediaError> {
     let pipeline = gst::Pipeline::new();
     let src = make("urisourcebin")?;
     src.set_property("uri", uri);
+    // No redirects: the server checked the host it was given, not wherever
+    // that host would send it (an address inside our network).
+    src.connect("source-setup", false, |values| {
+        if let Some(source) = values.get(1).and_then(|v| v.get::<gst::Element>().ok())
+            && source.has_property("automatic-redirect")
+        {
+            source.set_property("automatic-redirect", false);
+        }
+        None
+    });
     let parse = make("parsebin")?;
     pipeline
         .add_many([&src, &parse])
@@ -164,7 +180,9 @@ pub(super) fn build(
     // Live from the first access unit of this connection.
     let report: Arc<dyn Fn() + Send + Sync> = {
         let (flowing, state) = (flowing.clone(), state.clone());
+        let (last, since) = (last_sample.clone(), std::time::Instant::now());
         Arc::new(move || {
+            last.store(since.elapsed().as_millis() as u64, Ordering::Relaxed);
             if !flowing.swap(true, Ordering::Relaxed) {
                 state.send_replace(RelayState::Live);
             }
@@ -201,7 +219,7 @@ fn link_stream(
             ),
             "audio/mpeg" => (
                 make("aacparse")?,
-                caps("audio/mpeg,mpegversion=4,stream-format=raw"),
+                caps("audio/mpeg,mpegversion=(int){2,4},stream-format=raw"),
                 false,
             ),
             other => {

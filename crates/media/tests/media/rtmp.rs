@@ -110,6 +110,7 @@ fn relay_into(hub: &Arc<FlvHub>, url: &str) -> (Relay, Arc<std::sync::atomic::At
                 n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 h.reset();
             }
+            RelayOutput::Lost => h.reset(),
             RelayOutput::Flv(bytes) => h.push(bytes).expect("the relay writes FLV"),
         },
     )
@@ -217,6 +218,10 @@ async fn the_origin_relays_an_outside_rtmp_stream_as_access_units_and_pulls_agai
         unreachable!()
     };
     assert!(!error.is_empty(), "the reason is said");
+    assert!(
+        hub.subscribe().is_none(),
+        "a viewer joining now is not given the lost stream's frozen picture"
+    );
     // It comes back: a new stream, decodable from a keyframe again.
     stream.publish_again();
     wait_state(&relay, |s| *s == RelayState::Live).await;
@@ -245,4 +250,39 @@ async fn wait_state(relay: &Relay, want: impl Fn(&RelayState) -> bool) -> RelayS
         Ok(Ok(s)) => s.clone(),
         _ => panic!("the relay still says {:?} after {WAIT:?}", relay.state()),
     }
+}
+
+/// The origin checked the host it was given, not wherever that host sends
+/// it: a redirect (to a stream that plays, here) is not followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_does_not_follow_a_redirect() {
+    let mut stream = crate::support::serve().await;
+    stream.publish("circular").await;
+    let target = stream.url();
+    let redirector = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = redirector.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for conn in redirector.incoming().flatten().take(8) {
+            let mut conn = conn;
+            let mut head = [0u8; 2048];
+            let _ = conn.read(&mut head);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    let hub = Arc::new(FlvHub::new(64));
+    let (relay, _) = relay_into(&hub, &format!("http://127.0.0.1:{port}/live.flv"));
+    let said = wait_state(&relay, |s| !matches!(s, RelayState::Connecting)).await;
+    assert!(
+        matches!(said, RelayState::Retrying { .. }),
+        "the redirect is refused, not followed: {said:?}"
+    );
+    assert!(
+        hub.subscribe().is_none(),
+        "nothing from the redirect's target"
+    );
+    drop(relay);
 }

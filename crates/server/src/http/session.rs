@@ -5,7 +5,7 @@
 //! browser asks for the cookie form with `X-Livecart-Session: cookie`: the
 //! refresh token then goes only into an `HttpOnly; SameSite=Strict` cookie
 //! scoped to `/v1/session` (`Secure` unless the server is reached on
-//! loopback), the body's `refresh_token` is empty, and the access token lives
+//! loopback and its public URL is not HTTPS), the body's `refresh_token` is empty, and the access token lives
 //! in the page's memory. A refresh in that form reads the cookie and sets the
 //! next one. A cross-site page cannot send the header (it is not a simple
 //! request, and the server allows no cross-origin callers), so the cookie is
@@ -52,7 +52,14 @@ fn on_loopback(headers: &HeaderMap) -> bool {
 }
 
 /// The `Set-Cookie` for a refresh token (`None`: clear it).
-fn refresh_cookie(session: Option<&SessionResponse>, headers: &HeaderMap) -> HeaderValue {
+fn refresh_cookie(
+    state: &AppState,
+    session: Option<&SessionResponse>,
+    headers: &HeaderMap,
+) -> HeaderValue {
+    // Behind a TLS proxy on the same machine the request arrives for a
+    // loopback host: the server's public URL says it is served over HTTPS.
+    let secure = state.base_url.starts_with("https://") || !on_loopback(headers);
     let mut c = cookie::Cookie::build((
         REFRESH_COOKIE,
         session.map_or(String::new(), |s| s.refresh_token.clone()),
@@ -60,7 +67,7 @@ fn refresh_cookie(session: Option<&SessionResponse>, headers: &HeaderMap) -> Hea
     .http_only(true)
     .same_site(cookie::SameSite::Strict)
     .path(COOKIE_PATH)
-    .secure(!on_loopback(headers));
+    .secure(secure);
     c = match session {
         Some(s) => {
             let left = s.refresh_expires_at.duration_since(jiff::Timestamp::now());
@@ -75,8 +82,8 @@ fn refresh_cookie(session: Option<&SessionResponse>, headers: &HeaderMap) -> Hea
 
 /// The answer to a sign-in or refresh: in the cookie form, the refresh
 /// token leaves the body for the cookie.
-fn session_answer(mut session: SessionResponse, headers: &HeaderMap) -> Response {
-    let cookie = wants_cookie(headers).then(|| refresh_cookie(Some(&session), headers));
+fn session_answer(state: &AppState, mut session: SessionResponse, headers: &HeaderMap) -> Response {
+    let cookie = wants_cookie(headers).then(|| refresh_cookie(state, Some(&session), headers));
     if cookie.is_some() {
         session.refresh_token = String::new();
     }
@@ -96,7 +103,7 @@ pub(super) async fn sign_in(
     state.guard.sign_in_attempt(&req.username, address)?;
     let session = auth::sign_in(&state, &req.username, &req.password).await?;
     tracing::info!(user = %session.user.id, cookie = wants_cookie(&headers), "signed in");
-    Ok(session_answer(session, &headers))
+    Ok(session_answer(&state, session, &headers))
 }
 
 /// `DELETE /v1/session`: signs out everywhere this session chain reaches
@@ -110,7 +117,7 @@ pub(super) async fn sign_out(
     auth::sign_out(&state, &claims).await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut()
-        .insert(header::SET_COOKIE, refresh_cookie(None, &headers));
+        .insert(header::SET_COOKIE, refresh_cookie(&state, None, &headers));
     Ok(res)
 }
 
@@ -134,10 +141,8 @@ pub(super) async fn refresh(State(state): State<AppState>, req: Request) -> ApiR
         let Body(body) = Body::<RefreshRequest>::from_request(req, &()).await?;
         body.refresh_token
     };
-    Ok(session_answer(
-        auth::refresh(&state, &token).await?,
-        &headers,
-    ))
+    let session = auth::refresh(&state, &token).await?;
+    Ok(session_answer(&state, session, &headers))
 }
 
 fn no_store(body: impl IntoResponse) -> Response {

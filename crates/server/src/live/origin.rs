@@ -23,7 +23,12 @@ pub fn adopt(state: &AppState, room: RoomId) {
     let Some(r) = state.rooms.get(room) else {
         return;
     };
-    let Some(url) = outside_url(&state.base_url, &r.summary()) else {
+    let summary = r.summary();
+    // Only a live room is pulled (a scheduled or ended one has no viewers).
+    if summary.status != livecart_protocol::rest::RoomStatus::Live {
+        return;
+    }
+    let Some(url) = outside_url(&state.base_url, &summary) else {
         return;
     };
     let hub = state.streams.hub(room);
@@ -39,7 +44,9 @@ pub fn adopt(state: &AppState, room: RoomId) {
             let slot = Slot::take(&pulls, max)?;
             let hub = hub.clone();
             let relay = Relay::start(&url, RelayConfig::default(), move |out| match out {
-                RelayOutput::NewStream => hub.reset(),
+                // A new stream, or the old one gone: viewers reconnect, and
+                // while the source is down they are told why (503).
+                RelayOutput::NewStream | RelayOutput::Lost => hub.reset(),
                 RelayOutput::Flv(bytes) => {
                     if let Err(e) = hub.push(bytes) {
                         tracing::warn!(%room, "relay output is not FLV: {e}");
@@ -51,9 +58,11 @@ pub fn adopt(state: &AppState, room: RoomId) {
             Ok(crate::live::streams::Started {
                 publisher: Box::new((relay, slot)),
                 source: "relay of the host's stream",
+                // The pipeline's own words stay in the log: they could tell
+                // a stranger what answers inside our network.
                 trouble: Some(Box::new(move || match watch.state() {
-                    RelayState::Retrying { error, attempt } => Some(format!(
-                        "the host's stream cannot be reached ({error}); trying again (attempt {attempt})"
+                    RelayState::Retrying { attempt, .. } => Some(format!(
+                        "the host's stream cannot be reached; trying again (attempt {attempt})"
                     )),
                     RelayState::Connecting | RelayState::Live => None,
                 })),
@@ -93,12 +102,17 @@ impl Drop for Slot {
 #[cfg(not(feature = "gst"))]
 pub fn adopt(_state: &AppState, _room: RoomId) {}
 
-/// The first of the room's streams this server does not serve itself.
+/// The first of the room's streams this server does not serve itself and
+/// will pull: one connection to one host (RTMP, SRT, RTSP, HTTP-FLV). Not
+/// HLS: a playlist names segment URLs on any host, each one a request from
+/// inside our network.
 #[cfg_attr(not(feature = "gst"), allow(dead_code))]
 fn outside_url(base: &str, room: &livecart_protocol::rest::RoomSummary) -> Option<String> {
+    use livecart_protocol::rest::StreamProtocol as P;
     let ws_base = base.replacen("http", "ws", 1);
     room.streams
         .iter()
-        .find(|s| !s.url.starts_with(base) && !s.url.starts_with(&ws_base))
+        .filter(|s| !s.url.starts_with(base) && !s.url.starts_with(&ws_base))
+        .find(|s| matches!(s.protocol, P::Rtmp | P::Srt | P::Rtsp | P::HttpFlv))
         .map(|s| s.url.clone())
 }

@@ -24,6 +24,10 @@ pub struct Started {
 
 pub type Trouble = Box<dyn Fn() -> Option<String> + Send>;
 
+/// A start that failed is not tried again sooner than this, however many
+/// viewers ask (each start may look a name up and open a connection).
+const RETRY_START: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A publisher the server starts when someone watches and stops when nobody
 /// has for `demo.idle_stop_secs` (the demo world's synthetic streams cost CPU).
 struct OnDemand {
@@ -31,8 +35,9 @@ struct OnDemand {
     running: Option<Started>,
     /// A start is under way (off the async workers).
     starting: bool,
-    /// Why the last start failed (said to viewers until one succeeds).
-    failed: Option<String>,
+    /// Why the last start failed, and when (said to viewers until one
+    /// succeeds; no new start within `RETRY_START` of it).
+    failed: Option<(String, std::time::Instant)>,
     idle_since: Option<std::time::Instant>,
 }
 
@@ -106,7 +111,7 @@ impl Streams {
         let od = all.get(&room)?;
         match &od.running {
             Some(p) => p.trouble.as_ref().and_then(|t| t()),
-            None => od.failed.clone(),
+            None => od.failed.as_ref().map(|(why, _)| why.clone()),
         }
     }
 
@@ -120,7 +125,13 @@ impl Streams {
                 return;
             };
             od.idle_since = None;
-            if od.running.is_some() || od.starting {
+            if od.running.is_some()
+                || od.starting
+                || od
+                    .failed
+                    .as_ref()
+                    .is_some_and(|(_, at)| at.elapsed() < RETRY_START)
+            {
                 return;
             }
             od.starting = true;
@@ -142,11 +153,11 @@ impl Streams {
             }
             Ok(Err(e)) => {
                 tracing::warn!(%room, "stream did not start: {e:#}");
-                od.failed = Some(format!("{e:#}"));
+                od.failed = Some((format!("{e:#}"), std::time::Instant::now()));
             }
             Err(e) => {
                 tracing::warn!(%room, "stream did not start: {e}");
-                od.failed = Some("the stream did not start".into());
+                od.failed = Some(("the stream did not start".into(), std::time::Instant::now()));
             }
         }
     }
