@@ -124,15 +124,28 @@ fn inside(ip: IpAddr) -> bool {
                 || ip.octets()[0] == 100 && (ip.octets()[1] & 0xC0) == 64 // CGNAT 100.64/10
         }
         IpAddr::V6(ip) => {
+            let s = ip.segments();
+            // An IPv4 address carried inside an IPv6 one: IPv4-mapped
+            // (::ffff:a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4
+            // (2002:aabb:ccdd::) all reach that IPv4 address.
+            let carried = ip.to_ipv4_mapped().or_else(|| match s {
+                [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] | [0x2002, hi, lo, ..] => Some(v4(hi, lo)),
+                _ => None,
+            });
             ip.is_loopback()
                 || ip.is_unspecified()
-                || (ip.segments()[0] & 0xFE00) == 0xFC00 // unique local
-                || (ip.segments()[0] & 0xFFC0) == 0xFE80 // link-local
-                || ip.to_ipv4_mapped().is_some_and(|v4| {
-                    v4.is_loopback() || v4.is_private() || v4.is_link_local()
-                })
+                || (s[0] & 0xFE00) == 0xFC00 // unique local
+                || (s[0] & 0xFFC0) == 0xFE80 // link-local
+                || carried.is_some_and(|v4| inside(IpAddr::V4(v4)))
         }
     }
+}
+
+/// The IPv4 address in two 16-bit halves.
+fn v4(hi: u16, lo: u16) -> std::net::Ipv4Addr {
+    let [a, b] = hi.to_be_bytes();
+    let [c, d] = lo.to_be_bytes();
+    std::net::Ipv4Addr::new(a, b, c, d)
 }
 
 /// Before the media origin pulls a host's stream URL: the name it gives
@@ -160,6 +173,22 @@ pub fn resolves_outside(url: &str, allow_private: bool) -> anyhow::Result<()> {
 mod tests {
     use super::*;
     use livecart_protocol::Currency;
+
+    #[test]
+    fn ipv4_inside_ipv6_is_inside_too() {
+        for ip in [
+            "::ffff:10.0.0.5",
+            "::ffff:100.64.0.1",
+            "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+            "64:ff9b::7f00:1",    // NAT64 of 127.0.0.1
+            "2002:c0a8:0101::1",  // 6to4 of 192.168.1.1
+        ] {
+            assert!(inside(ip.parse().expect(ip)), "{ip}");
+        }
+        for ip in ["64:ff9b::808:808", "2002:0808:0808::1", "2606:4700::1111"] {
+            assert!(!inside(ip.parse().expect(ip)), "{ip}");
+        }
+    }
 
     #[test]
     fn the_origin_will_not_pull_a_name_that_resolves_inside() {
