@@ -296,13 +296,34 @@ pub enum HostCaller {
     Host(Claims),
 }
 
+/// The WebSocket subprotocol a browser names to carry its access token to a
+/// socket that needs one (`/v1/me/live`): `Sec-WebSocket-Protocol:
+/// livecart.bearer, <token>`. A browser cannot set an upgrade's
+/// `Authorization` header, and a URL is no place for a token (URLs get
+/// logged).
+pub const BEARER_PROTOCOL: &str = "livecart.bearer";
+
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+    let headers = &parts.headers;
+    if let Some(t) = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+    {
+        return Some(t.trim());
+    }
+    // Only on a WebSocket upgrade.
+    headers.get(axum::http::header::UPGRADE)?;
+    let mut offered = headers
+        .get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)?
+        .to_str()
+        .ok()?
+        .split(',')
+        .map(str::trim);
+    (offered.next()? == BEARER_PROTOCOL)
+        .then(|| offered.next())
+        .flatten()
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequestParts<AppState> for Viewer {

@@ -35,6 +35,11 @@ pub struct ServerConfig {
     /// Hosts' outside streams the media origin pulls at once, at most (each
     /// is a connection out and a pipeline thread; live/origin.rs).
     pub max_relays: usize,
+    /// The web app's build (wasm-bindgen's `livecart-web.js`,
+    /// `livecart-web_bg.wasm`, `snippets/`, made by `./dev`), served at `/`. Unset: the
+    /// workspace's `target/webapp` when it exists (a development server);
+    /// without a build, `/` says how to make one.
+    pub web_dir: Option<PathBuf>,
     pub chat: ChatConfig,
     pub http: HttpConfig,
     pub auth: AuthConfig,
@@ -186,6 +191,7 @@ impl Default for ServerConfig {
             history_len: 4096,
             allow_private_stream_urls: false,
             max_relays: 32,
+            web_dir: None,
             chat: ChatConfig::default(),
             http: HttpConfig::default(),
             auth: AuthConfig::default(),

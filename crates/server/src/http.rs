@@ -4,6 +4,7 @@
 //! domain they serve or in `http/` when they are HTTP's own (extractors,
 //! images, sessions, rooms, the host API). Every error is an RFC 9457 problem.
 
+mod app;
 mod au;
 mod extract;
 mod flv;
@@ -32,6 +33,7 @@ use livecart_protocol::{MIN_PROTOCOL_VERSION, PROTOCOL_HEADER};
 use tower_http::trace::TraceLayer;
 
 pub fn app(state: AppState) -> Router {
+    let web_app = app::WebApp::shared(&app::build_dir(state.config.web_dir.as_deref()));
     let host_api = Router::new()
         .route("/rooms", get(host::list).post(host::create))
         .route("/rooms/{id}/start", post(host::start))
@@ -106,8 +108,10 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/live/{file}", get(flv::serve_flv))
         .route("/live/{room}/au", get(au::serve_au))
-        .route("/r/{room}", get(web::room_page))
+        .route("/r/{room}", get(web::room_page).with_state(web_app.clone()))
+        .route("/watch/{room}", get(web::watch_page))
         .route("/assets/origin.js", get(web::origin_js))
+        .merge(app::routes(web_app))
         .fallback(|| async { ApiError::NotFound("route") })
         .layer(DefaultBodyLimit::max(64 * 1024))
         // A body trickled in slower than this is cut off (408).

@@ -23,9 +23,22 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// cache (`/img/<path>`): the desktop's, which shows them offline.
 pub static IMG_BASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
+/// Set by a shell served by the server itself (the web app): the server's
+/// pictures load from the page's own origin, whatever host name the feed
+/// gives the server (a phone may reach it by another address).
+pub static SAME_ORIGIN_IMAGES: AtomicBool = AtomicBool::new(false);
+
 /// A picture's `src`: the server's images come from the image cache (they
-/// show offline); anything else as given.
+/// show offline) or, in the web app, from the page's own origin; anything
+/// else as given.
 pub fn img(url: &str) -> String {
+    if SAME_ORIGIN_IMAGES.load(Ordering::Relaxed)
+        && let Some((_, rest)) = url.split_once("://")
+        && let Some(path) = rest.find('/').map(|i| &rest[i..])
+        && path.starts_with("/v1/images/")
+    {
+        return path.to_owned();
+    }
     match IMG_BASE.get().and_then(|b| url.strip_prefix(b.as_str())) {
         Some(path) if path.starts_with("/v1/images/") => format!("/img{path}"),
         _ => url.to_owned(),

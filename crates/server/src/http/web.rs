@@ -1,14 +1,16 @@
 //! What a phone's browser opens (#18, docs/web.md): `/r/{room}`, a room's
-//! share link, and the browser player it runs (`/assets/origin.js`). Until
-//! the web app lands, the page plays the room's video through the media
-//! origin's access units (WebCodecs) — the link works in any phone's browser
-//! today, and the web app will answer the same link.
+//! share link — the web app on that room (http/app.rs), or where the server
+//! has no web app build, `/watch/{room}`: a page that only plays the room's
+//! video through the media origin's access units (WebCodecs) with
+//! the browser player it runs (`/assets/origin.js`).
 
+use super::app::WebApp;
 use crate::error::{ApiError, ApiResult};
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use livecart_protocol::RoomId;
+use std::sync::Arc;
 
 const ORIGIN_JS: &str = include_str!("../../../../assets/origin.js");
 
@@ -25,11 +27,28 @@ pub(super) async fn origin_js() -> Response {
     res
 }
 
-/// `GET /r/{room}`: the room's page. Only the parsed room id is written into
-/// it; the title and everything else a host typed is read by the page as
-/// text (never markup).
-pub(super) async fn room_page(Path(room): Path<String>) -> ApiResult<Response> {
-    let room: RoomId = room.parse().map_err(|_| ApiError::NotFound("room"))?;
+/// `GET /r/{room}`: a share link. The web app opens on the room (it reads
+/// the room from its address); without a build, the watch page.
+pub(super) async fn room_page(
+    State(app): State<Arc<WebApp>>,
+    Path(room): Path<String>,
+) -> ApiResult<Response> {
+    let parsed: RoomId = room.parse().map_err(|_| ApiError::NotFound("room"))?;
+    if app.is_built() {
+        return Ok(super::app::page(&app));
+    }
+    watch(parsed)
+}
+
+/// `GET /watch/{room}`: the room's video alone, in any browser.
+pub(super) async fn watch_page(Path(room): Path<String>) -> ApiResult<Response> {
+    watch(room.parse().map_err(|_| ApiError::NotFound("room"))?)
+}
+
+/// The watch page. Only the parsed room id is written into it; the title
+/// and everything else a host typed is read by the page as text (never
+/// markup).
+fn watch(room: RoomId) -> ApiResult<Response> {
     let page = format!(
         r##"<!doctype html>
 <html lang="en">

@@ -31,6 +31,9 @@ pub async fn live(
     axum::extract::Query(q): axum::extract::Query<LiveQuery>,
 ) -> ApiResult<axum::response::Response> {
     let (ws, resume) = crate::live::ws::accept(ws, &q, &state)?;
+    // A browser's token came as the subprotocol pair `livecart.bearer,
+    // <token>` (auth.rs): the answer names the protocol, never the token.
+    let ws = ws.protocols([crate::auth::BEARER_PROTOCOL]);
     Ok(ws.on_upgrade(move |socket| serve(state, me, resume, socket)))
 }
 

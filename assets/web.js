@@ -1,0 +1,85 @@
+// The web app's players (#18): the core says open / play / release / mute
+// for a room (crates/web/src/page.rs); each player is assets/origin.js's
+// WebCodecs player on that room's canvas. A held player (the next room,
+// preloaded) plays muted off screen, so a swipe shows moving video at once.
+// What players see goes back to the core through `listen`. The page's
+// module sets `window.livecartPlayOrigin` (origin.js) before the app starts.
+
+const players = new Map(); // room -> { player, held, muted, canvas, url }
+let report = null;
+const queued = [];
+const say = (m) => (report === null ? queued.push(m) : report(m));
+
+// The canvas for a room may render after the core asked for its player:
+// wait for it (one look per frame) while the player is wanted.
+function attach(room) {
+  const p = players.get(room);
+  if (!p || p.player) return;
+  const canvas = document.querySelector(`canvas[data-room="${room}"]`);
+  const playOrigin = window.livecartPlayOrigin;
+  if (!canvas || !playOrigin) {
+    requestAnimationFrame(() => attach(room));
+    return;
+  }
+  p.canvas = canvas;
+  let frames = 0, windowStart = performance.now(), shownAt = null;
+  p.player = playOrigin(p.url, canvas, {
+    onFirstFrame: (ms) => {
+      p.firstFrameMs = ms;
+      say({ room, kind: "first", ms });
+    },
+    onDrawn: (stats) => {
+      frames++;
+      const now = performance.now();
+      if (now - windowStart >= 1000) {
+        const s = p.player.summary();
+        say({ room, kind: "drawn", fps: (frames * 1000) / (now - windowStart), p95: s.captureToDrawP95, p50: null });
+        frames = 0;
+        windowStart = now;
+      }
+      shownAt ??= now;
+    },
+  });
+  p.player.setMuted(p.held || p.muted);
+}
+
+window.livecartWeb = {
+  open(room, url, held) {
+    this.release(room);
+    players.set(room, { player: null, held, muted: true, url });
+    attach(room);
+  },
+  play(room) {
+    const p = players.get(room);
+    if (!p) return;
+    p.held = false;
+    p.player?.setMuted(p.muted);
+  },
+  release(room) {
+    const p = players.get(room);
+    if (!p) return;
+    players.delete(room);
+    p.player?.stop();
+  },
+  setMuted(room, muted) {
+    const p = players.get(room);
+    if (!p) return;
+    p.muted = muted;
+    if (!p.held) p.player?.setMuted(muted);
+  },
+  listen(fn) {
+    report = fn;
+    for (const m of queued.splice(0)) fn(m);
+  },
+  // For tests and the bench: what each player has done.
+  stats() {
+    const out = {};
+    for (const [room, p] of players) {
+      if (!p.player) { out[room] = { held: p.held, attached: false }; continue; }
+      const s = p.player.stats;
+      out[room] = { held: p.held, attached: true, drawn: s.drawn, fps: s.fps, firstFrameMs: p.firstFrameMs ?? null,
+                    muted: p.player.muted, clock: s.clock, ...p.player.summary() };
+    }
+    return out;
+  },
+};

@@ -1,0 +1,339 @@
+//! The web app (#18, docs/web.md): livecart in a phone's browser, served at
+//! `/` (and at a room's share link, `/r/{room}`). Its files are the
+//! wasm-bindgen build `./dev` makes (`config.web_dir`) and the page's
+//! scripts and styles from `assets/`, compiled into the server.
+//!
+//! Every file but the page itself is served under a name carrying its
+//! content hash (`/app/<name>.<hash>.<ext>`) as `immutable` for a year: a new
+//! build is new names, never a stale cache. The page (`no-cache`) names the
+//! current ones. Files are gzip-compressed once, at start, and sent
+//! compressed to every browser that takes gzip.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+/// The page's scripts and styles, shared with the desktop window.
+const ASSETS: &[(&str, &[u8])] = &[
+    ("app.css", include_bytes!("../../../../assets/app.css")),
+    ("inputs.js", include_bytes!("../../../../assets/inputs.js")),
+    ("video.js", include_bytes!("../../../../assets/video.js")),
+    ("origin.js", include_bytes!("../../../../assets/origin.js")),
+    ("web.js", include_bytes!("../../../../assets/web.js")),
+    (
+        "icon.svg",
+        include_bytes!("../../../../assets/icons/icon.svg"),
+    ),
+    (
+        "icon-192.png",
+        include_bytes!("../../../../assets/icons/128x128.png"),
+    ),
+    (
+        "icon-512.png",
+        include_bytes!("../../../../assets/icons/512x512.png"),
+    ),
+];
+
+/// The wasm-bindgen build's two files (its `snippets/`, the JS that Dioxus's
+/// crates inline, are served too: named by hash, and the glue's imports
+/// rewritten to those names).
+const GLUE: &str = "livecart-web.js";
+const WASM: &str = "livecart-web_bg.wasm";
+
+struct File {
+    body: bytes::Bytes,
+    gzip: Option<bytes::Bytes>,
+    content_type: &'static str,
+}
+
+/// The web app's files, by the names the page uses.
+pub struct WebApp {
+    files: HashMap<String, File>,
+    /// `None`: no build was found (the page says how to make one).
+    page: Option<String>,
+    manifest: String,
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+/// `app.css` → `app.1a2b3c4d5e6f.css`.
+fn hashed(name: &str, body: &[u8]) -> String {
+    let hash = Sha256::digest(body);
+    let short: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
+    match name.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}.{short}.{ext}"),
+        None => format!("{name}.{short}"),
+    }
+}
+
+fn gzip(body: &[u8]) -> Option<bytes::Bytes> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(body).ok()?;
+    enc.finish().ok().map(bytes::Bytes::from)
+}
+
+/// The build's snippets: (path under `snippets/`, contents).
+fn snippets(dir: &FsPath) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if let (Ok(rel), Ok(body)) = (p.strip_prefix(dir), std::fs::read(&p)) {
+                out.push((rel.to_string_lossy().replace('\\', "/"), body));
+            }
+        }
+    }
+    out
+}
+
+/// Where the build is: the configured directory, else the workspace's
+/// `target/webapp` (a server run from the source tree).
+pub fn build_dir(configured: Option<&FsPath>) -> PathBuf {
+    configured.map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/webapp")),
+        FsPath::to_path_buf,
+    )
+}
+
+impl WebApp {
+    pub fn load(dir: &FsPath) -> Self {
+        let mut files = HashMap::new();
+        let mut names = HashMap::new();
+        let mut add = |name: &str, body: Vec<u8>| {
+            let public = hashed(name, &body);
+            let compress = !name.ends_with(".png");
+            let gzip = if compress { gzip(&body) } else { None };
+            names.insert(name.to_owned(), public.clone());
+            files.insert(
+                public,
+                File {
+                    body: body.into(),
+                    gzip,
+                    content_type: content_type(name),
+                },
+            );
+        };
+        for (name, body) in ASSETS {
+            add(name, body.to_vec());
+        }
+        let built = match (std::fs::read(dir.join(GLUE)), std::fs::read(dir.join(WASM))) {
+            (Ok(glue), Ok(wasm)) => {
+                let mut glue = String::from_utf8_lossy(&glue).into_owned();
+                for (path, body) in snippets(&dir.join("snippets")) {
+                    let flat = format!("snippets-{}", path.replace('/', "-"));
+                    let public = hashed(&flat, &body);
+                    glue = glue.replace(&format!("./snippets/{path}"), &format!("./{public}"));
+                    add(&flat, body);
+                }
+                add(GLUE, glue.into_bytes());
+                add(WASM, wasm);
+                true
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "no web app build here ({e}): `./dev run` or `./dev web` makes one"
+                );
+                false
+            }
+        };
+        let at = |n: &str| format!("/app/{}", names.get(n).map_or(n, String::as_str));
+        let page = built.then(|| {
+            format!(
+                r##"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+<meta name="theme-color" content="#0c0c10">
+<meta name="mobile-web-app-capable" content="yes">
+<link rel="manifest" href="/manifest.webmanifest">
+<link rel="icon" href="{icon}" type="image/svg+xml">
+<link rel="apple-touch-icon" href="{icon512}">
+<title>livecart</title>
+<link rel="stylesheet" href="{css}">
+<link rel="modulepreload" href="{glue}">
+<link rel="preload" href="{wasm}" as="fetch" type="application/wasm" crossorigin>
+<script src="{inputs}"></script>
+<script src="{video}"></script>
+<script src="{web}"></script>
+<script type="module">
+  import {{ playOrigin }} from "{origin}";
+  import init from "{glue}";
+  window.livecartPlayOrigin = playOrigin;
+  init({{ module_or_path: "{wasm}" }});
+</script>
+</head>
+<body><div id="main"></div></body>
+</html>
+"##,
+                icon = at("icon.svg"),
+                icon512 = at("icon-512.png"),
+                css = at("app.css"),
+                glue = at(GLUE),
+                wasm = at(WASM),
+                inputs = at("inputs.js"),
+                video = at("video.js"),
+                web = at("web.js"),
+                origin = at("origin.js"),
+            )
+        });
+        let manifest = serde_json::json!({
+            "name": "livecart",
+            "short_name": "livecart",
+            "description": "Live shopping: swipe live rooms, buy what the host holds.",
+            "start_url": "/",
+            "scope": "/",
+            "display": "standalone",
+            "orientation": "portrait",
+            "background_color": "#0c0c10",
+            "theme_color": "#0c0c10",
+            "icons": [
+                { "src": at("icon-192.png"), "sizes": "128x128", "type": "image/png" },
+                { "src": at("icon-512.png"), "sizes": "512x512", "type": "image/png" },
+                { "src": at("icon.svg"), "sizes": "any", "type": "image/svg+xml" },
+            ],
+        })
+        .to_string();
+        Self {
+            files,
+            page,
+            manifest,
+        }
+    }
+
+    pub fn is_built(&self) -> bool {
+        self.page.is_some()
+    }
+
+    /// The web app in `dir`, loaded (and compressed) once per process.
+    pub fn shared(dir: &FsPath) -> Arc<Self> {
+        static LOADED: std::sync::Mutex<Vec<(PathBuf, Arc<WebApp>)>> =
+            std::sync::Mutex::new(Vec::new());
+        let mut loaded = LOADED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, app)) = loaded.iter().find(|(d, _)| d == dir) {
+            return app.clone();
+        }
+        let app = Arc::new(Self::load(dir));
+        loaded.push((dir.to_path_buf(), app.clone()));
+        app
+    }
+
+    /// What a browser downloads to start the app (wasm, JS, CSS), as sent
+    /// gzip-compressed: the bench's `transfer_kib`.
+    pub fn transfer_bytes(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|(_, f)| !f.content_type.starts_with("image/"))
+            .map(|(_, f)| f.gzip.as_ref().map_or(f.body.len(), bytes::Bytes::len))
+            .sum()
+    }
+}
+
+fn takes_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| e.split(';').next().is_some_and(|e| e.trim() == "gzip"))
+}
+
+async fn file(
+    State(app): State<Arc<WebApp>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(f) = app.files.get(&name) else {
+        return (StatusCode::NOT_FOUND, "no such file").into_response();
+    };
+    let mut res = match (&f.gzip, takes_gzip(&headers)) {
+        (Some(gz), true) => {
+            let mut r = gz.clone().into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            r
+        }
+        _ => f.body.clone().into_response(),
+    };
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(f.content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    res
+}
+
+/// The page: the app, whatever path it was opened at (`/`, `/r/{room}`).
+pub fn page(app: &WebApp) -> Response {
+    let mut res = match &app.page {
+        Some(p) => p.clone().into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "livecart's web app is not built on this server: run `./dev run` (or set web_dir)",
+        )
+            .into_response(),
+    };
+    let h = res.headers_mut();
+    if app.page.is_some() {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+async fn manifest(State(app): State<Arc<WebApp>>) -> Response {
+    let mut res = app.manifest.clone().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/manifest+json"),
+    );
+    res
+}
+
+/// The routes of the web app: the page at `/`, its files, its manifest.
+pub fn routes<S: Clone + Send + Sync + 'static>(app: Arc<WebApp>) -> Router<S> {
+    Router::new()
+        .route(
+            "/",
+            get({
+                let app = app.clone();
+                move || async move { page(&app) }
+            }),
+        )
+        .route("/app/{file}", get(file))
+        .route("/manifest.webmanifest", get(manifest))
+        .with_state(app)
+}
