@@ -26,6 +26,7 @@ function attach(room) {
   p.player = playOrigin(p.url, canvas, {
     onFirstFrame: (ms) => {
       p.firstFrameMs = ms;
+      p.firstDrawAt = performance.now();
       say({ room, kind: "first", ms });
     },
     onDrawn: (stats) => {
@@ -77,8 +78,9 @@ window.livecartWeb = {
     for (const [room, p] of players) {
       if (!p.player) { out[room] = { held: p.held, attached: false }; continue; }
       const s = p.player.stats;
-      out[room] = { held: p.held, attached: true, drawn: s.drawn, fps: s.fps, firstFrameMs: p.firstFrameMs ?? null,
-                    muted: p.player.muted, clock: s.clock, ...p.player.summary() };
+      out[room] = { held: p.held, attached: true, drawn: s.drawn, fps: s.fps, firstFrameMs: p.firstFrameMs ?? null, firstDrawAt: p.firstDrawAt ?? null,
+                    muted: p.player.muted, clock: s.clock, messages: s.messages, late: s.late, dropped: s.dropped,
+                    errors: s.errors.slice(-3), closes: s.closes.slice(-3), ...p.player.summary() };
     }
     return out;
   },

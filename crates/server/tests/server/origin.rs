@@ -253,8 +253,8 @@ async fn chromium_plays_an_outside_rtmp_room_through_the_origin() {
         .expect("nginx and ffmpeg");
     let server = TestServer::start().await;
     let room = outside_room(&server, &outside.url).await;
-    // The room's share link: the page the server gives any phone's browser.
-    let link = server.url(&format!("/r/{}", room.id));
+    // The watch page: the room's video alone, as any phone's browser plays it.
+    let link = server.url(&format!("/watch/{}", room.id));
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/web/origin.mjs");
     let ran = tokio::process::Command::new("node")

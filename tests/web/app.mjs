@@ -1,0 +1,350 @@
+// The web app in Debian's Chromium (#18): headless, a 390×844 phone at DPR
+// 3 with touch, against a real livecart server. Each scenario does what a
+// shopper does and prints what they would see as one JSON line on stdout;
+// tests/web.rs asserts on it, and the web bench (benches/web.rs) reads its
+// numbers. The page's console goes to stderr.
+//
+//   node tests/web/app.mjs BASE_URL SCENARIO [options as JSON]
+//
+// Scenarios: feed (first picture, the preloaded next room, swipes),
+// checkout (card → Buy now → Pay), chat (a message and a gift seen by a
+// second browser), session (sign-in survives a reload; no token in
+// JavaScript storage), offline (orders from the cache with the server
+// stopped), room (a share link opens its room and plays).
+
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [base, scenario, optsArg] = process.argv.slice(2);
+const opts = optsArg ? JSON.parse(optsArg) : {};
+const WAIT = 20000;
+const profiles = [];
+const contexts = [];
+
+async function phone(name = "a") {
+  const dir = mkdtempSync(join(tmpdir(), `livecart-chromium-${name}-`));
+  profiles.push(dir);
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.LIVECART_CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run",
+      // A headless browser nobody taps would keep the sound off: the bench
+      // and the tests unmute with a tap, as a shopper does.
+    ],
+    viewport: { width: opts.width || 390, height: opts.height || 844 },
+    deviceScaleFactor: 3,
+    isMobile: true,
+    hasTouch: true,
+  });
+  contexts.push(ctx);
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.on("console", (m) => console.error(`[${name}] ${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => console.error(`[${name}] page error: ${e}`));
+  return { ctx, page };
+}
+
+/** The element with this test id that is on screen (off-screen pages have their own copies). */
+async function rect(page, testid, text) {
+  return page.evaluate(([id, text]) => {
+    for (const el of document.querySelectorAll(`[data-testid="${id}"]`)) {
+      const r = el.getBoundingClientRect();
+      if (r.height === 0 || r.bottom <= 0 || r.top >= innerHeight || r.right <= 0 || r.left >= innerWidth) continue;
+      if (text && !el.textContent.includes(text)) continue;
+      return { x: r.x, y: r.y, width: r.width, height: r.height, text: el.textContent };
+    }
+    return null;
+  }, [testid, text ?? null]);
+}
+
+async function waitFor(page, what, fn, arg, timeout = WAIT) {
+  try {
+    return await (await page.waitForFunction(fn, arg, { timeout, polling: "raf" })).jsonValue();
+  } catch (e) {
+    const dbg = await page.evaluate(() => window.__dbg ?? null).catch(() => null);
+    throw new Error(`timed out after ${timeout} ms waiting for: ${what}${dbg ? ` (${JSON.stringify(dbg)})` : ""}`);
+  }
+}
+
+/** The element, once it is on screen and has stopped moving (a sheet slides in). */
+async function waitForId(page, testid, text) {
+  const started = Date.now();
+  let last = null;
+  for (;;) {
+    const r = await rect(page, testid, text);
+    if (r && last && r.x === last.x && r.y === last.y && r.width === last.width && r.height === last.height) return r;
+    last = r;
+    if (Date.now() - started > WAIT) throw new Error(`timed out waiting for [${testid}]${text ? ` with "${text}"` : ""}`);
+    await page.waitForTimeout(50);
+  }
+}
+
+/** A finger's tap on the element's centre. */
+async function tap(page, testid, text) {
+  const r = await waitForId(page, testid, text);
+  await page.touchscreen.tap(r.x + r.width / 2, r.y + r.height / 2);
+  return r;
+}
+
+async function type(page, testid, text) {
+  await tap(page, testid);
+  await page.keyboard.type(text);
+}
+
+async function signIn(page, user) {
+  await tap(page, "sign-in");
+  await type(page, "username", user);
+  await type(page, "password", "livecart");
+  await tap(page, "sign-in-submit");
+  await waitForId(page, "sign-out");
+}
+
+/** The room on screen and what the players have drawn. */
+const players = (page) => page.evaluate(() => {
+  const cur = document.querySelector("section.page.current");
+  return { current: cur?.dataset.room ?? null, stats: window.livecartWeb?.stats() ?? {} };
+});
+
+async function firstPicture(page) {
+  return waitFor(page, "the room on screen drawing its video", () => {
+    const cur = document.querySelector("section.page.current");
+    const s = cur && window.livecartWeb?.stats()[cur.dataset.room];
+    return s && s.drawn >= 2 ? { room: cur.dataset.room, at: s.firstDrawAt } : null;
+  });
+}
+
+/** One swipe up with a finger (CDP touch events), timed from the finger's lift to a new picture of the next room fully on screen. */
+async function swipe(page, cdp) {
+  const before = await players(page);
+  await page.evaluate(() => {
+    window.__lift = null;
+    window.__shown = null;
+    addEventListener("touchend", () => { window.__lift ??= performance.now(); }, { once: true, capture: true });
+    const feed = document.querySelector("[data-testid=feed]");
+    const h = feed.clientHeight;
+    const start = Math.round(feed.scrollTop / h);
+    const next = feed.querySelectorAll("section.page")[start + 1];
+    const room = next?.dataset.room;
+    let seen = null, shownMs = null;
+    // Shown: the next room covers most of the screen and draws a new
+    // picture after the finger lifted. Settled: the snap has put it in place.
+    const watch = () => {
+      const s = room && window.livecartWeb.stats()[room];
+      const top = next ? next.getBoundingClientRect().top : innerHeight;
+      window.__dbg = { room, lift: window.__lift, drawn: s?.drawn, seen, top, shownMs };
+      if (window.__lift !== null && s) {
+        if (seen === null) seen = s.drawn;
+        if (shownMs === null && top < h / 2 && s.drawn > seen) shownMs = performance.now() - window.__lift;
+        if (shownMs !== null && Math.abs(top) < 1) { window.__shown = { room, ms: shownMs, settledMs: performance.now() - window.__lift }; return; }
+      }
+      requestAnimationFrame(watch);
+    };
+    requestAnimationFrame(watch);
+  });
+  // A finger over the video (below the top bar, above the chat), dragged
+  // up by more than half a page in ~100 ms: the feed snaps to the next room.
+  const x = 330, from = 470, to = 6, steps = 6;
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x, y: from }] });
+  for (let i = 1; i <= steps; i++) {
+    await page.waitForTimeout(16);
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [{ x, y: from + ((to - from) * i) / steps }] });
+  }
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  const shown = await waitFor(page, "the next room's picture after the swipe", () => window.__shown);
+  const held = before.stats[shown.room] ?? null;
+  return { from: before.current, to: shown.room, ms: shown.ms, settledMs: shown.settledMs, wasHeld: held?.held ?? false, heldDrawnBefore: held?.drawn ?? 0 };
+}
+
+const scenarios = {
+  async feed() {
+    const { page } = await phone();
+    const navStart = Date.now();
+    await page.goto(`${base}/`);
+    const first = await firstPicture(page);
+    // The next room is preloaded: playing, muted, off screen.
+    await waitFor(page, "the next room preloaded and drawing", () => Object.values(window.livecartWeb.stats()).some((s) => s.held && s.drawn > 0));
+    const preloaded = await players(page);
+    const cdp = await page.context().newCDPSession(page);
+    const swipes = [];
+    for (let i = 0; i < (opts.swipes || 3); i++) {
+      swipes.push(await swipe(page, cdp));
+      await page.waitForTimeout(opts.settleMs || 1500);
+    }
+    // A second's steady playback: pictures drawn, capture → draw.
+    const a = await players(page);
+    await page.waitForTimeout(2000);
+    const b = await players(page);
+    const cur = b.current;
+    const transfer = await page.evaluate(() => performance.getEntriesByType("resource").concat(performance.getEntriesByType("navigation"))
+      .filter((e) => /\/app\/.*\.(wasm|js|css)$/.test(e.name) || e.entryType === "navigation")
+      .reduce((sum, e) => sum + (e.transferSize || e.encodedBodySize || 0), 0));
+    return {
+      firstPictureMs: first.at, wallMs: Date.now() - navStart, firstRoom: first.room, preloaded, swipes,
+      fps: ((b.stats[cur]?.drawn ?? 0) - (a.stats[cur]?.drawn ?? 0)) / 2,
+      captureToDrawP95: b.stats[cur]?.captureToDrawP95 ?? null,
+      avSyncP95: b.stats[cur]?.avSyncP95 ?? null,
+      transferBytes: transfer,
+    };
+  },
+
+  async checkout() {
+    const { page } = await phone();
+    await page.goto(`${base}/`);
+    await firstPicture(page);
+    await signIn(page, opts.user || "ava");
+    const card = await waitForId(page, "pinned");
+    const before = await players(page);
+    const t0 = Date.now();
+    const taps = [];
+    await tap(page, "pinned"); taps.push("pinned");
+    await tap(page, "buy-now"); taps.push("buy-now");
+    const payLabel = (await waitForId(page, "pay")).text;
+    await tap(page, "pay"); taps.push("pay");
+    let pin = false;
+    const paid = await (async () => {
+      const started = Date.now();
+      for (;;) {
+        const m = await rect(page, "message", "Paid");
+        if (m) return m.text;
+        if (!pin && (await rect(page, "pin-input"))) {
+          pin = true;
+          await type(page, "pin-input", "1234");
+          await tap(page, "pin-submit");
+        }
+        if (Date.now() - started > WAIT) throw new Error("timed out waiting for the paid message");
+        await page.waitForTimeout(50);
+      }
+    })();
+    const after = await players(page);
+    const room = before.current;
+    return { card: card.text, payLabel, taps, pin, paid, room, ms: Date.now() - t0,
+             drawnBefore: before.stats[room]?.drawn ?? 0, drawnAfter: after.stats[room]?.drawn ?? 0 };
+  },
+
+  async chat() {
+    const a = await phone("ava");
+    const b = await phone("ben");
+    await a.page.goto(`${base}/`);
+    await b.page.goto(`${base}/`);
+    const roomA = (await firstPicture(a.page)).room;
+    const roomB = (await firstPicture(b.page)).room;
+    await signIn(a.page, "ava");
+    const text = `hello from the web ${Date.now() % 100000}`;
+    // The second phone notes the line the moment it appears, and whether it
+    // was on screen then (a busy chat moves on within seconds).
+    await b.page.evaluate((text) => {
+      const look = () => {
+        for (const el of document.querySelectorAll('[data-testid="chat-line"]')) {
+          if (!el.textContent.includes(text)) continue;
+          const r = el.getBoundingClientRect();
+          window.__line = { text: el.textContent, onScreen: r.height > 0 && r.top >= 0 && r.bottom <= innerHeight };
+          return true;
+        }
+        return false;
+      };
+      new MutationObserver((_, obs) => { if (look()) obs.disconnect(); })
+        .observe(document.body, { childList: true, subtree: true, characterData: true });
+    }, text);
+    await type(a.page, "chat-input", text);
+    const typed = await a.page.evaluate(() => document.querySelector('[data-testid="chat-input"]').value);
+    if (typed !== text) throw new Error(`the chat field holds ${JSON.stringify(typed)} after typing`);
+    await tap(a.page, "chat-send");
+    await waitForId(a.page, "chat-line", text).catch(async (e) => {
+      const m = await rect(a.page, "message");
+      throw new Error(`${e.message}; the sender's own chat lacks it (message: ${m?.text ?? "none"})`);
+    });
+    const seen = await waitFor(b.page, "the line in the second phone's chat", () => window.__line);
+    await tap(a.page, "gift");
+    await waitForId(a.page, "gift-bar");
+    const gift = await a.page.evaluate(() => {
+      const el = [...document.querySelectorAll('[data-testid="gift-bar"] button[data-testid^="gift-"]')]
+        .find((e) => e.dataset.testid !== "gift-bar-close" && !e.disabled);
+      if (!el) return null;
+      const r = el.getBoundingClientRect();
+      return { x: r.x + r.width / 2, y: r.y + r.height / 2, id: el.dataset.testid };
+    });
+    if (!gift) throw new Error("no gift to send in the gift bar");
+    await a.page.touchscreen.tap(gift.x, gift.y);
+    const lane = await waitForId(b.page, "gift-lane", "Ava");
+    return { roomA, roomB, text, seen: seen.text, seenOnScreen: seen.onScreen, gift: gift.id, lane: lane.text };
+  },
+
+  async session() {
+    const { page } = await phone();
+    let accessToken = null;
+    page.on("response", async (r) => {
+      if (/\/v1\/session(\/refresh)?$/.test(new URL(r.url()).pathname) && r.ok()) {
+        try { accessToken = (await r.json()).access_token ?? accessToken; } catch (_) {}
+      }
+    });
+    await page.goto(`${base}/`);
+    await firstPicture(page);
+    await signIn(page, "ava");
+    const storage = () => page.evaluate(async () => {
+      const dump = (s) => Object.fromEntries(Object.keys(s).map((k) => [k, s.getItem(k)]));
+      const dbs = indexedDB.databases ? await indexedDB.databases() : [];
+      const idb = {};
+      for (const { name } of dbs) {
+        idb[name] = await new Promise((resolve) => {
+          const req = indexedDB.open(name);
+          req.onsuccess = () => {
+            const db = req.result, out = {};
+            const stores = [...db.objectStoreNames];
+            if (!stores.length) { db.close(); resolve(out); return; }
+            const tx = db.transaction(stores, "readonly");
+            for (const st of stores) {
+              const all = tx.objectStore(st).getAll();
+              all.onsuccess = () => { out[st] = all.result; };
+            }
+            tx.oncomplete = () => { db.close(); resolve(out); };
+          };
+          req.onerror = () => resolve(null);
+        });
+      }
+      return { cookie: document.cookie, local: dump(localStorage), session: dump(sessionStorage), idb };
+    });
+    const signedIn = await storage();
+    const user1 = (await rect(page, "sign-out"))?.text;
+    await page.reload();
+    await firstPicture(page);
+    const again = await waitForId(page, "sign-out");
+    const reloaded = await storage();
+    const text = JSON.stringify([signedIn, reloaded]);
+    return { user: user1, afterReload: again.text, storage: signedIn,
+             tokenSeen: !!accessToken, tokenInStorage: !!accessToken && text.includes(accessToken),
+             refreshCookieReadable: text.includes("livecart_refresh") };
+  },
+
+  async room() {
+    const { page } = await phone();
+    await page.goto(`${base}/r/${opts.room}`);
+    const first = await firstPicture(page);
+    const title = (await rect(page, "room-title"))?.text ?? null;
+    return { room: first.room, firstPictureMs: first.at, title };
+  },
+};
+
+let code = 0;
+try {
+  const run = scenarios[scenario];
+  if (!run) throw new Error(`no scenario ${scenario}: ${Object.keys(scenarios).join(", ")}`);
+  console.log(JSON.stringify(await run()));
+} catch (e) {
+  console.error(String(e.stack || e));
+  code = 1;
+  // What the phone showed when it failed.
+  const dir = process.env.LIVECART_FAILURE_DIR;
+  if (dir) {
+    for (const [i, c] of contexts.entries()) {
+      const path = join(dir, `web-${scenario}-${i}.png`);
+      await c.pages()[0]?.screenshot({ path }).then(() => console.error(`screenshot: ${path}`), () => {});
+    }
+  }
+} finally {
+  for (const c of contexts) await c.close().catch(() => {});
+  for (const d of profiles) rmSync(d, { recursive: true, force: true });
+  process.exit(code);
+}
