@@ -82,6 +82,19 @@ fn scroll_to(index: usize) {
 #[component]
 pub fn Screens(view: Signal<Option<ViewModel>>) -> Element {
     let ui = use_context::<Ui>();
+    // The room the core put on screen without a swipe (a share link's room
+    // once the feed lists it, a room opened from the grid): the feed scrolls
+    // there. A swipe's own index is already where the feed is: scrolling
+    // then would cut the finger's gesture short.
+    let mut swiped_to = use_signal(|| None::<usize>);
+    let shown = use_memo(move || view.read().as_ref().map(|v| v.index));
+    use_effect(move || {
+        if let Some(i) = shown() {
+            if *swiped_to.peek() != Some(i) {
+                scroll_to(i);
+            }
+        }
+    });
     let vm = view.read();
     let Some(vm) = vm.as_ref() else {
         return rsx! {
@@ -127,6 +140,7 @@ pub fn Screens(view: Signal<Option<ViewModel>>) -> Element {
                 let h = f64::from(e.data().client_height().max(1));
                 let at = (e.data().scroll_top() / h).round() as usize;
                 if at != index {
+                    swiped_to.set(Some(at));
                     ui_scroll.send(Event::Feed(FeedEvent::SwipeTo(at)));
                 }
             },

@@ -242,16 +242,6 @@ impl WebApp {
         loaded.push((dir.to_path_buf(), app.clone()));
         app
     }
-
-    /// What a browser downloads to start the app (wasm, JS, CSS), as sent
-    /// gzip-compressed: the bench's `transfer_kib`.
-    pub fn transfer_bytes(&self) -> usize {
-        self.files
-            .iter()
-            .filter(|(_, f)| !f.content_type.starts_with("image/"))
-            .map(|(_, f)| f.gzip.as_ref().map_or(f.body.len(), bytes::Bytes::len))
-            .sum()
-    }
 }
 
 fn takes_gzip(headers: &HeaderMap) -> bool {

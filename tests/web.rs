@@ -1,0 +1,145 @@
+//! The web app in a real browser (#18): Debian's Chromium, headless, as a
+//! 390×844 phone at DPR 3 with touch, against a real livecart server with
+//! the demo world. Each test runs one scenario of tests/web/app.mjs, which
+//! taps and swipes as a shopper does, and asserts on what the shopper saw.
+//! `./dev test` builds the web app first (`./dev web`).
+
+#[path = "web/harness.rs"]
+mod harness;
+
+use harness::{Server, scenario};
+use serde_json::{Value, json};
+
+fn rooms(base: &str) -> Vec<Value> {
+    let feed: Value = reqwest::blocking::get(format!("{base}/v1/feed"))
+        .and_then(reqwest::blocking::Response::json)
+        .expect("the feed");
+    feed["rooms"].as_array().expect("rooms").clone()
+}
+
+#[test]
+fn a_phone_plays_the_feed_and_a_swipe_shows_the_preloaded_room_at_once() {
+    let server = Server::start(&[]);
+    let ran = scenario(&server.url, "feed", &json!({ "swipes": 3 }));
+    eprintln!("{ran}");
+    let order: Vec<String> = rooms(&server.url)
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        ran["firstRoom"].as_str(),
+        order.first().map(String::as_str),
+        "the feed opens on its first room, playing"
+    );
+    // Before any swipe the next room plays, muted, off screen.
+    let stats = &ran["preloaded"]["stats"];
+    let next = &stats[&order[1]];
+    assert_eq!(next["held"], true, "the next room is preloaded: {stats}");
+    assert!(next["drawn"].as_u64() > Some(0), "and drawing: {stats}");
+    assert_eq!(next["muted"], true, "silently: {stats}");
+    for (i, swipe) in ran["swipes"].as_array().expect("swipes").iter().enumerate() {
+        assert_eq!(swipe["from"].as_str(), Some(order[i].as_str()), "{swipe}");
+        assert_eq!(
+            swipe["to"].as_str(),
+            Some(order[i + 1].as_str()),
+            "a swipe up shows the next room: {swipe}"
+        );
+        assert_eq!(
+            swipe["wasHeld"], true,
+            "its video was already playing (not opened by the swipe): {swipe}"
+        );
+        assert!(
+            swipe["heldDrawnBefore"].as_u64() > Some(0),
+            "its pictures were decoded before the finger lifted: {swipe}"
+        );
+    }
+    assert!(
+        ran["fps"].as_f64() > Some(10.0),
+        "the room on screen keeps playing: {ran}"
+    );
+}
+
+#[test]
+fn three_taps_buy_the_pinned_product_while_the_video_plays() {
+    let server = Server::start(&[]);
+    let ran = scenario(&server.url, "checkout", &json!({ "user": "ben" }));
+    eprintln!("{ran}");
+    assert_eq!(ran["taps"], json!(["pinned", "buy-now", "pay"]), "{ran}");
+    assert_eq!(ran["pin"], false, "no PIN below the threshold: {ran}");
+    let paid = ran["paid"].as_str().unwrap_or_default();
+    assert!(paid.starts_with("Paid "), "the shopper is told: {ran}");
+    assert!(
+        ran["payLabel"]
+            .as_str()
+            .is_some_and(|l| paid.contains(l.trim_start_matches("Pay ").trim())),
+        "paid what the button said: {ran}"
+    );
+    let (before, after) = (ran["drawnBefore"].as_u64(), ran["drawnAfter"].as_u64());
+    assert!(
+        after > before.map(|b| b + 5),
+        "the video kept drawing while buying: {ran}"
+    );
+}
+
+#[test]
+fn chat_and_a_gift_reach_a_second_phone() {
+    // Bots off: in a busy room a viewer's chat is sampled to a readable pace
+    // (crates/core/src/chat.rs) and another's line may be skipped on purpose.
+    let server = Server::start(&[("LIVECART_DEMO__SCRIPTS", "false")]);
+    let ran = scenario(&server.url, "chat", &json!({}));
+    eprintln!("{ran}");
+    assert_eq!(ran["roomA"], ran["roomB"], "both phones are in one room");
+    let text = ran["text"].as_str().expect("text");
+    assert_eq!(
+        ran["seen"].as_str(),
+        Some(format!("Ava {text}").as_str()),
+        "the second phone shows the line with its sender: {ran}"
+    );
+    assert_eq!(ran["seenOnScreen"], true, "on screen: {ran}");
+    assert!(
+        ran["lane"]
+            .as_str()
+            .is_some_and(|l| l.contains("Ava") && l.contains("sent")),
+        "and the gift in a lane: {ran}"
+    );
+}
+
+#[test]
+fn sign_in_survives_a_reload_and_no_token_is_readable_from_javascript() {
+    let server = Server::start(&[]);
+    let ran = scenario(&server.url, "session", &json!({}));
+    eprintln!("{ran}");
+    assert_eq!(ran["user"], "Ava", "signed in: {ran}");
+    assert_eq!(
+        ran["afterReload"], "Ava",
+        "still signed in after a reload: {ran}"
+    );
+    assert_eq!(
+        ran["tokenSeen"], true,
+        "the test saw the access token go by: {ran}"
+    );
+    assert_eq!(
+        ran["tokenInStorage"], false,
+        "no token in cookies, localStorage, sessionStorage or IndexedDB: {ran}"
+    );
+    assert_eq!(
+        ran["refreshCookieReadable"], false,
+        "the refresh cookie is HttpOnly: {ran}"
+    );
+    assert_eq!(ran["storage"]["local"], json!({}), "{ran}");
+    assert_eq!(ran["storage"]["session"], json!({}), "{ran}");
+}
+
+#[test]
+fn a_share_link_opens_its_room_in_the_browser() {
+    let server = Server::start(&[]);
+    let all = rooms(&server.url);
+    let room = &all[2];
+    let ran = scenario(&server.url, "room", &json!({ "room": room["id"] }));
+    eprintln!("{ran}");
+    assert_eq!(
+        ran["room"], room["id"],
+        "the linked room plays first: {ran}"
+    );
+    assert_eq!(ran["title"], room["title"], "{ran}");
+}
