@@ -85,3 +85,41 @@ window.livecartWeb = {
     return out;
   },
 };
+
+// The app's local store (crates/web/src/store.rs): IndexedDB, one object
+// store of JSON values by key — the feed, each user's orders, the payment
+// outbox, who is signed in (a profile: never a token).
+(() => {
+  const STORE = "kv";
+  let opened = null;
+  const db = () => (opened ??= new Promise((resolve, reject) => {
+    const req = indexedDB.open("livecart", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => { opened = null; reject(req.error); };
+  }));
+  const run = async (mode, fn) => {
+    const d = await db();
+    return new Promise((resolve, reject) => {
+      const tx = d.transaction(STORE, mode);
+      const req = fn(tx.objectStore(STORE));
+      // Answered once the transaction is on disk, not before.
+      tx.oncomplete = () => resolve(req && "result" in req ? req.result ?? null : null);
+      tx.onerror = tx.onabort = () => reject(tx.error);
+    });
+  };
+  const range = (prefix) => IDBKeyRange.bound(prefix, `${prefix}\uffff`);
+  window.livecartStore = {
+    get: (key) => run("readonly", (s) => s.get(key)),
+    put: (key, value) => run("readwrite", (s) => s.put(value, key)),
+    del: (key) => run("readwrite", (s) => s.delete(key)),
+    delPrefix: (prefix) => run("readwrite", (s) => s.delete(range(prefix))),
+    list: (prefix) => run("readonly", (s) => s.getAll(range(prefix))),
+  };
+})();
+
+// The app shell works offline once a service worker holds it (/sw.js;
+// browsers allow one on HTTPS and on localhost only).
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register("/sw.js").catch((e) => console.warn("no offline shell:", e.message));
+}

@@ -143,3 +143,38 @@ fn a_share_link_opens_its_room_in_the_browser() {
     );
     assert_eq!(ran["title"], room["title"], "{ran}");
 }
+
+#[test]
+fn with_the_server_gone_the_orders_show_from_the_cache_under_the_offline_banner() {
+    let server = Server::start(&[]);
+    // The scenario stops the server itself, between its two halves.
+    let ran = scenario(
+        &server.url,
+        "offline",
+        &json!({ "serverPid": server.pid() }),
+    );
+    eprintln!("{ran}");
+    assert!(
+        ran["paid"].as_str().is_some_and(|p| p.starts_with("Paid")),
+        "{ran}"
+    );
+    let online = ran["online"].as_array().expect("orders");
+    assert!(!online.is_empty(), "the new order is listed: {ran}");
+    assert_eq!(
+        ran["offline"], ran["online"],
+        "the same orders, from the cache: {ran}"
+    );
+    assert!(
+        ran["banner"]
+            .as_str()
+            .is_some_and(|b| b.to_lowercase().contains("offline")),
+        "under the offline banner: {ran}"
+    );
+    assert!(
+        ran["worker"]
+            .as_str()
+            .is_some_and(|w| w.ends_with("/sw.js")),
+        "a service worker kept the app: {ran}"
+    );
+    assert_eq!(ran["storage"], json!({ "local": 0, "session": 0 }), "{ran}");
+}

@@ -318,6 +318,39 @@ const scenarios = {
              refreshCookieReadable: text.includes("livecart_refresh") };
   },
 
+  async offline() {
+    const { page } = await phone();
+    await page.goto(`${base}/`);
+    await firstPicture(page);
+    await signIn(page, "chloe");
+    // Something to follow: an order (card → Buy now → Pay).
+    await tap(page, "pinned");
+    await tap(page, "buy-now");
+    await tap(page, "pay");
+    const paid = (await waitForId(page, "message", "Paid")).text;
+    const rows = async () => page.evaluate(() => [...document.querySelectorAll('[data-testid="order-row"]')].map((e) => e.textContent));
+    await tap(page, "orders");
+    await waitForId(page, "order-row");
+    const online = await rows();
+    await tap(page, "orders-close");
+    // The app shell is kept by the service worker before the server goes.
+    const worker = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
+      }
+      return reg.active?.scriptURL ?? null;
+    });
+    process.kill(opts.serverPid, "SIGKILL");
+    await page.reload();
+    await tap(page, "orders");
+    const banner = await waitForId(page, "offline-banner");
+    await waitForId(page, "order-row");
+    const offline = await rows();
+    const storage = await page.evaluate(() => ({ local: Object.keys(localStorage).length, session: Object.keys(sessionStorage).length }));
+    return { paid, online, offline, banner: banner.text, worker, storage };
+  },
+
   async room() {
     const { page } = await phone();
     await page.goto(`${base}/r/${opts.room}`);

@@ -60,6 +60,10 @@ impl Server {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the server (the phone sees it gone).
     pub fn stop(&mut self) {
         let _ = self.child.kill();

@@ -16,6 +16,8 @@ mod net;
 mod page;
 #[cfg(target_arch = "wasm32")]
 mod shell;
+#[cfg(target_arch = "wasm32")]
+mod store;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

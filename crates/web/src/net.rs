@@ -78,8 +78,11 @@ pub async fn http(
 }
 
 /// A reload signs in silently: the cookie (if any) buys a fresh session.
-/// `None`: nobody is signed in here (or the server is out of reach).
-pub async fn resume_session(client: &reqwest::Client, base: &str) -> Option<SessionResponse> {
+/// `Ok(None)`: nobody is signed in here; `Err`: the server is out of reach.
+pub async fn resume_session(
+    client: &reqwest::Client,
+    base: &str,
+) -> Result<Option<SessionResponse>, ()> {
     let res = client
         .post(format!("{base}/v1/session/refresh"))
         .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
@@ -87,11 +90,14 @@ pub async fn resume_session(client: &reqwest::Client, base: &str) -> Option<Sess
         .json(&serde_json::json!({ "refresh_token": "" }))
         .send()
         .await
-        .ok()?;
-    if !res.status().is_success() {
-        return None;
+        .map_err(|_| ())?;
+    if res.status().is_server_error() {
+        return Err(());
     }
-    res.json().await.ok()
+    if !res.status().is_success() {
+        return Ok(None);
+    }
+    Ok(res.json().await.ok())
 }
 
 fn ws_base(base: &str) -> String {

@@ -6,18 +6,17 @@
 
 use crate::net::{self, MeSocket, Sockets};
 use crate::page;
+use crate::store;
 use dioxus::prelude::*;
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 use jiff::Timestamp;
-use livecart_core::effects::{MeCommand, SocketCommand, StoreCommand, VaultCommand};
+use livecart_core::effects::{MeCommand, SocketCommand, VaultCommand};
 use livecart_core::feed::Plays;
 use livecart_core::frames::{FrameClock, Render};
 use livecart_core::protocol::RoomId;
-use livecart_core::{
-    AccountEvent, App, Effect, Event, FeedEvent, OrdersEvent, ShopEvent, ViewModel,
-};
+use livecart_core::{AccountEvent, App, Effect, Event, ViewModel};
 
 /// The page's own origin: the server that served it is the server it uses
 /// (REST, sockets, pictures and video all come from there).
@@ -154,11 +153,24 @@ impl Shell {
             Effect::Me(MeCommand::Close) => self.me.close(),
             Effect::Player(cmd) => page::player(&self.base, cmd),
             // No keyring in a browser: the refresh token lives in an HttpOnly
-            // cookie the page cannot read, the access token in this memory.
+            // cookie the page cannot read, the access token in this memory,
+            // and who is signed in (no token) in IndexedDB for offline.
             Effect::Vault(VaultCommand::Load) => {
                 let (http, base) = (self.http.clone(), self.base.clone());
-                wasm_bindgen_futures::spawn_local(async move {
-                    let saved = net::resume_session(&http, &base).await;
+                spawn(async move {
+                    let saved = match net::resume_session(&http, &base).await {
+                        Ok(Some(s)) => {
+                            store::remember(&s).await;
+                            Some(s)
+                        }
+                        Ok(None) => {
+                            store::forget().await;
+                            None
+                        }
+                        // Out of reach: who was signed in, to show what is
+                        // cached until the server answers again.
+                        Err(()) => store::recall().await,
+                    };
                     send(Event::Account(AccountEvent::VaultLoaded(
                         saved.map(Box::new),
                     )));
@@ -166,21 +178,13 @@ impl Shell {
             }
             // Signing in set the cookie; signing out (DELETE /v1/session)
             // cleared it.
-            Effect::Vault(VaultCommand::Store(_) | VaultCommand::Clear) => {}
-            Effect::Store(cmd) => match cmd {
-                StoreCommand::LoadFeed => send(Event::Feed(FeedEvent::CacheLoaded(None))),
-                StoreCommand::LoadOrders(_) => send(Event::Orders(OrdersEvent::Cached(Vec::new()))),
-                StoreCommand::LoadPayments(_) => {
-                    send(Event::Shop(ShopEvent::PaymentsLoaded(Vec::new())));
-                }
-                // Not kept across a reload yet (docs/web.md): the payment
-                // still goes, and is retried with its key in this page.
-                StoreCommand::SavePayment(p) => send(Event::Shop(ShopEvent::PaymentSaved(p.key))),
-                StoreCommand::SaveFeed(_)
-                | StoreCommand::ForgetUser
-                | StoreCommand::ResolvePayment(_)
-                | StoreCommand::SaveOrders { .. } => {}
-            },
+            Effect::Vault(VaultCommand::Store(session)) => {
+                spawn(async move { store::remember(&session).await });
+            }
+            Effect::Vault(VaultCommand::Clear) => {
+                spawn(store::forget());
+            }
+            Effect::Store(cmd) => store::run(cmd, self.events.clone()),
             Effect::Timer { id, after_ms } => {
                 wasm_bindgen_futures::spawn_local(async move {
                     gloo_timers::future::TimeoutFuture::new(

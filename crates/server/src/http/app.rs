@@ -41,6 +41,31 @@ const ASSETS: &[(&str, &[u8])] = &[
     ),
 ];
 
+/// The service worker's logic; the server puts the cache's name and the
+/// file list in front of it. The page: from the network, and from the cache
+/// when the network fails (any path: `/`, `/r/{room}`). The hashed files:
+/// from the cache first (they never change). Nothing else (the API, the
+/// sockets, pictures) is touched.
+const WORKER: &str = r#"
+self.addEventListener("install", (e) => {
+  e.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+self.addEventListener("activate", (e) => {
+  e.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+self.addEventListener("fetch", (e) => {
+  const url = new URL(e.request.url);
+  if (url.origin !== location.origin || e.request.method !== "GET") return;
+  if (e.request.mode === "navigate") {
+    e.respondWith(fetch(e.request).catch(() => caches.match("/", { cacheName: CACHE })));
+  } else if (url.pathname.startsWith("/app/")) {
+    e.respondWith(caches.match(e.request, { cacheName: CACHE }).then((hit) => hit || fetch(e.request)));
+  }
+});
+"#;
+
 /// The wasm-bindgen build's two files (its `snippets/`, the JS that Dioxus's
 /// crates inline, are served too: named by hash, and the glue's imports
 /// rewritten to those names).
@@ -59,6 +84,8 @@ pub struct WebApp {
     /// `None`: no build was found (the page says how to make one).
     page: Option<String>,
     manifest: String,
+    /// The service worker: keeps the page and these files for offline.
+    worker: String,
 }
 
 fn content_type(name: &str) -> &'static str {
@@ -217,10 +244,27 @@ impl WebApp {
             ],
         })
         .to_string();
+        let mut shell: Vec<String> = files.keys().map(|f| format!("/app/{f}")).collect();
+        shell.sort();
+        let version = hashed("shell", page.as_deref().unwrap_or_default().as_bytes());
+        let worker = format!(
+            "{}\nconst CACHE = {};\nconst SHELL = {};\n{}",
+            "// livecart's service worker (crates/server/src/http/app.rs): the app's page and files, for offline.",
+            serde_json::json!(version),
+            serde_json::json!(
+                ["/"]
+                    .into_iter()
+                    .map(str::to_owned)
+                    .chain(shell)
+                    .collect::<Vec<_>>()
+            ),
+            WORKER
+        );
         Self {
             files,
             page,
             manifest,
+            worker,
         }
     }
 
@@ -304,6 +348,17 @@ pub fn page(app: &WebApp) -> Response {
     res
 }
 
+async fn worker(State(app): State<Arc<WebApp>>) -> Response {
+    let mut res = app.worker.clone().into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
 async fn manifest(State(app): State<Arc<WebApp>>) -> Response {
     let mut res = app.manifest.clone().into_response();
     res.headers_mut().insert(
@@ -325,5 +380,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: Arc<WebApp>) -> Router<S> {
         )
         .route("/app/{file}", get(file))
         .route("/manifest.webmanifest", get(manifest))
+        .route("/sw.js", get(worker))
         .with_state(app)
 }
