@@ -17,8 +17,13 @@ const FLAG_CONFIG = 4;
 const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 /** Pictures kept waiting for their time at most (a stalled clock drops the oldest). */
 const MAX_WAITING = 30;
-/** Sound kept ahead of the speaker at most, in seconds (more is dropped: we stay live). */
-const MAX_AUDIO_AHEAD = 0.3;
+/** Sound queued for the speaker at most, in seconds; more is cut back to
+ * KEEP_AUDIO_AHEAD (we stay live: pictures wait for the sound). Measured in
+ * docs/web.md: 0.3 s with a full reset gave capture→draw p95 ≈ 180 ms. */
+const MAX_AUDIO_AHEAD = 0.12;
+const KEEP_AUDIO_AHEAD = 0.05;
+/** How far (µs) the stand-in clock may run behind the newest picture's arrival. */
+const CATCH_UP_US = 80000;
 
 /** One message of the origin's socket. */
 export function parseMessage(buf) {
@@ -53,12 +58,18 @@ class LivecartAudio extends AudioWorkletProcessor {
     this.port.onmessage = (e) => {
       if (e.data.reset) { this.queue = []; return; }
       this.queue.push({ pts: e.data.pts, channels: e.data.channels, offset: 0 });
-      // Never more than a second waiting, whatever the page sends.
+      // Live, not smooth: the pictures wait for the sound, so every bit of
+      // sound queued here is latency on screen too. More than MAX queued
+      // (a burst after a stall) is cut back to KEEP from the oldest end.
       let ahead = 0;
       for (const c of this.queue) ahead += c.channels[0].length - c.offset;
-      while (ahead > sampleRate && this.queue.length > 1) {
-        const c = this.queue.shift();
-        ahead -= c.channels[0].length - c.offset;
+      if (ahead > ${MAX_AUDIO_AHEAD} * sampleRate) {
+        let drop = Math.floor(ahead - ${KEEP_AUDIO_AHEAD} * sampleRate);
+        while (drop > 0 && this.queue.length > 1) {
+          const c = this.queue[0];
+          const left = c.channels[0].length - c.offset;
+          if (left <= drop) { this.queue.shift(); drop -= left; } else { c.offset += drop; drop = 0; }
+        }
       }
     };
   }
@@ -108,11 +119,13 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
   const stats = {
     messages: 0, drawn: 0, late: 0, dropped: 0, fps: 0, audioDecoded: 0, audioPlayed: false,
     clock: "none", width: 0, height: 0, videoCodec: null, audioCodec: null,
-    errors: [], closes: [], captureToDraw: [], avSync: [],
+    errors: [], closes: [], captureToDraw: [], avSync: [], arriveToDraw: [], captureToArrive: [], arriveToDecoded: [],
   };
   const ctx2d = canvas.getContext("2d");
   const late = new Set();
   const captures = new Map();
+  const arrivals = new Map(); // picture time -> when its access unit arrived (page ms)
+  let newest = null; // the newest picture's time (µs) and arrival (page ms)
   const drawTimes = [];
   let waiting = []; // decoded pictures waiting for their time, oldest first
   let video = null, audioDecoder = null, ws = null, stopped = false, firstShown = false;
@@ -158,6 +171,16 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     if (drawTimes.length > 1) stats.fps = ((drawTimes.length - 1) * 1000) / (now - drawTimes[0]);
     const capture = captures.get(frame.timestamp);
     captures.delete(frame.timestamp);
+    const arrived = arrivals.get(frame.timestamp);
+    arrivals.delete(frame.timestamp);
+    if (arrived !== undefined) {
+      stats.arriveToDraw.push(now - arrived);
+      if (stats.arriveToDraw.length > 600) stats.arriveToDraw.shift();
+      if (capture !== undefined && !Number.isNaN(capture)) {
+        stats.captureToArrive.push(performance.timeOrigin + arrived - capture);
+        if (stats.captureToArrive.length > 600) stats.captureToArrive.shift();
+      }
+    }
     if (capture !== undefined && !Number.isNaN(capture)) {
       stats.captureToDraw.push(performance.timeOrigin + now - capture);
       if (stats.captureToDraw.length > 600) stats.captureToDraw.shift();
@@ -178,14 +201,25 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     if (stopped) return;
     requestAnimationFrame(tick);
     if (!waiting.length) return;
-    if (wallBase === null) wallBase = performance.now() * 1000 - waiting[0].timestamp;
+    // The stand-in clock runs from when a picture arrived, not from when it
+    // was decoded: anchored at decode time it stayed behind by the join's
+    // backlog (a GOP decoded at once), ~100 ms on every picture after.
+    if (wallBase === null) wallBase = (arrivals.get(waiting[0].timestamp) ?? performance.now()) * 1000 - waiting[0].timestamp;
+    // Joining, the server sends the keyframe's GOP at once: anchored at
+    // its first picture the stand-in clock would stay that burst behind
+    // live for good (~150 ms measured). Behind the newest arrival by more
+    // than a few pictures, it jumps to live (the pictures between drop).
+    if (newest && audioClock() === null && wallBase !== null) {
+      const live = newest.at * 1000 - newest.pts;
+      if (wallBase - live > CATCH_UP_US) wallBase = live;
+    }
     const now = clockNow();
     let due = -1;
     for (let i = 0; i < waiting.length && waiting[i].timestamp <= now + 4000; i++) due = i;
     // A clock far behind the pictures (a new stream): start again from them.
     if (due < 0 && waiting[0].timestamp - now > 1e6 && audioClock() === null) wallBase = null;
     if (due < 0) return;
-    for (let i = 0; i < due; i++) { captures.delete(waiting[i].timestamp); waiting[i].close(); stats.dropped++; }
+    for (let i = 0; i < due; i++) { captures.delete(waiting[i].timestamp); arrivals.delete(waiting[i].timestamp); waiting[i].close(); stats.dropped++; }
     show(waiting[due]);
     waiting = waiting.slice(due + 1);
   };
@@ -193,13 +227,23 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
 
   const newVideo = () => new VideoDecoder({
     output: (frame) => {
-      if (late.delete(frame.timestamp)) { stats.late++; captures.delete(frame.timestamp); frame.close(); return; }
+      const arrived = arrivals.get(frame.timestamp);
+      if (arrived !== undefined) {
+        stats.arriveToDecoded.push(performance.now() - arrived);
+        if (stats.arriveToDecoded.length > 600) stats.arriveToDecoded.shift();
+      }
+      if (late.delete(frame.timestamp)) { stats.late++; captures.delete(frame.timestamp); arrivals.delete(frame.timestamp); frame.close(); return; }
       // The very first picture shows at once: nothing to wait for yet.
-      if (!firstShown && audioClock() === null) { wallBase = performance.now() * 1000 - frame.timestamp; show(frame); return; }
+      if (!firstShown && audioClock() === null) {
+        wallBase = (arrivals.get(frame.timestamp) ?? performance.now()) * 1000 - frame.timestamp;
+        show(frame);
+        return;
+      }
       waiting.push(frame);
       while (waiting.length > MAX_WAITING) {
         const old = waiting.shift();
         captures.delete(old.timestamp);
+        arrivals.delete(old.timestamp);
         old.close();
         stats.dropped++;
       }
@@ -223,6 +267,8 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     const timestamp = Math.round(m.pts * 1000);
     if (m.flags & FLAG_LATE) late.add(timestamp);
     captures.set(timestamp, m.capture);
+    arrivals.set(timestamp, performance.now());
+    if (!newest || timestamp > newest.pts) newest = { pts: timestamp, at: performance.now() };
     video.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp, data: m.data }));
   };
 
@@ -239,8 +285,8 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     node = new AudioWorkletNode(actx, "livecart-audio", { outputChannelCount: [2] });
     node.port.onmessage = (e) => {
       if (!Number.isNaN(e.data.pts)) { heard = e.data; stats.audioPlayed = true; }
-      // Too much waiting: the speaker fell behind live; start again from now.
-      if (e.data.ahead > MAX_AUDIO_AHEAD) node.port.postMessage({ reset: true });
+      stats.audioAhead = e.data.ahead;
+      stats.audioLatency = (actx.outputLatency || 0) + (actx.baseLatency || 0);
     };
     node.connect(gain);
   };
@@ -284,6 +330,8 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     stats.videoCodec = null;
     late.clear();
     captures.clear();
+    arrivals.clear();
+    newest = null;
     for (const f of waiting) f.close();
     waiting = [];
     wallBase = null;
@@ -329,6 +377,10 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     summary() {
       return {
         captureToDrawP95: percentile(stats.captureToDraw, 95),
+        // Where the time goes: the network and server side, then the page's.
+        captureToArriveP95: percentile(stats.captureToArrive, 95),
+        arriveToDrawP95: percentile(stats.arriveToDraw, 95),
+        arriveToDecodedP95: percentile(stats.arriveToDecoded, 95),
         avSyncP95: percentile(stats.avSync.map(Math.abs), 95),
       };
     },

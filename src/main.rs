@@ -30,9 +30,14 @@ struct Args {
     /// Run only the embedded server (no window).
     #[arg(long)]
     headless: bool,
-    /// With --headless: the loopback port to listen on (0 picks a free one).
+    /// With --headless: the port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// With --headless: the address to listen on. The default is this
+    /// machine only; `0.0.0.0` lets phones on the same network open the web
+    /// app (anyone there can reach the demo accounts).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
     /// Draw JPEG frames even where the webview has WebCodecs.
     #[arg(long, env = "LIVECART_VIDEO_JPEG")]
     jpeg: bool,
@@ -68,7 +73,8 @@ fn main() -> anyhow::Result<()> {
         .init();
 
     if args.headless {
-        return tokio::runtime::Runtime::new()?.block_on(serve_until_ctrl_c(data_dir, args.port));
+        return tokio::runtime::Runtime::new()?
+            .block_on(serve_until_ctrl_c(data_dir, args.bind, args.port));
     }
     #[cfg(target_os = "linux")]
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
@@ -122,10 +128,14 @@ fn share_link(link: &str) -> anyhow::Result<(String, livecart_core::protocol::Ro
     Ok((url.origin().ascii_serialization(), room))
 }
 
-async fn serve_until_ctrl_c(data_dir: PathBuf, port: u16) -> anyhow::Result<()> {
+async fn serve_until_ctrl_c(
+    data_dir: PathBuf,
+    bind: std::net::IpAddr,
+    port: u16,
+) -> anyhow::Result<()> {
     let mut config =
         livecart_server::ServerConfig::load(None).map_err(|e| anyhow::anyhow!("{e}"))?;
-    config.bind = ([127, 0, 0, 1], port).into();
+    config.bind = (bind, port).into();
     config.data_dir = data_dir.join("server");
     config.demo.enabled = true;
     // A local server on this machine: rooms may stream from it (nginx-rtmp
@@ -135,8 +145,16 @@ async fn serve_until_ctrl_c(data_dir: PathBuf, port: u16) -> anyhow::Result<()> 
     // One write, and a closed stdout (`livecart --headless | head -1`) is
     // not a reason to stop serving: `println!` would panic on it.
     let url = &server.base_url;
+    let phones = if bind.is_unspecified() {
+        format!(
+            "  phones:   open http://<this machine's address>:{}/ on the same network\n",
+            server.addr.port()
+        )
+    } else {
+        String::new()
+    };
     let banner = format!(
-        "livecart: embedded server with the demo world at {url}\n  feed:     {url}/v1/feed\n  \
+        "livecart: embedded server with the demo world at {url}\n  web app:  {url}/\n{phones}  feed:     {url}/v1/feed\n  \
          accounts: ava, ben, chloe, dan (viewers); mia, leo, kai, zoe (hosts) — password \"livecart\"\n  \
          Ctrl-C to stop.\n"
     );

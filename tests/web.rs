@@ -7,7 +7,7 @@
 #[path = "web/harness.rs"]
 mod harness;
 
-use harness::{Server, scenario};
+use harness::{scenario, server};
 use serde_json::{Value, json};
 
 fn rooms(base: &str) -> Vec<Value> {
@@ -19,7 +19,7 @@ fn rooms(base: &str) -> Vec<Value> {
 
 #[test]
 fn a_phone_plays_the_feed_and_a_swipe_shows_the_preloaded_room_at_once() {
-    let server = Server::start(&[]);
+    let server = server(&[]);
     let ran = scenario(&server.url, "feed", &json!({ "swipes": 3 }));
     eprintln!("{ran}");
     let order: Vec<String> = rooms(&server.url)
@@ -61,7 +61,7 @@ fn a_phone_plays_the_feed_and_a_swipe_shows_the_preloaded_room_at_once() {
 
 #[test]
 fn three_taps_buy_the_pinned_product_while_the_video_plays() {
-    let server = Server::start(&[]);
+    let server = server(&[]);
     let ran = scenario(&server.url, "checkout", &json!({ "user": "ben" }));
     eprintln!("{ran}");
     assert_eq!(ran["taps"], json!(["pinned", "buy-now", "pay"]), "{ran}");
@@ -85,7 +85,7 @@ fn three_taps_buy_the_pinned_product_while_the_video_plays() {
 fn chat_and_a_gift_reach_a_second_phone() {
     // Bots off: in a busy room a viewer's chat is sampled to a readable pace
     // (crates/core/src/chat.rs) and another's line may be skipped on purpose.
-    let server = Server::start(&[("LIVECART_DEMO__SCRIPTS", "false")]);
+    let server = server(&[("LIVECART_DEMO__SCRIPTS", "false")]);
     let ran = scenario(&server.url, "chat", &json!({}));
     eprintln!("{ran}");
     assert_eq!(ran["roomA"], ran["roomB"], "both phones are in one room");
@@ -106,7 +106,7 @@ fn chat_and_a_gift_reach_a_second_phone() {
 
 #[test]
 fn sign_in_survives_a_reload_and_no_token_is_readable_from_javascript() {
-    let server = Server::start(&[]);
+    let server = server(&[]);
     let ran = scenario(&server.url, "session", &json!({}));
     eprintln!("{ran}");
     assert_eq!(ran["user"], "Ava", "signed in: {ran}");
@@ -132,7 +132,7 @@ fn sign_in_survives_a_reload_and_no_token_is_readable_from_javascript() {
 
 #[test]
 fn a_share_link_opens_its_room_in_the_browser() {
-    let server = Server::start(&[]);
+    let server = server(&[]);
     let all = rooms(&server.url);
     let room = &all[2];
     let ran = scenario(&server.url, "room", &json!({ "room": room["id"] }));
@@ -146,7 +146,7 @@ fn a_share_link_opens_its_room_in_the_browser() {
 
 #[test]
 fn with_the_server_gone_the_orders_show_from_the_cache_under_the_offline_banner() {
-    let server = Server::start(&[]);
+    let server = server(&[]);
     // The scenario stops the server itself, between its two halves.
     let ran = scenario(
         &server.url,

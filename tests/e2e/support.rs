@@ -9,6 +9,11 @@
 //! that every E2E test and the app benchmark share.
 #![allow(dead_code)]
 
+#[path = "headless.rs"]
+mod headless;
+#[allow(unused_imports)] // not every harness user starts its own server
+pub use headless::HeadlessServer;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -393,72 +398,6 @@ impl Drop for AppUnderTest<'_> {
 pub fn tail(s: &str, lines: usize) -> String {
     let v: Vec<&str> = s.lines().collect();
     v[v.len().saturating_sub(lines)..].join("\n")
-}
-
-/// A livecart server in its own process (`livecart --headless`), for tests
-/// that drive the room from outside the app (host API, a second viewer).
-pub struct HeadlessServer {
-    child: Child,
-    pub url: String,
-    pub dir: tempfile::TempDir,
-}
-
-impl HeadlessServer {
-    pub fn start(envs: &[(&str, &str)]) -> Self {
-        Self::start_in(tempfile::tempdir().expect("tempdir"), 0, envs)
-    }
-
-    /// A server on `dir`'s data and a given `port` (0: any): a restart of
-    /// one stopped with [`HeadlessServer::stop`] comes back where it was.
-    pub fn start_in(dir: tempfile::TempDir, port: u16, envs: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_livecart"))
-            .args(["--headless", "--port", &port.to_string(), "--data-dir"])
-            .arg(dir.path())
-            .envs(envs.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let url = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| l.split_once(" at ").map(|(_, u)| u.trim().to_owned()))
-            .expect("the server prints its URL");
-        // Keep reading what it prints after the URL: closing the pipe early
-        // made its next line fail (a CI run lost the server that way).
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-        Self { child, url, dir }
-    }
-}
-
-impl HeadlessServer {
-    /// Kills the server; its data directory stays (returned) for a restart.
-    pub fn stop(mut self) -> tempfile::TempDir {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::mem::replace(&mut self.dir, dir)
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn port(&self) -> u16 {
-        self.url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("a port in the URL")
-    }
-}
-
-impl Drop for HeadlessServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// What the page reported about the `index`th room of the feed (`state()`).

@@ -19,7 +19,9 @@ import { join } from "node:path";
 
 const [base, scenario, optsArg] = process.argv.slice(2);
 const opts = optsArg ? JSON.parse(optsArg) : {};
-const WAIT = 20000;
+// Each wait, at most (a cold server records its rooms first: the bench
+// gives its first load longer).
+const WAIT = opts.waitMs || 20000;
 const profiles = [];
 const contexts = [];
 

@@ -1,80 +1,27 @@
 //! What the browser tests (tests/web.rs) and the web bench (benches/web.rs)
 //! share: a real livecart server with the demo world (`livecart --headless`,
-//! which serves the web app `./dev` built) and Chromium driven by
-//! tests/web/app.mjs (Playwright; `./dev deps` installs both).
+//! tests/e2e/headless.rs, which serves the web app `./dev` built) and
+//! Chromium driven by tests/web/app.mjs (Playwright; `./dev deps` installs
+//! both).
+
+#[path = "../e2e/headless.rs"]
+mod headless;
+pub use headless::HeadlessServer;
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// `livecart --headless` on a free port, with its own data directory.
-pub struct Server {
-    child: Child,
-    pub url: String,
-    _data: tempfile::TempDir,
-}
-
-impl Server {
-    /// `env`: configuration as the server reads it (`LIVECART_DEMO__SCRIPTS`…).
-    pub fn start(env: &[(&str, &str)]) -> Self {
-        let built = workspace().join("target/webapp/livecart-web_bg.wasm");
-        assert!(
-            built.exists(),
-            "the web app is not built ({}): run ./dev web (./dev test does it first)",
-            built.display()
-        );
-        let data = tempfile::tempdir().expect("a temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_livecart"))
-            .args(["--headless", "--port", "0", "--data-dir"])
-            .arg(data.path())
-            .envs(env.iter().copied())
-            .env("LIVECART_WEB_DIR", workspace().join("target/webapp"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("livecart starts");
-        // The log shares stdout with the banner: read to the banner, then
-        // keep draining (a full pipe would stall the server).
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = stdout.read_line(&mut line).expect("the server's output");
-            assert!(n > 0, "the server ended before its banner");
-            if line.starts_with("livecart: ") {
-                break;
-            }
-        }
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in the banner: {line:?}"))
-            .to_owned();
-        Self {
-            child,
-            url,
-            _data: data,
-        }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Stops the server (the phone sees it gone).
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// A server with the demo world serving the web app `./dev` built.
+pub fn server(env: &[(&str, &str)]) -> HeadlessServer {
+    let built = workspace().join("target/webapp/livecart-web_bg.wasm");
+    assert!(
+        built.exists(),
+        "the web app is not built ({}): run ./dev web (./dev test does it first)",
+        built.display()
+    );
+    HeadlessServer::start(env)
 }
 
 pub fn workspace() -> PathBuf {

@@ -191,6 +191,36 @@ pub async fn take_input(testid: &str, clear: bool, settle: bool) -> String {
     took["text"].as_str().unwrap_or_default().to_owned()
 }
 
+/// Shares a room's link (`/r/{room}` on the server in use): the phone's
+/// share sheet where the browser has one, else the clipboard. What to tell
+/// the viewer, if anything (the share sheet speaks for itself).
+pub async fn share_room(room: &str) -> Option<String> {
+    // The desktop knows its server; a page served by the server is on it.
+    let base = serde_json::to_string(&IMG_BASE.get()).unwrap_or_else(|_| "null".into());
+    let room = serde_json::to_string(room).unwrap_or_default();
+    let js = format!(
+        r#"const url = `${{{base} ?? location.origin}}/r/${{{room}}}`;
+        if (navigator.share) {{
+          try {{ await navigator.share({{ title: document.title, url }}); return ""; }}
+          catch (e) {{ if (e.name === "AbortError") return ""; }}
+        }}
+        try {{ await navigator.clipboard.writeText(url); return `Link copied: ${{url}}`; }}
+        catch (_) {{ return `Share this link: ${{url}}`; }}"#
+    );
+    let said = document::eval(&js).join::<String>().await.ok()?;
+    (!said.is_empty()).then_some(said)
+}
+
+#[component]
+pub fn ShareIcon() -> Element {
+    rsx! {
+        svg { view_box: "0 0 24 24", fill: "none", stroke: "currentColor", stroke_width: "2", stroke_linecap: "round", stroke_linejoin: "round",
+            path { d: "M12 15V3M7 8l5-5 5 5" }
+            path { d: "M5 12v7a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2v-7" }
+        }
+    }
+}
+
 #[component]
 pub fn SoundIcon() -> Element {
     rsx! {

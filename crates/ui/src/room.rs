@@ -165,6 +165,24 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                     }
                 }
                 div { class: "right",
+                    button {
+                        class: "round share",
+                        "data-testid": "share",
+                        title: "Share this room",
+                        onclick: {
+                            let ui = ui.clone();
+                            let room_id = room.room_id.to_string();
+                            move |_| {
+                                let (ui, room_id) = (ui.clone(), room_id.clone());
+                                spawn(async move {
+                                    if let Some(said) = crate::share_room(&room_id).await {
+                                        ui.send(Event::Notice(said));
+                                    }
+                                });
+                            }
+                        },
+                        crate::ShareIcon {}
+                    }
                     if let Some(card) = &room.pinned {
                         Card { card: card.clone() }
                     }

@@ -1,0 +1,196 @@
+//! The web app's numbers in Chromium on loopback (#18), with the desktop
+//! app's same figures from the same run and the same server as the
+//! baseline: `cargo bench -p livecart --bench web`
+//! (`LIVECART_BENCH_WEB_RUNS`, default 5 page loads of 3 swipes each).
+//!
+//! Web: a fresh browser profile per load (nothing cached); first picture is
+//! from navigation; a swipe is a finger's drag onto the preloaded next room,
+//! timed from the lift to its next picture drawn with the room covering most
+//! of the screen; transfer is what the app's files (page, wasm, JS, CSS)
+//! cost on the wire, gzip-compressed. Desktop: first picture from the
+//! launch of the process; a swipe from the key press to the next room's
+//! first picture.
+
+#[path = "../tests/web/harness.rs"]
+mod harness;
+#[path = "../tests/e2e/support.rs"]
+mod support;
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant, SystemTime};
+use support::{AppUnderTest, Desktop, pct, room_stats as room};
+
+fn unix_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+struct Figures {
+    first_ms: Vec<f64>,
+    swipe_ms: Vec<f64>,
+    fps: Vec<f64>,
+    capture_to_draw_p95: Vec<f64>,
+    av_sync_p95: Vec<f64>,
+    transfer_kib: Option<f64>,
+}
+
+fn at(v: &[f64], p: f64) -> f64 {
+    let mut v = v.to_vec();
+    pct(&mut v, p)
+}
+
+fn num(v: f64, digits: usize) -> String {
+    if v.is_nan() {
+        "—".to_owned()
+    } else {
+        format!("{v:.digits$}")
+    }
+}
+
+impl Figures {
+    /// The one line: medians, and the swipe's p95.
+    fn line(&self, name: &str) -> String {
+        format!(
+            "{name} first_frame_ms={} swipe_p95_ms={} fps={} capture_to_draw_p95_ms={} av_sync_p95_ms={} transfer_kib={}",
+            num(at(&self.first_ms, 0.5), 0),
+            num(at(&self.swipe_ms, 0.95), 0),
+            num(at(&self.fps, 0.5), 1),
+            num(at(&self.capture_to_draw_p95, 0.5), 0),
+            num(at(&self.av_sync_p95, 0.5), 1),
+            self.transfer_kib
+                .map_or("—".to_owned(), |k| format!("{k:.0}")),
+        )
+    }
+}
+
+fn row(measure: &str, w: &[f64], d: &[f64], goal: &str) {
+    println!(
+        "| {measure} | {} | {} | {} | {} | {} | {} | ×{} | {goal} |",
+        num(at(w, 0.5), 1),
+        num(at(w, 0.95), 1),
+        num(at(w, 0.99), 1),
+        num(at(d, 0.5), 1),
+        num(at(d, 0.95), 1),
+        num(at(d, 0.99), 1),
+        num(at(w, 0.5) / at(d, 0.5), 2),
+    );
+}
+
+fn web(base: &str, runs: usize) -> Figures {
+    // A first load warms the server (each room's picture loop, docs/media.md).
+    harness::scenario(base, "feed", &json!({ "swipes": 3, "waitMs": 90_000 }));
+    let mut f = Figures {
+        first_ms: Vec::new(),
+        swipe_ms: Vec::new(),
+        fps: Vec::new(),
+        capture_to_draw_p95: Vec::new(),
+        av_sync_p95: Vec::new(),
+        transfer_kib: None,
+    };
+    for _ in 0..runs {
+        let r = harness::scenario(base, "feed", &json!({ "swipes": 3 }));
+        let num = |v: &Value| v.as_f64();
+        f.first_ms.extend(num(&r["firstPictureMs"]));
+        f.fps.extend(num(&r["fps"]));
+        f.capture_to_draw_p95.extend(num(&r["captureToDrawP95"]));
+        f.av_sync_p95.extend(num(&r["avSyncP95"]));
+        f.transfer_kib = num(&r["transferBytes"]).map(|b| b / 1024.0);
+        for s in r["swipes"].as_array().into_iter().flatten() {
+            f.swipe_ms.extend(num(&s["ms"]));
+        }
+    }
+    f
+}
+
+fn desktop(base: &str, runs: usize) -> Figures {
+    let desktop = Desktop::start();
+    let mut f = Figures {
+        first_ms: Vec::new(),
+        swipe_ms: Vec::new(),
+        fps: Vec::new(),
+        capture_to_draw_p95: Vec::new(),
+        av_sync_p95: Vec::new(),
+        transfer_kib: None,
+    };
+    for _ in 0..runs {
+        let t0 = unix_ms();
+        let app = AppUnderTest::start(&desktop, &["--server", base]);
+        let first = app.wait_for("first frame", Duration::from_mins(1), |a| {
+            let s = a.state();
+            let f = room(&s, 0)["firstDrawAt"].as_f64().unwrap_or(0.0);
+            (f > 0.0).then_some(f)
+        });
+        f.first_ms.push(first - t0);
+        app.tap("live-badge"); // the window takes the keys
+        for to in 1..=3 {
+            app.wait_for("the next room preloaded", Duration::from_secs(15), |a| {
+                let s = a.state();
+                let now = s["page"]["now"].as_f64().unwrap_or(0.0);
+                (now - room(&s, to)["lastDrawAt"].as_f64().unwrap_or(0.0) < 200.0).then_some(())
+            });
+            app.key("Down");
+            f.swipe_ms.push(app.wait_for(
+                "the swipe's first frame",
+                Duration::from_secs(10),
+                |a| {
+                    let s = a.state();
+                    let shown = room(&s, to)["shownAfterInputAt"].as_f64().unwrap_or(0.0);
+                    let input = s["page"]["lastInputAt"].as_f64().unwrap_or(0.0);
+                    (s["view"]["index"] == to && shown > input).then_some(shown - input)
+                },
+            ));
+        }
+        // Two seconds on the last room: pictures drawn, capture → draw.
+        let s0 = app.state();
+        let page_t0 = s0["page"]["now"].as_f64().unwrap_or(0.0);
+        let d0 = room(&s0, 3)["drawn"].as_u64().unwrap_or(0);
+        let t = Instant::now();
+        let window = Duration::from_secs(2);
+        app.wait_for("a measurement window", window * 3, |_| {
+            (t.elapsed() >= window).then_some(())
+        });
+        let s1 = app.state_since(page_t0);
+        f.fps.push(
+            (room(&s1, 3)["drawn"].as_u64().unwrap_or(0) - d0) as f64 / t.elapsed().as_secs_f64(),
+        );
+        f.capture_to_draw_p95
+            .extend(room(&s1, 3)["latencyP95"].as_f64());
+    }
+    f
+}
+
+fn main() {
+    let runs: usize = std::env::var("LIVECART_BENCH_WEB_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let server = harness::server(&[]);
+    let w = web(&server.url, runs);
+    let d = desktop(&server.url, runs.min(3));
+    println!(
+        "\nlivecart web (Chromium, {runs} loads) vs desktop (WebKitGTK, {} launches), one release server on loopback, 390x844",
+        runs.min(3)
+    );
+    println!(
+        "| measure | web p50 | p95 | p99 | desktop p50 | p95 | p99 | web/desktop p50 | goal (web) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    row("first picture (ms)", &w.first_ms, &d.first_ms, "≤ 500");
+    row(
+        "preloaded swipe → picture (ms)",
+        &w.swipe_ms,
+        &d.swipe_ms,
+        "p95 ≤ 100",
+    );
+    row("frames drawn per second", &w.fps, &d.fps, "≥ 29");
+    row(
+        "capture → draw p95 (ms)",
+        &w.capture_to_draw_p95,
+        &d.capture_to_draw_p95,
+        "≤ 100",
+    );
+    row("A/V sync p95 (ms)", &w.av_sync_p95, &d.av_sync_p95, "≤ 45");
+    println!("{}", w.line("web"));
+    println!("{}", d.line("desktop"));
+}
