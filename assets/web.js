@@ -123,3 +123,36 @@ window.livecartWeb = {
 if ("serviceWorker" in navigator && window.isSecureContext) {
   navigator.serviceWorker.register("/sw.js").catch((e) => console.warn("no offline shell:", e.message));
 }
+
+// Pull to refresh: a finger pulling the feed down at its first room, past
+// PULL px, asks the core for the feed again (the hidden refresh button).
+(() => {
+  const PULL = 110;
+  let startY = null, hint = null;
+  const feed = () => document.querySelector("[data-testid=feed]");
+  addEventListener("touchstart", (e) => {
+    const f = feed();
+    startY = f && f.contains(e.target) && f.scrollTop <= 0 && e.touches.length === 1 ? e.touches[0].clientY : null;
+  }, { passive: true, capture: true });
+  addEventListener("touchmove", (e) => {
+    if (startY === null) return;
+    const dy = e.touches[0].clientY - startY;
+    if (dy <= 10) { hint?.remove(); hint = null; return; }
+    if (!hint) {
+      hint = document.createElement("div");
+      hint.className = "pull-hint";
+      hint.dataset.testid = "pull-hint";
+      document.body.append(hint);
+    }
+    hint.textContent = dy > PULL ? "Release to refresh" : "Pull to refresh";
+    hint.style.opacity = String(Math.min(1, dy / PULL));
+  }, { passive: true, capture: true });
+  addEventListener("touchend", (e) => {
+    if (startY === null) return;
+    const dy = (e.changedTouches[0]?.clientY ?? startY) - startY;
+    startY = null;
+    hint?.remove();
+    hint = null;
+    if (dy > PULL) document.querySelector("[data-testid=refresh-feed]")?.click();
+  }, { passive: true, capture: true });
+})();

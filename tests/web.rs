@@ -178,3 +178,69 @@ fn with_the_server_gone_the_orders_show_from_the_cache_under_the_offline_banner(
     );
     assert_eq!(ran["storage"], json!({ "local": 0, "session": 0 }), "{ran}");
 }
+
+/// The controls at a viewport: on screen, thumb-sized, not covered.
+fn fits(ran: &Value) {
+    for c in ran["layout"].as_array().expect("layout") {
+        let id = &c["id"];
+        assert_eq!(c["shown"], true, "{id} is on screen: {ran}");
+        assert_eq!(c["inside"], true, "{id} is wholly inside the screen: {c}");
+        assert_eq!(c["covered"], false, "{id} is not covered: {c}");
+        assert!(
+            c["width"].as_f64() >= Some(44.0) && c["height"].as_f64() >= Some(44.0),
+            "{id} is at least 44 px: {c}"
+        );
+    }
+}
+
+#[test]
+fn at_360_by_800_sound_starts_with_a_tap_share_gives_the_link_a_pull_refreshes_and_a_double_tap_likes()
+ {
+    let server = server(&[]);
+    let ran = scenario(
+        &server.url,
+        "touch",
+        &json!({ "width": 360, "height": 800 }),
+    );
+    eprintln!("{ran}");
+    fits(&ran);
+    assert_eq!(
+        ran["unmuted"], true,
+        "a tap on the hint turns the sound on: {ran}"
+    );
+    assert!(
+        ran["liked"]
+            .as_str()
+            .is_some_and(|t| t.contains("Sign in to like")),
+        "a double-tap on the video is a like (signed out: asks to sign in first): {ran}"
+    );
+    let room = ran["room"].as_str().expect("room");
+    assert!(
+        ran["shared"]
+            .as_str()
+            .is_some_and(|s| s.contains(&format!("/r/{room}"))),
+        "the room's own link: {ran}"
+    );
+    assert_eq!(
+        ran["refreshed"], true,
+        "the feed was asked for again: {ran}"
+    );
+    assert_eq!(
+        ran["roomAfterRefresh"].as_str(),
+        Some(room),
+        "same room: {ran}"
+    );
+}
+
+#[test]
+fn at_desktop_width_the_controls_fit_and_work() {
+    let server = server(&[]);
+    let ran = scenario(
+        &server.url,
+        "touch",
+        &json!({ "width": 1280, "height": 800, "desktop": true, "tapX": 640 }),
+    );
+    eprintln!("{ran}");
+    fits(&ran);
+    assert_eq!(ran["refreshed"], true, "{ran}");
+}

@@ -38,8 +38,8 @@ async function phone(name = "a") {
       // and the tests unmute with a tap, as a shopper does.
     ],
     viewport: { width: opts.width || 390, height: opts.height || 844 },
-    deviceScaleFactor: 3,
-    isMobile: true,
+    deviceScaleFactor: opts.desktop ? 1 : 3,
+    isMobile: !opts.desktop,
     hasTouch: true,
   });
   contexts.push(ctx);
@@ -353,6 +353,56 @@ const scenarios = {
     return { paid, online, offline, banner: banner.text, worker, storage };
   },
 
+  // Touch and layout at any size: the controls fit a thumb and nothing
+  // covers them; the share button gives the room's link; a double-tap likes;
+  // pulling the first room down refreshes the feed.
+  async touch() {
+    const { page } = await phone();
+    let feeds = 0;
+    page.on("request", (r) => { if (new URL(r.url()).pathname === "/v1/feed") feeds++; });
+    await page.goto(`${base}/`);
+    const first = await firstPicture(page);
+    const layout = await page.evaluate((ids) => ids.map((id) => {
+      const el = [...document.querySelectorAll(`[data-testid="${id}"]`)].find((e) => {
+        const r = e.getBoundingClientRect();
+        return r.height > 0 && r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth;
+      });
+      if (!el) return { id, shown: false };
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+      return { id, shown: true, width: r.width, height: r.height,
+               inside: r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight,
+               covered: !!hit && !el.contains(hit) && !hit.contains(el) };
+    }), ["mute", "close", "follow", "like", "gift", "bag", "share", "chat-send", "pinned", "sign-in", "unmute-hint"]);
+    // "Tap for sound": the player's sound comes on and the hint goes.
+    await tap(page, "unmute-hint");
+    const unmuted = await waitFor(page, "the sound on after the tap", (room) => {
+      const s = window.livecartWeb.stats()[room];
+      return s && s.muted === false && !document.querySelector('[data-testid="unmute-hint"]') ? true : null;
+    }, first.room);
+    await tap(page, "share");
+    const shared = (await waitForId(page, "message", "/r/")).text;
+    // Pull the first room down.
+    const feedsBefore = feeds;
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x: opts.tapX || 195, y: 160 }] });
+    for (let i = 1; i <= 8; i++) {
+      await page.waitForTimeout(16);
+      await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [{ x: opts.tapX || 195, y: 160 + i * 30 }] });
+    }
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+    const started = Date.now();
+    while (feeds === feedsBefore && Date.now() - started < WAIT) await page.waitForTimeout(50);
+    // Double-tap the video: a like, which asks a signed-out viewer to sign in.
+    await page.touchscreen.tap(opts.tapX || 195, 300);
+    await page.waitForTimeout(80);
+    await page.touchscreen.tap(opts.tapX || 195, 300);
+    const liked = (await waitForId(page, "sign-in-sheet")).text;
+    const after = await players(page);
+    return { room: first.room, layout, unmuted, liked, shared, refreshed: feeds > feedsBefore, roomAfterRefresh: after.current,
+             viewport: page.viewportSize() };
+  },
+
   async room() {
     const { page } = await phone();
     await page.goto(`${base}/r/${opts.room}`);
@@ -367,6 +417,8 @@ try {
   const run = scenarios[scenario];
   if (!run) throw new Error(`no scenario ${scenario}: ${Object.keys(scenarios).join(", ")}`);
   console.log(JSON.stringify(await run()));
+  // What the phone showed at the end (for the docs and for looking).
+  if (process.env.LIVECART_SCREENSHOT) await contexts[0]?.pages()[0]?.screenshot({ path: process.env.LIVECART_SCREENSHOT });
 } catch (e) {
   console.error(String(e.stack || e));
   code = 1;

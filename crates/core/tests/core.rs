@@ -1212,3 +1212,37 @@ fn a_shared_links_room_opens_when_the_feed_lists_it() {
         assert_eq!(app.feed.wanted, None, "asked once");
     }
 }
+
+#[test]
+fn pulling_the_feed_down_asks_for_it_again_and_keeps_the_room_on_screen() {
+    let (mut app, rooms, _) = started(3);
+    app.update(Event::Feed(FeedEvent::SwipeTo(1)), t0());
+    let effects = app.update(Event::Feed(FeedEvent::Refresh), t0());
+    assert!(app.view(t0()).loading, "the feed says it is refreshing");
+    let timer = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Timer { id, after_ms: 0 } => Some(*id),
+            _ => None,
+        })
+        .expect("asked for at once");
+    // A second pull while the first is on its way asks for nothing more.
+    assert!(app.update(Event::Feed(FeedEvent::Refresh), t0()).is_empty());
+    let feed = http(&app.update(Event::Timer(timer), t0()))
+        .into_iter()
+        .find(|r| r.path == "/v1/feed")
+        .expect("the feed is asked for again");
+    // The server's order changed: the viewer stays on the room they watch.
+    let mut fresh = rooms.clone();
+    fresh.reverse();
+    app.update(
+        Event::HttpDone {
+            id: feed.id,
+            result: Ok(serde_json::to_value(FeedResponse { rooms: fresh }).expect("json")),
+        },
+        t0(),
+    );
+    let view = app.view(t0());
+    assert!(!view.loading);
+    assert_eq!(view.pages[view.index].room_id, rooms[1].id.to_string());
+}

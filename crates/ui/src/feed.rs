@@ -13,6 +13,7 @@ pub fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> 
     let ui_mute = ui.clone();
     let ui_close = ui.clone();
     let ui_like = ui.clone();
+    let ui_hint = ui.clone();
     rsx! {
         section {
             class: if current { "page current" } else { "page" },
@@ -51,6 +52,22 @@ pub fn Page(page: livecart_core::view::PageView, current: bool, muted: bool) -> 
                     title: if muted { "Unmute" } else { "Mute" },
                     onclick: move |_| ui_mute.send(Event::ToggleMute),
                     if muted { MutedIcon {} } else { SoundIcon {} }
+                }
+            }
+            if current && muted && crate::MUTED_BY_BROWSER.load(std::sync::atomic::Ordering::Relaxed) {
+                // A browser starts sound only from a tap: say so, once.
+                button {
+                    class: "unmute-hint",
+                    "data-testid": "unmute-hint",
+                    onclick: {
+                        let ui = ui_hint.clone();
+                        move |_| {
+                            crate::MUTED_BY_BROWSER.store(false, std::sync::atomic::Ordering::Relaxed);
+                            ui.send(Event::ToggleMute);
+                        }
+                    },
+                    MutedIcon {}
+                    "Tap for sound"
                 }
             }
             div { class: if page.spinner { "badge waiting" } else { "badge" }, "data-testid": "live-badge",

@@ -45,6 +45,11 @@ pub fn img(url: &str) -> String {
     }
 }
 
+/// The web shell starts muted because the browser does (its autoplay
+/// rules): the room on screen offers a "Tap for sound" until the viewer
+/// chooses.
+pub static MUTED_BY_BROWSER: AtomicBool = AtomicBool::new(false);
+
 /// Key presses the shell has handed to the page so far, where it counts them
 /// (the desktop on Linux: src/keys.rs). A field read waits until the page has
 /// seen as many; elsewhere it waits for a quiet keyboard.
@@ -116,7 +121,20 @@ pub fn Screens(view: Signal<Option<ViewModel>>) -> Element {
     let reduced = vm.room.as_ref().is_some_and(|r| r.reduced_motion);
     let ui_key = ui.clone();
     let ui_scroll = ui.clone();
+    let ui_refresh = ui.clone();
     rsx! {
+        // Pull to refresh: the page's touch script (assets/web.js) presses
+        // this when the feed is pulled down at its top.
+        button {
+            class: "pull-refresh",
+            "data-testid": "refresh-feed",
+            "aria-label": "Refresh the live rooms",
+            tabindex: -1,
+            onclick: move |_| ui_refresh.send(Event::Feed(FeedEvent::Refresh)),
+        }
+        if vm.loading && !vm.pages.is_empty() {
+            div { class: "refreshing", "data-testid": "refreshing", span { class: "spinner" } "Refreshing…" }
+        }
         div {
             class: "feed",
             "data-testid": "feed",

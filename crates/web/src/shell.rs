@@ -59,6 +59,9 @@ pub async fn run(
     app.feed.plays = Plays::Browser;
     app.feed.wanted = linked_room();
     let _ = events.unbounded_send(Event::Started);
+    // Browsers start sound only from a tap: the app starts muted and says so.
+    livecart_ui::MUTED_BY_BROWSER.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = events.unbounded_send(Event::ToggleMute);
     // At most one view a frame, however many events arrive (a chat flood).
     let mut frames = FrameClock::default();
     let mut render_at: Option<i64> = None;

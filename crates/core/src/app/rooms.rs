@@ -33,6 +33,9 @@ pub enum FeedEvent {
     CloseRoom,
     /// Open the room at this feed index (from the grid).
     OpenRoom(usize),
+    /// Pulled down at the top of the feed: ask for it again (the room on
+    /// screen stays if it is still live).
+    Refresh,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,6 +146,19 @@ impl Rooms {
                 let mut cmds = st.players();
                 cmds.extend(Self::enter_current_room(st, cx));
                 cmds
+            }
+            FeedEvent::Refresh => {
+                if st.feed.loading {
+                    return Vec::new();
+                }
+                st.feed.loading = true;
+                vec![
+                    Cmd::CancelTimers(Wake::Feed),
+                    Cmd::Timer {
+                        wake: Wake::Feed,
+                        after_ms: 0,
+                    },
+                ]
             }
             FeedEvent::SwipeTo(index) => {
                 if st.feed.browsing || !st.feed.go_to(index) {
