@@ -6,7 +6,8 @@ use crate::control::EvalRequest;
 use crate::shell::ShellHandle;
 use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
 use dioxus::prelude::*;
-use livecart_ui::{Screens, Ui};
+use livecart_ui::Ui;
+use livecart_ui::routes::{Route, View};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -64,7 +65,8 @@ fn Root() -> Element {
     let ui = use_context::<Ui>();
     let desktop = use_context::<DesktopCx>();
     let view = use_shell(&ui, &desktop);
+    use_context_provider(|| View(view));
     rsx! {
-        Screens { view }
+        Router::<Route> {}
     }
 }

@@ -244,3 +244,31 @@ fn at_desktop_width_the_controls_fit_and_work() {
     fits(&ran);
     assert_eq!(ran["refreshed"], true, "{ran}");
 }
+
+#[test]
+fn the_address_follows_the_room_and_the_screens_and_back_closes_a_screen() {
+    let server = server(&[]);
+    let ran = scenario(&server.url, "routes", &json!({}));
+    eprintln!("{ran}");
+    let first = ran["first"].as_str().expect("room");
+    assert_eq!(
+        ran["atFirst"].as_str(),
+        Some(format!("/r/{first}").as_str()),
+        "{ran}"
+    );
+    let to = ran["swipedTo"].as_str().expect("room");
+    assert_eq!(
+        ran["afterSwipe"].as_str(),
+        Some(format!("/r/{to}").as_str()),
+        "{ran}"
+    );
+    assert_eq!(
+        ran["ordersGone"], true,
+        "back closed the orders screen: {ran}"
+    );
+    assert_eq!(ran["walletPath"], "/wallet", "{ran}");
+    assert!(
+        ran["wallet"].as_str().is_some_and(|w| !w.is_empty()),
+        "{ran}"
+    );
+}

@@ -46,6 +46,12 @@ async function phone(name = "a") {
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on("console", (m) => console.error(`[${name}] ${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => console.error(`[${name}] page error: ${e}`));
+  if (process.env.LIVECART_WEB_TRACE) {
+    const t0 = Date.now();
+    const api = (r) => new URL(r.url()).pathname.startsWith("/v1/") && !r.url().includes("/images/");
+    page.on("response", (r) => { if (api(r)) console.error(`[${name}] +${Date.now() - t0} ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`); });
+    page.on("requestfailed", (r) => { if (api(r)) console.error(`[${name}] +${Date.now() - t0} failed ${r.method()} ${new URL(r.url()).pathname}`); });
+  }
   return { ctx, page };
 }
 
@@ -118,6 +124,18 @@ async function firstPicture(page) {
   });
 }
 
+/** A finger over the video (below the top bar, above the chat), dragged up
+ * by more than half a page in ~100 ms: the feed snaps to the next room. */
+async function drag(page, cdp) {
+  const x = 330, from = 470, to = 6, steps = 6;
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x, y: from }] });
+  for (let i = 1; i <= steps; i++) {
+    await page.waitForTimeout(16);
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [{ x, y: from + ((to - from) * i) / steps }] });
+  }
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+}
+
 /** One swipe up with a finger (CDP touch events), timed from the finger's lift to a new picture of the next room fully on screen. */
 async function swipe(page, cdp) {
   const before = await players(page);
@@ -146,15 +164,7 @@ async function swipe(page, cdp) {
     };
     requestAnimationFrame(watch);
   });
-  // A finger over the video (below the top bar, above the chat), dragged
-  // up by more than half a page in ~100 ms: the feed snaps to the next room.
-  const x = 330, from = 470, to = 6, steps = 6;
-  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x, y: from }] });
-  for (let i = 1; i <= steps; i++) {
-    await page.waitForTimeout(16);
-    await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [{ x, y: from + ((to - from) * i) / steps }] });
-  }
-  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  await drag(page, cdp);
   const shown = await waitFor(page, "the next room's picture after the swipe", () => window.__shown);
   const held = before.stats[shown.room] ?? null;
   return { from: before.current, to: shown.room, ms: shown.ms, settledMs: shown.settledMs, wasHeld: held?.held ?? false, heldDrawnBefore: held?.drawn ?? 0 };
@@ -401,6 +411,43 @@ const scenarios = {
     const after = await players(page);
     return { room: first.room, layout, unmuted, liked, shared, refreshed: feeds > feedsBefore, roomAfterRefresh: after.current,
              viewport: page.viewportSize() };
+  },
+
+  // The address follows the app and the app the address (crates/ui's routes).
+  async routes() {
+    const { page } = await phone();
+    const path = () => new URL(page.url()).pathname;
+    const waitPath = async (want) => {
+      const started = Date.now();
+      while (path() !== want) {
+        if (Date.now() - started > WAIT) throw new Error(`the address stayed ${path()}, not ${want}`);
+        await page.waitForTimeout(50);
+      }
+    };
+    await page.goto(`${base}/`);
+    const first = await firstPicture(page);
+    await waitPath(`/r/${first.room}`);
+    const atFirst = path();
+    const cdp = await page.context().newCDPSession(page);
+    await drag(page, cdp);
+    const swiped = { to: await waitFor(page, "the next room on screen", (first) => {
+      const cur = document.querySelector("section.page.current")?.dataset.room;
+      return cur && cur !== first ? cur : null;
+    }, first.room) };
+    await waitPath(`/r/${swiped.to}`);
+    const afterSwipe = path();
+    await signIn(page, "dan");
+    await tap(page, "orders");
+    await waitForId(page, "orders-screen");
+    await waitPath("/orders");
+    await page.goBack();
+    await waitPath(`/r/${swiped.to}`);
+    const ordersGone = await page.waitForFunction(() => !document.querySelector('[data-testid="orders-screen"]'), null, { timeout: WAIT })
+      .then(() => true, () => false);
+    // Opened at /wallet (a bookmark): the wallet opens, signed in from the cookie.
+    await page.goto(`${base}/wallet`);
+    const wallet = (await waitForId(page, "wallet-sheet")).text.slice(0, 40);
+    return { first: first.room, atFirst, swipedTo: swiped.to, afterSwipe, ordersGone, wallet, walletPath: path() };
   },
 
   async room() {

@@ -11,6 +11,7 @@ pub mod checkout;
 pub mod feed;
 pub mod orders;
 pub mod room;
+pub mod routes;
 pub mod sign_in;
 pub mod wallet;
 

@@ -38,9 +38,11 @@ fn main() {
 mod root {
     use dioxus::prelude::*;
     use livecart_core::{Event, ViewModel};
-    use livecart_ui::{Screens, Ui};
+    use livecart_ui::Ui;
+    use livecart_ui::routes::{Route, View};
 
-    /// The page: the shared screens, fed by the shell's view models.
+    /// The page: the shared screens under the shared routes, fed by the
+    /// shell's view models.
     #[component]
     pub fn Root() -> Element {
         let view = use_signal(|| None::<ViewModel>);
@@ -50,10 +52,13 @@ mod root {
             provide_context(Ui::new(move |e| {
                 let _ = send.unbounded_send(e);
             }));
-            spawn(crate::shell::run(tx, rx, view));
+            // Before the router first renders (it moves the address).
+            let opened_at = crate::shell::address();
+            spawn(crate::shell::run(opened_at, tx, rx, view));
         });
+        use_context_provider(|| View(view));
         rsx! {
-            Screens { view }
+            Router::<Route> {}
         }
     }
 }

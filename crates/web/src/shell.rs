@@ -17,6 +17,7 @@ use livecart_core::feed::Plays;
 use livecart_core::frames::{FrameClock, Render};
 use livecart_core::protocol::RoomId;
 use livecart_core::{AccountEvent, App, Effect, Event, ViewModel};
+use livecart_ui::routes::{self, Route};
 
 /// The page's own origin: the server that served it is the server it uses
 /// (REST, sockets, pictures and video all come from there).
@@ -26,10 +27,12 @@ fn origin() -> String {
         .unwrap_or_default()
 }
 
-/// A share link's room (`/r/{room}`): the app opens on it.
-fn linked_room() -> Option<RoomId> {
-    let path = web_sys::window()?.location().pathname().ok()?;
-    path.strip_prefix("/r/")?.trim_end_matches('/').parse().ok()
+/// The address the page is at.
+pub fn address() -> Route {
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(Route::Feed {})
 }
 
 /// The core's id seed, from the browser's CSPRNG.
@@ -41,7 +44,10 @@ fn seed() -> [u8; 32] {
     seed
 }
 
+/// `opened_at`: the address the page was opened at, read before the router
+/// (which moves the address with the app) first rendered.
 pub async fn run(
+    opened_at: Route,
     events: UnboundedSender<Event>,
     mut rx: UnboundedReceiver<Event>,
     mut view: Signal<Option<ViewModel>>,
@@ -49,6 +55,7 @@ pub async fn run(
     livecart_ui::SAME_ORIGIN_IMAGES.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut shell = Shell {
         base: origin(),
+        opened_at: opened_at.clone(),
         http: reqwest::Client::new(),
         sockets: Sockets::default(),
         me: MeSocket::default(),
@@ -57,7 +64,11 @@ pub async fn run(
     page::listen(events.clone());
     let mut app = App::seeded(seed());
     app.feed.plays = Plays::Browser;
-    app.feed.wanted = linked_room();
+    // A share link's room (`/r/{room}`): the app opens on it.
+    app.feed.wanted = match &opened_at {
+        Route::Room { room } => room.parse::<RoomId>().ok(),
+        _ => None,
+    };
     let _ = events.unbounded_send(Event::Started);
     // Browsers start sound only from a tap: the app starts muted and says so.
     livecart_ui::MUTED_BY_BROWSER.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -112,6 +123,8 @@ pub async fn run(
 
 struct Shell {
     base: String,
+    /// The address the page was opened at (the router changes it soon).
+    opened_at: Route,
     http: reqwest::Client,
     sockets: Sockets,
     me: MeSocket,
@@ -160,6 +173,7 @@ impl Shell {
             // and who is signed in (no token) in IndexedDB for offline.
             Effect::Vault(VaultCommand::Load) => {
                 let (http, base) = (self.http.clone(), self.base.clone());
+                let opened_at = self.opened_at.clone();
                 spawn(async move {
                     let saved = match net::resume_session(&http, &base).await {
                         Ok(Some(s)) => {
@@ -174,9 +188,17 @@ impl Shell {
                         // cached until the server answers again.
                         Err(()) => store::recall().await,
                     };
+                    let signed_in = saved.is_some();
                     send(Event::Account(AccountEvent::VaultLoaded(
                         saved.map(Box::new),
                     )));
+                    // Opened at a screen's address (a bookmark, a reload):
+                    // that screen, now that the session is back.
+                    if signed_in {
+                        for e in routes::events_for(&opened_at, &Route::Feed {}) {
+                            send(e);
+                        }
+                    }
                 });
             }
             // Signing in set the cookie; signing out (DELETE /v1/session)

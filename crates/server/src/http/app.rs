@@ -327,7 +327,8 @@ async fn file(
     res
 }
 
-/// The page: the app, whatever path it was opened at (`/`, `/r/{room}`).
+/// The page: the app, whatever address it was opened at (`/`, `/r/{room}`,
+/// `/orders`, `/wallet`: crates/ui's routes).
 pub fn page(app: &WebApp) -> Response {
     let mut res = match &app.page {
         Some(p) => p.clone().into_response(),
@@ -373,6 +374,20 @@ pub fn routes<S: Clone + Send + Sync + 'static>(app: Arc<WebApp>) -> Router<S> {
     Router::new()
         .route(
             "/",
+            get({
+                let app = app.clone();
+                move || async move { page(&app) }
+            }),
+        )
+        .route(
+            "/orders",
+            get({
+                let app = app.clone();
+                move || async move { page(&app) }
+            }),
+        )
+        .route(
+            "/wallet",
             get({
                 let app = app.clone();
                 move || async move { page(&app) }
