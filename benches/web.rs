@@ -11,6 +11,10 @@
 //! launch of the process; a swipe from the key press to the next room's
 //! first picture.
 
+// Both harnesses bring tests/e2e/headless.rs; this bench uses the browser
+// one's server only.
+#![allow(clippy::duplicate_mod)]
+
 #[path = "../tests/web/harness.rs"]
 mod harness;
 #[path = "../tests/e2e/support.rs"]
@@ -26,6 +30,7 @@ fn unix_ms() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
+#[derive(Default)]
 struct Figures {
     first_ms: Vec<f64>,
     swipe_ms: Vec<f64>,
@@ -80,14 +85,7 @@ fn row(measure: &str, w: &[f64], d: &[f64], goal: &str) {
 fn web(base: &str, runs: usize) -> Figures {
     // A first load warms the server (each room's picture loop, docs/media.md).
     harness::scenario(base, "feed", &json!({ "swipes": 3, "waitMs": 90_000 }));
-    let mut f = Figures {
-        first_ms: Vec::new(),
-        swipe_ms: Vec::new(),
-        fps: Vec::new(),
-        capture_to_draw_p95: Vec::new(),
-        av_sync_p95: Vec::new(),
-        transfer_kib: None,
-    };
+    let mut f = Figures::default();
     for _ in 0..runs {
         let r = harness::scenario(base, "feed", &json!({ "swipes": 3 }));
         let num = |v: &Value| v.as_f64();
@@ -105,14 +103,7 @@ fn web(base: &str, runs: usize) -> Figures {
 
 fn desktop(base: &str, runs: usize) -> Figures {
     let desktop = Desktop::start();
-    let mut f = Figures {
-        first_ms: Vec::new(),
-        swipe_ms: Vec::new(),
-        fps: Vec::new(),
-        capture_to_draw_p95: Vec::new(),
-        av_sync_p95: Vec::new(),
-        transfer_kib: None,
-    };
+    let mut f = Figures::default();
     for _ in 0..runs {
         let t0 = unix_ms();
         let app = AppUnderTest::start(&desktop, &["--server", base]);

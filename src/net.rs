@@ -5,8 +5,9 @@
 use futures_util::{SinkExt, StreamExt};
 use livecart_core::effects::{HttpRequest, Method};
 use livecart_core::protocol::commerce::IDEMPOTENCY_HEADER;
+use livecart_core::protocol::live::{me_socket_path, room_socket_path};
 use livecart_core::protocol::{
-    ClientFrame, Epoch, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem, RoomId, decode_server_frame,
+    ClientFrame, Epoch, PROTOCOL_HEADER, PROTOCOL_VERSION, RoomId, decode_server_frame,
 };
 use livecart_core::{Event, HttpFailure, SocketUpdate};
 use std::collections::HashMap;
@@ -41,23 +42,11 @@ pub async fn http(
         .await
         .map_err(|e| HttpFailure::Network(e.without_url().to_string()))?;
     let status = res.status().as_u16();
-    if res.status().is_success() {
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| HttpFailure::Network(e.without_url().to_string()))?;
-        if body.is_empty() {
-            // 204 No Content (follow, unfollow).
-            return Ok(serde_json::Value::Null);
-        }
-        serde_json::from_slice(&body)
-            .map_err(|e| HttpFailure::Network(format!("the server's answer was not JSON: {e}")))
-    } else {
-        Err(HttpFailure::Status {
-            status,
-            problem: res.json::<Problem>().await.ok(),
-        })
-    }
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| HttpFailure::Network(e.without_url().to_string()))?;
+    HttpFailure::answer(status, &body)
 }
 
 /// The open room sockets. Dropping a room's sender ends its task quietly.
@@ -75,11 +64,11 @@ impl Sockets {
         access_token: Option<String>,
         events: mpsc::UnboundedSender<Event>,
     ) {
-        let ws_base = base.replacen("http", "ws", 1);
-        let resume = resume
-            .map(|(since, epoch)| format!("&since={since}&epoch={epoch}"))
-            .unwrap_or_default();
-        let url = format!("{ws_base}/v1/rooms/{room}/live?v={PROTOCOL_VERSION}{resume}");
+        let url = format!(
+            "{}{}",
+            base.replacen("http", "ws", 1),
+            room_socket_path(room, resume)
+        );
         let (tx, rx) = mpsc::unbounded_channel();
         // The token goes in the first frame, never in the URL (URLs get logged).
         if let Some(t) = access_token {
@@ -185,11 +174,11 @@ impl MeSocket {
         access_token: &str,
         events: mpsc::UnboundedSender<Event>,
     ) {
-        let ws_base = base.replacen("http", "ws", 1);
-        let resume = resume
-            .map(|(since, epoch)| format!("&since={since}&epoch={epoch}"))
-            .unwrap_or_default();
-        let url = format!("{ws_base}/v1/me/live?v={PROTOCOL_VERSION}{resume}");
+        let url = format!(
+            "{}{}",
+            base.replacen("http", "ws", 1),
+            me_socket_path(resume)
+        );
         let (stop, stopped) = tokio::sync::oneshot::channel();
         self.stop = Some(stop);
         tokio::spawn(run_me(url, access_token.to_owned(), stopped, events));

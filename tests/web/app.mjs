@@ -12,38 +12,22 @@
 // JavaScript storage), offline (orders from the cache with the server
 // stopped), room (a share link opens its room and plays).
 
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { launch } from "./phone.mjs";
 
 const [base, scenario, optsArg] = process.argv.slice(2);
 const opts = optsArg ? JSON.parse(optsArg) : {};
 // Each wait, at most (a cold server records its rooms first: the bench
 // gives its first load longer).
 const WAIT = opts.waitMs || 20000;
-const profiles = [];
+const launchedPhones = [];
 const contexts = [];
 
 async function phone(name = "a") {
-  const dir = mkdtempSync(join(tmpdir(), `livecart-chromium-${name}-`));
-  profiles.push(dir);
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.LIVECART_CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run",
-      // A headless browser nobody taps would keep the sound off: the bench
-      // and the tests unmute with a tap, as a shopper does.
-    ],
-    viewport: { width: opts.width || 390, height: opts.height || 844 },
-    deviceScaleFactor: opts.desktop ? 1 : 3,
-    isMobile: !opts.desktop,
-    hasTouch: true,
-  });
+  const launched = await launch({ width: opts.width, height: opts.height, desktop: opts.desktop, name });
+  launchedPhones.push(launched);
+  const { context: ctx, page } = launched;
   contexts.push(ctx);
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
   page.on("console", (m) => console.error(`[${name}] ${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => console.error(`[${name}] page error: ${e}`));
   if (process.env.LIVECART_WEB_TRACE) {
@@ -478,7 +462,6 @@ try {
     }
   }
 } finally {
-  for (const c of contexts) await c.close().catch(() => {});
-  for (const d of profiles) rmSync(d, { recursive: true, force: true });
+  for (const p of launchedPhones) await p.close();
   process.exit(code);
 }

@@ -48,13 +48,11 @@ pub fn scenario(base: &str, name: &str, opts: &Value) -> Value {
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    let out = match rx.recv_timeout(Duration::from_mins(3)) {
-        Ok(out) => out.expect("the browser run"),
-        Err(_) => {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-            panic!("the browser scenario {name} hung for 3 minutes");
-        }
+    let Ok(out) = rx.recv_timeout(Duration::from_mins(3)) else {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        panic!("the browser scenario {name} hung for 3 minutes");
     };
+    let out = out.expect("the browser run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),

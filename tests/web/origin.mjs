@@ -8,28 +8,13 @@
 // It waits for `want` pictures (at most 20 s), then reports. The page's
 // console goes to stderr.
 
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { launch } from "./phone.mjs";
 
 const [pageUrl, wantArg] = process.argv.slice(2);
 const want = Number(wantArg || 90);
-const profile = mkdtempSync(join(tmpdir(), "livecart-chromium-"));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.LIVECART_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-  ],
-  viewport: { width: 390, height: 844 },
-  deviceScaleFactor: 3,
-  isMobile: true,
-  hasTouch: true,
-});
+const phone = await launch();
 try {
-  const page = browser.pages()[0] ?? (await browser.newPage());
+  const page = phone.page;
   page.on("console", (m) => console.error(`page ${m.type()}: ${m.text()}`));
   const started = Date.now();
   await page.goto(pageUrl);
@@ -56,6 +41,5 @@ try {
   result.mutedAtFirst = mutedAtFirst;
   console.log(JSON.stringify({ inTime, navigationToReportMs: Date.now() - started, ...result }));
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await phone.close();
 }

@@ -181,6 +181,28 @@ pub struct LiveQuery {
     pub epoch: Option<Epoch>,
 }
 
+impl LiveQuery {
+    /// The query a client connects with: this protocol's version and, to
+    /// resume, the last event it has (`&since=…&epoch=…`).
+    pub fn resuming(resume: Option<(u64, Epoch)>) -> String {
+        let v = crate::PROTOCOL_VERSION;
+        match resume {
+            Some((since, epoch)) => format!("v={v}&since={since}&epoch={epoch}"),
+            None => format!("v={v}"),
+        }
+    }
+}
+
+/// A room's socket, path and query.
+pub fn room_socket_path(room: RoomId, resume: Option<(u64, Epoch)>) -> String {
+    format!("/v1/rooms/{room}/live?{}", LiveQuery::resuming(resume))
+}
+
+/// The signed-in user's own socket, path and query.
+pub fn me_socket_path(resume: Option<(u64, Epoch)>) -> String {
+    format!("/v1/me/live?{}", LiveQuery::resuming(resume))
+}
+
 /// Frame types a client may send.
 pub const CLIENT_FRAME_TYPES: &[&str] = &["chat", "like", "ping", "auth"];
 

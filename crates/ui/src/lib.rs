@@ -95,10 +95,10 @@ pub fn Screens(view: Signal<Option<ViewModel>>) -> Element {
     let mut swiped_to = use_signal(|| None::<usize>);
     let shown = use_memo(move || view.read().as_ref().map(|v| v.index));
     use_effect(move || {
-        if let Some(i) = shown() {
-            if *swiped_to.peek() != Some(i) {
-                scroll_to(i);
-            }
+        if let Some(i) = shown()
+            && *swiped_to.peek() != Some(i)
+        {
+            scroll_to(i);
         }
     });
     let vm = view.read();

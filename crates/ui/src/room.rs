@@ -171,7 +171,7 @@ pub fn RoomOverlay(room: RoomView) -> Element {
                         title: "Share this room",
                         onclick: {
                             let ui = ui.clone();
-                            let room_id = room.room_id.to_string();
+                            let room_id = room.room_id.clone();
                             move |_| {
                                 let (ui, room_id) = (ui.clone(), room_id.clone());
                                 spawn(async move {

@@ -15,10 +15,11 @@ use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, WebSocketError};
 use livecart_core::effects::{HttpRequest, Method};
 use livecart_core::protocol::commerce::IDEMPOTENCY_HEADER;
+use livecart_core::protocol::live::{me_socket_path, room_socket_path};
 use livecart_core::protocol::me::MeFrame;
 use livecart_core::protocol::rest::SessionResponse;
 use livecart_core::protocol::{
-    ClientFrame, Epoch, PROTOCOL_HEADER, PROTOCOL_VERSION, Problem, RoomId, decode_server_frame,
+    ClientFrame, Epoch, PROTOCOL_HEADER, PROTOCOL_VERSION, RoomId, decode_server_frame,
 };
 use livecart_core::{Event, HttpFailure, MeUpdate, SocketUpdate};
 use std::collections::HashMap;
@@ -59,22 +60,11 @@ pub async fn http(
         .await
         .map_err(|e| HttpFailure::Network(e.without_url().to_string()))?;
     let status = res.status().as_u16();
-    if res.status().is_success() {
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| HttpFailure::Network(e.without_url().to_string()))?;
-        if body.is_empty() {
-            return Ok(serde_json::Value::Null);
-        }
-        serde_json::from_slice(&body)
-            .map_err(|e| HttpFailure::Network(format!("the server's answer was not JSON: {e}")))
-    } else {
-        Err(HttpFailure::Status {
-            status,
-            problem: res.json::<Problem>().await.ok(),
-        })
-    }
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| HttpFailure::Network(e.without_url().to_string()))?;
+    HttpFailure::answer(status, &body)
 }
 
 /// A reload signs in silently: the cookie (if any) buys a fresh session.
@@ -104,12 +94,6 @@ fn ws_base(base: &str) -> String {
     base.replacen("http", "ws", 1)
 }
 
-fn resume_query(resume: Option<(u64, Epoch)>) -> String {
-    resume
-        .map(|(since, epoch)| format!("&since={since}&epoch={epoch}"))
-        .unwrap_or_default()
-}
-
 /// The close code of a socket's end, if the server gave one.
 fn close_code(e: &WebSocketError) -> Option<u16> {
     match e {
@@ -133,11 +117,7 @@ impl Sockets {
         access_token: Option<String>,
         events: UnboundedSender<Event>,
     ) {
-        let url = format!(
-            "{}/v1/rooms/{room}/live?v={PROTOCOL_VERSION}{}",
-            ws_base(base),
-            resume_query(resume)
-        );
+        let url = format!("{}{}", ws_base(base), room_socket_path(room, resume));
         let (tx, rx) = mpsc::unbounded();
         // The token goes in the first frame, never in the URL.
         if let Some(t) = access_token {
@@ -226,11 +206,7 @@ impl MeSocket {
         access_token: &str,
         events: UnboundedSender<Event>,
     ) {
-        let url = format!(
-            "{}/v1/me/live?v={PROTOCOL_VERSION}{}",
-            ws_base(base),
-            resume_query(resume)
-        );
+        let url = format!("{}{}", ws_base(base), me_socket_path(resume));
         let (stop, stopped) = oneshot::channel();
         self.stop = Some(stop);
         wasm_bindgen_futures::spawn_local(run_me(url, access_token.to_owned(), stopped, events));

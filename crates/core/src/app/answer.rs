@@ -24,6 +24,27 @@ pub enum HttpFailure {
     Unreadable(String),
 }
 
+impl HttpFailure {
+    /// An HTTP answer as the core takes it, whichever client fetched it: a
+    /// success's JSON body (`null` for an empty one, e.g. 204), else the
+    /// status with the server's problem when it sent one.
+    #[allow(clippy::result_large_err)] // the shape `Event::HttpDone` carries
+    pub fn answer(status: u16, body: &[u8]) -> Result<serde_json::Value, Self> {
+        if (200..300).contains(&status) {
+            if body.is_empty() {
+                return Ok(serde_json::Value::Null);
+            }
+            serde_json::from_slice(body)
+                .map_err(|e| Self::Network(format!("the server's answer was not JSON: {e}")))
+        } else {
+            Err(Self::Status {
+                status,
+                problem: serde_json::from_slice(body).ok(),
+            })
+        }
+    }
+}
+
 /// The server's problem, if it sent one.
 pub(crate) fn problem_of(failure: &HttpFailure) -> Option<&Problem> {
     match failure {

@@ -9,13 +9,17 @@
 //! current ones. Files are gzip-compressed once, at start, and sent
 //! compressed to every browser that takes gzip.
 
+mod shell;
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
+use shell::{GLUE, WASM};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
@@ -40,37 +44,6 @@ const ASSETS: &[(&str, &[u8])] = &[
         include_bytes!("../../../../assets/icons/512x512.png"),
     ),
 ];
-
-/// The service worker's logic; the server puts the cache's name and the
-/// file list in front of it. The page: from the network, and from the cache
-/// when the network fails (any path: `/`, `/r/{room}`). The hashed files:
-/// from the cache first (they never change). Nothing else (the API, the
-/// sockets, pictures) is touched.
-const WORKER: &str = r#"
-self.addEventListener("install", (e) => {
-  e.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
-});
-self.addEventListener("activate", (e) => {
-  e.waitUntil(caches.keys()
-    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
-    .then(() => self.clients.claim()));
-});
-self.addEventListener("fetch", (e) => {
-  const url = new URL(e.request.url);
-  if (url.origin !== location.origin || e.request.method !== "GET") return;
-  if (e.request.mode === "navigate") {
-    e.respondWith(fetch(e.request).catch(() => caches.match("/", { cacheName: CACHE })));
-  } else if (url.pathname.startsWith("/app/")) {
-    e.respondWith(caches.match(e.request, { cacheName: CACHE }).then((hit) => hit || fetch(e.request)));
-  }
-});
-"#;
-
-/// The wasm-bindgen build's two files (its `snippets/`, the JS that Dioxus's
-/// crates inline, are served too: named by hash, and the glue's imports
-/// rewritten to those names).
-const GLUE: &str = "livecart-web.js";
-const WASM: &str = "livecart-web_bg.wasm";
 
 struct File {
     body: bytes::Bytes,
@@ -102,7 +75,10 @@ fn content_type(name: &str) -> &'static str {
 /// `app.css` → `app.1a2b3c4d5e6f.css`.
 fn hashed(name: &str, body: &[u8]) -> String {
     let hash = Sha256::digest(body);
-    let short: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let short = hash[..6].iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
     match name.rsplit_once('.') {
         Some((stem, ext)) => format!("{stem}.{short}.{ext}"),
         None => format!("{name}.{short}"),
@@ -150,7 +126,7 @@ impl WebApp {
         let mut names = HashMap::new();
         let mut add = |name: &str, body: Vec<u8>| {
             let public = hashed(name, &body);
-            let compress = !name.ends_with(".png");
+            let compress = content_type(name) != "image/png";
             let gzip = if compress { gzip(&body) } else { None };
             names.insert(name.to_owned(), public.clone());
             files.insert(
@@ -187,46 +163,7 @@ impl WebApp {
             }
         };
         let at = |n: &str| format!("/app/{}", names.get(n).map_or(n, String::as_str));
-        let page = built.then(|| {
-            format!(
-                r##"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
-<meta name="theme-color" content="#0c0c10">
-<meta name="mobile-web-app-capable" content="yes">
-<link rel="manifest" href="/manifest.webmanifest">
-<link rel="icon" href="{icon}" type="image/svg+xml">
-<link rel="apple-touch-icon" href="{icon512}">
-<title>livecart</title>
-<link rel="stylesheet" href="{css}">
-<link rel="modulepreload" href="{glue}">
-<link rel="preload" href="{wasm}" as="fetch" type="application/wasm" crossorigin>
-<script src="{inputs}"></script>
-<script src="{video}"></script>
-<script src="{web}"></script>
-<script type="module">
-  import {{ playOrigin }} from "{origin}";
-  import init from "{glue}";
-  window.livecartPlayOrigin = playOrigin;
-  init({{ module_or_path: "{wasm}" }});
-</script>
-</head>
-<body><div id="main"></div></body>
-</html>
-"##,
-                icon = at("icon.svg"),
-                icon512 = at("icon-512.png"),
-                css = at("app.css"),
-                glue = at(GLUE),
-                wasm = at(WASM),
-                inputs = at("inputs.js"),
-                video = at("video.js"),
-                web = at("web.js"),
-                origin = at("origin.js"),
-            )
-        });
+        let page = built.then(|| shell::page_html(&at));
         let manifest = serde_json::json!({
             "name": "livecart",
             "short_name": "livecart",
@@ -258,7 +195,7 @@ impl WebApp {
                     .chain(shell)
                     .collect::<Vec<_>>()
             ),
-            WORKER
+            shell::WORKER
         );
         Self {
             files,
@@ -327,46 +264,36 @@ async fn file(
     res
 }
 
+/// A body with its type, revalidated on every use (`no-cache`): what is
+/// not content-hashed.
+pub(super) fn fresh(body: impl IntoResponse, content_type: &'static str) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
 /// The page: the app, whatever address it was opened at (`/`, `/r/{room}`,
 /// `/orders`, `/wallet`: crates/ui's routes).
 pub fn page(app: &WebApp) -> Response {
-    let mut res = match &app.page {
-        Some(p) => p.clone().into_response(),
+    match &app.page {
+        Some(p) => fresh(p.clone(), "text/html; charset=utf-8"),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CACHE_CONTROL, "no-cache")],
             "livecart's web app is not built on this server: run `./dev run` (or set web_dir)",
         )
             .into_response(),
-    };
-    let h = res.headers_mut();
-    if app.page.is_some() {
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    res
 }
 
 async fn worker(State(app): State<Arc<WebApp>>) -> Response {
-    let mut res = app.worker.clone().into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    res
+    fresh(app.worker.clone(), "text/javascript; charset=utf-8")
 }
 
 async fn manifest(State(app): State<Arc<WebApp>>) -> Response {
-    let mut res = app.manifest.clone().into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/manifest+json"),
-    );
-    res
+    fresh(app.manifest.clone(), "application/manifest+json")
 }
 
 /// The routes of the web app: the page at `/`, its files, its manifest.

@@ -7,8 +7,7 @@
 use super::app::WebApp;
 use crate::error::{ApiError, ApiResult};
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use livecart_protocol::RoomId;
 use std::sync::Arc;
 
@@ -16,15 +15,9 @@ const ORIGIN_JS: &str = include_str!("../../../../assets/origin.js");
 
 /// `GET /assets/origin.js`: the browser player.
 pub(super) async fn origin_js() -> Response {
-    let mut res = ORIGIN_JS.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    // Not hashed yet: revalidated, so a new server's player is used at once.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    res
+    // Not hashed here (the web app's copy is): revalidated, so a new
+    // server's player is used at once.
+    super::app::fresh(ORIGIN_JS, "text/javascript; charset=utf-8")
 }
 
 /// `GET /r/{room}`: a share link. The web app opens on the room (it reads
@@ -37,18 +30,18 @@ pub(super) async fn room_page(
     if app.is_built() {
         return Ok(super::app::page(&app));
     }
-    watch(parsed)
+    Ok(watch(parsed))
 }
 
 /// `GET /watch/{room}`: the room's video alone, in any browser.
 pub(super) async fn watch_page(Path(room): Path<String>) -> ApiResult<Response> {
-    watch(room.parse().map_err(|_| ApiError::NotFound("room"))?)
+    Ok(watch(room.parse().map_err(|_| ApiError::NotFound("room"))?))
 }
 
 /// The watch page. Only the parsed room id is written into it; the title
 /// and everything else a host typed is read by the page as text (never
 /// markup).
-fn watch(room: RoomId) -> ApiResult<Response> {
+fn watch(room: RoomId) -> Response {
     let page = format!(
         r##"<!doctype html>
 <html lang="en">
@@ -93,12 +86,5 @@ fn watch(room: RoomId) -> ApiResult<Response> {
 </html>
 "##
     );
-    let mut res = page.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(res)
+    super::app::fresh(page, "text/html; charset=utf-8")
 }

@@ -146,3 +146,40 @@ async fn off_loopback_the_cookie_is_secure_and_apps_keep_the_body_form() {
     let session: SessionResponse = res.json().await.expect("json");
     assert!(!session.refresh_token.is_empty());
 }
+
+/// A browser cannot set an upgrade's `Authorization`: its access token rides
+/// the subprotocol pair `livecart.bearer, <token>`, and the server answers
+/// with the protocol's name only. A forged token is refused at the upgrade.
+#[tokio::test]
+async fn the_users_socket_takes_the_token_as_a_subprotocol() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = TestServer::start().await;
+    let session = server.sign_in("ava").await;
+    let url = server.handle.ws_url(&format!(
+        "/v1/me/live?v={}",
+        livecart_protocol::PROTOCOL_VERSION
+    ));
+    let offer = |token: &str| {
+        let mut req = url.as_str().into_client_request().expect("request");
+        req.headers_mut().insert(
+            "sec-websocket-protocol",
+            format!("livecart.bearer, {token}").parse().expect("header"),
+        );
+        req
+    };
+    let (_ws, res) = tokio_tungstenite::connect_async(offer(&session.access_token))
+        .await
+        .expect("the socket opens");
+    assert_eq!(
+        res.headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("livecart.bearer"),
+        "the answer names the protocol, never the token"
+    );
+    let refused = tokio_tungstenite::connect_async(offer("forged")).await;
+    let Err(tokio_tungstenite::tungstenite::Error::Http(res)) = refused else {
+        panic!("refused at the upgrade")
+    };
+    assert_eq!(res.status(), 401);
+}
