@@ -112,9 +112,10 @@ function percentile(values, p) {
  * sound start only after a tap): `setMuted(false)` from a tap's handler
  * turns it on. `stats` counts what was decoded and drawn; `onFirstFrame(ms)`
  * is called once, with the time from the call to the first picture on the
- * canvas; `onDrawn(stats)` after every picture.
+ * canvas; `onDrawn(stats)` after every picture; `onLost()` when the socket
+ * closes (it reconnects by itself).
  */
-export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
+export function playOrigin(url, canvas, { onFirstFrame, onDrawn, onLost } = {}) {
   const started = performance.now();
   const stats = {
     messages: 0, drawn: 0, late: 0, dropped: 0, fps: 0, audioDecoded: 0, audioPlayed: false,
@@ -356,6 +357,7 @@ export function playOrigin(url, canvas, { onFirstFrame, onDrawn } = {}) {
     // Behind, or the stream restarted: join again at the live edge.
     ws.onclose = (ev) => {
       stats.closes.push(`${ev.code} ${ev.reason}`.trim());
+      if (!stopped) onLost?.();
       if (stats.closes.length > 50) stats.closes.shift();
       // Quickly after a stream that played; backing off to 5 s while the
       // server keeps refusing (a source that is down).

@@ -22,14 +22,22 @@ function attach(room) {
     return;
   }
   p.canvas = canvas;
-  let frames = 0, windowStart = performance.now(), shownAt = null;
+  let frames = 0, windowStart = performance.now(), lost = false;
   p.player = playOrigin(p.url, canvas, {
     onFirstFrame: (ms) => {
       p.firstFrameMs = ms;
       p.firstDrawAt = performance.now();
       say({ room, kind: "first", ms });
     },
-    onDrawn: (stats) => {
+    // The origin's socket closed (the source is down, or the viewer fell
+    // behind): the core shows "reconnecting" until pictures come again.
+    onLost: () => {
+      if (!lost) say({ room, kind: "lost" });
+      lost = true;
+    },
+    onDrawn: () => {
+      if (lost) say({ room, kind: "playing" });
+      lost = false;
       frames++;
       const now = performance.now();
       if (now - windowStart >= 1000) {
@@ -38,7 +46,6 @@ function attach(room) {
         frames = 0;
         windowStart = now;
       }
-      shownAt ??= now;
     },
   });
   p.player.setMuted(p.held || p.muted);
