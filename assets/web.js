@@ -3,59 +3,130 @@
 // WebCodecs player on that room's canvas. A held player (the next room,
 // preloaded) plays muted off screen, so a swipe shows moving video at once.
 // What players see goes back to the core through `listen`. The page's
-// module sets `window.livecartPlayOrigin` (origin.js) before the app starts.
+// head loads assets/origin.js (`window.livecartPlayOrigin`) before this.
 
 const players = new Map(); // room -> { player, held, muted, canvas, url }
 let report = null;
 const queued = [];
 const say = (m) => (report === null ? queued.push(m) : report(m));
+// The room the page started playing before the app ran (the server names
+// it: the feed's first room, or a share link's), on its own canvas over the
+// page; the core's first `open` of that room takes the player over.
+let boot = null; // { room, entry, timer }
+// The app starts once the boot room shows its first picture (or after
+// BOOT_FIRST_MS): on a phone's two or four cores, compiling and starting the
+// app at the same time as the first GOP decodes made the picture wait.
+let bootShown = null;
+const shown = new Promise((resolve) => { bootShown = resolve; });
+const BOOT_FIRST_MS = 1500;
+/** How long a boot player waits for the app to take it over. */
+const BOOT_WAIT_MS = 15000;
 
-// The canvas for a room may render after the core asked for its player:
-// wait for it (one look per frame) while the player is wanted.
-function attach(room) {
-  const p = players.get(room);
-  if (!p || p.player) return;
-  const canvas = document.querySelector(`canvas[data-room="${room}"]`);
-  const playOrigin = window.livecartPlayOrigin;
-  if (!canvas || !playOrigin) {
-    requestAnimationFrame(() => attach(room));
-    return;
-  }
-  p.canvas = canvas;
+const samePath = (a, b) => {
+  try { return new URL(a, location.href).pathname === new URL(b, location.href).pathname; } catch { return false; }
+};
+
+function dropBoot() {
+  if (!boot) return;
+  clearTimeout(boot.timer);
+  boot.entry.player?.stop();
+  boot = null;
+  document.getElementById("boot-video")?.remove();
+}
+
+// A player for `room` drawing into `canvas`. What it sees is said to the
+// core once the entry is that room's (a boot player's, once taken over).
+function start(room, p, canvas) {
+  const mine = () => players.get(room) === p;
   let frames = 0, windowStart = performance.now(), lost = false;
-  p.player = playOrigin(p.url, canvas, {
+  const player = window.livecartPlayOrigin(p.url, canvas, {
     onFirstFrame: (ms) => {
       p.firstFrameMs = ms;
-      p.firstDrawAt = performance.now();
-      say({ room, kind: "first", ms });
+      // When the worker drew it (this page's clock), not when we heard.
+      p.firstDrawAt = player.stats.firstDrawnAt ?? performance.now();
+      p.onFirst?.();
+      if (mine()) say({ room, kind: "first", ms });
     },
     // The origin's socket closed (the source is down, or the viewer fell
     // behind): the core shows "reconnecting" until pictures come again.
     onLost: () => {
-      if (!lost) say({ room, kind: "lost" });
+      if (!lost && mine()) say({ room, kind: "lost" });
       lost = true;
     },
     onDrawn: () => {
-      if (lost) say({ room, kind: "playing" });
+      if (lost && mine()) say({ room, kind: "playing" });
       lost = false;
       frames++;
       const now = performance.now();
       if (now - windowStart >= 1000) {
-        const s = p.player.summary();
-        say({ room, kind: "drawn", fps: (frames * 1000) / (now - windowStart), p95: s.captureToDrawP95, p50: null });
+        const s = player.summary();
+        if (mine()) say({ room, kind: "drawn", fps: (frames * 1000) / (now - windowStart), p95: s.captureToDrawP95, p50: null });
         frames = 0;
         windowStart = now;
       }
     },
   });
+  return player;
+}
+
+// The canvas for a room may render after the core asked for its player:
+// wait for it (one look per frame) while the player is wanted. A boot
+// player moves onto it, picture and all.
+function attach(room) {
+  const p = players.get(room);
+  if (!p || (p.player && !p.boot)) return;
+  const canvas = document.querySelector(`canvas[data-room="${room}"]`);
+  if (!canvas || !window.livecartPlayOrigin) {
+    requestAnimationFrame(() => attach(room));
+    return;
+  }
+  p.canvas = canvas;
+  if (p.player) {
+    p.player.setCanvas(canvas);
+    p.boot = false;
+    document.getElementById("boot-video")?.remove();
+    return;
+  }
+  p.player = start(room, p, canvas);
   p.player.setMuted(p.held || p.muted);
 }
 
 window.livecartWeb = {
+  /** Before the app runs: plays `room` on the page's boot canvas. */
+  boot(room) {
+    const canvas = document.getElementById("boot-video");
+    if (!canvas || boot || !window.livecartPlayOrigin) return;
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/live/${room}/au`;
+    const entry = { player: null, held: false, muted: true, url, boot: true, booted: true, canvas, onFirst: bootShown };
+    setTimeout(bootShown, BOOT_FIRST_MS);
+    entry.player = start(room, entry, canvas);
+    entry.player.setMuted(true);
+    boot = { room, entry, timer: setTimeout(dropBoot, BOOT_WAIT_MS) };
+  },
+  /** Resolves when the app may start: the boot room's first picture is on screen, or there is none. */
+  ready() {
+    if (!boot) bootShown();
+    return shown;
+  },
   open(room, url, held) {
     this.release(room);
-    players.set(room, { player: null, held, muted: true, url });
+    if (boot && boot.room === room && samePath(boot.entry.url, url)) {
+      const p = boot.entry;
+      clearTimeout(boot.timer);
+      boot = null;
+      p.held = held;
+      players.set(room, p);
+      p.player.setMuted(p.held || p.muted);
+      if (p.firstDrawAt != null) say({ room, kind: "first", ms: p.firstFrameMs });
+      attach(room);
+      return;
+    }
+    // Sound as the core says: a room it plays has sound unless it says muted
+    // (it does, right after, for a viewer who is).
+    players.set(room, { player: null, held, muted: false, url });
     attach(room);
+    // The app shows another room first: the boot player is not needed.
+    if (!held) dropBoot();
   },
   play(room) {
     const p = players.get(room);
@@ -80,14 +151,16 @@ window.livecartWeb = {
     for (const m of queued.splice(0)) fn(m);
   },
   // For tests and the bench: what each player has done.
-  stats() {
+  stats(since) {
     const out = {};
     for (const [room, p] of players) {
       if (!p.player) { out[room] = { held: p.held, attached: false }; continue; }
       const s = p.player.stats;
       out[room] = { held: p.held, attached: true, onPage: p.canvas?.isConnected ?? false, drawn: s.drawn, fps: s.fps, firstFrameMs: p.firstFrameMs ?? null, firstDrawAt: p.firstDrawAt ?? null,
                     muted: p.player.muted, clock: s.clock, audioAhead: s.audioAhead ?? null, audioLatency: s.audioLatency ?? null, messages: s.messages, late: s.late, dropped: s.dropped,
-                    errors: s.errors.slice(-3), closes: s.closes.slice(-3), ...p.player.summary() };
+                    errors: s.errors.slice(-3), closes: s.closes.slice(-3), lastDrawAt: s.lastDrawAt, recentDraws: s.recentDraws, ...p.player.summary(since),
+                    // Where the first picture's time went (page ms; started on the boot canvas if `booted`).
+                    booted: p.booted ?? false, startedAt: s.startedAt, socketOpenAt: s.socketOpenAt, firstMessageAt: s.firstMessageAt, firstDecodedAt: s.firstDecodedAt };
     }
     return out;
   },

@@ -87,7 +87,7 @@ fn web(base: &str, runs: usize) -> Figures {
     harness::scenario(base, "feed", &json!({ "swipes": 3, "waitMs": 90_000 }));
     let mut f = Figures::default();
     for _ in 0..runs {
-        let r = harness::scenario(base, "feed", &json!({ "swipes": 3 }));
+        let r = harness::scenario(base, "feed", &json!({ "swipes": 3, "sound": true }));
         let num = |v: &Value| v.as_f64();
         f.first_ms.extend(num(&r["firstPictureMs"]));
         f.fps.extend(num(&r["fps"]));

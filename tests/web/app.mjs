@@ -95,10 +95,10 @@ async function signIn(page, user) {
 }
 
 /** The room on screen and what the players have drawn. */
-const players = (page) => page.evaluate(() => {
+const players = (page, since) => page.evaluate((since) => {
   const cur = document.querySelector("section.page.current");
-  return { current: cur?.dataset.room ?? null, stats: window.livecartWeb?.stats() ?? {} };
-});
+  return { current: cur?.dataset.room ?? null, now: performance.now(), stats: window.livecartWeb?.stats(since ?? undefined) ?? {} };
+}, since ?? null);
 
 async function firstPicture(page) {
   return waitFor(page, "the room on screen drawing its video", () => {
@@ -126,22 +126,23 @@ async function swipe(page, cdp) {
   await page.evaluate(() => {
     window.__lift = null;
     window.__shown = null;
-    addEventListener("touchend", () => { window.__lift ??= performance.now(); }, { once: true, capture: true });
+    addEventListener("touchend", (e) => { window.__lift ??= e.timeStamp; }, { once: true, capture: true });
     const feed = document.querySelector("[data-testid=feed]");
     const h = feed.clientHeight;
     const start = Math.round(feed.scrollTop / h);
     const next = feed.querySelectorAll("section.page")[start + 1];
     const room = next?.dataset.room;
-    let seen = null, shownMs = null;
-    // Shown: the next room covers most of the screen and draws a new
-    // picture after the finger lifted. Settled: the snap has put it in place.
+    let shownMs = null;
+    // Shown: the next room covers most of the screen and its player drew a
+    // new picture after the finger lifted (the player's worker says when it
+    // drew; this page may hear of it later). Settled: the snap has put it in place.
     const watch = () => {
       const s = room && window.livecartWeb.stats()[room];
       const top = next ? next.getBoundingClientRect().top : innerHeight;
-      window.__dbg = { room, lift: window.__lift, drawn: s?.drawn, seen, top, shownMs };
+      window.__dbg = { room, lift: window.__lift, drawn: s?.drawn, top, shownMs };
       if (window.__lift !== null && s) {
-        if (seen === null) seen = s.drawn;
-        if (shownMs === null && top < h / 2 && s.drawn > seen) shownMs = performance.now() - window.__lift;
+        const drew = (s.recentDraws ?? []).find((t) => t > window.__lift);
+        if (shownMs === null && top < h / 2 && drew !== undefined) shownMs = drew - window.__lift;
         if (shownMs !== null && Math.abs(top) < 1) { window.__shown = { room, ms: shownMs, settledMs: performance.now() - window.__lift }; return; }
       }
       requestAnimationFrame(watch);
@@ -160,6 +161,11 @@ const scenarios = {
     const navStart = Date.now();
     await page.goto(`${base}/`);
     const first = await firstPicture(page);
+    // Sound on, as a shopper who taps "Tap for sound" (the bench's A/V sync).
+    if (opts.sound) {
+      await tap(page, "unmute-hint");
+      await waitFor(page, "the sound playing as the clock", (room) => window.livecartWeb.stats()[room]?.clock === "audio" || null, first.room);
+    }
     // The next room is preloaded: playing, muted, off screen.
     await waitFor(page, "the next room preloaded and drawing", () => Object.values(window.livecartWeb.stats()).some((s) => s.held && s.drawn > 0));
     const preloaded = await players(page);
@@ -169,10 +175,11 @@ const scenarios = {
       swipes.push(await swipe(page, cdp));
       await page.waitForTimeout(opts.settleMs || 1500);
     }
-    // A second's steady playback: pictures drawn, capture → draw.
+    // Two seconds' steady playback: pictures drawn, capture → draw and A/V
+    // sync over those two seconds.
     const a = await players(page);
     await page.waitForTimeout(2000);
-    const b = await players(page);
+    const b = await players(page, a.now);
     const cur = b.current;
     const transfer = await page.evaluate(() => performance.getEntriesByType("resource").concat(performance.getEntriesByType("navigation"))
       .filter((e) => /\/app\/.*\.(wasm|js|css)$/.test(e.name) || e.entryType === "navigation")
@@ -329,6 +336,9 @@ const scenarios = {
     await waitForId(page, "order-row");
     const online = await rows();
     await tap(page, "orders-close");
+    // Closed, and the address is back on the room (a reload at /orders
+    // would open the orders by itself).
+    await waitFor(page, "the orders closed", () => (!document.querySelector(".orders-screen") && location.pathname !== "/orders") || null);
     // The app shell is kept by the service worker before the server goes.
     const worker = await page.evaluate(async () => {
       const reg = await navigator.serviceWorker.ready;
@@ -356,6 +366,9 @@ const scenarios = {
     page.on("request", (r) => { if (new URL(r.url()).pathname === "/v1/feed") feeds++; });
     await page.goto(`${base}/`);
     const first = await firstPicture(page);
+    // The room's own controls come with its snapshot (the picture is
+    // usually there first): the pinned product is the last of them.
+    await waitForId(page, "pinned");
     const layout = await page.evaluate((ids) => ids.map((id) => {
       const el = [...document.querySelectorAll(`[data-testid="${id}"]`)].find((e) => {
         const r = e.getBoundingClientRect();
@@ -372,7 +385,8 @@ const scenarios = {
     await tap(page, "unmute-hint");
     const unmuted = await waitFor(page, "the sound on after the tap", (room) => {
       const s = window.livecartWeb.stats()[room];
-      return s && s.muted === false && !document.querySelector('[data-testid="unmute-hint"]') ? true : null;
+      // Heard: the speaker plays the room's sound and the pictures follow it.
+      return s && s.muted === false && s.clock === "audio" && !document.querySelector('[data-testid="unmute-hint"]') ? true : null;
     }, first.room);
     await tap(page, "share");
     const shared = (await waitForId(page, "message", "/r/")).text;

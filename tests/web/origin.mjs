@@ -33,7 +33,7 @@ try {
     const p = window.livecartPlayer;
     const s = p?.stats ?? {};
     return {
-      ...s, ...p?.summary(), captureToDraw: s.captureToDraw?.length ?? 0, avSync: s.avSync?.length ?? 0,
+      ...s, ...p?.summary(), captureToDraw: s.counts?.captureToDraw ?? 0, avSync: s.counts?.avSync ?? 0,
       muted: p?.muted, button: document.getElementById("unmute")?.textContent,
       firstFrameMs: window.livecartFirstFrameMs ?? null, title: document.title,
     };

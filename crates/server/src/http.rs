@@ -108,7 +108,10 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/live/{file}", get(flv::serve_flv))
         .route("/live/{room}/au", get(au::serve_au))
-        .route("/r/{room}", get(web::room_page).with_state(web_app.clone()))
+        .route(
+            "/r/{room}",
+            get(web::room_page).layer(axum::Extension(web_app.clone())),
+        )
         .route("/watch/{room}", get(web::watch_page))
         .route("/assets/origin.js", get(web::origin_js))
         .merge(app::routes(web_app))

@@ -27,3 +27,5 @@ mod origin;
 mod rest;
 #[path = "server/social.rs"]
 mod social;
+#[path = "server/web_app.rs"]
+mod web_app;

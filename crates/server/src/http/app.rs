@@ -11,11 +11,14 @@
 
 mod shell;
 
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use livecart_protocol::RoomId;
+use livecart_protocol::rest::{RoomStatus, RoomSummary, StreamProtocol};
 use sha2::{Digest, Sha256};
 use shell::{GLUE, WASM};
 use std::collections::HashMap;
@@ -30,6 +33,10 @@ const ASSETS: &[(&str, &[u8])] = &[
     ("inputs.js", include_bytes!("../../../../assets/inputs.js")),
     ("video.js", include_bytes!("../../../../assets/video.js")),
     ("origin.js", include_bytes!("../../../../assets/origin.js")),
+    (
+        "media-worker.js",
+        include_bytes!("../../../../assets/media-worker.js"),
+    ),
     ("web.js", include_bytes!("../../../../assets/web.js")),
     (
         "icon.svg",
@@ -275,16 +282,43 @@ pub(super) fn fresh(body: impl IntoResponse, content_type: &'static str) -> Resp
 }
 
 /// The page: the app, whatever address it was opened at (`/`, `/r/{room}`,
-/// `/orders`, `/wallet`: crates/ui's routes).
-pub fn page(app: &WebApp) -> Response {
+/// `/orders`, `/wallet`: crates/ui's routes), starting `boot` playing
+/// before the app runs (the room it will show first).
+pub fn page(app: &WebApp, boot: Option<RoomId>) -> Response {
     match &app.page {
-        Some(p) => fresh(p.clone(), "text/html; charset=utf-8"),
+        Some(p) => fresh(
+            p.replace(
+                shell::BOOT_MARK,
+                &boot.map(shell::boot_canvas).unwrap_or_default(),
+            ),
+            "text/html; charset=utf-8",
+        ),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CACHE_CONTROL, "no-cache")],
             "livecart's web app is not built on this server: run `./dev run` (or set web_dir)",
         )
             .into_response(),
+    }
+}
+
+/// The room a page opened at `/` (no `wanted`) or at `/r/{wanted}` shows
+/// first, if the page can play it from the media origin: the feed's first
+/// room, or the wanted one while it is live.
+pub fn boot_room(state: &AppState, wanted: Option<RoomId>) -> Option<RoomId> {
+    let plays = |s: &RoomSummary| {
+        s.status == RoomStatus::Live
+            && s.streams
+                .iter()
+                .any(|u| u.protocol == StreamProtocol::AccessUnits)
+    };
+    match wanted {
+        Some(id) => state
+            .rooms
+            .get(id)
+            .filter(|r| plays(&r.summary()))
+            .map(|_| id),
+        None => state.rooms.feed().into_iter().find(plays).map(|s| s.id),
     }
 }
 
@@ -296,32 +330,23 @@ async fn manifest(State(app): State<Arc<WebApp>>) -> Response {
     fresh(app.manifest.clone(), "application/manifest+json")
 }
 
-/// The routes of the web app: the page at `/`, its files, its manifest.
-pub fn routes<S: Clone + Send + Sync + 'static>(app: Arc<WebApp>) -> Router<S> {
-    Router::new()
-        .route(
-            "/",
-            get({
-                let app = app.clone();
-                move || async move { page(&app) }
-            }),
-        )
-        .route(
-            "/orders",
-            get({
-                let app = app.clone();
-                move || async move { page(&app) }
-            }),
-        )
-        .route(
-            "/wallet",
-            get({
-                let app = app.clone();
-                move || async move { page(&app) }
-            }),
-        )
+/// The routes of the web app: the page at `/` (and at the screens'
+/// addresses), its files, its manifest.
+pub fn routes(app: Arc<WebApp>) -> Router<AppState> {
+    let at = |boots: bool| {
+        let app = app.clone();
+        get(move |State(state): State<AppState>| async move {
+            page(&app, boots.then(|| boot_room(&state, None)).flatten())
+        })
+    };
+    let files = Router::new()
         .route("/app/{file}", get(file))
         .route("/manifest.webmanifest", get(manifest))
         .route("/sw.js", get(worker))
-        .with_state(app)
+        .with_state(app.clone());
+    Router::new()
+        .route("/", at(true))
+        .route("/orders", at(false))
+        .route("/wallet", at(false))
+        .merge(files)
 }

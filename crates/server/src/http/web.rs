@@ -6,12 +6,19 @@
 
 use super::app::WebApp;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use livecart_protocol::RoomId;
 use std::sync::Arc;
 
-const ORIGIN_JS: &str = include_str!("../../../../assets/origin.js");
+/// The player and its worker's source in one file (the web app loads them
+/// as two).
+const ORIGIN_JS: &str = concat!(
+    include_str!("../../../../assets/media-worker.js"),
+    include_str!("../../../../assets/origin.js")
+);
 
 /// `GET /assets/origin.js`: the browser player.
 pub(super) async fn origin_js() -> Response {
@@ -23,12 +30,16 @@ pub(super) async fn origin_js() -> Response {
 /// `GET /r/{room}`: a share link. The web app opens on the room (it reads
 /// the room from its address); without a build, the watch page.
 pub(super) async fn room_page(
-    State(app): State<Arc<WebApp>>,
+    State(state): State<AppState>,
+    Extension(app): Extension<Arc<WebApp>>,
     Path(room): Path<String>,
 ) -> ApiResult<Response> {
     let parsed: RoomId = room.parse().map_err(|_| ApiError::NotFound("room"))?;
     if app.is_built() {
-        return Ok(super::app::page(&app));
+        return Ok(super::app::page(
+            &app,
+            super::app::boot_room(&state, Some(parsed)),
+        ));
     }
     Ok(watch(parsed))
 }
@@ -64,8 +75,9 @@ fn watch(room: RoomId) -> Response {
 <canvas id="video" data-room="{room}"></canvas>
 <h1 id="title"></h1>
 <button id="unmute" type="button">🔇 Tap to unmute</button>
-<script type="module">
-  import {{ playOrigin }} from "/assets/origin.js";
+<script src="/assets/origin.js"></script>
+<script>
+  const playOrigin = window.livecartPlayOrigin;
   const room = "{room}";
   const socket = location.origin.replace(/^http/, "ws") + `/live/${{room}}/au`;
   const player = playOrigin(socket, document.getElementById("video"), {{

@@ -1,13 +1,16 @@
 //! The web app's shell, as text: the page that loads it and the service
 //! worker that keeps it for offline (http/app.rs fills in the names).
 
+use livecart_protocol::RoomId;
+
 /// The wasm-bindgen build's two files (its `snippets/`, the JS that Dioxus's
 /// crates inline, are served too: named by hash, and the glue's imports
 /// rewritten to those names).
 pub(super) const GLUE: &str = "livecart-web.js";
 pub(super) const WASM: &str = "livecart-web_bg.wasm";
 
-/// The page: the app's files by their hashed names (`at`).
+/// The page: the app's files by their hashed names (`at`), with
+/// `BOOT_MARK` where a boot canvas may go.
 pub(super) fn page_html(at: &dyn Fn(&str) -> String) -> String {
     format!(
         r##"<!doctype html>
@@ -24,17 +27,19 @@ pub(super) fn page_html(at: &dyn Fn(&str) -> String) -> String {
 <link rel="stylesheet" href="{css}">
 <link rel="modulepreload" href="{glue}">
 <link rel="preload" href="{wasm}" as="fetch" type="application/wasm" crossorigin>
+<script src="{worker}"></script>
+<script src="{origin}"></script>
+<script src="{web}"></script>
 <script src="{inputs}"></script>
 <script src="{video}"></script>
-<script src="{web}"></script>
 <script type="module">
-  import {{ playOrigin }} from "{origin}";
   import init from "{glue}";
-  window.livecartPlayOrigin = playOrigin;
+  // The app starts once the boot room's first picture is on screen.
+  await window.livecartWeb.ready();
   init({{ module_or_path: "{wasm}" }});
 </script>
 </head>
-<body><div id="main"></div></body>
+<body>{BOOT_MARK}<div id="main"></div></body>
 </html>
 "##,
         icon = at("icon.svg"),
@@ -46,6 +51,21 @@ pub(super) fn page_html(at: &dyn Fn(&str) -> String) -> String {
         video = at("video.js"),
         web = at("web.js"),
         origin = at("origin.js"),
+        worker = at("media-worker.js"),
+        BOOT_MARK = BOOT_MARK,
+    )
+}
+
+/// Where a page names its boot room (`boot_canvas`), or nothing.
+pub(super) const BOOT_MARK: &str = "<!--livecart-boot-->";
+
+/// The canvas the page plays `room` on before the app runs, and the call
+/// that starts it as soon as it is parsed (the page's scripts are in its
+/// head: assets/origin.js, assets/web.js). Only a parsed room id is written
+/// into the page.
+pub(super) fn boot_canvas(room: RoomId) -> String {
+    format!(
+        r#"<canvas id="boot-video" class="video boot-video" data-room="{room}"></canvas><script>livecartWeb.boot(document.getElementById("boot-video").dataset.room)</script>"#
     )
 }
 
