@@ -265,4 +265,7 @@ function playOrigin(url, canvas, { onFirstFrame, onDrawn, onLost } = {}) {
 }
 
 window.livecartPlayOrigin = playOrigin;
+// The worker starts now: a page that loads this plays something soon, and a
+// worker takes a while to start on a busy phone.
+media();
 })();

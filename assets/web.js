@@ -94,8 +94,15 @@ function attach(room) {
 window.livecartWeb = {
   /** Before the app runs: plays `room` on the page's boot canvas. */
   boot(room) {
-    const canvas = document.getElementById("boot-video");
-    if (!canvas || boot || !window.livecartPlayOrigin) return;
+    performance.mark("livecart:boot");
+    if (boot || !window.livecartPlayOrigin) return;
+    // Over the page (the body may not be parsed yet): the app's canvas for
+    // this room takes the picture over, and this one goes.
+    const canvas = document.createElement("canvas");
+    canvas.id = "boot-video";
+    canvas.className = "video boot-video";
+    canvas.dataset.room = room;
+    document.documentElement.append(canvas);
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/live/${room}/au`;
     const entry = { player: null, held: false, muted: true, url, boot: true, booted: true, canvas, onFirst: bootShown };
     setTimeout(bootShown, BOOT_FIRST_MS);
@@ -236,3 +243,10 @@ if ("serviceWorker" in navigator && window.isSecureContext) {
     if (dy > PULL) document.querySelector("[data-testid=refresh-feed]")?.click();
   }, { passive: true, capture: true });
 })();
+
+// The room the server named (its page's `livecart-boot` meta: the feed's
+// first room, or a share link's) starts now, before the rest of the page.
+{
+  const room = document.querySelector('meta[name="livecart-boot"]')?.content;
+  if (room) window.livecartWeb.boot(room);
+}

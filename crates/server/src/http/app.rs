@@ -289,7 +289,7 @@ pub fn page(app: &WebApp, boot: Option<RoomId>) -> Response {
         Some(p) => fresh(
             p.replace(
                 shell::BOOT_MARK,
-                &boot.map(shell::boot_canvas).unwrap_or_default(),
+                &boot.map(shell::boot_meta).unwrap_or_default(),
             ),
             "text/html; charset=utf-8",
         ),

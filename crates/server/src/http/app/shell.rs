@@ -10,7 +10,7 @@ pub(super) const GLUE: &str = "livecart-web.js";
 pub(super) const WASM: &str = "livecart-web_bg.wasm";
 
 /// The page: the app's files by their hashed names (`at`), with
-/// `BOOT_MARK` where a boot canvas may go.
+/// `BOOT_MARK` where the boot room may be named.
 pub(super) fn page_html(at: &dyn Fn(&str) -> String) -> String {
     format!(
         r##"<!doctype html>
@@ -24,6 +24,7 @@ pub(super) fn page_html(at: &dyn Fn(&str) -> String) -> String {
 <link rel="icon" href="{icon}" type="image/svg+xml">
 <link rel="apple-touch-icon" href="{icon512}">
 <title>livecart</title>
+{BOOT_MARK}
 <link rel="stylesheet" href="{css}">
 <link rel="modulepreload" href="{glue}">
 <link rel="preload" href="{wasm}" as="fetch" type="application/wasm" crossorigin>
@@ -39,7 +40,7 @@ pub(super) fn page_html(at: &dyn Fn(&str) -> String) -> String {
   init({{ module_or_path: "{wasm}" }});
 </script>
 </head>
-<body>{BOOT_MARK}<div id="main"></div></body>
+<body><div id="main"></div></body>
 </html>
 "##,
         icon = at("icon.svg"),
@@ -56,17 +57,14 @@ pub(super) fn page_html(at: &dyn Fn(&str) -> String) -> String {
     )
 }
 
-/// Where a page names its boot room (`boot_canvas`), or nothing.
+/// Where a page names its boot room (`boot_meta`), or nothing.
 pub(super) const BOOT_MARK: &str = "<!--livecart-boot-->";
 
-/// The canvas the page plays `room` on before the app runs, and the call
-/// that starts it as soon as it is parsed (the page's scripts are in its
-/// head: assets/origin.js, assets/web.js). Only a parsed room id is written
-/// into the page.
-pub(super) fn boot_canvas(room: RoomId) -> String {
-    format!(
-        r#"<canvas id="boot-video" class="video boot-video" data-room="{room}"></canvas><script>livecartWeb.boot(document.getElementById("boot-video").dataset.room)</script>"#
-    )
+/// What names the room the page plays before the app runs (assets/web.js
+/// starts it as soon as it loads, on a canvas of its own over the page).
+/// Only a parsed room id is written into the page.
+pub(super) fn boot_meta(room: RoomId) -> String {
+    format!(r#"<meta name="livecart-boot" content="{room}">"#)
 }
 
 /// The service worker's logic; the server puts the cache's name and the
