@@ -339,14 +339,15 @@ pub fn routes(app: Arc<WebApp>) -> Router<AppState> {
             page(&app, boots.then(|| boot_room(&state, None)).flatten())
         })
     };
-    let files = Router::new()
-        .route("/app/{file}", get(file))
-        .route("/manifest.webmanifest", get(manifest))
-        .route("/sw.js", get(worker))
-        .with_state(app.clone());
-    Router::new()
+    let pages = Router::new()
         .route("/", at(true))
         .route("/orders", at(false))
-        .route("/wallet", at(false))
-        .merge(files)
+        .route("/wallet", at(false));
+    pages.merge(
+        Router::new()
+            .route("/app/{file}", get(file))
+            .route("/manifest.webmanifest", get(manifest))
+            .route("/sw.js", get(worker))
+            .with_state(app),
+    )
 }
