@@ -19,7 +19,8 @@
 // start playing before anything else has loaded. It sets
 // `window.livecartPlayOrigin`.
 //
-// Not yet: the MSE fallback where WebCodecs is missing (docs/web.md).
+// Where WebCodecs is missing, `livecartPlayOrigin` is assets/mse.js's
+// player instead (docs/web.md).
 
 (() => {
 
@@ -264,8 +265,15 @@ function playOrigin(url, canvas, { onFirstFrame, onDrawn, onLost } = {}) {
   };
 }
 
-window.livecartPlayOrigin = playOrigin;
+// WebCodecs (only in a secure context) and canvases a worker can draw on;
+// without them, the MSE fallback (assets/mse.js) on the origin's
+// fragmented MP4 of the same room.
+const webcodecs = "VideoDecoder" in window && "AudioDecoder" in window &&
+  typeof HTMLCanvasElement.prototype.transferControlToOffscreen === "function";
+window.livecartPlayOrigin = webcodecs
+  ? playOrigin
+  : (url, canvas, callbacks) => window.livecartPlayMse(url.replace(/\/au$/, "/fmp4"), canvas, callbacks);
 // The worker starts now: a page that loads this plays something soon, and a
 // worker takes a while to start on a busy phone.
-media();
+if (webcodecs) media();
 })();

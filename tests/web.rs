@@ -21,8 +21,29 @@ fn rooms(base: &str) -> Vec<Value> {
 fn a_phone_plays_the_feed_and_a_swipe_shows_the_preloaded_room_at_once() {
     let server = server(&[]);
     let ran = scenario(&server.url, "feed", &json!({ "swipes": 3 }));
+    plays_the_feed(&server.url, &ran, "webcodecs");
+}
+
+/// Where a browser has no WebCodecs (an older Safari or Firefox, or a page
+/// on the LAN over plain HTTP, which is not a secure context), the rooms play
+/// through `MediaSource` from the origin's fragmented MP4 — the same feed,
+/// the same preloaded swipes.
+#[test]
+fn without_webcodecs_the_feed_plays_through_media_source() {
+    let server = server(&[]);
+    let ran = scenario(
+        &server.url,
+        "feed",
+        &json!({ "swipes": 2, "noWebCodecs": true }),
+    );
+    plays_the_feed(&server.url, &ran, "mse");
+}
+
+/// The feed scenario's answer: the first room plays with `kind`'s player,
+/// the next is preloaded, each swipe lands on it, and the room keeps moving.
+fn plays_the_feed(base: &str, ran: &Value, kind: &str) {
     eprintln!("{ran}");
-    let order: Vec<String> = rooms(&server.url)
+    let order: Vec<String> = rooms(base)
         .iter()
         .filter_map(|r| r["id"].as_str().map(str::to_owned))
         .collect();
@@ -33,6 +54,7 @@ fn a_phone_plays_the_feed_and_a_swipe_shows_the_preloaded_room_at_once() {
     );
     // Before any swipe the next room plays, muted, off screen.
     let stats = &ran["preloaded"]["stats"];
+    assert_eq!(stats[&order[0]]["kind"], kind, "played by: {stats}");
     let next = &stats[&order[1]];
     assert_eq!(next["held"], true, "the next room is preloaded: {stats}");
     assert!(next["drawn"].as_u64() > Some(0), "and drawing: {stats}");

@@ -28,6 +28,8 @@ async function phone(name = "a") {
   launchedPhones.push(launched);
   const { context: ctx, page } = launched;
   contexts.push(ctx);
+  // A browser without WebCodecs (the MSE fallback's case).
+  if (opts.noWebCodecs) await page.addInitScript(() => { delete window.VideoDecoder; delete window.AudioDecoder; });
   page.on("console", (m) => console.error(`[${name}] ${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => console.error(`[${name}] page error: ${e}`));
   if (process.env.LIVECART_WEB_TRACE) {

@@ -15,6 +15,7 @@
 
 pub mod au;
 pub mod flv;
+pub mod fmp4;
 #[cfg(feature = "test-support")]
 pub mod outside;
 #[cfg(feature = "gst")]

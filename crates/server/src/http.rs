@@ -108,6 +108,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/live/{file}", get(flv::serve_flv))
         .route("/live/{room}/au", get(au::serve_au))
+        .route("/live/{room}/fmp4", get(au::serve_fmp4))
         .route(
             "/r/{room}",
             get(web::room_page).layer(axum::Extension(web_app.clone())),

@@ -37,6 +37,7 @@ const ASSETS: &[(&str, &[u8])] = &[
         "media-worker.js",
         include_bytes!("../../../../assets/media-worker.js"),
     ),
+    ("mse.js", include_bytes!("../../../../assets/mse.js")),
     ("web.js", include_bytes!("../../../../assets/web.js")),
     (
         "icon.svg",

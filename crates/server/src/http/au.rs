@@ -20,7 +20,8 @@ use bytes::Bytes;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use livecart_media::au::AuFramer;
-use livecart_media::flv::FlvReader;
+use livecart_media::flv::{FlvReader, Tag};
+use livecart_media::fmp4::{Fmp4, Fmp4Muxer};
 use livecart_protocol::RoomId;
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -39,22 +40,73 @@ pub(super) async fn serve_au(
 ) -> ApiResult<Response> {
     let room: RoomId = room.parse().map_err(|_| ApiError::NotFound("stream"))?;
     let (start, live) = super::flv::open_stream(&state, room).await?;
+    let mut framer = AuFramer::default();
+    Ok(upgrade(ws, &state, start, live, move |t, late| {
+        framer
+            .frame(t, late)
+            .map(Message::Binary)
+            .into_iter()
+            .collect()
+    }))
+}
+
+/// `GET /live/{room}/fmp4` (WebSocket): the same stream as fragmented MP4
+/// for `MediaSource` (the web app's fallback without WebCodecs): first the
+/// MediaSource type as a text message, then the initialisation segment, then
+/// one fragment per access unit or AAC frame (`livecart_media::fmp4`). The
+/// join's GOP is sent whole (the browser decodes from its keyframe; the
+/// player jumps to the newest picture).
+pub(super) async fn serve_fmp4(
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
+    let room: RoomId = room.parse().map_err(|_| ApiError::NotFound("stream"))?;
+    let (start, live) = super::flv::open_stream(&state, room).await?;
+    let mut muxer = Fmp4Muxer::default();
+    Ok(upgrade(ws, &state, start, live, move |t, _| {
+        muxer
+            .push(t)
+            .into_iter()
+            .flat_map(|m| match m {
+                Fmp4::Init { mime, segment } => {
+                    vec![Message::Text(mime.into()), Message::Binary(segment)]
+                }
+                Fmp4::Fragment(f) => vec![Message::Binary(f)],
+            })
+            .collect()
+    }))
+}
+
+/// The socket: the viewer's read side kept small, the stream sent until the
+/// server shuts down. `frame` turns a tag into messages (`late`: part of the
+/// GOP the viewer joins with, before its newest picture).
+fn upgrade(
+    ws: WebSocketUpgrade,
+    state: &AppState,
+    start: Bytes,
+    live: broadcast::Receiver<Bytes>,
+    frame: impl FnMut(&Tag, bool) -> Vec<Message> + Send + 'static,
+) -> Response {
     let shutdown = state.shutdown.clone();
-    Ok(ws
-        .read_buffer_size(1024)
+    ws.read_buffer_size(1024)
         .max_message_size(1024)
         .max_frame_size(1024)
         .on_upgrade(move |socket| async move {
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                () = stream(socket, start, live) => {}
+                () = stream(socket, start, live, frame) => {}
             }
-        }))
+        })
 }
 
 /// The first messages a viewer gets: the GOP so far, all but the newest
 /// picture late.
-fn first_messages(reader: &mut FlvReader, framer: &mut AuFramer, start: &[u8]) -> Vec<Bytes> {
+fn first_messages(
+    reader: &mut FlvReader,
+    frame: &mut impl FnMut(&Tag, bool) -> Vec<Message>,
+    start: &[u8],
+) -> Vec<Message> {
     let Ok((_, tags)) = reader.push(start) else {
         return Vec::new();
     };
@@ -63,23 +115,27 @@ fn first_messages(reader: &mut FlvReader, framer: &mut AuFramer, start: &[u8]) -
         .rposition(|t| t.is_video() && !t.is_sequence_header());
     tags.iter()
         .enumerate()
-        .filter_map(|(i, t)| framer.frame(t, Some(i) != newest))
+        .flat_map(|(i, t)| frame(t, Some(i) != newest))
         .collect()
 }
 
 /// Sends one message; `false` if the viewer is gone or stalled.
-async fn send(tx: &mut SplitSink<WebSocket, Message>, m: Bytes) -> bool {
+async fn send(tx: &mut SplitSink<WebSocket, Message>, m: Message) -> bool {
     matches!(
-        tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Binary(m))).await,
+        tokio::time::timeout(SEND_TIMEOUT, tx.send(m)).await,
         Ok(Ok(()))
     )
 }
 
-async fn stream(socket: WebSocket, start: Bytes, mut live: broadcast::Receiver<Bytes>) {
+async fn stream(
+    socket: WebSocket,
+    start: Bytes,
+    mut live: broadcast::Receiver<Bytes>,
+    mut frame: impl FnMut(&Tag, bool) -> Vec<Message>,
+) {
     let (mut tx, mut rx) = socket.split();
     let mut reader = FlvReader::default();
-    let mut framer = AuFramer::default();
-    for m in first_messages(&mut reader, &mut framer, &start) {
+    for m in first_messages(&mut reader, &mut frame, &start) {
         if !send(&mut tx, m).await {
             return;
         }
@@ -91,8 +147,7 @@ async fn stream(socket: WebSocket, start: Bytes, mut live: broadcast::Receiver<B
                     let Ok((_, tags)) = reader.push(&bytes) else {
                         break (CLOSE_RESTARTED, "the stream is not FLV");
                     };
-                    for t in tags {
-                        let Some(m) = framer.frame(&t, false) else { continue };
+                    for m in tags.iter().flat_map(|t| frame(t, false)) {
                         if !send(&mut tx, m).await {
                             return;
                         }

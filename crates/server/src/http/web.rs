@@ -13,10 +13,11 @@ use axum::response::Response;
 use livecart_protocol::RoomId;
 use std::sync::Arc;
 
-/// The player and its worker's source in one file (the web app loads them
-/// as two).
+/// The player, its worker's source and its MSE fallback in one file (the
+/// web app loads them as three).
 const ORIGIN_JS: &str = concat!(
     include_str!("../../../../assets/media-worker.js"),
+    include_str!("../../../../assets/mse.js"),
     include_str!("../../../../assets/origin.js")
 );
 

@@ -123,6 +123,36 @@ async fn an_outside_rtmp_room_plays_through_the_origin_as_access_units_and_flv()
     assert_eq!(res.headers()["content-type"], "video/x-flv");
     let chunk = res.chunk().await.expect("body").expect("bytes");
     assert_eq!(&chunk[..3], b"FLV");
+
+    // And fragmented MP4 for MediaSource (the web app without WebCodecs):
+    // the type, the initialisation segment, then fragments.
+    let fmp4 = au_url.replace("/au", "/fmp4");
+    let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(&fmp4))
+        .await
+        .expect("in time")
+        .expect("the fMP4 socket opens");
+    let mut next = async || {
+        tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("in time")
+            .expect("a message")
+            .expect("not an error")
+    };
+    let Message::Text(mime) = next().await else {
+        panic!("the MediaSource type first")
+    };
+    assert!(
+        mime.starts_with("video/mp4; codecs=\"avc1.") && mime.ends_with(",mp4a.40.2\""),
+        "{mime}"
+    );
+    let Message::Binary(init) = next().await else {
+        panic!("the initialisation segment")
+    };
+    assert_eq!(&init[4..8], b"ftyp");
+    let Message::Binary(fragment) = next().await else {
+        panic!("a fragment")
+    };
+    assert_eq!(&fragment[4..8], b"moof");
     drop(outside);
 }
 

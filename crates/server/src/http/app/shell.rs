@@ -29,6 +29,7 @@ pub(super) fn page_html(at: &dyn Fn(&str) -> String) -> String {
 <link rel="modulepreload" href="{glue}">
 <link rel="preload" href="{wasm}" as="fetch" type="application/wasm" crossorigin>
 <script src="{worker}"></script>
+<script src="{mse}"></script>
 <script src="{origin}"></script>
 <script src="{web}"></script>
 <script src="{inputs}"></script>
@@ -53,6 +54,7 @@ pub(super) fn page_html(at: &dyn Fn(&str) -> String) -> String {
         web = at("web.js"),
         origin = at("origin.js"),
         worker = at("media-worker.js"),
+        mse = at("mse.js"),
         BOOT_MARK = BOOT_MARK,
     )
 }
