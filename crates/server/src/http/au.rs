@@ -38,8 +38,7 @@ pub(super) async fn serve_au(
     Path(room): Path<String>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let room: RoomId = room.parse().map_err(|_| ApiError::NotFound("stream"))?;
-    let (start, live) = super::flv::open_stream(&state, room).await?;
+    let (start, live) = open(&state, &room).await?;
     let mut framer = AuFramer::default();
     Ok(upgrade(ws, &state, start, live, move |t, late| {
         framer
@@ -61,8 +60,7 @@ pub(super) async fn serve_fmp4(
     Path(room): Path<String>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
-    let room: RoomId = room.parse().map_err(|_| ApiError::NotFound("stream"))?;
-    let (start, live) = super::flv::open_stream(&state, room).await?;
+    let (start, live) = open(&state, &room).await?;
     let mut muxer = Fmp4Muxer::default();
     Ok(upgrade(ws, &state, start, live, move |t, _| {
         muxer
@@ -76,6 +74,12 @@ pub(super) async fn serve_fmp4(
             })
             .collect()
     }))
+}
+
+/// The room's stream: what a joining viewer gets at once, then the live tags.
+async fn open(state: &AppState, room: &str) -> ApiResult<(Bytes, broadcast::Receiver<Bytes>)> {
+    let room: RoomId = room.parse().map_err(|_| ApiError::NotFound("stream"))?;
+    super::flv::open_stream(state, room).await
 }
 
 /// The socket: the viewer's read side kept small, the stream sent until the
