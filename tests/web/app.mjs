@@ -124,6 +124,14 @@ async function drag(page, cdp) {
 
 /** One swipe up with a finger (CDP touch events), timed from the finger's lift to a new picture of the next room fully on screen. */
 async function swipe(page, cdp) {
+  // Onto a preloaded room: the next one is held and has drawn (the MSE
+  // fallback takes longer to start one than WebCodecs does).
+  await waitFor(page, "the next room preloaded and drawing", () => {
+    const feed = document.querySelector("[data-testid=feed]");
+    const next = feed?.querySelectorAll("section.page")[Math.round(feed.scrollTop / feed.clientHeight) + 1];
+    const s = next && window.livecartWeb.stats()[next.dataset.room];
+    return s && s.held && s.drawn > 0 ? true : null;
+  });
   const before = await players(page);
   await page.evaluate(() => {
     window.__lift = null;
