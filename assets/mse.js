@@ -40,7 +40,7 @@
     document.documentElement.append(video);
     let ctx = canvas.getContext("2d");
     let muted = true, stopped = false, ws = null, source = null, buffer = null, queue = [], retryMs = 250;
-    let firstShown = false, lastTime = -1;
+    let firstShown = false, lastMark = -1, sourceUrl = null;
     const drawTimes = [];
     const Source = window.ManagedMediaSource || window.MediaSource;
 
@@ -100,8 +100,8 @@
       // new picture.
       if (frameCallbacks) return;
       const mark = video.getVideoPlaybackQuality?.().totalVideoFrames ?? video.currentTime;
-      if (video.readyState >= 2 && mark !== lastTime) {
-        lastTime = mark;
+      if (video.readyState >= 2 && mark !== lastMark) {
+        lastMark = mark;
         stats.firstDecodedAt ??= performance.now();
         draw();
       }
@@ -122,7 +122,10 @@
       queue = [];
       buffer = null;
       source = new Source();
-      video.src = URL.createObjectURL(source);
+      // A reconnect's new source replaces the old one, which is let go.
+      if (sourceUrl) URL.revokeObjectURL(sourceUrl);
+      sourceUrl = URL.createObjectURL(source);
+      video.src = sourceUrl;
       ws = new WebSocket(url);
       ws.binaryType = "arraybuffer";
       ws.onopen = () => { stats.socketOpenAt ??= performance.now(); };
@@ -188,6 +191,7 @@
         video.removeAttribute("src");
         video.load();
         video.remove();
+        if (sourceUrl) URL.revokeObjectURL(sourceUrl);
       },
     };
   }
