@@ -10,6 +10,12 @@
 //! cost on the wire, gzip-compressed. Desktop: first picture from the
 //! launch of the process; a swipe from the key press to the next room's
 //! first picture.
+//!
+//! Then an outside RTMP room: the first demo room's stream copied by ffmpeg
+//! into nginx's RTMP module (capture-time SEI intact), made a room through
+//! the host API. The desktop app plays the RTMP URL directly; the browser
+//! plays it through the server's media origin. Both time the same pictures
+//! from the same capture clock: the origin's cost is the difference.
 
 // Both harnesses bring tests/e2e/headless.rs; this bench uses the browser
 // one's server only.
@@ -20,6 +26,7 @@ mod harness;
 #[path = "../tests/e2e/support.rs"]
 mod support;
 
+use livecart_media::outside::OutsideStream;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant, SystemTime};
 use support::{AppUnderTest, Desktop, pct, room_stats as room};
@@ -134,12 +141,11 @@ fn web(base: &str, runs: usize) -> Figures {
     f
 }
 
-fn desktop(base: &str, runs: usize) -> Figures {
-    let desktop = Desktop::start();
+fn desktop(desktop: &Desktop, base: &str, runs: usize) -> Figures {
     let mut f = Figures::default();
     for _ in 0..runs {
         let t0 = unix_ms();
-        let app = AppUnderTest::start(&desktop, &["--server", base]);
+        let app = AppUnderTest::start(desktop, &["--server", base]);
         let first = app.wait_for("first frame", Duration::from_mins(1), |a| {
             let s = a.state();
             let f = room(&s, 0)["firstDrawAt"].as_f64().unwrap_or(0.0);
@@ -184,37 +190,155 @@ fn desktop(base: &str, runs: usize) -> Figures {
     f
 }
 
+/// The first demo room copied into nginx-rtmp by ffmpeg, and a live room
+/// of the host "mia" whose stream is that RTMP URL; with the room's id.
+fn outside_room(base: &str) -> (OutsideStream, String) {
+    let http = reqwest::blocking::Client::new();
+    let get = |r: reqwest::blocking::RequestBuilder| -> Value {
+        r.send()
+            .and_then(reqwest::blocking::Response::error_for_status)
+            .and_then(reqwest::blocking::Response::json)
+            .expect("the server answers")
+    };
+    let feed = get(http.get(format!("{base}/v1/feed")));
+    let demo = feed["rooms"][0]["id"].as_str().expect("a demo room");
+    let stream = OutsideStream::relay(&format!("{base}/live/{demo}.flv"));
+    let session = get(http
+        .post(format!("{base}/v1/session"))
+        .json(&json!({ "username": "mia", "password": "livecart" })));
+    let token = session["access_token"].as_str().expect("a token");
+    let made = get(http
+        .post(format!("{base}/v1/host/rooms"))
+        .bearer_auth(token)
+        .json(&json!({ "title": "From nginx-rtmp", "stream_urls": [stream.url] })));
+    let id = made["id"].as_str().expect("the room's id").to_owned();
+    get(http
+        .post(format!("{base}/v1/host/rooms/{id}/start"))
+        .bearer_auth(token)
+        .json(&Value::Null));
+    (stream, id)
+}
+
+/// Capture → draw p95 of each run in the outside room: the browser through
+/// the origin (sound on, and muted), the desktop app on the RTMP URL.
+struct Outside {
+    web_sound: Vec<f64>,
+    web_muted: Vec<f64>,
+    web_arrive: Vec<f64>,
+    desktop: Vec<f64>,
+}
+
+fn outside(desktop: &Desktop, base: &str, room_id: &str, runs: usize) -> Outside {
+    let mut o = Outside {
+        web_sound: vec![],
+        web_muted: vec![],
+        web_arrive: vec![],
+        desktop: vec![],
+    };
+    for sound in [true, false] {
+        for _ in 0..runs {
+            let r = harness::scenario(
+                base,
+                "room",
+                &json!({ "room": room_id, "measure": true, "sound": sound }),
+            );
+            assert_eq!(r["room"], room_id, "the link's room played");
+            let p95 = r["captureToDrawP95"].as_f64();
+            if sound {
+                o.web_sound.extend(p95);
+                o.web_arrive.extend(r["captureToArriveP95"].as_f64());
+            } else {
+                o.web_muted.extend(p95);
+            }
+        }
+    }
+    let link = format!("{base}/r/{room_id}");
+    for _ in 0..runs.min(3) {
+        let app = AppUnderTest::start(desktop, &[&link]);
+        let stats = |s: &Value| s["page"]["rooms"][room_id].clone();
+        app.wait_for("the RTMP room's first frame", Duration::from_mins(1), |a| {
+            (stats(&a.state())["drawn"].as_u64() > Some(10)).then_some(())
+        });
+        // As the browser's: 1.5 s to settle, then two seconds timed.
+        let settle = Instant::now();
+        app.wait_for("the room settled", Duration::from_secs(5), |_| {
+            (settle.elapsed() >= Duration::from_millis(1500)).then_some(())
+        });
+        let page_t0 = app.state()["page"]["now"].as_f64().unwrap_or(0.0);
+        let t = Instant::now();
+        app.wait_for("a measurement window", Duration::from_secs(6), |_| {
+            (t.elapsed() >= Duration::from_secs(2)).then_some(())
+        });
+        o.desktop
+            .extend(stats(&app.state_since(page_t0))["latencyP95"].as_f64());
+    }
+    o
+}
+
 fn main() {
     let runs: usize = std::env::var("LIVECART_BENCH_WEB_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
+    // `LIVECART_BENCH_WEB_ONLY=outside`: the outside room's table alone.
+    let all = std::env::var("LIVECART_BENCH_WEB_ONLY").map_or(true, |v| v != "outside");
     let server = warm_server();
-    let w = web(&server.url, runs);
-    let d = desktop(&server.url, runs.min(3));
+    let screen = Desktop::start();
+    if all {
+        let w = web(&server.url, runs);
+        let d = desktop(&screen, &server.url, runs.min(3));
+        println!(
+            "\nlivecart web (Chromium, {runs} loads) vs desktop (WebKitGTK, {} launches), one release server on loopback, 390x844",
+            runs.min(3)
+        );
+        println!(
+            "| measure | web p50 | p95 | p99 | desktop p50 | p95 | p99 | web/desktop p50 | goal (web) |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|");
+        row("first picture (ms)", &w.first_ms, &d.first_ms, "≤ 500");
+        row(
+            "preloaded swipe → picture (ms)",
+            &w.swipe_ms,
+            &d.swipe_ms,
+            "p95 ≤ 100",
+        );
+        row("frames drawn per second", &w.fps, &d.fps, "≥ 29");
+        row(
+            "capture → draw p95 (ms)",
+            &w.capture_to_draw_p95,
+            &d.capture_to_draw_p95,
+            "≤ 100",
+        );
+        row("A/V sync p95 (ms)", &w.av_sync_p95, &d.av_sync_p95, "≤ 45");
+        println!("{}", w.line("web"));
+        println!("{}", d.line("desktop"));
+    }
+    let (stream, room_id) = outside_room(&server.url);
+    let o = outside(&screen, &server.url, &room_id, runs);
+    drop(stream);
     println!(
-        "\nlivecart web (Chromium, {runs} loads) vs desktop (WebKitGTK, {} launches), one release server on loopback, 390x844",
+        "\nan outside RTMP room (a demo room copied by ffmpeg into nginx-rtmp): capture → draw p95 of each run (ms), {runs} browser loads, {} desktop launches",
         runs.min(3)
     );
+    println!("| player | p50 | p95 | p99 | − desktop p50 | goal |");
+    println!("|---|---|---|---|---|---|");
+    let base = at(&o.desktop, 0.5);
+    let line = |name: &str, v: &[f64], goal: &str| {
+        println!(
+            "| {name} | {} | {} | {} | {} | {goal} |",
+            num(at(v, 0.5), 1),
+            num(at(v, 0.95), 1),
+            num(at(v, 0.99), 1),
+            num(at(v, 0.5) - base, 1),
+        );
+    };
+    line("desktop, RTMP directly (baseline)", &o.desktop, "");
+    line("web via the origin, sound on", &o.web_sound, "≤ +30");
+    line("web via the origin, muted", &o.web_muted, "≤ +30");
+    line("web: capture → arrival at the page", &o.web_arrive, "");
     println!(
-        "| measure | web p50 | p95 | p99 | desktop p50 | p95 | p99 | web/desktop p50 | goal (web) |"
+        "outside origin_minus_direct_p95_ms={} muted_minus_direct_p95_ms={}",
+        num(at(&o.web_sound, 0.5) - base, 0),
+        num(at(&o.web_muted, 0.5) - base, 0),
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    row("first picture (ms)", &w.first_ms, &d.first_ms, "≤ 500");
-    row(
-        "preloaded swipe → picture (ms)",
-        &w.swipe_ms,
-        &d.swipe_ms,
-        "p95 ≤ 100",
-    );
-    row("frames drawn per second", &w.fps, &d.fps, "≥ 29");
-    row(
-        "capture → draw p95 (ms)",
-        &w.capture_to_draw_p95,
-        &d.capture_to_draw_p95,
-        "≤ 100",
-    );
-    row("A/V sync p95 (ms)", &w.av_sync_p95, &d.av_sync_p95, "≤ 45");
-    println!("{}", w.line("web"));
-    println!("{}", d.line("desktop"));
 }

@@ -463,7 +463,24 @@ const scenarios = {
     await page.goto(`${base}/r/${opts.room}`);
     const first = await firstPicture(page);
     const title = (await rect(page, "room-title"))?.text ?? null;
-    return { room: first.room, firstPictureMs: first.at, title };
+    // For the bench: sound on if asked, then two seconds' playback timed.
+    if (opts.sound) {
+      await tap(page, "unmute-hint");
+      await waitFor(page, "the sound playing as the clock", (room) => window.livecartWeb.stats()[room]?.clock === "audio" || null, first.room);
+    }
+    let measured = {};
+    if (opts.measure) {
+      await page.waitForTimeout(opts.settleMs || 1500);
+      const a = await players(page);
+      await page.waitForTimeout(2000);
+      const s = (await players(page, a.now)).stats[first.room] ?? {};
+      measured = {
+        fps: ((s.drawn ?? 0) - (a.stats[first.room]?.drawn ?? 0)) / 2, clock: s.clock ?? null,
+        captureToDrawP95: s.captureToDrawP95 ?? null, captureToArriveP95: s.captureToArriveP95 ?? null,
+        arriveToDrawP95: s.arriveToDrawP95 ?? null, avSyncP95: s.avSyncP95 ?? null,
+      };
+    }
+    return { room: first.room, firstPictureMs: first.at, title, ...measured };
   },
 };
 

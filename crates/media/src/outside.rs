@@ -15,6 +15,8 @@ const MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
 pub struct OutsideStream {
     nginx: Child,
     ffmpeg: Child,
+    /// What ffmpeg publishes: its test picture, or another stream copied.
+    input: Option<String>,
     pub url: String,
     _dir: tempfile::TempDir,
 }
@@ -39,6 +41,17 @@ fn free_port() -> u16 {
 impl OutsideStream {
     /// Starts nginx and ffmpeg; returns once ffmpeg is sending frames.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// nginx, and ffmpeg publishing `input` (an FLV URL) to it as it comes,
+    /// unchanged (`-c copy`: a livecart room's capture-time SEI survives,
+    /// so players of both can time the same pictures).
+    pub fn relay(input: &str) -> Self {
+        Self::start_with(Some(input.to_owned()))
+    }
+
+    fn start_with(input: Option<String>) -> Self {
         assert!(
             Path::new(MODULE).exists(),
             "nginx's RTMP module is missing ({MODULE}): run ./dev deps"
@@ -79,10 +92,11 @@ impl OutsideStream {
             std::thread::sleep(Duration::from_millis(20));
         }
         let url = format!("rtmp://127.0.0.1:{port}/live/outside");
-        let ffmpeg = publish(&url);
+        let ffmpeg = publish(&url, input.as_deref());
         let mut stream = OutsideStream {
             nginx,
             ffmpeg,
+            input,
             url,
             _dir: dir,
         };
@@ -99,7 +113,7 @@ impl OutsideStream {
     /// A publisher comes back to the same URL.
     pub fn publish_again(&mut self) {
         self.stop_publishing();
-        self.ffmpeg = publish(&self.url);
+        self.ffmpeg = publish(&self.url, self.input.as_deref());
         self.wait_publishing();
     }
 
@@ -123,23 +137,33 @@ impl OutsideStream {
     }
 }
 
-/// ffmpeg publishing a 640×360 test picture (30 fps, a keyframe a second,
-/// H.264) and a 440 Hz tone (AAC, 48 kHz stereo) to `url`.
-fn publish(url: &str) -> Child {
+/// ffmpeg publishing to `url`: `input` copied as it comes, or else a
+/// 640×360 test picture (30 fps, a keyframe a second, H.264) and a 440 Hz
+/// tone (AAC, 48 kHz stereo).
+fn publish(url: &str, input: Option<&str>) -> Child {
+    let mut ffmpeg = Command::new("ffmpeg");
+    ffmpeg.args(["-hide_banner", "-nostdin", "-loglevel", "error"]);
+    match input {
+        // A live input paces itself; `nobuffer` passes each tag on at once.
+        Some(input) => ffmpeg
+            .args(["-fflags", "nobuffer", "-i", input])
+            .args(["-c", "copy"]),
+        None => ffmpeg
+            .arg("-re")
+            .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+            ])
+            .args(["-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2"]),
+    };
     // `-progress` says when ffmpeg is sending frames: then a player can join.
-    Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-        ])
-        .args(["-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2"])
+    ffmpeg
         .args(["-progress", "pipe:1", "-f", "flv", url])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
