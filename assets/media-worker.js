@@ -24,6 +24,14 @@ function livecartMediaWorker() {
   const DISPLAY_LEAD_US = 25000;
   /** How far (µs) the stand-in clock may run behind the newest picture's arrival. */
   const CATCH_UP_US = 80000;
+  /** The stand-in clock runs as far behind live as the pictures of the last
+   * JITTER_MS arrived late (their 90th percentile), plus DECODE_US to
+   * decode: every picture is in time, none waits longer than it must (the
+   * desktop player's budget, docs/video-path.md). Nearer than that it
+   * drifts by at most DRIFT_US per display frame, unseen. */
+  const JITTER_MS = 1000;
+  const DECODE_US = 8000;
+  const DRIFT_US = 2000;
 
   /** Wall-clock ms (the page turns it into its own performance time). */
   const wall = () => performance.timeOrigin + performance.now();
@@ -69,6 +77,7 @@ function livecartMediaWorker() {
     const captures = new Map();
     const arrivals = new Map(); // picture time -> when its access unit arrived (worker ms)
     let newest = null; // the newest picture's time (µs) and arrival (worker ms)
+    let lives = []; // [arrival (worker ms), arrival µs − picture µs] of recent live pictures
     const drawTimes = [];
     let waiting = []; // decoded pictures waiting for their time, oldest first
     let video = null, audioDecoder = null, ws = null, stopped = false, firstShown = false;
@@ -156,6 +165,15 @@ function livecartMediaWorker() {
       if (newest && audioClock() === null) {
         const live = newest.at * 1000 - newest.pts;
         if (wallBase - live > CATCH_UP_US) wallBase = live;
+        // Then it follows how late the pictures arrive.
+        const at = performance.now();
+        while (lives.length && lives[0][0] < at - JITTER_MS) lives.shift();
+        if (lives.length >= 10) {
+          const sorted = lives.map(([, l]) => l).sort((a, b) => a - b);
+          const target = sorted[Math.floor(0.9 * (sorted.length - 1))] + DECODE_US;
+          if (wallBase < target) wallBase = target;
+          else wallBase -= Math.min(wallBase - target, DRIFT_US);
+        }
       }
       const now = clockNow();
       let due = -1;
@@ -211,6 +229,8 @@ function livecartMediaWorker() {
       captures.set(timestamp, m.capture);
       arrivals.set(timestamp, performance.now());
       if (!newest || timestamp > newest.pts) newest = { pts: timestamp, at: performance.now() };
+      // The joined GOP's pictures (late) come at once: not a measure of lateness.
+      if (firstShown && !(m.flags & FLAG_LATE)) lives.push([performance.now(), performance.now() * 1000 - timestamp]);
       video.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp, data: m.data }));
     };
 
@@ -257,6 +277,7 @@ function livecartMediaWorker() {
       captures.clear();
       arrivals.clear();
       newest = null;
+      lives = [];
       for (const f of waiting) f.close();
       waiting = [];
       wallBase = null;
