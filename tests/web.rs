@@ -203,6 +203,76 @@ fn with_the_server_gone_the_orders_show_from_the_cache_under_the_offline_banner(
     assert_eq!(ran["storage"], json!({ "local": 0, "session": 0 }), "{ran}");
 }
 
+/// `username`'s orders on the server, newest first.
+fn orders_of(base: &str, username: &str) -> Vec<Value> {
+    let http = reqwest::blocking::Client::new();
+    let session: Value = http
+        .post(format!("{base}/v1/session"))
+        .json(&json!({ "username": username, "password": "livecart" }))
+        .send()
+        .and_then(reqwest::blocking::Response::json)
+        .expect("sign in");
+    let list: Value = http
+        .get(format!("{base}/v1/orders"))
+        .bearer_auth(session["access_token"].as_str().expect("token"))
+        .send()
+        .and_then(reqwest::blocking::Response::json)
+        .expect("orders");
+    list["orders"].as_array().expect("orders").clone()
+}
+
+#[test]
+fn a_payment_whose_answer_was_lost_goes_through_once_after_a_reload() {
+    let server = server(&[]);
+    let before = orders_of(&server.url, "dan").len();
+    let ran = scenario(&server.url, "outbox", &json!({ "user": "dan" }));
+    eprintln!("{ran}");
+    assert_eq!(
+        ran["charged"]["status"], 201,
+        "the server charged it: {ran}"
+    );
+    assert_eq!(
+        ran["outboxBefore"], 1,
+        "the payment was kept before it was sent: {ran}"
+    );
+    let keys = ran["keys"].as_array().expect("keys");
+    assert_eq!(
+        keys.len(),
+        2,
+        "sent, then sent again after the reload: {ran}"
+    );
+    assert!(
+        keys[0].is_string() && keys[0] == keys[1],
+        "with the same key: {ran}"
+    );
+    let order = &ran["charged"]["order"];
+    let product = order["product_name"].as_str().expect("product");
+    assert_eq!(
+        ran["message"].as_str(),
+        Some(
+            format!(
+                "Your payment for {product} went through ({})",
+                ran["payLabel"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_start_matches("Pay ")
+            )
+            .as_str()
+        ),
+        "the buyer is told it went through, at the price on the button: {ran}"
+    );
+    assert_eq!(ran["outboxAfter"], 0, "the outbox emptied: {ran}");
+    let orders = orders_of(&server.url, "dan");
+    assert_eq!(orders.len(), before + 1, "one order, charged once: {ran}");
+    assert_eq!(orders[0]["id"], order["id"], "the order the server made");
+    assert!(
+        ran["rows"].as_array().is_some_and(|r| r
+            .iter()
+            .any(|t| t.as_str().is_some_and(|t| t.contains(product)))),
+        "the orders screen lists it: {ran}"
+    );
+}
+
 /// The controls at a viewport: on screen, thumb-sized, not covered.
 fn fits(ran: &Value) {
     for c in ran["layout"].as_array().expect("layout") {

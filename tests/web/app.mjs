@@ -10,7 +10,8 @@
 // checkout (card → Buy now → Pay), chat (a message and a gift seen by a
 // second browser), session (sign-in survives a reload; no token in
 // JavaScript storage), offline (orders from the cache with the server
-// stopped), room (a share link opens its room and plays).
+// stopped), outbox (a payment whose answer was lost goes through once after
+// a reload), room (a share link opens its room and plays).
 
 import { join } from "node:path";
 import { launch } from "./phone.mjs";
@@ -365,6 +366,50 @@ const scenarios = {
     const offline = await rows();
     const storage = await page.evaluate(() => ({ local: Object.keys(localStorage).length, session: Object.keys(sessionStorage).length }));
     return { paid, online, offline, banner: banner.text, worker, storage };
+  },
+
+  // The worst moment to lose the page: the server has charged the payment
+  // but its answer never reached the page (the request went out through
+  // Playwright; the answer is kept from the page), and the page is
+  // reloaded. The app sends the payment again from its outbox (IndexedDB)
+  // with the same key, the server answers with the order it already made,
+  // and the buyer is told it went through.
+  async outbox() {
+    const { page } = await phone();
+    await page.goto(`${base}/`);
+    await firstPicture(page);
+    await signIn(page, opts.user || "dan");
+    const card = (await waitForId(page, "pinned")).text;
+    await tap(page, "pinned");
+    await tap(page, "buy-now");
+    const payLabel = (await waitForId(page, "pay")).text;
+    const isOrder = (r) => r.method() === "POST" && new URL(r.url()).pathname === "/v1/orders";
+    let charged = null;
+    const keys = [];
+    await page.route("**/v1/orders", async (route) => {
+      if (!isOrder(route.request())) return route.continue();
+      keys.push(route.request().headers()["idempotency-key"] ?? null);
+      const res = await route.fetch();
+      charged = { status: res.status(), order: await res.json() };
+      // Never fulfilled: the page waits for an answer that does not come.
+    });
+    await tap(page, "pay");
+    for (const started = Date.now(); charged === null; await page.waitForTimeout(20)) {
+      if (Date.now() - started > WAIT) throw new Error("the payment never reached the server");
+    }
+    const outboxBefore = await page.evaluate(() => window.livecartStore.list("outbox:"));
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    page.on("request", (r) => { if (isOrder(r)) keys.push(r.headers()["idempotency-key"] ?? null); });
+    await page.reload();
+    const message = (await waitForId(page, "message", "Your payment")).text;
+    const outboxAfter = await waitFor(page, "the outbox emptied", async () => {
+      const left = await window.livecartStore.list("outbox:");
+      return left.length === 0 ? left : null;
+    });
+    await tap(page, "orders");
+    await waitForId(page, "order-row");
+    const rows = await page.evaluate(() => [...document.querySelectorAll('[data-testid="order-row"]')].map((e) => e.textContent));
+    return { card, payLabel, charged, keys, outboxBefore: outboxBefore.length, outboxAfter: outboxAfter.length, message, rows };
   },
 
   // Touch and layout at any size: the controls fit a thumb and nothing
