@@ -166,8 +166,6 @@ function livecartMediaWorker() {
         const live = newest.at * 1000 - newest.pts;
         if (wallBase - live > CATCH_UP_US) wallBase = live;
         // Then it follows how late the pictures arrive.
-        const at = performance.now();
-        while (lives.length && lives[0][0] < at - JITTER_MS) lives.shift();
         if (lives.length >= 10) {
           const sorted = lives.map(([, l]) => l).sort((a, b) => a - b);
           const target = sorted[Math.floor(0.9 * (sorted.length - 1))] + DECODE_US;
@@ -230,7 +228,11 @@ function livecartMediaWorker() {
       arrivals.set(timestamp, performance.now());
       if (!newest || timestamp > newest.pts) newest = { pts: timestamp, at: performance.now() };
       // The joined GOP's pictures (late) come at once: not a measure of lateness.
-      if (firstShown && !(m.flags & FLAG_LATE)) lives.push([performance.now(), performance.now() * 1000 - timestamp]);
+      if (firstShown && !(m.flags & FLAG_LATE)) {
+        const at = performance.now();
+        lives.push([at, at * 1000 - timestamp]);
+        while (lives[0][0] < at - JITTER_MS) lives.shift();
+      }
       video.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp, data: m.data }));
     };
 

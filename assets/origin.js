@@ -33,6 +33,12 @@ const KEEP_AUDIO_AHEAD = 0.05;
  * (seconds): enough for the gaps between the socket's bursts, no more.
  * Measured in docs/web.md: without it the queue sat at 80–90 ms. */
 const LOW_AUDIO_AHEAD = 0.02;
+/** The speaker's buffer: as small as the device allows. The pictures wait
+ * for the sound, so the output's latency is latency on screen: headless
+ * Chromium's "interactive" is 10 + 32 ms, 0 is 2.7 + 8 ms (docs/web.md),
+ * with no underrun in 4 s beside two busy cores. A phone's browser clamps
+ * it to its own low-latency path. */
+const SPEAKER_LATENCY_HINT = 0;
 
 // The speaker's side (the page's AudioContext): PCM chunks in, from the
 // worker over a MessagePort, played in order; tells the worker which
@@ -204,7 +210,7 @@ function playOrigin(url, canvas, { onFirstFrame, onDrawn, onLost } = {}) {
   };
   const startSound = async () => {
     if (actx || !sampleRate) return;
-    actx = new AudioContext({ sampleRate, latencyHint: "interactive" });
+    actx = new AudioContext({ sampleRate, latencyHint: SPEAKER_LATENCY_HINT });
     gain = actx.createGain();
     gain.gain.value = muted ? 0 : 1;
     gain.connect(actx.destination);
@@ -234,6 +240,8 @@ function playOrigin(url, canvas, { onFirstFrame, onDrawn, onLost } = {}) {
       if (!m && actx && actx.state !== "running") actx.resume();
     },
     get muted() { return muted; },
+    /** Times the speaker ran dry (Chromium's `playbackStats`; null where unknown). */
+    get underruns() { return actx?.playbackStats?.underrunEvents ?? null; },
     /** The figures a bench reports, from what the worker measured since
      * `since` (this page's ms; all that is kept, by default). */
     summary(since = -Infinity) {

@@ -199,7 +199,9 @@ const scenarios = {
       firstPictureMs: first.at, wallMs: Date.now() - navStart, firstRoom: first.room, preloaded, swipes,
       fps: ((b.stats[cur]?.drawn ?? 0) - (a.stats[cur]?.drawn ?? 0)) / 2,
       captureToDrawP95: b.stats[cur]?.captureToDrawP95 ?? null,
-      avSyncP95: b.stats[cur]?.avSyncP95 ?? null,
+      avSyncP95: b.stats[cur]?.avSyncP95 ?? null, clock: b.stats[cur]?.clock ?? null,
+      audioLatency: b.stats[cur]?.audioLatency ?? null, underruns: b.stats[cur]?.underruns ?? null,
+      arriveToDrawP95: b.stats[cur]?.arriveToDrawP95 ?? null, captureToArriveP95: b.stats[cur]?.captureToArriveP95 ?? null,
       transferBytes: transfer,
     };
   },
@@ -522,7 +524,7 @@ const scenarios = {
       measured = {
         fps: ((s.drawn ?? 0) - (a.stats[first.room]?.drawn ?? 0)) / 2, clock: s.clock ?? null,
         captureToDrawP95: s.captureToDrawP95 ?? null, captureToArriveP95: s.captureToArriveP95 ?? null,
-        arriveToDrawP95: s.arriveToDrawP95 ?? null, avSyncP95: s.avSyncP95 ?? null,
+        arriveToDrawP95: s.arriveToDrawP95 ?? null, avSyncP95: s.avSyncP95 ?? null, underruns: s.underruns ?? null,
       };
     }
     return { room: first.room, firstPictureMs: first.at, title, ...measured };
