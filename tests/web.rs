@@ -10,10 +10,19 @@ mod harness;
 use harness::{scenario, server};
 use serde_json::{Value, json};
 
-fn rooms(base: &str) -> Vec<Value> {
-    let feed: Value = reqwest::blocking::get(format!("{base}/v1/feed"))
+/// The server's JSON answer to `req`.
+fn answer(req: reqwest::blocking::RequestBuilder, what: &str) -> Value {
+    req.send()
+        .and_then(reqwest::blocking::Response::error_for_status)
         .and_then(reqwest::blocking::Response::json)
-        .expect("the feed");
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+fn rooms(base: &str) -> Vec<Value> {
+    let feed = answer(
+        reqwest::blocking::Client::new().get(format!("{base}/v1/feed")),
+        "the feed",
+    );
     feed["rooms"].as_array().expect("rooms").clone()
 }
 
@@ -206,18 +215,16 @@ fn with_the_server_gone_the_orders_show_from_the_cache_under_the_offline_banner(
 /// `username`'s orders on the server, newest first.
 fn orders_of(base: &str, username: &str) -> Vec<Value> {
     let http = reqwest::blocking::Client::new();
-    let session: Value = http
-        .post(format!("{base}/v1/session"))
-        .json(&json!({ "username": username, "password": "livecart" }))
-        .send()
-        .and_then(reqwest::blocking::Response::json)
-        .expect("sign in");
-    let list: Value = http
-        .get(format!("{base}/v1/orders"))
-        .bearer_auth(session["access_token"].as_str().expect("token"))
-        .send()
-        .and_then(reqwest::blocking::Response::json)
-        .expect("orders");
+    let session = answer(
+        http.post(format!("{base}/v1/session"))
+            .json(&json!({ "username": username, "password": "livecart" })),
+        "sign in",
+    );
+    let token = session["access_token"].as_str().expect("token");
+    let list = answer(
+        http.get(format!("{base}/v1/orders")).bearer_auth(token),
+        "orders",
+    );
     list["orders"].as_array().expect("orders").clone()
 }
 
