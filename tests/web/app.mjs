@@ -31,6 +31,8 @@ async function phone(name = "a") {
   contexts.push(ctx);
   // A browser without WebCodecs (the MSE fallback's case).
   if (opts.noWebCodecs) await page.addInitScript(() => { delete window.VideoDecoder; delete window.AudioDecoder; });
+  // The speaker's buffer asked for (assets/origin.js), for the bench's comparison.
+  if (opts.latencyHint !== undefined) await page.addInitScript((hint) => { window.livecartSpeakerLatencyHint = hint; }, opts.latencyHint);
   page.on("console", (m) => console.error(`[${name}] ${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => console.error(`[${name}] page error: ${e}`));
   if (process.env.LIVECART_WEB_TRACE) {
