@@ -388,7 +388,8 @@ const scenarios = {
     await tap(page, "buy-now");
     const payLabel = (await waitForId(page, "pay")).text;
     const isOrder = (r) => r.method() === "POST" && new URL(r.url()).pathname === "/v1/orders";
-    let charged = null;
+    let heard;
+    const chargedNow = new Promise((resolve) => { heard = resolve; });
     const keys = [];
     // The first payment reaches the server, its answer never the page; the
     // route stays (taking it away would send the held request on), and
@@ -398,12 +399,13 @@ const scenarios = {
       keys.push(route.request().headers()["idempotency-key"] ?? null);
       if (keys.length > 1) return route.continue();
       const res = await route.fetch();
-      charged = { status: res.status(), order: await res.json() };
+      heard({ status: res.status(), order: await res.json() });
     });
     await tap(page, "pay");
-    for (const started = Date.now(); charged === null; await page.waitForTimeout(20)) {
-      if (Date.now() - started > WAIT) throw new Error("the payment never reached the server");
-    }
+    const charged = await Promise.race([
+      chargedNow,
+      new Promise((_, fail) => setTimeout(() => fail(new Error("the payment never reached the server")), WAIT)),
+    ]);
     const outboxBefore = await page.evaluate(() => window.livecartStore.list("outbox:"));
     await page.reload();
     const message = (await waitForId(page, "message", "Your payment")).text;
