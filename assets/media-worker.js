@@ -78,6 +78,7 @@ function livecartMediaWorker() {
     const arrivals = new Map(); // picture time -> when its access unit arrived (worker ms)
     let newest = null; // the newest picture's time (µs) and arrival (worker ms)
     let lives = []; // [arrival (worker ms), arrival µs − picture µs] of recent live pictures
+    let lateTarget = null; // where the stand-in clock's base belongs (µs), from `lives`
     const drawTimes = [];
     let waiting = []; // decoded pictures waiting for their time, oldest first
     let video = null, audioDecoder = null, ws = null, stopped = false, firstShown = false;
@@ -166,11 +167,9 @@ function livecartMediaWorker() {
         const live = newest.at * 1000 - newest.pts;
         if (wallBase - live > CATCH_UP_US) wallBase = live;
         // Then it follows how late the pictures arrive.
-        if (lives.length >= 10) {
-          const sorted = lives.map(([, l]) => l).sort((a, b) => a - b);
-          const target = sorted[Math.floor(0.9 * (sorted.length - 1))] + DECODE_US;
-          if (wallBase < target) wallBase = target;
-          else wallBase -= Math.min(wallBase - target, DRIFT_US);
+        if (lateTarget !== null) {
+          if (wallBase < lateTarget) wallBase = lateTarget;
+          else wallBase -= Math.min(wallBase - lateTarget, DRIFT_US);
         }
       }
       const now = clockNow();
@@ -232,6 +231,11 @@ function livecartMediaWorker() {
         const at = performance.now();
         lives.push([at, at * 1000 - timestamp]);
         while (lives[0][0] < at - JITTER_MS) lives.shift();
+        // Once per picture, not per display frame.
+        if (lives.length >= 10) {
+          const sorted = lives.map(([, l]) => l).sort((a, b) => a - b);
+          lateTarget = sorted[Math.floor(0.9 * (sorted.length - 1))] + DECODE_US;
+        }
       }
       video.decode(new EncodedVideoChunk({ type: key ? "key" : "delta", timestamp, data: m.data }));
     };
@@ -280,6 +284,7 @@ function livecartMediaWorker() {
       arrivals.clear();
       newest = null;
       lives = [];
+      lateTarget = null;
       for (const f of waiting) f.close();
       waiting = [];
       wallBase = null;
