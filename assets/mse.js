@@ -22,6 +22,11 @@
   const CATCH_UP_S = 0.6;
   /** Media kept behind the playhead (s); older is removed. */
   const KEEP_S = 10;
+  /** A hole in the buffered media up to this long (s) — a source that
+   * dropped pictures — is stepped over: MSE would wait at its edge for good. */
+  const GAP_S = 1;
+  /** How near a hole's edge (s) the playhead steps over it. */
+  const GAP_EDGE_S = 0.04;
 
   function playMse(url, canvas, { onFirstFrame, onDrawn, onLost } = {}) {
     const started = performance.now();
@@ -29,6 +34,10 @@
       kind: "mse", messages: 0, drawn: 0, late: 0, dropped: 0, fps: 0, clock: "media", errors: [], closes: [],
       width: 0, height: 0, startedAt: started, socketOpenAt: null, firstMessageAt: null, firstDecodedAt: null,
       firstDrawnAt: null, lastDrawAt: null, recentDraws: [], counts: {},
+      // Why a picture may not move: the element's state, how far behind the
+      // newest buffered media it plays (s), its buffered ranges, jumps to
+      // live and the times it waited for data.
+      element: { readyState: 0, paused: true, behindS: null, at: 0, ranges: [], jumps: 0, gapJumps: 0, waits: 0, appends: 0 },
     };
     const video = document.createElement("video");
     video.muted = true;
@@ -38,12 +47,19 @@
     // for hidden (detached, transparent, a pixel wide) — but behind the app.
     video.style.cssText = "position:fixed;left:0;bottom:0;width:64px;height:64px;z-index:-1;pointer-events:none";
     document.documentElement.append(video);
+    video.addEventListener("waiting", () => { stats.element.waits++; });
     let ctx = canvas.getContext("2d");
     let muted = true, stopped = false, ws = null, source = null, buffer = null, queue = [], retryMs = 250;
     let firstShown = false, lastMark = -1, sourceUrl = null;
     const drawTimes = [];
     const Source = window.ManagedMediaSource || window.MediaSource;
 
+    const concat = (parts) => {
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+      let at = 0;
+      for (const p of parts) { out.set(new Uint8Array(p), at); at += p.byteLength; }
+      return out;
+    };
     const fail = (e) => { stats.errors.push(String(e?.message ?? e)); if (stats.errors.length > 20) stats.errors.shift(); };
     const pump = () => {
       if (!buffer || buffer.updating || source.readyState !== "open") return;
@@ -52,8 +68,14 @@
         buffer.remove(0, t - KEEP_S);
         return;
       }
+      // What arrived while the last append ran goes in as one: an append is
+      // a round trip to the media thread, and one per fragment (~80 a
+      // second) falls behind on a busy phone, starving the playhead.
       if (queue.length) {
-        try { buffer.appendBuffer(queue.shift()); } catch (e) { fail(e); ws?.close(); }
+        const chunk = queue.length === 1 ? queue[0] : concat(queue);
+        queue = [];
+        stats.element.appends++;
+        try { buffer.appendBuffer(chunk); } catch (e) { fail(e); ws?.close(); }
       }
     };
 
@@ -86,11 +108,26 @@
       if (stopped) return;
       requestAnimationFrame(tick);
       const b = video.buffered;
+      const ranges = [];
+      for (let i = 0; i < b.length; i++) ranges.push([+b.start(i).toFixed(3), +b.end(i).toFixed(3)]);
+      const q = video.getVideoPlaybackQuality?.();
+      Object.assign(stats.element, { readyState: video.readyState, paused: video.paused, at: +video.currentTime.toFixed(3), ranges,
+                                     frames: q?.totalVideoFrames ?? null, droppedFrames: q?.droppedVideoFrames ?? null });
       if (b.length) {
         const end = b.end(b.length - 1);
         const behind = end - video.currentTime;
         if (behind > LIVE_BEHIND_S || video.currentTime < b.start(0)) {
           video.currentTime = Math.max(b.start(b.length - 1), end - LIVE_AT_S);
+          stats.element.jumps++;
+        }
+        stats.element.behindS = behind;
+        const t = video.currentTime;
+        for (let i = 0; i + 1 < b.length; i++) {
+          if (t >= b.end(i) - GAP_EDGE_S && t < b.start(i + 1) && b.start(i + 1) - t <= GAP_S) {
+            video.currentTime = b.start(i + 1);
+            stats.element.gapJumps++;
+            break;
+          }
         }
         const rate = behind > CATCH_UP_S ? 1.1 : 1;
         if (video.playbackRate !== rate) video.playbackRate = rate;

@@ -165,7 +165,7 @@ window.livecartWeb = {
       const s = p.player.stats;
       out[room] = { kind: s.kind ?? "webcodecs", held: p.held, attached: true, onPage: p.canvas?.isConnected ?? false, drawn: s.drawn, fps: s.fps, firstFrameMs: p.firstFrameMs ?? null, firstDrawAt: p.firstDrawAt ?? null,
                     muted: p.player.muted, clock: s.clock, audioAhead: s.audioAhead ?? null, audioLatency: s.audioLatency ?? null, underruns: p.player.underruns ?? null, messages: s.messages, late: s.late, dropped: s.dropped,
-                    errors: s.errors.slice(-3), closes: s.closes.slice(-3), lastDrawAt: s.lastDrawAt, recentDraws: s.recentDraws, ...p.player.summary(since),
+                    element: s.element ?? null, errors: s.errors.slice(-3), closes: s.closes.slice(-3), lastDrawAt: s.lastDrawAt, recentDraws: s.recentDraws, ...p.player.summary(since),
                     // Where the first picture's time went (page ms; started on the boot canvas if `booted`).
                     booted: p.booted ?? false, startedAt: s.startedAt, socketOpenAt: s.socketOpenAt, firstMessageAt: s.firstMessageAt, firstDecodedAt: s.firstDecodedAt };
     }

@@ -204,7 +204,8 @@ const scenarios = {
       avSyncP95: b.stats[cur]?.avSyncP95 ?? null, clock: b.stats[cur]?.clock ?? null,
       audioLatency: b.stats[cur]?.audioLatency ?? null, underruns: b.stats[cur]?.underruns ?? null,
       arriveToDrawP95: b.stats[cur]?.arriveToDrawP95 ?? null, captureToArriveP95: b.stats[cur]?.captureToArriveP95 ?? null,
-      transferBytes: transfer,
+      // What each player had done by the end (printed when a test fails).
+      transferBytes: transfer, end: b,
     };
   },
 
