@@ -34,11 +34,12 @@
       kind: "mse", messages: 0, drawn: 0, late: 0, dropped: 0, fps: 0, clock: "media", errors: [], closes: [],
       width: 0, height: 0, startedAt: started, socketOpenAt: null, firstMessageAt: null, firstDecodedAt: null,
       firstDrawnAt: null, lastDrawAt: null, recentDraws: [], counts: {},
-      // Why a picture may not move: the element's state, how far behind the
-      // newest buffered media it plays (s), its buffered ranges, jumps to
-      // live and the times it waited for data.
-      element: { readyState: 0, paused: true, behindS: null, at: 0, ranges: [], jumps: 0, gapJumps: 0, waits: 0, appends: 0 },
     };
+    // Why a picture may not move: how far behind the newest buffered media
+    // it plays (s), jumps to live, holes stepped over, waits for data and
+    // appends, counted as they happen; the element's state is read only
+    // when asked (the tests print it), not every display frame.
+    const counted = { behindS: null, jumps: 0, gapJumps: 0, waits: 0, appends: 0 };
     const video = document.createElement("video");
     video.muted = true;
     video.playsInline = true;
@@ -47,7 +48,18 @@
     // for hidden (detached, transparent, a pixel wide) — but behind the app.
     video.style.cssText = "position:fixed;left:0;bottom:0;width:64px;height:64px;z-index:-1;pointer-events:none";
     document.documentElement.append(video);
-    video.addEventListener("waiting", () => { stats.element.waits++; });
+    video.addEventListener("waiting", () => { counted.waits++; });
+    Object.defineProperty(stats, "element", {
+      enumerable: true,
+      get() {
+        const b = video.buffered;
+        const ranges = [];
+        for (let i = 0; i < b.length; i++) ranges.push([+b.start(i).toFixed(3), +b.end(i).toFixed(3)]);
+        const q = video.getVideoPlaybackQuality?.();
+        return { ...counted, readyState: video.readyState, paused: video.paused, at: +video.currentTime.toFixed(3), ranges,
+                 frames: q?.totalVideoFrames ?? null, droppedFrames: q?.droppedVideoFrames ?? null };
+      },
+    });
     let ctx = canvas.getContext("2d");
     let muted = true, stopped = false, ws = null, source = null, buffer = null, queue = [], retryMs = 250;
     let firstShown = false, lastMark = -1, sourceUrl = null;
@@ -74,7 +86,7 @@
       if (queue.length) {
         const chunk = queue.length === 1 ? queue[0] : concat(queue);
         queue = [];
-        stats.element.appends++;
+        counted.appends++;
         try { buffer.appendBuffer(chunk); } catch (e) { fail(e); ws?.close(); }
       }
     };
@@ -108,24 +120,19 @@
       if (stopped) return;
       requestAnimationFrame(tick);
       const b = video.buffered;
-      const ranges = [];
-      for (let i = 0; i < b.length; i++) ranges.push([+b.start(i).toFixed(3), +b.end(i).toFixed(3)]);
-      const q = video.getVideoPlaybackQuality?.();
-      Object.assign(stats.element, { readyState: video.readyState, paused: video.paused, at: +video.currentTime.toFixed(3), ranges,
-                                     frames: q?.totalVideoFrames ?? null, droppedFrames: q?.droppedVideoFrames ?? null });
       if (b.length) {
         const end = b.end(b.length - 1);
         const behind = end - video.currentTime;
         if (behind > LIVE_BEHIND_S || video.currentTime < b.start(0)) {
           video.currentTime = Math.max(b.start(b.length - 1), end - LIVE_AT_S);
-          stats.element.jumps++;
+          counted.jumps++;
         }
-        stats.element.behindS = behind;
+        counted.behindS = behind;
         const t = video.currentTime;
         for (let i = 0; i + 1 < b.length; i++) {
           if (t >= b.end(i) - GAP_EDGE_S && t < b.start(i + 1) && b.start(i + 1) - t <= GAP_S) {
             video.currentTime = b.start(i + 1);
-            stats.element.gapJumps++;
+            counted.gapJumps++;
             break;
           }
         }
